@@ -1,0 +1,376 @@
+"""The resolved model of an architecture: frozen, typed, flat.
+
+Place in the flow: dsl/resolve.py builds one `Arch` per concrete archdef
+(inheritance already applied, defaults filled in); dsl/check.py inspects
+it; every backend (export, show, the Python, C and test generators) is a
+pure function of it.  As with YNL's nlspec, one model serves all backends.
+
+Expressions and statements are shared with the syntax layer: they carry
+their source locations so every later diagnostic can point at the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .source import Loc
+
+# ---------------------------------------------------------------------------
+# Expressions
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name: `present`, `pte.dirty`, `folio.pg_arch_1`, `cpu.dc_aliases`."""
+
+    path: tuple[str, ...]
+    loc: Loc
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Num:
+    value: int
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Not:
+    arg: Expr
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # 'and' | 'or'
+    args: tuple[Expr, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # '==' | '!='
+    left: Expr
+    right: Expr
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """any(cond): cond holds for some i < nr, with old/new bound to entry i."""
+
+    arg: Expr
+    loc: Loc
+
+
+Expr = Union[Ref, Num, Not, BoolOp, Compare, AnyOf]
+
+
+def expr_text(e: Expr, parent_prec: int = 0) -> str:
+    """Canonical source text of an expression (used by export and show)."""
+    if isinstance(e, Ref):
+        return e.text
+    if isinstance(e, Num):
+        return hex(e.value) if e.value > 9 else str(e.value)
+    if isinstance(e, Not):
+        return "not " + expr_text(e.arg, 3)
+    if isinstance(e, Compare):
+        return f"{expr_text(e.left, 4)} {e.op} {expr_text(e.right, 4)}"
+    if isinstance(e, AnyOf):
+        return f"any({expr_text(e.arg)})"
+    prec = 1 if e.op == "or" else 2
+    s = f" {e.op} ".join(expr_text(a, prec) for a in e.args)
+    return f"({s})" if prec < parent_prec else s
+
+
+def walk_expr(e: Expr) -> list[Expr]:
+    """Every sub-expression of e, e first (iterative: no recursion limit)."""
+    out: list[Expr] = []
+    todo: list[Expr] = [e]
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        if isinstance(x, (Not, AnyOf)):
+            todo.append(x.arg)
+        elif isinstance(x, BoolOp):
+            todo.extend(reversed(x.args))
+        elif isinstance(x, Compare):
+            todo.extend((x.right, x.left))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Statements
+
+
+@dataclass(frozen=True)
+class When:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Each:
+    kind: str      # 'pte' | 'page'
+    source: str    # 'range' | 'folio'
+    reverse: bool
+    body: tuple[Stmt, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class FlagOp:
+    """set X / clear X [= value]."""
+
+    op: str                  # 'set' | 'clear'
+    target: Ref
+    value: int | None
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class EffectStmt:
+    name: str
+    positional: str | None
+    params: tuple[tuple[str, str], ...]
+    loc: Loc
+    body: tuple[Stmt, ...] = ()   # store only: run before each entry's set_pte
+
+    def param(self, key: str, default: str = "") -> str:
+        for k, v in self.params:
+            if k == key:
+                return v
+        return default
+
+
+Stmt = Union[When, Each, FlagOp, EffectStmt]
+
+
+def walk_stmts(body: tuple[Stmt, ...]) -> list[Stmt]:
+    """Every statement in body, in source order (iterative)."""
+    out: list[Stmt] = []
+    todo: list[Stmt] = list(reversed(body))
+    while todo:
+        s = todo.pop()
+        out.append(s)
+        if isinstance(s, When):
+            todo.extend(reversed(s.then + s.orelse))
+        elif isinstance(s, (Each, EffectStmt)):
+            todo.extend(reversed(s.body))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Layout
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    lo: int
+    hi: int
+    role: str | None
+    inverted: bool
+    pfn_offset: int          # PFN bit held at `lo` (pfn fields only)
+    overlaps: tuple[str, ...]
+    loc: Loc
+    origin: str              # the arch whose text declared it
+
+    @property
+    def width(self) -> int:
+        return self.hi - self.lo + 1
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.lo
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    expr: Expr
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Mutator:
+    name: str
+    body: tuple[Stmt, ...]
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Transform:
+    """`invert pfn when cond`: the kernel stores the PFN inverted when cond."""
+
+    target: str
+    cond: Expr
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class ProtItem:
+    key: str
+    values: tuple[tuple[str, int | None], ...]
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    params: tuple[tuple[str, str], ...]
+    loc: Loc
+
+    def param(self, key: str, default: str = "") -> str:
+        for k, v in self.params:
+            if k == key:
+                return v
+        return default
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A kind, possibly chosen by a CPU-feature condition."""
+
+    options: tuple[tuple[Expr | None, Kind], ...]   # last option has cond None
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    generic: bool
+    body: tuple[Stmt, ...]
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Primitive:
+    key: str
+    c_name: str
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Cite:
+    kind: str   # 'source' | 'seed'
+    text: str
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: int
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    parent: str | None
+    loc: Loc
+    lineage: tuple[str, ...]          # self first, then ancestors
+    word_bits: int
+    page_shift: int
+    ptrs_per_pte: int
+    phys_bits: int
+    pfn_pte_shift: int
+    max_folio_order: int
+    settings: tuple[tuple[str, Setting], ...]
+    fields: tuple[Field, ...]
+    derived: tuple[Derived, ...]
+    mutators: tuple[Mutator, ...]
+    transforms: tuple[Transform, ...]
+    prot: tuple[ProtItem, ...]
+    dcache: Choice
+    icache: Choice
+    tlb: Kind
+    advance: str
+    advance_loc: Loc
+    pg_arch_1_use: str
+    pg_arch_1_granularity: str   # 'folio' | 'page' | 'none'
+    pg_arch_1_loc: Loc
+    cpu_features: tuple[str, ...]
+    prefault_old: Expr | None     # None: never; Num(1): always
+    primitives: tuple[Primitive, ...]
+    calls: tuple[Call, ...]
+    cites: tuple[Cite, ...]
+
+    # -- convenience lookups (pure) ------------------------------------
+    def field(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def role_fields(self, role: str) -> list[Field]:
+        return [f for f in self.fields if f.role == role]
+
+    def derived_named(self, name: str) -> Derived | None:
+        for d in self.derived:
+            if d.name == name:
+                return d
+        return None
+
+    def mutator(self, name: str) -> Mutator | None:
+        for m in self.mutators:
+            if m.name == name:
+                return m
+        return None
+
+    def call(self, name: str) -> Call | None:
+        for c in self.calls:
+            if c.name == name:
+                return c
+        return None
+
+    def prot_item(self, key: str) -> ProtItem | None:
+        for p in self.prot:
+            if p.key == key:
+                return p
+        return None
+
+    def primitive(self, key: str, default: str) -> str:
+        for p in self.primitives:
+            if p.key == key:
+                return p.c_name
+        return default
+
+    def setting(self, name: str) -> Setting | None:
+        for k, s in self.settings:
+            if k == name:
+                return s
+        return None
+
+    @property
+    def pfn_fields(self) -> list[Field]:
+        return sorted(self.role_fields("pfn"), key=lambda f: f.pfn_offset)
+
+    @property
+    def pfn_bits(self) -> int:
+        return sum(f.width for f in self.role_fields("pfn"))
+
+    def pfn_transform(self) -> Transform | None:
+        for t in self.transforms:
+            if t.target == "pfn":
+                return t
+        return None
+
+    @property
+    def page_size(self) -> int:
+        return 1 << self.page_shift

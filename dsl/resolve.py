@@ -1,0 +1,218 @@
+"""Resolve declarations into flat models: inheritance, overrides, defaults.
+
+Place in the flow: after dsl/parse.py, before dsl/check.py.  For each arch
+the chain root..leaf is merged (a child's setting, field, predicate,
+mutator, prot key, cache key, primitive or call replaces the parent's of the
+same name; `drop NAME` removes an inherited field or predicate; citations
+and CPU features accumulate), then defaults are filled in.  Problems that
+make a model impossible (missing parent, cycle, duplicate arch) are
+reported here; everything else is dsl/check.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import catalog
+from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, Kind,
+                    Mutator, Num, Primitive, ProtItem, Setting, Transform)
+from .parse import ArchDecl
+from .source import Diagnostic, Loc, Note
+
+
+@dataclass
+class Resolved:
+    archs: dict[str, Arch]
+    decls: dict[str, ArchDecl]
+    diags: list[Diagnostic]
+
+
+def _dups(items: list[tuple[str, Loc]], what: str) -> list[Diagnostic]:
+    """A diagnostic for every name declared twice within one declaration."""
+    first: dict[str, Loc] = {}
+    out: list[Diagnostic] = []
+    for name, loc in items:
+        if name in first:
+            out.append(Diagnostic(loc, f"duplicate {what} '{name}'",
+                                  notes=(Note(first[name], "first declared here"),)))
+        else:
+            first[name] = loc
+    return out
+
+
+def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    out += _dups([(k, s.loc) for k, s in d.settings], "setting")
+    names = [(f.name, f.loc) for f in d.fields] + [(x.name, x.loc) for x in d.derived]
+    out += _dups(names, "field or predicate")
+    out += _dups([(m.name, m.loc) for m in d.mutators], "mutator")
+    out += _dups([(t.target, t.loc) for t in d.transforms], "transform of")
+    out += _dups([(p.key, p.loc) for p in d.prot], "prot entry")
+    out += _dups([(k, c.loc) for k, c in d.cache], "cache setting")
+    out += _dups([("tlb", k.loc) for k in d.tlb], "setting")
+    out += _dups([("advance", loc) for _, loc in d.advance], "setting")
+    out += _dups([("pg_arch_1", loc) for _, _, loc in d.pg_arch_1], "setting")
+    out += _dups([("prefault_old", loc) for _, loc in d.prefault], "setting")
+    out += _dups(d.cpu, "cpu feature")
+    out += _dups([(p.key, p.loc) for p in d.primitives], "primitive")
+    out += _dups([(c.name, c.loc) for c in d.calls], "call")
+    for p in d.prot:
+        out += _dups([(n, p.loc) for n, _ in p.values], "field in prot entry")
+    return out
+
+
+def _chain(name: str, decls: dict[str, ArchDecl]) -> tuple[list[ArchDecl], Diagnostic | None]:
+    """Root-first list of declarations, or why there is none."""
+    chain: list[ArchDecl] = []
+    seen: list[str] = []
+    cur: str | None = name
+    while cur is not None:
+        if cur in seen:
+            cycle = " -> ".join(seen[seen.index(cur):] + [cur])
+            d0 = decls[name]
+            return [], Diagnostic(d0.parent_loc or d0.loc, f"inheritance cycle: {cycle}")
+        seen.append(cur)
+        d = decls[cur]
+        chain.append(d)
+        if d.parent is not None and d.parent not in decls:
+            return [], Diagnostic(d.parent_loc or d.loc,
+                                  f"arch '{d.name}' extends unknown arch '{d.parent}'")
+        cur = d.parent
+    chain.reverse()
+    return chain, None
+
+
+def resolve(decl_list: list[ArchDecl]) -> Resolved:
+    diags: list[Diagnostic] = []
+    decls: dict[str, ArchDecl] = {}
+    for d in decl_list:
+        if d.name in decls:
+            diags.append(Diagnostic(d.loc, f"duplicate arch '{d.name}'",
+                                    notes=(Note(decls[d.name].loc, "first declared here"),)))
+            continue
+        decls[d.name] = d
+        diags += _decl_duplicates(d)
+    archs: dict[str, Arch] = {}
+    for name in decls:
+        chain, err = _chain(name, decls)
+        if err is not None:
+            diags.append(err)
+            continue
+        archs[name] = merge(chain)
+    return Resolved(archs, decls, diags)
+
+
+def merge(chain: list[ArchDecl]) -> Arch:
+    """Flatten root..leaf declarations into one Arch (later ones override)."""
+    leaf = chain[-1]
+    settings: dict[str, Setting] = {}
+    fields: dict[str, Field] = {}
+    derived: dict[str, Derived] = {}
+    mutators: dict[str, Mutator] = {}
+    transforms: dict[str, Transform] = {}
+    prot: dict[str, ProtItem] = {}
+    cache: dict[str, Choice] = {}
+    tlb: Kind | None = None
+    advance: tuple[str, Loc] | None = None
+    pg: tuple[str, str | None, Loc] | None = None
+    cpu: dict[str, Loc] = {}
+    prefault: tuple[Expr | None, Loc] | None = None
+    prims: dict[str, Primitive] = {}
+    calls: dict[str, Call] = {}
+    cites: list[Cite] = []
+    for d in chain:
+        for k, s in d.settings:
+            settings[k] = s
+        for name, _ in d.drops:
+            fields.pop(name, None)
+            derived.pop(name, None)
+        for f in d.fields:
+            derived.pop(f.name, None)
+            fields[f.name] = f
+        for x in d.derived:
+            fields.pop(x.name, None)
+            derived[x.name] = x
+        for m in d.mutators:
+            mutators[m.name] = m
+        for t in d.transforms:
+            transforms[t.target] = t
+        for p in d.prot:
+            prot[p.key] = p
+        for k, c in d.cache:
+            cache[k] = c
+        if d.tlb:
+            tlb = d.tlb[-1]
+        if d.advance:
+            advance = d.advance[-1]
+        if d.pg_arch_1:
+            pg = d.pg_arch_1[-1]
+        for n, loc in d.cpu:
+            cpu.setdefault(n, loc)
+        if d.prefault:
+            prefault = d.prefault[-1]
+        for pr in d.primitives:
+            prims[pr.key] = pr
+        for c in d.calls:
+            calls[c.name] = c
+        cites += d.cites
+
+    def num(key: str, default: int) -> int:
+        s = settings.get(key)
+        return s.value if s is not None else default
+
+    page_shift = num("page_shift", 12)
+    ptrs = num("ptrs_per_pte", 512)
+    pfn0 = [f for f in fields.values() if f.role == "pfn" and f.pfn_offset == 0]
+    default_shift = pfn0[0].lo if pfn0 else page_shift
+    pmd_order = max(0, ptrs.bit_length() - 1)
+    where = leaf.loc
+
+    def pick(key: str, default_kind: str) -> Choice:
+        c = cache.get(key)
+        if c is not None:
+            return c
+        return Choice(((None, Kind(default_kind, (), where)),), where, leaf.name)
+
+    prefault_expr: Expr | None
+    if prefault is None:
+        prefault_expr = None
+    else:
+        prefault_expr = prefault[0] if prefault[0] is not None else Num(1, prefault[1])
+    gran = "none"
+    use = "none"
+    pg_loc = where
+    if pg is not None:
+        use, g, pg_loc = pg
+        gran = g if g is not None else ("none" if use == "none" else "folio")
+    return Arch(
+        name=leaf.name,
+        parent=leaf.parent,
+        loc=leaf.loc,
+        lineage=tuple(d.name for d in reversed(chain)),
+        word_bits=num("word", 64),
+        page_shift=page_shift,
+        ptrs_per_pte=ptrs,
+        phys_bits=num("phys_bits", 0),
+        pfn_pte_shift=num("pfn_pte_shift", default_shift),
+        max_folio_order=num("max_folio_order", pmd_order),
+        settings=tuple(sorted(settings.items())),
+        fields=tuple(sorted(fields.values(), key=lambda f: (f.lo, f.hi, f.name))),
+        derived=tuple(derived.values()),
+        mutators=tuple(sorted(mutators.values(), key=lambda m: m.name)),
+        transforms=tuple(transforms.values()),
+        prot=tuple(prot.values()),
+        dcache=pick("dcache", "pipt"),
+        icache=pick("icache", "coherent"),
+        tlb=tlb if tlb is not None else Kind("hardware", (), where),
+        advance=advance[0] if advance is not None else "pfn_shift",
+        advance_loc=advance[1] if advance is not None else where,
+        pg_arch_1_use=use,
+        pg_arch_1_granularity=gran,
+        pg_arch_1_loc=pg_loc,
+        cpu_features=tuple(sorted(cpu)),
+        prefault_old=prefault_expr,
+        primitives=tuple(sorted(prims.values(), key=lambda p: p.key)),
+        calls=tuple(calls[c] for c in catalog.CALLS if c in calls)
+        + tuple(c for n, c in calls.items() if n not in catalog.CALLS),
+        cites=tuple(cites),
+    )
