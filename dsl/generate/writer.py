@@ -1,0 +1,131 @@
+"""`ptdl generate`: render every artefact in memory, then write atomically.
+
+Place in the flow: after a clean check of the whole project.  Everything is
+rendered first; if any archdef has errors nothing is written (exit 1 with
+the located diagnostics).  Files are written through a temp file in the
+same directory and renamed, so an interrupted run never leaves a
+half-written file.  `--check` compares instead of writing: it fails when a
+file differs from what the archdefs produce, when a header's checksum line
+does not match its body (a hand edit), or when generated/ holds files of an
+arch that no longer exists (stale).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import Arch
+from . import common, pymod
+
+KERNEL_HEADER = "generated/kernel/arch/{arch}/include/asm/pgtable-range.h"
+RUNTIME_MODULE = "generated/runtime/{arch}.py"
+CONFORMANCE = "generated/tests/test_{arch}_conformance.py"
+PACKAGE_INITS = {
+    "generated/__init__.py": '"""Output of `ptdl generate`: committed, never edited by hand."""\n',
+    "generated/runtime/__init__.py": '"""Generated arch modules (mypyc-compiled by `ptdl build`)."""\n',
+    "generated/tests/__init__.py": "",
+}
+
+
+@dataclass(frozen=True)
+class Output:
+    path: str   # relative to the project root
+    text: str
+    checksummed: bool = False
+
+
+def render_arch(a: Arch, source: str) -> list[Output]:
+    outs = [Output(RUNTIME_MODULE.format(arch=a.name), pymod.render(a, source))]
+    try:
+        from . import cheader
+    except ImportError:
+        cheader = None  # type: ignore[assignment]
+    if cheader is not None:
+        body = cheader.render(a, source)
+        outs.append(Output(KERNEL_HEADER.format(arch=a.name), common.with_checksum(body), True))
+    try:
+        from . import ctests
+    except ImportError:
+        ctests = None  # type: ignore[assignment]
+    if ctests is not None:
+        outs.append(Output(CONFORMANCE.format(arch=a.name), ctests.render(a, source)))
+    return outs
+
+
+def render_all(archs: dict[str, Arch], sources: dict[str, str],
+               only: str | None = None) -> list[Output]:
+    outs = [Output(p, t) for p, t in sorted(PACKAGE_INITS.items())]
+    for name in sorted(archs):
+        if only is not None and name != only:
+            continue
+        outs += render_arch(archs[name], sources[name])
+    return outs
+
+
+def expected_paths(archs: dict[str, Arch]) -> set[str]:
+    paths = set(PACKAGE_INITS)
+    for name in archs:
+        paths.add(RUNTIME_MODULE.format(arch=name))
+        paths.add(KERNEL_HEADER.format(arch=name))
+        paths.add(CONFORMANCE.format(arch=name))
+    return paths
+
+
+def existing_generated(root: Path) -> set[str]:
+    gen = root / "generated"
+    if not gen.is_dir():
+        return set()
+    found: set[str] = set()
+    for p in gen.rglob("*"):
+        if p.is_file() and p.suffix in (".py", ".h") and "__pycache__" not in p.parts:
+            found.add(str(p.relative_to(root)))
+    return found
+
+
+def write_atomic(root: Path, out: Output) -> bool:
+    """Write out.text to out.path unless identical; True if it changed."""
+    dest = root / out.path
+    if dest.exists() and dest.read_text(encoding="utf-8") == out.text:
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(out.text)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def check_tree(root: Path, outs: list[Output], archs: dict[str, Arch],
+               only: str | None) -> list[str]:
+    """Problems that make generated/ stale, one line each."""
+    problems: list[str] = []
+    for out in outs:
+        dest = root / out.path
+        if not dest.exists():
+            problems.append(f"{out.path}: missing")
+            continue
+        text = dest.read_text(encoding="utf-8", errors="replace")
+        if out.checksummed and not common.verify_checksum(text):
+            problems.append(f"{out.path}: checksum does not match its contents (edited by hand?)")
+        elif text != out.text:
+            problems.append(f"{out.path}: differs from what the archdefs generate")
+    if only is None:
+        for stale in sorted(existing_generated(root) - expected_paths(archs)):
+            problems.append(f"{stale}: stale (no archdef generates it)")
+    return problems
+
+
+def remove_stale(root: Path, archs: dict[str, Arch]) -> list[str]:
+    removed: list[str] = []
+    for stale in sorted(existing_generated(root) - expected_paths(archs)):
+        (root / stale).unlink()
+        removed.append(stale)
+    return removed

@@ -1,0 +1,1 @@
+"""Output of `ptdl generate`: committed, never edited by hand."""

@@ -1,0 +1,1 @@
+"""Generated arch modules (mypyc-compiled by `ptdl build`)."""
