@@ -77,6 +77,8 @@ PROT_KEYS: dict[str, str] = {
     "write": "fields added for VM_WRITE|VM_SHARED (private writable stays read-only: COW)",
     "exec": "fields added for VM_EXEC (default: the exec role's bit)",
     "noexec": "fields added without VM_EXEC (default: an inverted exec role's bit)",
+    "noread": "fields added to an accessible protection with neither VM_READ nor VM_EXEC "
+              "(MIPS write-only pages carry _PAGE_NO_READ)",
 }
 
 # ---------------------------------------------------------------------------

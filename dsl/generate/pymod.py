@@ -60,6 +60,8 @@ def prot_table(a: Arch) -> list[int]:
             v |= bits("exec")
         else:
             v |= bits("noexec")
+        if not (r or x):
+            v |= bits("noread")
         if a.prot_item("exec") is None and a.prot_item("noexec") is None:
             for f in exec_fields:
                 if x != f.inverted:
