@@ -19,7 +19,7 @@ import re
 
 from . import catalog
 from .model import (AnyOf, Arch, BoolOp, Compare, Derived, Each, EffectStmt,
-                    Expr, FlagOp, Not, Num, Ref, Stmt, When, expr_text,
+                    Expr, Field, FlagOp, Not, Num, Ref, Stmt, When, expr_text,
                     walk_expr, walk_stmts)
 from .resolve import Resolved
 from .source import Diagnostic, Loc, Note
@@ -58,7 +58,8 @@ class _ArchChecker:
     def __init__(self, a: Arch) -> None:
         self.a = a
         self.found: list[_Found] = []
-        self.names = {f.name for f in a.fields} | {d.name for d in a.derived}
+        self.field_names = {f.name for f in a.fields}
+        self.names = self.field_names | {d.name for d in a.derived}
         self.roles = {f.role for f in a.fields if f.role} | \
             {d.name for d in a.derived if d.name in catalog.ROLES}
 
@@ -125,15 +126,30 @@ class _ArchChecker:
                          f"{'has no role' if f.role is None else 'has role ' + repr(f.role)}",
                          f.origin)
             for o in f.overlaps:
-                if a.field(o) is None:
+                if o not in self.field_names:
                     self.err(f.loc, f"field '{f.name}' overlaps unknown field '{o}'", f.origin)
-        ok = [f for f in a.fields if f.lo <= f.hi < a.word_bits]
-        for i, f in enumerate(ok):
-            for g in ok[i + 1:]:
-                if f.mask & g.mask == 0 or g.name in f.overlaps or f.name in g.overlaps:
-                    continue
-                first, second = sorted((f, g), key=lambda x: (x.loc, x.name))
-                common = f.mask & g.mask
+        # One diagnostic per field: at the later-declared field of a colliding
+        # pair, naming the earliest field it collides with.  Fields are
+        # bucketed per bit (the word is at most 64 bits; an out-of-range word
+        # is reported by settings()), so this stays linear in the number of
+        # fields and never builds masks wider than 64 bits.
+        top = min(a.word_bits, 64)
+        ok = sorted((f for f in a.fields if 0 <= f.lo <= f.hi < top),
+                    key=lambda x: (x.loc, x.name))
+        at_bit: list[list[Field]] = [[] for _ in range(top)]
+        for second in ok:
+            first: Field | None = None
+            for b in range(second.lo, second.hi + 1):
+                for f in at_bit[b]:
+                    if first is not None and (f.loc, f.name) >= (first.loc, first.name):
+                        break
+                    if second.name not in f.overlaps and f.name not in second.overlaps:
+                        first = f
+                        break
+            for b in range(second.lo, second.hi + 1):
+                at_bit[b].append(second)
+            if first is not None:
+                common = first.mask & second.mask
                 lo = (common & -common).bit_length() - 1
                 hi = common.bit_length() - 1
                 bits = f"bit {lo}" if lo == hi else f"bits {lo}..{hi}"
@@ -182,12 +198,13 @@ class _ArchChecker:
     def derived(self) -> None:
         a = self.a
         deps: dict[str, list[str]] = {}
+        derived_names = {d.name for d in a.derived}
         for d in a.derived:
             if d.name in catalog.ROLES and d.name not in catalog.BOOL_ROLES:
                 self.err(d.loc, f"role '{d.name}' cannot be a derived predicate", d.origin)
             self.pte_expr(d.expr, d.origin, "a derived predicate")
             deps[d.name] = [x.path[0] for x in walk_expr(d.expr)
-                            if isinstance(x, Ref) and a.derived_named(x.path[0]) is not None]
+                            if isinstance(x, Ref) and x.path[0] in derived_names]
         state: dict[str, int] = {}
         for start in deps:
             stack = [(start, 0)]
@@ -224,7 +241,7 @@ class _ArchChecker:
                     continue
                 f = a.field(s.target.path[0])
                 assert f is not None
-                if s.value is not None and (s.op == "clear" or s.value >= 1 << max(0, f.width)):
+                if s.value is not None and (s.op == "clear" or s.value.bit_length() > max(0, f.width)):
                     self.err(s.loc, f"value {s.value} does not fit field '{f.name}' "
                              f"({f.width} bits)" if s.op == "set" else "`clear` takes no value",
                              origin)
@@ -270,11 +287,16 @@ class _ArchChecker:
                 f = a.field(name)
                 if f is None:
                     self.err(p.loc, f"prot entry '{p.key}' names unknown field '{name}'", p.origin)
-                elif value is not None and value >= 1 << max(0, f.width):
+                elif value is not None and value.bit_length() > max(0, f.width):
                     self.err(p.loc, f"value {value} does not fit field '{name}' ({f.width} bits)",
                              p.origin)
                 elif f.role == "pfn":
                     self.err(p.loc, f"prot entry '{p.key}' may not set PFN field '{name}'", p.origin)
+        if a.empty_pte is not None:
+            for name, _ in a.empty_pte.values:
+                if a.field(name) is None:
+                    self.err(a.empty_pte.loc, f"empty_pte names unknown field '{name}'",
+                             a.empty_pte.origin)
         for key in ("base", "none"):
             if a.prot_item(key) is None:
                 self.err(a.loc, f"missing prot entry '{key}' (needed for vm_get_page_prot)", a.name)
@@ -403,7 +425,7 @@ class _ArchChecker:
             f = self.a.field(path[1])
             if f is None:
                 self.err(s.target.loc, f"unknown field '{path[1]}'", origin)
-            elif s.value is not None and (s.op == "clear" or s.value >= 1 << max(0, f.width)):
+            elif s.value is not None and (s.op == "clear" or s.value.bit_length() > max(0, f.width)):
                 self.err(s.loc, f"value {s.value} does not fit field '{f.name}'", origin)
             return
         if s.target.text not in catalog.FLAG_TARGETS:

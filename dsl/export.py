@@ -51,6 +51,16 @@ def _choice(c: Choice) -> list[dict[str, Any]]:
             for cond, k in c.options]
 
 
+def _empty(a: Arch) -> int:
+    v = 0
+    if a.empty_pte is not None:
+        for name, val in a.empty_pte.values:
+            f = a.field(name)
+            if f is not None:
+                v |= f.mask if val is None else (val << f.lo) & f.mask
+    return v
+
+
 def arch_data(a: Arch) -> dict[str, Any]:
     from .describe import call_summary
     return {
@@ -87,6 +97,9 @@ def arch_data(a: Arch) -> dict[str, Any]:
         "calls": {c.name: {"generic": c.generic, "body": [stmt_data(s) for s in c.body],
                            "summary": call_summary(a, c), "source": _src(c.loc)}
                   for c in a.calls},
+        "empty_pte": hex(_empty(a)),
+        "sw_mkyoung": a.sw_mkyoung,
+        "page_table_check": a.supports_page_table_check(),
         "citations": [{"kind": c.kind, "text": c.text, "source": _src(c.loc)} for c in a.cites],
         "source": _src(a.loc),
     }

@@ -310,6 +310,18 @@ class Arch:
     primitives: tuple[Primitive, ...]
     calls: tuple[Call, ...]
     cites: tuple[Cite, ...]
+    empty_pte: ProtItem | None = None   # fields set in an empty entry (default: 0)
+    sw_mkyoung: bool = False
+
+    def supports_page_table_check(self) -> bool:
+        """Does set_ptes call page_table_check_ptes_set()?"""
+        c = self.call("set_ptes")
+        if c is None:
+            return False
+        if c.generic:
+            return True
+        return any(isinstance(s, EffectStmt) and s.name == "page_table_check"
+                   for s in walk_stmts(c.body))
 
     # -- convenience lookups (pure) ------------------------------------
     def field(self, name: str) -> Field | None:

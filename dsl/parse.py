@@ -23,6 +23,11 @@ from .source import Diagnostic, Loc
 
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 64
+# Syntax-tree depth allowed after parsing.  Braces and parentheses (at most
+# MAX_DEPTH, checked on the text) add at most two tree levels each; chains
+# of `not` and `else when` nest without brackets and are caught here, before
+# the recursive walker (and later recursive passes) meet them.
+MAX_TREE_DEPTH = 4 * MAX_DEPTH
 MAX_INT_BITS = 128
 
 
@@ -50,6 +55,8 @@ class ArchDecl:
     primitives: list[Primitive] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     cites: list[Cite] = field(default_factory=list)
+    empty: list[ProtItem] = field(default_factory=list)
+    sw_mkyoung: list[Loc] = field(default_factory=list)
 
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
@@ -122,6 +129,21 @@ def _depth_check(path: str, text: str) -> Diagnostic | None:
     return None
 
 
+def _tree_too_deep(path: str, tree: Tree) -> Diagnostic | None:
+    """The first node nested deeper than MAX_TREE_DEPTH (iterative walk)."""
+    todo: list[tuple[Tree, int]] = [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_TREE_DEPTH:
+            meta = node.meta
+            loc = Loc(path, 1, 1) if getattr(meta, "empty", True) else \
+                Loc(path, meta.line, meta.column)
+            return Diagnostic(loc, "nested too deeply (chains of `not` or `else when`?); "
+                              f"the syntax tree is limited to {MAX_TREE_DEPTH} levels")
+        todo.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    return None
+
+
 def _expected(names: set[str]) -> str:
     pretty = {
         "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'",
@@ -163,6 +185,11 @@ def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
                                f"unexpected {what}; expected {_expected(set(e.expected))}")]
     except lark.exceptions.LarkError as e:  # pragma: no cover - defensive
         return [], [Diagnostic(Loc(path, 1, 1), f"cannot parse: {e}")]
+    deep = _tree_too_deep(path, tree)
+    if deep is not None:
+        return [], [deep]
+    if not tree.children:
+        return [], [Diagnostic(Loc(path, 1, 1), "no `arch` declaration in this file")]
     walker = _Walker(path)
     decls: list[ArchDecl] = []
     try:
@@ -309,6 +336,16 @@ class _Walker:
                 d.calls.append(Call(str(name), True, (), self.loc(name), self.origin))
             else:
                 d.calls.append(Call(str(name), False, self.block(body), self.loc(name), self.origin))
+        elif kind == "empty_setting":
+            vals: list[tuple[str, int | None]] = []
+            for fv in ch:
+                assert isinstance(fv, Tree)
+                fname, fval = fv.children
+                assert isinstance(fname, Token)
+                vals.append((str(fname), self.int_(fval) if isinstance(fval, Token) else None))
+            d.empty.append(ProtItem("empty_pte", tuple(vals), self.loc(it), self.origin))
+        elif kind == "sw_mkyoung_setting":
+            d.sw_mkyoung.append(self.loc(it))
         elif kind == "cite":
             key_tree, text = ch
             assert isinstance(key_tree, Tree) and isinstance(text, Token)

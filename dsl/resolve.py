@@ -56,6 +56,7 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     out += _dups(d.cpu, "cpu feature")
     out += _dups([(p.key, p.loc) for p in d.primitives], "primitive")
     out += _dups([(c.name, c.loc) for c in d.calls], "call")
+    out += _dups([("empty_pte", e.loc) for e in d.empty], "setting")
     for p in d.prot:
         out += _dups([(n, p.loc) for n, _ in p.values], "field in prot entry")
     return out
@@ -120,7 +121,13 @@ def merge(chain: list[ArchDecl]) -> Arch:
     prims: dict[str, Primitive] = {}
     calls: dict[str, Call] = {}
     cites: list[Cite] = []
+    empty: ProtItem | None = None
+    sw_young = False
     for d in chain:
+        if d.empty:
+            empty = d.empty[-1]
+        if d.sw_mkyoung:
+            sw_young = True
         for k, s in d.settings:
             settings[k] = s
         for name, _ in d.drops:
@@ -215,4 +222,6 @@ def merge(chain: list[ArchDecl]) -> Arch:
         calls=tuple(calls[c] for c in catalog.CALLS if c in calls)
         + tuple(c for n, c in calls.items() if n not in catalog.CALLS),
         cites=tuple(cites),
+        empty_pte=empty,
+        sw_mkyoung=sw_young,
     )

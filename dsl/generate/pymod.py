@@ -481,8 +481,9 @@ def render(a: Arch, source: str) -> str:
     L.append(f"        super().__init__({a.name!r}, {a.word_bits}, {a.page_shift}, "
              f"{a.ptrs_per_pte}, {a.phys_bits}, {a.pfn_pte_shift},")
     L.append(f"                         {a.max_folio_order}, FIELDS, {tuple(a.cpu_features)!r},")
+    from ..export import _empty
     L.append(f"                         {a.pg_arch_1_use!r}, {a.pg_arch_1_granularity!r}, "
-             f"{a.tlb.name!r})")
+             f"{a.tlb.name!r}, {a.supports_page_table_check()}, {h(_empty(a))})")
     L.append("")
     # cache model
     dopts: list[tuple[str | None, str]] = []
@@ -560,6 +561,10 @@ def render(a: Arch, source: str) -> str:
     L.append("    def pte_advance(self, pte: int, pages: int) -> int:")
     L.append(f"        return {py.advance_expr(a.advance, 'pte', 'pages')}")
     L.append("")
+    if a.sw_mkyoung:
+        L.append("    def pte_sw_mkyoung(self, pte: int) -> int:")
+        L.append("        return self.pte_mkyoung(pte)")
+        L.append("")
     L.append("    def vm_get_page_prot(self, vm_flags: int) -> int:")
     L.append("        return PROT_TABLE[vm_flags & 15]")
     # calls

@@ -77,7 +77,7 @@ class Arch_arm64(Arch):
     def __init__(self) -> None:
         super().__init__('arm64', 64, 12, 512, 48, 12,
                          9, FIELDS, ('dic', 'hw_af', 'idc'),
-                         'dcache_clean', 'folio', 'hardware')
+                         'dcache_clean', 'folio', 'hardware', True, 0x0)
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -79,7 +79,7 @@ class Arch_arm64_64k(Arch):
     def __init__(self) -> None:
         super().__init__('arm64_64k', 64, 16, 8192, 52, 16,
                          13, FIELDS, ('dic', 'hw_af', 'idc'),
-                         'dcache_clean', 'folio', 'hardware')
+                         'dcache_clean', 'folio', 'hardware', True, 0x0)
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -71,7 +71,7 @@ class Arch_mips(Arch):
     def __init__(self) -> None:
         super().__init__('mips', 64, 12, 512, 48, 13,
                          9, FIELDS, ('dc_aliases', 'ic_fills_f_dc'),
-                         'dcache_dirty', 'folio', 'software_pairs')
+                         'dcache_dirty', 'folio', 'software_pairs', False, 0x0)
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         if 'dc_aliases' in cpu:
@@ -179,6 +179,9 @@ class Arch_mips(Arch):
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 13)) & 0xffffffffffffffff
+
+    def pte_sw_mkyoung(self, pte: int) -> int:
+        return self.pte_mkyoung(pte)
 
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]

@@ -72,7 +72,7 @@ class Arch_s390(Arch):
     def __init__(self) -> None:
         super().__init__('s390', 64, 12, 256, 46, 12,
                          8, FIELDS, (),
-                         'secure', 'page', 'hardware')
+                         'secure', 'page', 'hardware', False, 0x400)
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -1,0 +1,257 @@
+"""``Arch``: the base class generated arch modules subclass (and ``Field``).
+
+Place in the flow: ``generated/runtime/<arch>.py`` (or a hand-written test
+arch) subclasses ``Arch``, sets the constructor data and overrides the PTE
+helpers and the four range-API calls.  ``runtime.kernel.Kernel`` calls
+them; they reach the model only through the Kernel's primitives
+(docs/runtime-interface.md).
+
+Defaults here are the asm-generic behaviour of Linux 6.6:
+* ``set_ptes``: include/linux/pgtable.h ``set_ptes`` (page_table_check,
+  lazy MMU enter/leave, ``set_pte`` loop advancing by ``pte_next_pfn``,
+  i.e. ``+ (1 << PFN_PTE_SHIFT)``);
+* ``update_mmu_cache_range``, ``flush_dcache_folio``, ``flush_icache_pages``:
+  no-ops (include/asm-generic/cacheflush.h, include/linux/pgtable.h);
+* the PTE helpers: computed from ``fields`` with ``runtime.layout``; a role
+  the layout lacks answers False and its mutators return the value as is.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mypy_extensions import mypyc_attr
+
+from runtime.layout import Layout
+
+if TYPE_CHECKING:
+    from runtime.kernel import Kernel
+    from runtime.memory import Folio, Page
+    from runtime.mm import Mm, Vma, Vmf
+    from runtime.pagetable import PteRef
+
+VM_READ = 1
+VM_WRITE = 2
+VM_EXEC = 4
+VM_SHARED = 8
+
+KERNEL_BASE_64 = 0xFFFF_8000_0000_0000
+KERNEL_BASE_32 = 0xC000_0000
+
+
+class Field:
+    """One PTE field: bits ``lo..hi`` (inclusive), a role or ``""``."""
+
+    name: str
+    lo: int
+    hi: int
+    role: str
+    inverted: bool
+    pfn_offset: int
+
+    def __init__(self, name: str, lo: int, hi: int, role: str = "",
+                 inverted: bool = False, pfn_offset: int = 0) -> None:
+        self.name = name
+        self.lo = lo
+        self.hi = hi
+        self.role = role
+        self.inverted = inverted
+        self.pfn_offset = pfn_offset
+
+    def __repr__(self) -> str:
+        return "Field(%r, %d, %d, %r, %r, %d)" % (
+            self.name, self.lo, self.hi, self.role, self.inverted,
+            self.pfn_offset)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Arch:
+    """An architecture: layout data, PTE helpers and the four range calls."""
+
+    name: str
+    word_bits: int
+    page_shift: int
+    ptrs_per_pte: int
+    phys_bits: int
+    pfn_pte_shift: int
+    max_folio_order: int
+    fields: tuple[Field, ...]
+    cpu_features: tuple[str, ...]
+    pg_arch_1_use: str
+    pg_arch_1_granularity: str
+    tlb_kind: str
+    # ARCH_SUPPORTS_PAGE_TABLE_CHECK (x86, arm64, riscv in 6.6); arches
+    # without it do not call page_table_check_ptes_set, so the Kernel
+    # leaves page_table_check off for them by default.
+    supports_page_table_check: bool
+    # the value of an empty entry (pte_none): 0, or e.g. s390's _PAGE_INVALID
+    empty_pte: int
+    # derived
+    layout: Layout
+    page_size: int
+    kernel_base: int
+    word_mask: int
+
+    def __init__(self, name: str, word_bits: int, page_shift: int,
+                 ptrs_per_pte: int, phys_bits: int, pfn_pte_shift: int,
+                 max_folio_order: int, fields: tuple[Field, ...],
+                 cpu_features: tuple[str, ...] = (),
+                 pg_arch_1_use: str = "none",
+                 pg_arch_1_granularity: str = "none",
+                 tlb_kind: str = "hardware",
+                 supports_page_table_check: bool = True,
+                 empty_pte: int = 0) -> None:
+        self.name = name
+        self.word_bits = word_bits
+        self.page_shift = page_shift
+        self.ptrs_per_pte = ptrs_per_pte
+        self.phys_bits = phys_bits
+        self.pfn_pte_shift = pfn_pte_shift
+        self.max_folio_order = max_folio_order
+        self.fields = fields
+        self.cpu_features = tuple(sorted(cpu_features))
+        self.pg_arch_1_use = pg_arch_1_use
+        self.pg_arch_1_granularity = pg_arch_1_granularity
+        self.tlb_kind = tlb_kind
+        self.supports_page_table_check = supports_page_table_check
+        self.empty_pte = empty_pte
+        self.layout = Layout(fields, word_bits)
+        self.page_size = 1 << page_shift
+        self.kernel_base = KERNEL_BASE_64 if word_bits == 64 else KERNEL_BASE_32
+        self.word_mask = (1 << word_bits) - 1
+
+    # --- CPU-feature dependent cache/TLB model -------------------------
+    def dcache_kind(self, cpu: frozenset[str]) -> str:
+        return "pipt"
+
+    def dcache_colours(self, cpu: frozenset[str]) -> int:
+        return 1
+
+    def icache_kind(self, cpu: frozenset[str]) -> str:
+        return "coherent"
+
+    def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
+        return False
+
+    # --- PTE predicates -------------------------------------------------
+    def pte_none(self, pte: int) -> bool:
+        if self.tlb_kind == "software_pairs":
+            # MIPS: pte_none ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h)
+            return (pte & ~self.layout.role_mask.get("global", 0)) == self.empty_pte
+        return pte == self.empty_pte
+
+    def pte_present(self, pte: int) -> bool:
+        return self.layout.test(pte, "present")
+
+    def pte_write(self, pte: int) -> bool:
+        return self.layout.test(pte, "write")
+
+    def pte_dirty(self, pte: int) -> bool:
+        return self.layout.test(pte, "dirty")
+
+    def pte_young(self, pte: int) -> bool:
+        return self.layout.test(pte, "young")
+
+    def pte_exec(self, pte: int) -> bool:
+        return self.layout.test(pte, "exec")
+
+    def pte_user(self, pte: int) -> bool:
+        return self.layout.test(pte, "user")
+
+    def pte_special(self, pte: int) -> bool:
+        return self.layout.test(pte, "special")
+
+    def pte_global(self, pte: int) -> bool:
+        return self.layout.test(pte, "global")
+
+    def pte_protnone(self, pte: int) -> bool:
+        return self.layout.test(pte, "protnone")
+
+    def pte_user_accessible_page(self, pte: int) -> bool:
+        """page_table_check's filter (x86/arm64 pgtable.h, v6.6): present
+        and user-accessible; an arch without a user bit maps user pages by
+        address space, so present suffices."""
+        if not self.pte_present(pte):
+            return False
+        if self.layout.has_role("user"):
+            return self.pte_user(pte)
+        return True
+
+    # --- PTE mutators -----------------------------------------------------
+    def pte_mkyoung(self, pte: int) -> int:
+        return self.layout.with_role(pte, "young", True)
+
+    def pte_mkold(self, pte: int) -> int:
+        return self.layout.with_role(pte, "young", False)
+
+    def pte_mkdirty(self, pte: int) -> int:
+        return self.layout.with_role(pte, "dirty", True)
+
+    def pte_mkclean(self, pte: int) -> int:
+        return self.layout.with_role(pte, "dirty", False)
+
+    def pte_mkwrite(self, pte: int) -> int:
+        return self.layout.with_role(pte, "write", True)
+
+    def pte_wrprotect(self, pte: int) -> int:
+        return self.layout.with_role(pte, "write", False)
+
+    def pte_mkspecial(self, pte: int) -> int:
+        return self.layout.with_role(pte, "special", True)
+
+    def pte_sw_mkyoung(self, pte: int) -> int:
+        """include/linux/pgtable.h: identity unless the arch (MIPS) sets it."""
+        return pte
+
+    # --- PFN / prot ---------------------------------------------------------
+    def pte_pfn(self, pte: int) -> int:
+        return self.layout.pfn_of(pte)
+
+    def pfn_pte(self, pfn: int, prot: int) -> int:
+        return self.layout.pfn_pte(pfn, prot)
+
+    def pte_pgprot(self, pte: int) -> int:
+        return self.layout.prot_of(pte)
+
+    def pte_advance(self, pte: int, pages: int) -> int:
+        """pte_next_pfn applied ``pages`` times: + pages << PFN_PTE_SHIFT."""
+        return (pte + (pages << self.pfn_pte_shift)) & self.word_mask
+
+    def vm_get_page_prot(self, vm_flags: int) -> int:
+        """mm/mmap.c vm_get_page_prot via protection_map: present, user,
+        accessed, not global; writable only for shared writable mappings (private ones
+        are copy-on-write); exec iff VM_EXEC."""
+        lay = self.layout
+        prot = lay.with_role(0, "present", True)
+        prot = lay.with_role(prot, "user", True)
+        prot = lay.with_role(prot, "young", True)
+        prot = lay.with_role(prot, "global", False)     # user pages are per-ASID
+        prot = lay.with_role(prot, "write",
+                             bool(vm_flags & VM_WRITE) and bool(vm_flags & VM_SHARED))
+        prot = lay.with_role(prot, "exec", bool(vm_flags & VM_EXEC))
+        return prot
+
+    # --- The four range-API calls (asm-generic defaults) --------------------
+    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+                 nr: int) -> None:
+        k.page_table_check_ptes_set(mm, ptep, pte, nr)
+        k.lazy_mmu_enter()
+        i = 0
+        while True:
+            k.set_pte(ptep.offset(i), pte)
+            i += 1
+            if i == nr:
+                break
+            pte = self.pte_advance(pte, 1)
+        k.lazy_mmu_leave()
+
+    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma,
+                               addr: int, ptep: PteRef, nr: int) -> None:
+        pass
+
+    def flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+        pass
+
+    def flush_icache_pages(self, k: Kernel, vma: Vma, page: Page,
+                           nr: int) -> None:
+        pass

@@ -1,0 +1,205 @@
+"""Physical memory: pages with a data version each, folios, the page cache.
+
+Place in the flow: the bottom of the machine.  ``Kernel`` allocates folios
+here, the caches read and write page versions here, page_table_check keeps
+its per-page counters here (the model's page_ext), and the oracle compares
+what a user sees with ``Folio.latest``.
+
+Model:
+* Every write (kernel or user) creates a new global *version*; a page
+  records ``latest`` (the newest version anyone wrote: what a user must
+  see) and ``ram`` (what memory holds; the caches may hold other versions
+  until written back).
+* A ``Folio`` of order 0..PMD order is naturally aligned (as page-cache and
+  buddy folios are); ``Page`` is a view (folio, index): head is index 0.
+* PG_arch_1 lives in the flags of each ``struct page``; the folio flag IS the
+  head page's bit (include/linux/page-flags.h: folio flags are the head
+  page's).  Per-page state is kept in per-folio lists so 1 GiB of 4 KiB
+  pages costs a few lists, not 262144 objects.
+* ``Mapping`` is an address_space: file folios by index, and how many VMAs
+  map it (``mapping_mapped``: include/linux/fs.h, i_mmap non-empty).
+"""
+
+from __future__ import annotations
+
+
+class Mapping:
+    """A file's address_space (page cache)."""
+
+    id: int
+    name: str
+    folios: dict[int, Folio]   # by index of the folio's first page
+    index_to_head: dict[int, int]
+    nr_vmas: int
+
+    def __init__(self, id: int, name: str) -> None:
+        self.id = id
+        self.name = name
+        self.folios = {}
+        self.index_to_head = {}
+        self.nr_vmas = 0
+
+    def folio_at(self, index: int) -> Folio | None:
+        """The folio caching page ``index`` of the file, if any."""
+        head = self.index_to_head.get(index)
+        if head is None:
+            return None
+        return self.folios[head]
+
+    def add(self, folio: Folio) -> None:
+        self.folios[folio.index] = folio
+        for i in range(folio.nr_pages):
+            self.index_to_head[folio.index + i] = folio.index
+
+
+class Folio:
+    """A naturally aligned run of ``1 << order`` pages."""
+
+    pfn: int
+    order: int
+    nr_pages: int
+    anon: bool
+    mapping: Mapping | None
+    index: int
+    refcount: int
+    entire_mapcount: int
+    mapcount: list[int]
+    page_arch1: list[bool]
+    ram: list[int]
+    latest: list[int]
+    ptc_anon: list[int]
+    ptc_file: list[int]
+
+    def __init__(self, pfn: int, order: int, anon: bool) -> None:
+        n = 1 << order
+        self.pfn = pfn
+        self.order = order
+        self.nr_pages = n
+        self.anon = anon
+        self.mapping = None
+        self.index = 0
+        self.refcount = 1
+        self.entire_mapcount = 0
+        self.mapcount = [0] * n
+        self.page_arch1 = [False] * n
+        self.ram = [0] * n
+        self.latest = [0] * n
+        self.ptc_anon = [0] * n
+        self.ptc_file = [0] * n
+
+    @property
+    def arch1(self) -> bool:
+        """The folio's PG_arch_1 (the head page's bit)."""
+        return self.page_arch1[0]
+
+    @property
+    def large(self) -> bool:
+        return self.order > 0
+
+    def contains(self, pfn: int) -> bool:
+        return self.pfn <= pfn < self.pfn + self.nr_pages
+
+    def page(self, i: int) -> Page:
+        return Page(self, i)
+
+    def total_mapcount(self) -> int:
+        return sum(self.mapcount) + self.entire_mapcount * self.nr_pages
+
+    def __repr__(self) -> str:
+        return "Folio(pfn=0x%x, order=%d, anon=%r)" % (self.pfn, self.order,
+                                                      self.anon)
+
+
+class Page:
+    """A 4 KiB (PAGE_SIZE) page: a view of one page of a folio."""
+
+    folio: Folio
+    i: int
+
+    def __init__(self, folio: Folio, i: int) -> None:
+        self.folio = folio
+        self.i = i
+
+    @property
+    def pfn(self) -> int:
+        return self.folio.pfn + self.i
+
+    @property
+    def is_head(self) -> bool:
+        return self.i == 0
+
+    @property
+    def arch1(self) -> bool:
+        return self.folio.page_arch1[self.i]
+
+    @property
+    def mapcount(self) -> int:
+        return self.folio.mapcount[self.i] + self.folio.entire_mapcount
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Page) and other.pfn == self.pfn
+
+    def __hash__(self) -> int:
+        return hash(self.pfn)
+
+    def __repr__(self) -> str:
+        return "Page(pfn=0x%x)" % self.pfn
+
+
+class PhysMem:
+    """All folios, by head pfn; a bump allocator; the version counter."""
+
+    folios: dict[int, Folio]
+    max_order: int
+    next_pfn: int
+    version: int
+
+    def __init__(self, max_order: int, first_pfn: int = 0x1000) -> None:
+        self.folios = {}
+        self.max_order = max_order
+        self.next_pfn = first_pfn
+        self.version = 0
+
+    def new_version(self) -> int:
+        self.version += 1
+        return self.version
+
+    def alloc(self, order: int, anon: bool) -> Folio:
+        n = 1 << order
+        pfn = (self.next_pfn + n - 1) & ~(n - 1)
+        self.next_pfn = pfn + n
+        return self.alloc_at(pfn, order, anon)
+
+    def alloc_at(self, pfn: int, order: int, anon: bool) -> Folio:
+        """Place a folio at ``pfn`` (must be aligned and free)."""
+        n = 1 << order
+        if pfn & (n - 1):
+            raise ValueError("folio pfn 0x%x not aligned to order %d" % (pfn, order))
+        for p in range(pfn, pfn + n):
+            if self.folio_of(p) is not None:
+                raise ValueError("pfn 0x%x already in a folio" % p)
+        if order > self.max_order:
+            raise ValueError("order %d beyond max %d" % (order, self.max_order))
+        f = Folio(pfn, order, anon)
+        self.folios[pfn] = f
+        if pfn + n > self.next_pfn:
+            self.next_pfn = pfn + n
+        return f
+
+    def free(self, folio: Folio) -> None:
+        """Give the pfns back (contents stay, as in real RAM)."""
+        del self.folios[folio.pfn]
+
+    def folio_of(self, pfn: int) -> Folio | None:
+        folios = self.folios
+        o = 0
+        while o <= self.max_order:
+            head = pfn & ~((1 << o) - 1)
+            f = folios.get(head)
+            if f is not None and pfn - head < f.nr_pages:
+                return f
+            o += 1
+        return None
+
+    def pfn_valid(self, pfn: int) -> bool:
+        return self.folio_of(pfn) is not None

@@ -1,0 +1,161 @@
+"""The oracle: named invariant checks returning structured violations.
+
+Place in the flow: ``Kernel`` records violations as it runs (stale data or
+instructions on user access, PTE values and out-of-range writes after each
+``set_ptes``, PG_arch_1 granularity in the flag primitives, lazy MMU misuse,
+page_table_check, missing TLB preload / fence); ``check_all`` returns those
+plus end-of-run scans:
+
+* ``tlb_stale``: every valid TLB entry maps the pfn its PTE maps;
+* ``lazy_mmu``: the machine is not left in lazy MMU mode;
+* ``page_table_check``: the counters equal a recount from the page tables
+  (mm/page_table_check.c keeps them in sync; a drift means a PTE store
+  bypassed ``page_table_check_ptes_set``);
+* ``pg_arch_1_state``: the flag's meaning holds: ``dcache_clean`` /
+  ``icache_clean`` set => the folio's pages are clean in the kernel alias
+  and the I-cache holds no stale lines (arch/arm64/mm/flush.c);
+  ``dcache_dirty`` clear => no dirty kernel-alias line in an unmapped
+  page-cache folio: the flush may only be deferred by setting the flag
+  (arch/mips/mm/cache.c __flush_dcache_pages, __update_cache).
+* ``prefault_young``: after a fault on an arch that wants old prefaulted
+  PTEs, the faulting address is young (mm/memory.c set_pte_range).
+
+``expected_pte`` recomputes ``pfn_pte(pfn + i, prot)`` from the arch's
+``fields`` only (runtime.layout), independently of generated helpers.
+"""
+
+from __future__ import annotations
+
+from runtime.kernel import Kernel
+from runtime.layout import Layout
+from runtime.mm import Mm
+from runtime.trace import hx
+from runtime.violation import (
+    CHECK_NAMES, LAZY_MMU, PAGE_TABLE_CHECK, PG_ARCH_1_STATE, PREFAULT_YOUNG,
+    TLB_STALE, RangeError, Violation,
+)
+
+__all__ = ["Violation", "RangeError", "CHECK_NAMES", "check_all",
+           "check_tlb", "check_lazy", "check_ptc_counts",
+           "check_pg_arch_1_state", "check_prefault_young", "expected_pte"]
+
+
+def expected_pte(layout: Layout, first: int, i: int) -> int:
+    """Entry ``i`` of a range whose first entry is ``first``."""
+    return layout.pfn_pte(layout.pfn_of(first) + i, layout.prot_of(first))
+
+
+def check_tlb(k: Kernel) -> list[Violation]:
+    out: list[Violation] = []
+    arch = k.arch
+    for (mm_id, vpage), val in sorted(k.tlb.entries.items()):
+        if not arch.pte_present(val):
+            continue
+        mm = k.mms.get(mm_id)
+        if mm is None:
+            continue
+        addr = vpage << k.page_shift
+        base = (addr >> k.pmd_shift) << k.pmd_shift
+        if base in mm.pmd_leaves:
+            continue
+        cur = k.pte_at(mm, addr)
+        if not arch.pte_present(cur) or arch.pte_pfn(cur) != arch.pte_pfn(val):
+            out.append(Violation(TLB_STALE, arch.name,
+                                 "mm=%d addr=%s" % (mm_id, hx(addr)),
+                                 "pfn=%s" % (hx(arch.pte_pfn(cur))
+                                             if arch.pte_present(cur) else "none"),
+                                 "pfn=%s" % hx(arch.pte_pfn(val)), addr,
+                                 arch.pte_pfn(val)))
+    return out
+
+
+def check_lazy(k: Kernel) -> list[Violation]:
+    if k.lazy.active:
+        return [Violation(LAZY_MMU, k.arch.name, "machine", "not in lazy MMU mode",
+                          "in lazy MMU mode (%d deferred)" % len(k.lazy.pending))]
+    return []
+
+
+def check_ptc_counts(k: Kernel) -> list[Violation]:
+    if not k.ptc.enabled:
+        return []
+    arch = k.arch
+    anon: dict[int, int] = {}
+    file: dict[int, int] = {}
+    for mm in k.mms.values():
+        if mm.is_init:
+            continue
+        for t in mm.tables.values():
+            for val in t.entries:
+                if arch.pte_user_accessible_page(val):
+                    pfn = arch.pte_pfn(val)
+                    f = k.mem.folio_of(pfn)
+                    if f is None:
+                        continue
+                    d = anon if f.anon else file
+                    d[pfn] = d.get(pfn, 0) + 1
+    out: list[Violation] = []
+    for head in sorted(k.mem.folios):
+        f = k.mem.folios[head]
+        for i in range(f.nr_pages):
+            pfn = head + i
+            ea = anon.get(pfn, 0)
+            ef = file.get(pfn, 0)
+            if f.ptc_anon[i] != ea or f.ptc_file[i] != ef:
+                out.append(Violation(PAGE_TABLE_CHECK, arch.name, "pfn=" + hx(pfn),
+                                     "anon=%d file=%d" % (ea, ef),
+                                     "anon=%d file=%d" % (f.ptc_anon[i], f.ptc_file[i]),
+                                     pfn=pfn))
+    return out
+
+
+def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
+    use = k.arch.pg_arch_1_use
+    out: list[Violation] = []
+    if use not in ("dcache_clean", "icache_clean", "dcache_dirty"):
+        return out
+    per_page = k.arch.pg_arch_1_granularity == "page"
+    for head in sorted(k.mem.folios):
+        f = k.mem.folios[head]
+        for i in range(f.nr_pages):
+            flag = f.page_arch1[i if per_page else 0]
+            pfn = head + i
+            kal = k.dcache.alias(0, k.kaddr(pfn))
+            dirty = k.dcache.is_dirty(pfn, kal)
+            if use == "dcache_dirty":
+                if (not flag and dirty and f.mapping is not None and not f.anon
+                        and f.total_mapcount() == 0):
+                    out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),
+                                         "PG_arch_1 set while the kernel alias is dirty",
+                                         "clear with a dirty kernel-alias line", pfn=pfn))
+                continue
+            if not flag:
+                continue
+            iv = k.icache.lines.get(pfn)
+            stale_i = iv is not None and iv != f.latest[i]
+            if dirty or f.ram[i] != f.latest[i] or stale_i:
+                out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),
+                                     "clean D and I when PG_arch_1 (%s) is set" % use,
+                                     "ram=%d latest=%d dirty=%d icache=%s"
+                                     % (f.ram[i], f.latest[i], int(dirty),
+                                        "none" if iv is None else str(iv)),
+                                     pfn=pfn))
+    return out
+
+
+def check_prefault_young(k: Kernel, mm: Mm, fault_addr: int) -> list[Violation]:
+    """After a read fault at ``fault_addr``: its PTE must be young."""
+    if not k.arch.wants_old_prefaulted_pte(k.cpu):
+        return []
+    pte = k.pte_at(mm, fault_addr)
+    if k.arch.pte_present(pte) and not k.arch.pte_young(pte):
+        return [Violation(PREFAULT_YOUNG, k.arch.name,
+                          "mm=%d addr=%s" % (mm.id, hx(fault_addr)),
+                          "young", "old", fault_addr, k.arch.pte_pfn(pte))]
+    return []
+
+
+def check_all(k: Kernel) -> list[Violation]:
+    """Everything recorded during the run plus the end-of-run scans."""
+    return (list(k.violations) + check_tlb(k) + check_lazy(k)
+            + check_ptc_counts(k) + check_pg_arch_1_state(k))

@@ -1,0 +1,97 @@
+"""page_table_check with the v6.6 rules (mm/page_table_check.c).
+
+Place in the flow: ``Kernel.page_table_check_ptes_set`` (the primitive a
+``set_ptes`` calls first) and the unmap path call this; counters live in
+each folio's ``ptc_anon`` / ``ptc_file`` lists (the model's page_ext).
+
+Rules (mm/page_table_check.c: __page_table_check_ptes_set,
+page_table_check_set, page_table_check_clear; v6.6):
+* ``init_mm`` is skipped entirely;
+* the old entries of the range are cleared first: each old entry that is a
+  user-accessible page (``pte_user_accessible_page``) decrements its page's
+  count;
+* then, if the new entry is a user-accessible page, ``nr`` pages from its
+  pfn are counted, anon or file by whether the *first* page is anon;
+* a page counted as anon must have no file count and vice versa;
+* an anon page mapped more than once must be mapped read-only (the check
+  fires when a writable anon mapping raises the count above 1);
+* counts never go below zero.
+In the kernel each rule is a BUG_ON; here each is a ``page_table_check``
+violation and the model carries on.
+"""
+
+from __future__ import annotations
+
+from runtime.memory import PhysMem
+from runtime.trace import hx
+from runtime.violation import PAGE_TABLE_CHECK, Violation
+
+
+class PageTableCheck:
+    arch: str
+    mem: PhysMem
+    violations: list[Violation]
+    enabled: bool
+
+    def __init__(self, arch: str, mem: PhysMem, violations: list[Violation],
+                 enabled: bool = True) -> None:
+        self.arch = arch
+        self.mem = mem
+        self.violations = violations
+        self.enabled = enabled
+
+    def _bad(self, pfn: int, expected: str, seen: str) -> None:
+        self.violations.append(Violation(PAGE_TABLE_CHECK, self.arch,
+                                         "pfn=" + hx(pfn), expected, seen,
+                                         pfn=pfn))
+
+    def clear(self, pfn: int, pgcnt: int) -> None:
+        head = self.mem.folio_of(pfn)
+        if head is None:              # !pfn_valid
+            return
+        anon = head.anon
+        f = head
+        for p in range(pfn, pfn + pgcnt):
+            if not f.contains(p):
+                nf = self.mem.folio_of(p)
+                if nf is None:
+                    continue
+                f = nf
+            i = p - f.pfn
+            if anon:
+                if f.ptc_file[i]:
+                    self._bad(p, "file_map_count=0", "file_map_count=%d" % f.ptc_file[i])
+                f.ptc_anon[i] -= 1
+                if f.ptc_anon[i] < 0:
+                    self._bad(p, "anon_map_count>=0", "anon_map_count=%d" % f.ptc_anon[i])
+            else:
+                if f.ptc_anon[i]:
+                    self._bad(p, "anon_map_count=0", "anon_map_count=%d" % f.ptc_anon[i])
+                f.ptc_file[i] -= 1
+                if f.ptc_file[i] < 0:
+                    self._bad(p, "file_map_count>=0", "file_map_count=%d" % f.ptc_file[i])
+
+    def set(self, pfn: int, pgcnt: int, rw: bool) -> None:
+        head = self.mem.folio_of(pfn)
+        if head is None:
+            return
+        anon = head.anon
+        f = head
+        for p in range(pfn, pfn + pgcnt):
+            if not f.contains(p):
+                nf = self.mem.folio_of(p)
+                if nf is None:
+                    continue
+                f = nf
+            i = p - f.pfn
+            if anon:
+                if f.ptc_file[i]:
+                    self._bad(p, "file_map_count=0", "file_map_count=%d" % f.ptc_file[i])
+                f.ptc_anon[i] += 1
+                if f.ptc_anon[i] > 1 and rw:
+                    self._bad(p, "anon page mapped more than once is read-only",
+                              "anon_map_count=%d writable" % f.ptc_anon[i])
+            else:
+                if f.ptc_anon[i]:
+                    self._bad(p, "anon_map_count=0", "anon_map_count=%d" % f.ptc_anon[i])
+                f.ptc_file[i] += 1

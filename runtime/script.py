@@ -1,0 +1,175 @@
+"""The call script: arch calls recorded for the C harness to replay.
+
+Place in the flow: attach ``ScriptWriter`` to a ``Kernel``
+(``k.script = ScriptWriter(k)``); every checked wrapper around an arch call
+(``Kernel.set_ptes``, ``update_mmu_cache_range``, ``flush_dcache_folio``,
+``flush_icache_pages``) first writes the state the call needs, then the
+call, then the trace lines the Python model produced for it.  The C
+harness (runtime/c/) loads the state, runs the same call on the generated
+header and prints its trace; it may also compare with the ``expect`` lines.
+
+Format (version 1).  Line-oriented ASCII; one record per line; the first
+word is the record kind; then ``key=value`` fields separated by single
+spaces (numbers: ``0x`` hex for values/addresses/pfns, decimal for ids,
+indices, counts, orders and booleans 0/1).  ``#`` starts a comment line.
+Records, in the order they may appear:
+
+    ptdl-script 1
+    arch NAME
+    cpu FEATURE                      (one per enabled CPU feature; none if none)
+    mm id=1 pgste=0                  (define/update mm 1; id 0 is init_mm)
+    vma id=1 mm=1 start=0x.. end=0x.. flags=0x5 pgoff=0x0 file=1 mapped=1
+    folio pfn=0x1000 order=4 anon=0 mapping=1 mapped=1 arch1=0
+    page_arch1 pfn=0x1003 val=1      (a tail page's PG_arch_1; only set bits)
+    table pt=1 mm=1 base=0x... empty=0x0
+                                     (reset table pt: every entry = empty)
+    pte pt=1 idx=5 val=0x...         (one non-empty entry of the last table)
+    call set_ptes mm=1 addr=0x.. pt=1 idx=5 pte=0x.. nr=16
+    call update_mmu_cache_range vma=1 addr=0x.. pt=1 idx=5 nr=16 fault=0x..
+                                     (fault=none: vmf is NULL)
+    call flush_dcache_folio folio=0x1000
+    call flush_icache_pages vma=1 page=0x1003 nr=16
+    expect <trace line>              (what the model traced for the last call)
+    end
+
+``mapping=`` is the file id (0 for none/anon); ``mapped`` is
+mapping_mapped(); ``arch1`` is the folio's (head page's) PG_arch_1.  State
+records before a ``call`` describe everything that call may read: the mm,
+the VMA, the folio(s) involved and the full PTE table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runtime.memory import Folio
+from runtime.pagetable import PteRef, PteTable
+from runtime.trace import hx
+
+if TYPE_CHECKING:
+    from runtime.kernel import Kernel
+    from runtime.memory import Page
+    from runtime.mm import Mm, Vma, Vmf
+
+
+class ScriptWriter:
+    lines: list[str]
+
+    def __init__(self, k: Kernel) -> None:
+        self.lines = ["ptdl-script 1", "arch " + k.arch.name]
+        for feat in sorted(k.cpu):
+            self.lines.append("cpu " + feat)
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines) + "end\n"
+
+    # --- state records --------------------------------------------------
+    def _mm(self, mm: Mm) -> None:
+        self.lines.append("mm id=%d pgste=%d" % (mm.id, int(mm.has_pgste)))
+
+    def _vma(self, k: Kernel, vma: Vma) -> None:
+        m = vma.mapping
+        self.lines.append("vma id=%d mm=%d start=%s end=%s flags=%s pgoff=%s file=%d mapped=%d"
+                          % (vma.id, vma.mm.id, hx(vma.start), hx(vma.end),
+                             hx(vma.flags), hx(vma.pgoff), int(m is not None),
+                             int(m is not None and m.nr_vmas > 0)))
+
+    def _folio(self, k: Kernel, f: Folio) -> None:
+        m = f.mapping
+        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d"
+                          % (hx(f.pfn), f.order, int(f.anon),
+                             0 if m is None else m.id,
+                             int(k.mapping_mapped(f)), int(f.page_arch1[0])))
+        for i in range(1, f.nr_pages):
+            if f.page_arch1[i]:
+                self.lines.append("page_arch1 pfn=%s val=1" % hx(f.pfn + i))
+
+    def _table(self, t: PteTable) -> None:
+        self.lines.append("table pt=%d mm=%d base=%s empty=%s"
+                          % (t.pt, t.mm_id, hx(t.base), hx(t.empty)))
+        for idx, val in enumerate(t.entries):
+            if val != t.empty:
+                self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(val)))
+
+    def _folio_of_pte(self, k: Kernel, pte: int) -> None:
+        if k.ref.test(pte, "present"):
+            f = k.mem.folio_of(k.ref.pfn_of(pte))
+            if f is not None:
+                self._folio(k, f)
+
+    # --- calls --------------------------------------------------------------
+    def call_set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef,
+                      pte: int, nr: int) -> None:
+        self._mm(mm)
+        vma = mm.find_vma(addr)
+        if vma is not None:
+            self._vma(k, vma)
+        self._folio_of_pte(k, pte)
+        self._table(ptep.table)
+        self.lines.append("call set_ptes mm=%d addr=%s pt=%d idx=%d pte=%s nr=%d"
+                          % (mm.id, hx(addr), ptep.table.pt, ptep.idx, hx(pte), nr))
+
+    def call_update(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int,
+                    ptep: PteRef, nr: int) -> None:
+        self._mm(vma.mm)
+        self._vma(k, vma)
+        self._folio_of_pte(k, ptep.table.entries[ptep.idx])
+        self._table(ptep.table)
+        self.lines.append("call update_mmu_cache_range vma=%d addr=%s pt=%d idx=%d nr=%d fault=%s"
+                          % (vma.id, hx(addr), ptep.table.pt, ptep.idx, nr,
+                             "none" if vmf is None else hx(vmf.address)))
+
+    def call_flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+        self._folio(k, folio)
+        self.lines.append("call flush_dcache_folio folio=%s" % hx(folio.pfn))
+
+    def call_flush_icache_pages(self, k: Kernel, vma: Vma, page: Page,
+                                nr: int) -> None:
+        self._mm(vma.mm)
+        self._vma(k, vma)
+        self._folio(k, page.folio)
+        self.lines.append("call flush_icache_pages vma=%d page=%s nr=%d"
+                          % (vma.id, hx(page.pfn), nr))
+
+    def expect(self, trace_lines: list[str]) -> None:
+        for line in trace_lines:
+            self.lines.append("expect " + line)
+
+
+class Record:
+    """One parsed script line: kind, positional words, key=value fields."""
+
+    kind: str
+    words: list[str]
+    fields: dict[str, str]
+
+    def __init__(self, kind: str, words: list[str], fields: dict[str, str]) -> None:
+        self.kind = kind
+        self.words = words
+        self.fields = fields
+
+    def num(self, key: str) -> int:
+        return int(self.fields[key], 0)
+
+
+def parse_script(text: str) -> list[Record]:
+    """Parse a call script (the reference reader for the C harness)."""
+    out: list[Record] = []
+    for raw in text.splitlines():
+        line = raw.rstrip("\n")
+        if line == "" or line.startswith("#"):
+            continue
+        if line.startswith("expect "):
+            out.append(Record("expect", [line[len("expect "):]], {}))
+            continue
+        parts = line.split(" ")
+        words: list[str] = []
+        fields: dict[str, str] = {}
+        for p in parts[1:]:
+            if "=" in p:
+                key, _, val = p.partition("=")
+                fields[key] = val
+            else:
+                words.append(p)
+        out.append(Record(parts[0], words, fields))
+    return out
