@@ -476,9 +476,15 @@ class Kernel:
         if t.addr_of(ptep.idx) != addr:
             raise RangeError("addr", "addr=%s but pt=%d idx=%d maps %s"
                              % (hx(addr), t.pt, ptep.idx, hx(t.addr_of(ptep.idx))))
-        ref = self.ref
-        pfn = ref.pfn_of(pte)
-        present = ref.test(pte, "present")
+        # The range invariant is the kernel's own definition: entry i equals
+        # pfn_pte(pte_pfn(pte) + i, pte_pgprot(pte)) with the arch's encoders
+        # (they know transforms such as x86's PROT_NONE PFN inversion, and
+        # derived roles such as present = valid or protnone).  Whether those
+        # encoders are right is checked separately against the independent
+        # layout codec by the pgtable property scenarios.
+        arch = self.arch
+        pfn = arch.pte_pfn(pte)
+        present = arch.pte_present(pte)
         if present and nr > 1:
             f = self.mem.folio_of(pfn)
             if f is not None and not f.contains(pfn + nr - 1):
@@ -497,10 +503,10 @@ class Kernel:
         if self.checking:
             self._check_touched(t, ptep.idx, nr)
             ents = t.entries
-            prot = ref.prot_of(pte)
+            prot = arch.pte_pgprot(pte)
             n = nr if present else 1
             for i in range(n):
-                exp = ref.pfn_pte(pfn + i, prot)
+                exp = arch.pfn_pte(pfn + i, prot)
                 got = ents[ptep.idx + i]
                 if got != exp:
                     self.violate(PTE_VALUE, "pt=%d idx=%d addr=%s"

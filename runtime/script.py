@@ -92,8 +92,8 @@ class ScriptWriter:
                 self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(val)))
 
     def _folio_of_pte(self, k: Kernel, pte: int) -> None:
-        if k.ref.test(pte, "present"):
-            f = k.mem.folio_of(k.ref.pfn_of(pte))
+        if k.arch.pte_present(pte):
+            f = k.mem.folio_of(k.arch.pte_pfn(pte))
             if f is not None:
                 self._folio(k, f)
 

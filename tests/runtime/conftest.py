@@ -21,19 +21,7 @@ if ROOT not in sys.path:
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-INTERPRETED = os.environ.get("PTDL_INTERPRETED", "") == "1"
-if INTERPRETED:
-    import interp
-    interp.install(ROOT)
-
-RUNTIME_MODULES = ("arch", "cache", "kernel", "layout", "lazy", "memory", "mm",
-                   "oracle", "pagetable", "ptcheck", "script", "tlb", "trace",
-                   "violation")
-
-
-def runtime_files() -> dict[str, str]:
-    return {m: str(importlib.import_module("runtime." + m).__file__)
-            for m in RUNTIME_MODULES}
+from rt_mode import INTERPRETED, RUNTIME_MODULES, runtime_files  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import conftest
+import rt_mode as conftest
 
 
 def test_build_kind_matches_env(runtime_build_kind: str) -> None:

@@ -1,0 +1,166 @@
+"""Build and run the C harness (runtime/c/) on a generated kernel header.
+
+Place in the flow: tests/c/ (and anyone comparing C with Python) call
+`replay(arch, header_text, script)`: the header is compiled into
+runtime/c/harness.c with `gcc -Wall -Werror -O1` and the model's layout
+parameters as -D flags (`gcc_flags`), the call script written by
+runtime.script.ScriptWriter is fed on stdin, and the printed trace comes
+back as a list of lines, to compare with the script's `expect` lines
+(`expected`) -- the Python model's trace of the same calls.
+
+Builds are cached by content hash (header, flags, shim sources, compiler)
+under $PTDL_CBUILD_DIR or <tmp>/ptdl-charness-<uid>; a cached binary is
+reused, a new one is written under a temporary name and renamed, so
+concurrent test workers never see a half-written executable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..model import Arch, BoolOp, Expr, Not, Ref
+from . import common
+
+C_DIR = Path(__file__).resolve().parent.parent.parent / "runtime" / "c"
+SOURCES = ("harness.c", "ptdl_shim.h", "ptdl_generic.h")
+CFLAGS = ("-std=gnu11", "-Wall", "-Werror", "-O1")
+GCC = os.environ.get("CC", "gcc")
+
+# primitive key (dsl/catalog.py PRIMITIVE_KEYS) -> shim implementation
+SHIM_PRIMITIVES = {
+    "store": "ptdl_prim_set_pte",
+    "set_pte": "ptdl_prim_set_pte",
+    "pgste_set_pte": "ptdl_prim_pgste_set_pte",
+    "page_table_check": "ptdl_prim_page_table_check",
+    "lazy_mmu_enter": "ptdl_prim_lazy_mmu_enter",
+    "lazy_mmu_leave": "ptdl_prim_lazy_mmu_leave",
+    "sync_icache": "ptdl_prim_sync_icache",
+    "flush_dcache": "ptdl_prim_flush_dcache",
+    "clean_dcache": "ptdl_prim_clean_dcache",
+    "inval_icache": "ptdl_prim_inval_icache",
+    "flush_dcache_user": "ptdl_prim_flush_dcache_user",
+    "tlb_preload": "ptdl_prim_tlb_preload",
+    "tlb_flush_page": "ptdl_prim_tlb_flush_page",
+}
+
+
+class HarnessError(RuntimeError):
+    """gcc or the harness failed; the message carries its stderr."""
+
+
+def _cpu_expr(e: Expr) -> str:
+    if isinstance(e, Ref):
+        return "cpu_has_" + common.ident(e.path[-1])
+    if isinstance(e, Not):
+        return "!(" + _cpu_expr(e.arg) + ")"
+    if isinstance(e, BoolOp):
+        op = " && " if e.op == "and" else " || "
+        return "(" + op.join(_cpu_expr(x) for x in e.args) + ")"
+    raise ValueError(f"not a cpu-feature condition: {e!r}")
+
+
+def _colours(a: Arch) -> str:
+    expr = ""
+    for cond, kind in reversed(a.dcache.options):
+        n = kind.param("colours", "1") if kind.name in ("vipt_aliasing", "vivt") else "1"
+        n = str(int(n, 0))
+        expr = n if cond is None else f"({_cpu_expr(cond)} ? {n} : {expr or '1'})"
+    return expr or "1"
+
+
+def gcc_flags(a: Arch) -> list[str]:
+    """-D flags describing arch a to the shim."""
+    flags = [f"-DPAGE_SHIFT={a.page_shift}",
+             f"-DPTDL_WORD_BITS={a.word_bits}",
+             f"-DPTDL_PTRS_PER_PTE={a.ptrs_per_pte}",
+             f"-DPTDL_DCACHE_COLOURS={_colours(a)}"]
+    for feat in a.cpu_features:
+        f = common.ident(feat)
+        flags.append(f'-Dcpu_has_{f}=ptdl_cpu_has("{f}")')
+    glob = a.role_fields("global")
+    if a.tlb.name == "software_pairs" and glob:
+        mask = 0
+        for g in glob:
+            mask |= g.mask
+        flags.append(f"-DPTDL_PAIRS_GLOBAL_MASK=0x{mask:x}ULL")
+        if glob[0].inverted:
+            flags.append("-DPTDL_PAIRS_GLOBAL_INVERTED=1")
+    for p in sorted(a.primitives, key=lambda p: p.key):
+        impl = SHIM_PRIMITIVES.get(p.key)
+        if impl is not None and common.ident(p.c_name) != impl:
+            flags.append(f"-D{p.c_name}={impl}")
+    return flags
+
+
+def build_dir() -> Path:
+    d = os.environ.get("PTDL_CBUILD_DIR")
+    if d:
+        return Path(d)
+    return Path(tempfile.gettempdir()) / f"ptdl-charness-{os.getuid()}"
+
+
+def _gcc_version() -> str:
+    try:
+        r = subprocess.run([GCC, "--version"], capture_output=True, text=True, timeout=30)
+        return r.stdout.splitlines()[0] if r.stdout else ""
+    except OSError as e:
+        raise HarnessError(f"cannot run {GCC}: {e}") from e
+
+
+def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
+    """Compile the harness with this header text; returns the executable."""
+    flags = list(CFLAGS) + gcc_flags(a) + list(extra_flags or [])
+    h = hashlib.sha256()
+    for part in [header, "\0".join(flags), _gcc_version()] + \
+            [(C_DIR / s).read_text() for s in SOURCES]:
+        h.update(part.encode())
+        h.update(b"\0\1")
+    key = h.hexdigest()[:24]
+    out = build_dir() / key
+    exe = out / "harness"
+    if exe.exists():
+        return exe
+    out.mkdir(parents=True, exist_ok=True)
+    hdr = out / "pgtable-range.h"
+    tmp_h = out / f".hdr.{os.getpid()}"
+    tmp_h.write_text(header)
+    os.replace(tmp_h, hdr)
+    tmp = out / f".harness.{os.getpid()}"
+    cmd = [GCC, *flags, f'-DPTDL_HEADER="{hdr}"', f"-I{C_DIR}",
+           str(C_DIR / "harness.c"), "-o", str(tmp)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise HarnessError(f"gcc failed for {a.name} ({' '.join(cmd)}):\n{r.stderr}")
+    os.replace(tmp, exe)
+    return exe
+
+
+def run(exe: Path, script: str) -> list[str]:
+    """Feed the call script to the harness; its trace lines."""
+    r = subprocess.run([str(exe)], input=script, capture_output=True, text=True,
+                       timeout=300)
+    if r.returncode != 0:
+        raise HarnessError(f"harness exited {r.returncode}:\n{r.stderr}")
+    return r.stdout.splitlines()
+
+
+def replay(a: Arch, header: str, script: str) -> list[str]:
+    """Compile (cached) and run: the C trace of the script's calls."""
+    return run(build(a, header), script)
+
+
+def expected(script: str) -> list[str]:
+    """The Python model's trace recorded in the script (`expect` lines)."""
+    return [line[len("expect "):] for line in script.splitlines()
+            if line.startswith("expect ")]
+
+
+def clean() -> None:
+    """Remove the build cache."""
+    shutil.rmtree(build_dir(), ignore_errors=True)

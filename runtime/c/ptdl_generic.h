@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kernel's generic range-API defaults (Linux 6.6), included after the
+ * arch header as include/linux/pgtable.h and include/linux/cacheflush.h
+ * follow asm/pgtable.h: each applies only where the arch header did not
+ * define the call (`#define set_ptes set_ptes` and friends).
+ * Written from include/linux/pgtable.h (set_ptes, pte_next_pfn since
+ * 6.6-rc4 ce60f27bb62d) and include/asm-generic/cacheflush.h.
+ */
+#ifndef PTDL_GENERIC_H
+#define PTDL_GENERIC_H
+
+#ifndef PFN_PTE_SHIFT
+#define PFN_PTE_SHIFT PAGE_SHIFT
+#endif
+
+#ifndef pte_next_pfn
+static inline pte_t pte_next_pfn(pte_t pte)
+{
+	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+}
+#endif
+
+#ifndef set_ptes
+static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
+		pte_t *ptep, pte_t pte, unsigned int nr)
+{
+	(void)addr;
+	page_table_check_ptes_set(mm, ptep, pte, nr);
+
+	arch_enter_lazy_mmu_mode();
+	for (;;) {
+		set_pte(ptep, pte);
+		if (--nr == 0)
+			break;
+		ptep++;
+		pte = pte_next_pfn(pte);
+	}
+	arch_leave_lazy_mmu_mode();
+}
+#endif
+
+#ifndef update_mmu_cache_range
+static inline void update_mmu_cache_range(struct vm_fault *vmf,
+		struct vm_area_struct *vma, unsigned long addr,
+		pte_t *ptep, unsigned int nr)
+{
+}
+#endif
+
+#ifndef flush_dcache_folio
+static inline void flush_dcache_folio(struct folio *folio)
+{
+}
+#endif
+
+#ifndef flush_icache_pages
+static inline void flush_icache_pages(struct vm_area_struct *vma,
+		struct page *page, unsigned int nr)
+{
+}
+#endif
+
+#endif /* PTDL_GENERIC_H */

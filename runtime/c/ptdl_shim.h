@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ptdl kernel shim: just enough of the kernel for a generated
+ * pgtable-range.h to compile and run in userspace.
+ *
+ * Place in the flow: harness.c includes this file, then the generated
+ * header (PTDL_HEADER), then ptdl_generic.h (the kernel's generic
+ * defaults, as include/linux/pgtable.h follows asm/pgtable.h).  Every
+ * primitive prints exactly the trace line runtime/kernel.py emits for it
+ * (docs/runtime-interface.md), so a C trace compares line by line with
+ * the Python model's.
+ *
+ * Configuration (-D flags, set by dsl/generate/charness.py from the model):
+ *   PAGE_SHIFT, PTDL_WORD_BITS (32|64), PTDL_PTRS_PER_PTE,
+ *   PTDL_DCACHE_COLOURS (a C expression, may use cpu_has_*),
+ *   PTDL_PAIRS_GLOBAL_MASK / PTDL_PAIRS_GLOBAL_INVERTED (software_pairs TLB
+ *   with a global field: set_pte's buddy store), cpu_has_<feature>, and
+ *   NAME=ptdl_prim_<key> for every primitive an arch renames.
+ *
+ * Not the kernel: struct folio here is a separate object whose `flags`
+ * word is only a handle (a bit op on it acts on the head page's flags), so
+ * the shim can tell a folio flag operation from a page one, as the trace
+ * does ("pg_arch_1 test folio=..." vs "page=...").
+ */
+#ifndef PTDL_SHIM_H
+#define PTDL_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PAGE_SHIFT
+#error "compile with -DPAGE_SHIFT=..."
+#endif
+#ifndef PTDL_WORD_BITS
+#define PTDL_WORD_BITS 64
+#endif
+#ifndef PTDL_PTRS_PER_PTE
+#define PTDL_PTRS_PER_PTE 512
+#endif
+#ifndef PTDL_DCACHE_COLOURS
+#define PTDL_DCACHE_COLOURS 1
+#endif
+
+#define PAGE_SIZE	(1UL << PAGE_SHIFT)
+#define PTRS_PER_PTE	PTDL_PTRS_PER_PTE
+
+#if PTDL_WORD_BITS == 64
+typedef unsigned long long pteval_t;
+#define PTDL_KERNEL_BASE	0xffff800000000000UL
+#else
+typedef unsigned int pteval_t;
+#define PTDL_KERNEL_BASE	0xc0000000UL
+#endif
+
+typedef unsigned long pgoff_t;
+typedef struct { pteval_t pte; } pte_t;
+typedef struct { pteval_t pgprot; } pgprot_t;
+
+#define __pte(x)	((pte_t) { (pteval_t)(x) })
+#define pte_val(x)	((x).pte)
+#define __pgprot(x)	((pgprot_t) { (pteval_t)(x) })
+#define pgprot_val(x)	((x).pgprot)
+
+#define VM_READ		0x1UL
+#define VM_WRITE	0x2UL
+#define VM_EXEC		0x4UL
+#define VM_SHARED	0x8UL
+
+#define PG_arch_1	9	/* any bit number: only PG_arch_1 is used */
+
+#define __PTDL_PICK2(_1, _2, NAME, ...) NAME
+
+/* ---------------------------------------------------------------- objects */
+
+struct address_space {
+	int id;
+	bool mapped;		/* mapping_mapped(): i_mmap not empty */
+};
+
+struct folio;
+
+struct page {
+	unsigned long flags;
+	unsigned long pfn;
+	struct folio *folio;
+};
+
+struct folio {
+	unsigned long flags;	/* handle: bit ops act on pages[0].flags */
+	unsigned long pfn;
+	unsigned int order;
+	bool anon;
+	bool has_mapping;
+	struct address_space mapping;
+	struct page *pages;
+};
+
+struct mm_struct {
+	int id;
+	bool pgste;
+};
+
+struct vm_area_struct {
+	int id;
+	struct mm_struct *vm_mm;
+	unsigned long vm_start;
+	unsigned long vm_end;
+	unsigned long vm_flags;
+	unsigned long vm_pgoff;
+};
+
+struct vm_fault {
+	struct vm_area_struct *vma;
+	unsigned long address;
+	pgoff_t pgoff;
+};
+
+struct ptdl_table {
+	int pt;
+	int mm;
+	unsigned long base;
+	pte_t entries[PTDL_PTRS_PER_PTE];
+};
+
+/* ------------------------------------------------------------ machine state */
+
+struct ptdl_state {
+	struct mm_struct **mms;		/* by id; [0] is &init_mm */
+	int nr_mms;
+	struct vm_area_struct **vmas;	/* by id */
+	int nr_vmas;
+	struct folio **folios;
+	int nr_folios;
+	struct ptdl_table **tables;	/* by pt id */
+	int nr_tables;
+	char cpu[32][64];
+	int nr_cpu;
+	struct mm_struct *current_mm;	/* local_flush_tlb_page's address space */
+	bool lazy;
+	pte_t **pend_ptep;		/* lazy MMU mode: deferred stores */
+	pte_t *pend_val;
+	int nr_pend;
+	int cap_pend;
+};
+
+static struct mm_struct init_mm __attribute__((unused)) = { .id = 0, .pgste = false };
+static struct ptdl_state ptdl __attribute__((unused));
+
+static inline void *ptdl_grow(void *arr, int *nr, int want, size_t size)
+{
+	if (want <= *nr)
+		return arr;
+	arr = realloc(arr, (size_t)want * size);
+	if (!arr) {
+		fprintf(stderr, "ptdl harness: out of memory\n");
+		exit(2);
+	}
+	memset((char *)arr + (size_t)*nr * size, 0, (size_t)(want - *nr) * size);
+	*nr = want;
+	return arr;
+}
+
+static inline void ptdl_die(const char *what, unsigned long long v)
+{
+	fprintf(stderr, "ptdl harness: %s 0x%llx\n", what, v);
+	exit(2);
+}
+
+static inline bool ptdl_cpu_has(const char *feature)
+{
+	int i;
+
+	for (i = 0; i < ptdl.nr_cpu; i++)
+		if (!strcmp(ptdl.cpu[i], feature))
+			return true;
+	return false;
+}
+
+static inline struct folio *ptdl_folio_at(unsigned long pfn)
+{
+	int i;
+
+	for (i = 0; i < ptdl.nr_folios; i++) {
+		struct folio *f = ptdl.folios[i];
+
+		if (f && pfn >= f->pfn && pfn - f->pfn < (1UL << f->order))
+			return f;
+	}
+	return NULL;
+}
+
+/* Create (or replace) the folio at pfn; PG_arch_1 bits all clear. */
+static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order)
+{
+	unsigned long n = 1UL << order, i;
+	struct folio *f = ptdl_folio_at(pfn);
+	int slot = -1, k;
+
+	for (k = 0; k < ptdl.nr_folios; k++) {
+		if (ptdl.folios[k] == f && f) {
+			slot = k;
+			free(f->pages);
+			free(f);
+			break;
+		}
+	}
+	if (slot < 0) {
+		slot = ptdl.nr_folios;
+		ptdl.folios = ptdl_grow(ptdl.folios, &ptdl.nr_folios, slot + 1,
+					sizeof(*ptdl.folios));
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		ptdl_die("out of memory at pfn", pfn);
+	f->pages = calloc(n, sizeof(*f->pages));
+	if (!f->pages)
+		ptdl_die("out of memory at pfn", pfn);
+	f->pfn = pfn;
+	f->order = order;
+	for (i = 0; i < n; i++) {
+		f->pages[i].pfn = pfn + i;
+		f->pages[i].folio = f;
+	}
+	ptdl.folios[slot] = f;
+	return f;
+}
+
+static inline struct ptdl_table *ptdl_table_of(const pte_t *ptep, int *idx)
+{
+	int i;
+
+	for (i = 0; i < ptdl.nr_tables; i++) {
+		struct ptdl_table *t = ptdl.tables[i];
+
+		if (t && ptep >= t->entries && ptep < t->entries + PTDL_PTRS_PER_PTE) {
+			*idx = (int)(ptep - t->entries);
+			return t;
+		}
+	}
+	ptdl_die("pte pointer outside every table:", (unsigned long long)(unsigned long)ptep);
+	return NULL;
+}
+
+/* ----------------------------------------------------------- kernel API */
+
+static inline unsigned long ptdl_kaddr(unsigned long pfn)
+{
+	return PTDL_KERNEL_BASE + (pfn << PAGE_SHIFT);
+}
+
+static inline unsigned long ptdl_kaddr_pfn(unsigned long kaddr)
+{
+	return (kaddr - PTDL_KERNEL_BASE) >> PAGE_SHIFT;
+}
+
+/* An unknown pfn gets an order-0 folio (the Python model would raise). */
+static inline struct page *pfn_to_page(unsigned long pfn)
+{
+	struct folio *f = ptdl_folio_at(pfn);
+
+	if (!f)
+		f = ptdl_new_folio(pfn, 0);
+	return &f->pages[pfn - f->pfn];
+}
+
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	return page->pfn;
+}
+
+#define pte_page(pte)		pfn_to_page(__ptdl_pte_pfn(pte))
+#define page_folio(p)		((p)->folio)
+#define folio_page(f, n)	(&(f)->pages[n])
+#define nth_page(p, n)		((p) + (n))
+
+static inline void *page_address(const struct page *page)
+{
+	return (void *)ptdl_kaddr(page->pfn);
+}
+
+static inline void *folio_address(const struct folio *folio)
+{
+	return (void *)ptdl_kaddr(folio->pfn);
+}
+
+static inline long folio_nr_pages(const struct folio *folio)
+{
+	return 1L << folio->order;
+}
+
+static inline size_t folio_size(const struct folio *folio)
+{
+	return PAGE_SIZE << folio->order;
+}
+
+static inline bool folio_test_large(const struct folio *folio)
+{
+	return folio->order > 0;
+}
+
+static inline bool folio_test_anon(const struct folio *folio)
+{
+	return folio->anon;
+}
+
+static inline struct address_space *folio_flush_mapping(struct folio *folio)
+{
+	if (folio->anon || !folio->has_mapping)
+		return NULL;
+	return &folio->mapping;
+}
+
+static inline bool mapping_mapped(const struct address_space *mapping)
+{
+	return mapping && mapping->mapped;
+}
+
+static inline bool mm_has_pgste(const struct mm_struct *mm)
+{
+	return mm->pgste;
+}
+
+static inline bool pages_do_alias(unsigned long a, unsigned long b)
+{
+	unsigned long c = (unsigned long)(PTDL_DCACHE_COLOURS);
+
+	if (c <= 1)
+		return false;
+	return ((a >> PAGE_SHIFT) % c) != ((b >> PAGE_SHIFT) % c);
+}
+
+/* PG_arch_1: find the flags word's owner, print, then act on the bit. */
+static inline unsigned long *ptdl_flags_owner(const volatile unsigned long *addr,
+					      const char **what, unsigned long *pfn)
+{
+	int i;
+
+	for (i = 0; i < ptdl.nr_folios; i++) {
+		struct folio *f = ptdl.folios[i];
+
+		if (!f)
+			continue;
+		if (addr == &f->flags) {
+			*what = "folio";
+			*pfn = f->pfn;
+			return &f->pages[0].flags;
+		}
+		if ((const volatile void *)addr >= (void *)f->pages &&
+		    (const volatile void *)addr < (void *)(f->pages + (1UL << f->order))) {
+			struct page *p = (struct page *)((char *)addr - offsetof(struct page, flags));
+
+			*what = "page";
+			*pfn = p->pfn;
+			return &p->flags;
+		}
+	}
+	ptdl_die("bit op on an unknown flags word", (unsigned long long)(unsigned long)addr);
+	return NULL;
+}
+
+static inline bool ptdl_test_bit(long nr, const volatile unsigned long *addr)
+{
+	const char *what;
+	unsigned long pfn, *w = ptdl_flags_owner(addr, &what, &pfn);
+	bool v = (*w >> nr) & 1;
+
+	if (nr == PG_arch_1)
+		printf("pg_arch_1 test %s=0x%lx -> %d\n", what, pfn, (int)v);
+	return v;
+}
+
+static inline void ptdl_change_bit(long nr, volatile unsigned long *addr, bool set)
+{
+	const char *what;
+	unsigned long pfn, *w = ptdl_flags_owner(addr, &what, &pfn);
+
+	if (nr == PG_arch_1)
+		printf("pg_arch_1 %s %s=0x%lx\n", set ? "set" : "clear", what, pfn);
+	if (set)
+		*w |= 1UL << nr;
+	else
+		*w &= ~(1UL << nr);
+}
+
+#define test_bit(nr, addr)	ptdl_test_bit(nr, addr)
+#define set_bit(nr, addr)	ptdl_change_bit(nr, addr, true)
+#define clear_bit(nr, addr)	ptdl_change_bit(nr, addr, false)
+
+/* --------------------------------------------------------------- primitives */
+
+static inline pte_t ptep_get(pte_t *ptep)
+{
+	return *ptep;
+}
+
+static inline void ptdl_store(pte_t *ptep, pte_t pte)
+{
+	int i;
+
+	if (!ptdl.lazy) {
+		*ptep = pte;
+		return;
+	}
+	for (i = 0; i < ptdl.nr_pend; i++) {
+		if (ptdl.pend_ptep[i] == ptep) {
+			ptdl.pend_val[i] = pte;
+			return;
+		}
+	}
+	if (ptdl.nr_pend == ptdl.cap_pend) {
+		int cap = ptdl.cap_pend;
+
+		ptdl.pend_ptep = ptdl_grow(ptdl.pend_ptep, &cap, cap * 2 + 16,
+					   sizeof(*ptdl.pend_ptep));
+		cap = ptdl.cap_pend;
+		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap, cap * 2 + 16,
+					  sizeof(*ptdl.pend_val));
+		ptdl.cap_pend = cap;
+	}
+	ptdl.pend_ptep[ptdl.nr_pend] = ptep;
+	ptdl.pend_val[ptdl.nr_pend] = pte;
+	ptdl.nr_pend++;
+}
+
+static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
+{
+	int idx;
+	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
+
+	printf("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
+	       (unsigned long long)pte_val(pte));
+	ptdl_store(ptep, pte);
+#ifdef PTDL_PAIRS_GLOBAL_MASK
+	{
+		pteval_t g = (pteval_t)(PTDL_PAIRS_GLOBAL_MASK);
+		bool global = (pte_val(pte) & g) != 0;
+		int b = idx ^ 1;
+#ifdef PTDL_PAIRS_GLOBAL_INVERTED
+		global = !global;
+		pteval_t gval = 0;
+#else
+		pteval_t gval = g;
+#endif
+		if (global && (pte_val(t->entries[b]) & ~g) == 0) {
+			printf("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, b,
+			       (unsigned long long)gval);
+			t->entries[b] = __pte(gval);
+		}
+	}
+#endif
+}
+
+static inline void ptdl_prim_pgste_set_pte(struct mm_struct *mm, unsigned long addr,
+					   pte_t *ptep, pte_t pte)
+{
+	int idx;
+	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
+
+	(void)mm;
+	(void)addr;
+	printf("pgste_set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
+	       (unsigned long long)pte_val(pte));
+	ptdl_store(ptep, pte);
+}
+
+static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
+					      pte_t pte, unsigned int nr)
+{
+	int idx;
+	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
+
+	(void)mm;
+	printf("ptc_set pt=%d idx=%d val=0x%llx nr=%u\n", t->pt, idx,
+	       (unsigned long long)pte_val(pte), nr);
+}
+
+static inline void ptdl_prim_lazy_mmu_enter(void)
+{
+	printf("lazy_mmu enter\n");
+	ptdl.lazy = true;
+}
+
+/* Apply the deferred stores and leave (no trace line: Kernel._end's repair). */
+static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
+{
+	int i;
+
+	for (i = 0; i < ptdl.nr_pend; i++)
+		*ptdl.pend_ptep[i] = ptdl.pend_val[i];
+	ptdl.nr_pend = 0;
+	ptdl.lazy = false;
+}
+
+static inline void ptdl_prim_lazy_mmu_leave(void)
+{
+	printf("lazy_mmu leave\n");
+	ptdl_prim_lazy_mmu_leave_quiet();
+}
+
+static inline void ptdl_cache_op(const char *op, unsigned long start, unsigned long end)
+{
+	printf("%s pfn=0x%lx nr=%lu\n", op, ptdl_kaddr_pfn(start),
+	       (end - start) >> PAGE_SHIFT);
+}
+
+static inline void ptdl_icache_sync_range(unsigned long s, unsigned long e)
+{
+	ptdl_cache_op("icache_sync", s, e);
+}
+
+static inline void ptdl_icache_sync_page(unsigned long s)
+{
+	ptdl_cache_op("icache_sync", s, s + PAGE_SIZE);
+}
+
+static inline void ptdl_dcache_flush_range(unsigned long s, unsigned long e)
+{
+	ptdl_cache_op("dcache_flush", s, e);
+}
+
+static inline void ptdl_dcache_flush_page(unsigned long s)
+{
+	ptdl_cache_op("dcache_flush", s, s + PAGE_SIZE);
+}
+
+static inline void ptdl_dcache_clean_range(unsigned long s, unsigned long e)
+{
+	ptdl_cache_op("dcache_clean", s, e);
+}
+
+static inline void ptdl_dcache_clean_page(unsigned long s)
+{
+	ptdl_cache_op("dcache_clean", s, s + PAGE_SIZE);
+}
+
+static inline void ptdl_icache_inval_range(unsigned long s, unsigned long e)
+{
+	ptdl_cache_op("icache_inval", s, e);
+}
+
+static inline void ptdl_icache_inval_page(unsigned long s)
+{
+	ptdl_cache_op("icache_inval", s, s + PAGE_SIZE);
+}
+
+static inline void ptdl_prim_flush_dcache_user(struct mm_struct *mm, unsigned long addr,
+					       struct page *page)
+{
+	printf("dcache_flush_user mm=%d addr=0x%lx pfn=0x%lx nr=1\n", mm->id, addr,
+	       page->pfn);
+}
+
+static inline void ptdl_prim_tlb_preload(struct vm_area_struct *vma, unsigned long addr,
+					 pte_t pte)
+{
+	printf("tlb_preload mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	       (unsigned long long)pte_val(pte));
+}
+
+static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
+{
+	printf("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
+}
+
+/* (start, end) over kernel addresses, or (kaddr) for one page */
+#define ptdl_prim_sync_icache(...) \
+	__PTDL_PICK2(__VA_ARGS__, ptdl_icache_sync_range, ptdl_icache_sync_page, _)(__VA_ARGS__)
+#define ptdl_prim_flush_dcache(...) \
+	__PTDL_PICK2(__VA_ARGS__, ptdl_dcache_flush_range, ptdl_dcache_flush_page, _)(__VA_ARGS__)
+#define ptdl_prim_clean_dcache(...) \
+	__PTDL_PICK2(__VA_ARGS__, ptdl_dcache_clean_range, ptdl_dcache_clean_page, _)(__VA_ARGS__)
+#define ptdl_prim_inval_icache(...) \
+	__PTDL_PICK2(__VA_ARGS__, ptdl_icache_inval_range, ptdl_icache_inval_page, _)(__VA_ARGS__)
+
+/* The catalog's default C names (dsl/catalog.py Effect.c_default). */
+#ifndef set_pte
+#define set_pte ptdl_prim_set_pte
+#endif
+#ifndef ptep_set_pte_at
+#define ptep_set_pte_at ptdl_prim_pgste_set_pte
+#endif
+#ifndef page_table_check_ptes_set
+#define page_table_check_ptes_set ptdl_prim_page_table_check
+#endif
+#ifndef arch_enter_lazy_mmu_mode
+#define arch_enter_lazy_mmu_mode ptdl_prim_lazy_mmu_enter
+#endif
+#ifndef arch_leave_lazy_mmu_mode
+#define arch_leave_lazy_mmu_mode ptdl_prim_lazy_mmu_leave
+#endif
+#ifndef sync_icache_aliases
+#define sync_icache_aliases ptdl_prim_sync_icache
+#endif
+#ifndef flush_dcache_page_kaddr
+#define flush_dcache_page_kaddr ptdl_prim_flush_dcache
+#endif
+#ifndef clean_dcache_page_kaddr
+#define clean_dcache_page_kaddr ptdl_prim_clean_dcache
+#endif
+#ifndef flush_icache_range_kaddr
+#define flush_icache_range_kaddr ptdl_prim_inval_icache
+#endif
+#ifndef flush_dcache_page_user
+#define flush_dcache_page_user ptdl_prim_flush_dcache_user
+#endif
+#ifndef __update_tlb
+#define __update_tlb ptdl_prim_tlb_preload
+#endif
+#ifndef local_flush_tlb_page
+#define local_flush_tlb_page ptdl_prim_tlb_flush_page
+#endif
+
+#endif /* PTDL_SHIM_H */

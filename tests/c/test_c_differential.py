@@ -1,0 +1,101 @@
+"""C vs Python: the generated header, run in the harness on the call
+script the Python model wrote, prints the Python model's trace line for
+line -- for every shipped arch, every scenario and every combination of
+its CPU features.  And a header that differs from the model (arm64
+without its I-cache sync) is caught."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+
+import pytest
+
+from c_util import arch_names, header, model, python_arch
+from dsl.generate import charness
+from dsl.model import Arch, Call, EffectStmt, Stmt, When
+from c_scenarios import SCENARIOS, cpu_sets, script_of
+
+CASES = [(name, sc, cpu)
+         for name in arch_names()
+         for sc in SCENARIOS
+         for cpu in cpu_sets(model(name).cpu_features)]
+
+
+def _id(case: tuple[str, str, frozenset[str]]) -> str:
+    name, sc, cpu = case
+    return f"{name}-{sc}-{'+'.join(sorted(cpu)) or 'nocpu'}"
+
+
+def diff(a: Arch, script: str, hdr: str) -> list[str]:
+    want = charness.expected(script)
+    got = charness.replay(a, hdr, script)
+    return list(difflib.unified_diff(want, got, "python", "c", lineterm="", n=3))
+
+
+_PY: dict[str, object] = {}
+
+
+def py(name: str) -> object:
+    if name not in _PY:
+        _PY[name] = python_arch(model(name))
+    return _PY[name]
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_c_trace_equals_python_trace(case: tuple[str, str, frozenset[str]]) -> None:
+    name, sc, cpu = case
+    a = model(name)
+    script = script_of(py(name), cpu, sc)
+    assert charness.expected(script), "scenario made no arch call"
+    d = diff(a, script, header(a))
+    assert not d, "\n".join(d[:80])
+
+
+def _drop(body: tuple[Stmt, ...], effect: str) -> tuple[Stmt, ...]:
+    out: list[Stmt] = []
+    for s in body:
+        if isinstance(s, EffectStmt) and s.name == effect:
+            if s.body:
+                out.append(replace(s, body=_drop(s.body, effect)))
+            continue
+        if isinstance(s, When):
+            s = replace(s, then=_drop(s.then, effect), orelse=_drop(s.orelse, effect))
+        elif isinstance(s, EffectStmt) and s.body:
+            s = replace(s, body=_drop(s.body, effect))
+        out.append(s)
+    return tuple(out)
+
+
+def _without(a: Arch, call: str, effect: str) -> Arch:
+    calls: list[Call] = []
+    for c in a.calls:
+        if c.name == call:
+            c = replace(c, body=_drop(c.body, effect))
+        calls.append(c)
+    return replace(a, calls=tuple(calls))
+
+
+@pytest.mark.skipif("arm64" not in arch_names(), reason="no arm64 archdef")
+def test_wrong_header_is_caught() -> None:
+    """arm64's header rendered from a model whose set_ptes lost its
+    sync_icache: the C trace misses icache_sync, the differential fails."""
+    a = model("arm64")
+    bad = _without(a, "set_ptes", "sync_icache")
+    assert bad != a
+    script = script_of(py("arm64"), frozenset(), "file_exec")
+    assert not diff(a, script, header(a))
+    d = diff(a, script, header(bad))
+    assert d and any(line.startswith("-icache_sync ") for line in d), d[:20]
+
+
+@pytest.mark.skipif("x86" not in arch_names(), reason="no x86 archdef")
+def test_wrong_advance_is_caught() -> None:
+    """x86 with the seed's plain `+ 1 << PFN_PTE_SHIFT` advance: PROT_NONE
+    runs (PFN stored inverted) store the wrong PFNs in C."""
+    a = model("x86")
+    bad = replace(a, advance="pfn_shift")
+    script = script_of(py("x86"), frozenset(), "direct")
+    assert not diff(a, script, header(a))
+    d = diff(a, script, header(bad))
+    assert d and any(line.startswith("-set_pte ") for line in d), d[:20]
