@@ -133,15 +133,19 @@ class _ArchChecker:
         # bucketed per bit (the word is at most 64 bits; an out-of-range word
         # is reported by settings()), so this stays linear in the number of
         # fields and never builds masks wider than 64 bits.
+        # "Earlier" means declared by an ancestor, then earlier in the text,
+        # so the answer does not depend on how the files' paths sort.
         top = min(a.word_bits, 64)
+        rank = {n: i for i, n in enumerate(reversed(a.lineage))}
         ok = sorted((f for f in a.fields if 0 <= f.lo <= f.hi < top),
-                    key=lambda x: (x.loc, x.name))
+                    key=lambda x: (rank.get(x.origin, len(rank)), x.loc, x.name))
+        order = {id(f): i for i, f in enumerate(ok)}
         at_bit: list[list[Field]] = [[] for _ in range(top)]
         for second in ok:
             first: Field | None = None
             for b in range(second.lo, second.hi + 1):
                 for f in at_bit[b]:
-                    if first is not None and (f.loc, f.name) >= (first.loc, first.name):
+                    if first is not None and order[id(f)] >= order[id(first)]:
                         break
                     if second.name not in f.overlaps and f.name not in second.overlaps:
                         first = f

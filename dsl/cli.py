@@ -58,7 +58,9 @@ def _need_arch(p: Project, name: str) -> bool:
 
 def cmd_check(args: argparse.Namespace) -> int:
     root = _root(args)
-    files = [str(Path(f).resolve()) if not Path(f).is_absolute() else f for f in args.files]
+    # Relative FILEs are taken relative to the project root, as with
+    # `git -C` / `make -C`: -C DIR behaves like running in DIR.
+    files = [f if Path(f).is_absolute() else str((root / f).resolve()) for f in args.files]
     for f in files:
         if not Path(f).is_file():
             sys.stderr.write(f"ptdl: error: {f}: no such file\n")

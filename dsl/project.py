@@ -51,7 +51,15 @@ def load(root: Path, files: list[str] | None = None) -> Project:
     """
     shipped = archdef_files(root)
     wanted = shipped if files is None else list(files)
-    all_files = list(dict.fromkeys(wanted + [f for f in shipped if f not in wanted]))
+    # One entry per file, however it is spelt (relative, absolute, ./x):
+    # `ptdl check archdefs/x86.arch` must not load x86.arch twice.
+    all_files: list[str] = []
+    seen: set[str] = set()
+    for f in wanted + shipped:
+        key = os.path.realpath(f if os.path.isabs(f) else str(root / f))
+        if key not in seen:
+            seen.add(key)
+            all_files.append(f)
     cache = SourceCache()
     decls: list[ArchDecl] = []
     diags: list[Diagnostic] = []
