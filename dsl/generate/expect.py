@@ -1,0 +1,655 @@
+"""Expected values the conformance tests spell out, computed from the model.
+
+Place in the flow: used by dsl/generate/ctests.py only.  Everything here is
+a pure function of one dsl.model.Arch (and, for events, of a scenario's
+parameters); it never imports runtime/ or the generated module, so the
+generated tests compare the runtime's answers with values derived on an
+independent code path:
+
+* ``pfn_pte`` / ``boundary_ptes``: a small PTE encoder over the field
+  layout (PFN parts with their offsets, the ``invert pfn when ...``
+  transform), evaluated at PFN-field boundaries;
+* ``prot_table``: vm_get_page_prot for the 16 VM_* combinations from the
+  ``prot`` block (semantics of dsl/catalog.py PROT_KEYS);
+* ``direct_events``: a small interpreter of the archdef's call statements
+  (the behaviour catalog's meaning, docs/runtime-interface.md trace lines)
+  for the deterministic ``path: direct`` scenarios: the kernel fills a
+  page-cache folio (flush_dcache_folio), one VMA maps it with one
+  set_pte_range (flush_icache_pages, set_ptes, update_mmu_cache_range).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import catalog
+from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp,
+                     Not, Num, Ref, Stmt, When, walk_expr)
+
+VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 1, 2, 4, 8
+KERNEL_BASE_64 = 0xFFFF_8000_0000_0000
+KERNEL_BASE_32 = 0xC000_0000
+DIRECT_PFN = 0x10000          # runtime/conformance.py DIRECT_PFN
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
+
+
+# ---------------------------------------------------------------------------
+# Layout
+
+
+def _mask(width: int) -> int:
+    return (1 << width) - 1
+
+
+def pfn_mask(a: Arch) -> int:
+    m = 0
+    for f in a.role_fields("pfn"):
+        m |= f.mask
+    return m
+
+
+def pte_test(a: Arch, name: str, v: int) -> bool:
+    """Is ``name`` (a field, derived predicate, role, or ``nonzero``) on in v?"""
+    f = a.field(name)
+    if f is not None:
+        return (v & f.mask) != 0
+    d = a.derived_named(name)
+    if d is not None:
+        return eval_pte(a, d.expr, v)
+    if name == "nonzero":
+        return v != 0
+    fields = a.role_fields(name)
+    if name in catalog.BOOL_ROLES:
+        return any(((v & g.mask) == 0) if g.inverted else ((v & g.mask) != 0) for g in fields)
+    m = 0
+    for g in fields:
+        m |= g.mask
+    return (v & m) != 0
+
+
+def eval_pte(a: Arch, e: Expr, v: int) -> bool:
+    if isinstance(e, Ref):
+        return pte_test(a, e.path[-1], v)
+    if isinstance(e, Not):
+        return not eval_pte(a, e.arg, v)
+    if isinstance(e, BoolOp):
+        if e.op == "and":
+            return all(eval_pte(a, x, v) for x in e.args)
+        return any(eval_pte(a, x, v) for x in e.args)
+    if isinstance(e, Num):
+        return bool(e.value)
+    raise ValueError(f"unsupported layout expression at {e.loc}")
+
+
+def pfn_pte(a: Arch, pfn: int, prot: int) -> int:
+    """The arch's pfn_pte: PFN bits placed in their part(s), inverted where
+    the layout's transform says so (judged on prot), then prot's other bits."""
+    v = 0
+    for f in a.role_fields("pfn"):
+        v |= ((pfn >> f.pfn_offset) & _mask(f.width)) << f.lo
+    t = a.pfn_transform()
+    pm = pfn_mask(a)
+    if t is not None and eval_pte(a, t.cond, prot):
+        v = (v ^ pm) & pm
+    return v | (prot & ~pm & _mask(a.word_bits))
+
+
+def pte_pfn(a: Arch, pte: int) -> int:
+    v = pte
+    t = a.pfn_transform()
+    if t is not None and eval_pte(a, t.cond, v):
+        v ^= pfn_mask(a)
+    pfn = 0
+    for f in a.role_fields("pfn"):
+        pfn |= ((v >> f.lo) & _mask(f.width)) << f.pfn_offset
+    return pfn
+
+
+def pfn_width(a: Arch) -> int:
+    return max((f.pfn_offset + f.width for f in a.role_fields("pfn")), default=0)
+
+
+def boundary_pfns(a: Arch) -> list[int]:
+    """PFNs on both sides of every carry boundary of the PFN field(s): the
+    top of each part of a split PFN, bits 8/16/31/32, and the top frame."""
+    top = min(pfn_width(a), a.phys_bits - a.page_shift)
+    bits = {8, 16, 31, 32, top}
+    for f in a.role_fields("pfn"):
+        bits.add(f.pfn_offset + f.width)
+        if f.pfn_offset:
+            bits.add(f.pfn_offset)
+    out = [0, 1]
+    for b in sorted(bits):
+        if 0 < b <= top:
+            for p in ((1 << b) - 1, 1 << b):
+                if p < (1 << top) and p not in out:
+                    out.append(p)
+    return out
+
+
+def boundary_ptes(a: Arch, flags: tuple[int, ...] = (0, VM_READ, VM_READ | VM_EXEC,
+                                                      VM_READ | VM_WRITE | VM_SHARED)
+                  ) -> list[tuple[int, int, int]]:
+    """(pfn, vm_flags, pfn_pte(pfn, vm_get_page_prot(vm_flags))) rows."""
+    table = prot_table(a)
+    return [(p, fl, pfn_pte(a, p, table[fl])) for p in boundary_pfns(a) for fl in flags]
+
+
+def mutate(a: Arch, name: str, v: int) -> int:
+    """pte_<name>(v): the archdef's mutator body, else the role's single
+    field set or cleared (honouring polarity), else v unchanged."""
+    m = a.mutator(name)
+    if m is not None:
+        return _mutator_body(a, m.body, v)
+    role, value = catalog.MUTATORS[name]
+    fields = a.role_fields(role)
+    if not fields or a.derived_named(role) is not None:
+        return v
+    f = fields[0]
+    return (v | f.mask) if value != f.inverted else (v & ~f.mask)
+
+
+def _mutator_body(a: Arch, body: tuple[Stmt, ...], v: int) -> int:
+    for s in body:
+        if isinstance(s, FlagOp):
+            f = a.field(s.target.path[-1])
+            assert f is not None
+            if s.op == "clear":
+                v &= ~f.mask
+            elif s.value is None:
+                v |= f.mask
+            else:
+                v = (v & ~f.mask) | ((s.value << f.lo) & f.mask)
+        elif isinstance(s, When):
+            v = _mutator_body(a, s.then if eval_pte(a, s.cond, v) else s.orelse, v)
+    return v
+
+
+# ---------------------------------------------------------------------------
+# vm_get_page_prot
+
+
+def _prot_bits(a: Arch, key: str) -> int:
+    item = a.prot_item(key)
+    v = 0
+    if item is None:
+        return 0
+    for name, value in item.values:
+        f = a.field(name)
+        if f is None:
+            raise ValueError(f"{a.name}: prot {key}: no field {name}")
+        v |= f.mask if value is None else (value << f.lo) & f.mask
+    return v
+
+
+def prot_table(a: Arch) -> list[int]:
+    """PAGE_NONE without VM_READ|WRITE|EXEC; else base, plus write for
+    shared writable (private writable stays read-only: COW), plus exec or
+    noexec, plus noread with neither VM_READ nor VM_EXEC; without exec/noexec keys the exec role's fields follow VM_EXEC
+    (honouring their polarity)."""
+    out: list[int] = []
+    for flags in range(16):
+        r, w, x, s = (bool(flags & VM_READ), bool(flags & VM_WRITE),
+                      bool(flags & VM_EXEC), bool(flags & VM_SHARED))
+        if not (r or w or x):
+            out.append(_prot_bits(a, "none"))
+            continue
+        v = _prot_bits(a, "base")
+        if w and s:
+            v |= _prot_bits(a, "write")
+        v |= _prot_bits(a, "exec") if x else _prot_bits(a, "noexec")
+        if not (r or x):
+            v |= _prot_bits(a, "noread")
+        if a.prot_item("exec") is None and a.prot_item("noexec") is None:
+            for f in a.role_fields("exec"):
+                v = (v | f.mask) if x != f.inverted else (v & ~f.mask)
+        out.append(v)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The statement interpreter
+
+
+def cpu_true(e: Expr | None, cpu: frozenset[str]) -> bool:
+    if e is None:
+        return True
+    if isinstance(e, Num):
+        return bool(e.value)
+    if isinstance(e, Not):
+        return not cpu_true(e.arg, cpu)
+    if isinstance(e, BoolOp):
+        vals = [cpu_true(x, cpu) for x in e.args]
+        return all(vals) if e.op == "and" else any(vals)
+    if isinstance(e, Ref) and e.path[0] == "cpu":
+        return e.path[1] in cpu
+    raise ValueError(f"not a CPU-feature condition at {e.loc}")
+
+
+def dcache_colours(a: Arch, cpu: frozenset[str]) -> int:
+    for cond, kind in a.dcache.options:
+        if cpu_true(cond, cpu):
+            if kind.name in catalog.ALIASING_DCACHE:
+                return int(kind.param("colours", "1") or "1", 0)
+            return 1
+    return 1
+
+
+@dataclass
+class Folio:
+    pfn: int
+    nr: int
+    flags: list[bool]
+    mapped: bool = False
+    has_mapping: bool = True
+    anon: bool = False
+
+
+@dataclass
+class Machine:
+    a: Arch
+    cpu: frozenset[str]
+    folio: Folio
+    table: dict[int, int] = field(default_factory=dict)
+    pt: int = 1
+    mm: int = 1
+    pgste: bool = False
+    vma_flags: int = 0
+    events: list[str] = field(default_factory=list)
+
+    def emit(self, line: str) -> None:
+        self.events.append(line)
+
+
+@dataclass
+class Cx:
+    call: str
+    pte: int = 0                 # the call's pte (store: the current entry)
+    old: int = 0
+    new: int = 0
+    page: int = -1               # pfn of the `each page` page
+    uaddr: int = 0
+    index: int = 0               # index of `each pte` / store iteration
+    addr: int = 0
+    idx: int = 0                 # ptep index in the table
+    nr: int = 1
+    anys: dict[int, bool] = field(default_factory=dict)
+
+
+class Interp:
+    """Runs the archdef's statements of one call on a ``Machine``, emitting
+    the trace lines the runtime's primitives print."""
+
+    def __init__(self, m: Machine) -> None:
+        self.m = m
+        self.a = m.a
+        self.colours = dcache_colours(m.a, m.cpu)
+        self.kbase = KERNEL_BASE_64 if m.a.word_bits == 64 else KERNEL_BASE_32
+
+    # -- values --------------------------------------------------------
+    def next_pte(self, pte: int, i: int) -> int:
+        """Entry i of a range starting at ``pte`` (the reference meaning)."""
+        a = self.a
+        return pfn_pte(a, pte_pfn(a, pte) + i, pte & ~pfn_mask(a) & _mask(a.word_bits))
+
+    def advance(self, strategy: str, pte: int) -> int:
+        a = self.a
+        word = _mask(a.word_bits)
+        if strategy == "page_size":
+            return (pte + a.page_size) & word
+        if strategy == "pfn_shift":
+            return (pte + (1 << a.pfn_pte_shift)) & word
+        if strategy == "pfn_shift_invert_aware":
+            t = a.pfn_transform()
+            if t is not None and eval_pte(a, t.cond, pte):
+                return (pte - (1 << a.pfn_pte_shift)) & word
+            return (pte + (1 << a.pfn_pte_shift)) & word
+        return self.next_pte(pte, 1)
+
+    def cond(self, e: Expr, cx: Cx) -> bool:
+        m = self.m
+        if isinstance(e, AnyOf):
+            return cx.anys[id(e)]
+        if isinstance(e, Not):
+            return not self.cond(e.arg, cx)
+        if isinstance(e, BoolOp):
+            if e.op == "and":
+                for x in e.args:
+                    if not self.cond(x, cx):
+                        return False
+                return True
+            for x in e.args:
+                if self.cond(x, cx):
+                    return True
+            return False
+        if isinstance(e, Num):
+            return bool(e.value)
+        if isinstance(e, Compare):
+            eq = self.value(e.left, cx) == self.value(e.right, cx)
+            return eq if e.op == "==" else not eq
+        assert isinstance(e, Ref)
+        obj, attr = e.path
+        if obj == "cpu":
+            return attr in m.cpu
+        if obj in catalog.PTE_OBJECTS:
+            return pte_test(self.a, attr, {"pte": cx.pte, "old": cx.old, "new": cx.new}[obj])
+        f = m.folio
+        if obj == "folio":
+            if attr == "pg_arch_1":
+                v = f.flags[0]
+                m.emit(f"pg_arch_1 test folio={f.pfn:#x} -> {int(v)}")
+                return v
+            return {"anon": f.anon, "has_mapping": f.has_mapping and not f.anon,
+                    "mapped": f.mapped, "large": f.nr > 1}[attr]
+        if obj == "page":
+            if attr == "pg_arch_1":
+                v = f.flags[cx.page - f.pfn]
+                m.emit(f"pg_arch_1 test page={cx.page:#x} -> {int(v)}")
+                return v
+            if attr == "aliases":
+                if self.colours <= 1:
+                    return False
+                ka = self.kbase + (cx.page << self.a.page_shift)
+                return (ka >> self.a.page_shift) % self.colours != \
+                    (cx.uaddr >> self.a.page_shift) % self.colours
+        if obj == "vma":
+            bit = {"exec": VM_EXEC, "write": VM_WRITE, "shared": VM_SHARED}[attr]
+            return bool(m.vma_flags & bit)
+        if obj == "mm":
+            return m.pgste if attr == "pgste" else False
+        raise ValueError(f"unsupported condition {e.text}")
+
+    def value(self, e: Expr, cx: Cx) -> int:
+        if isinstance(e, Num):
+            return e.value
+        assert isinstance(e, Ref)
+        v = {"pte": cx.pte, "old": cx.old, "new": cx.new}[e.path[0]]
+        return pte_pfn(self.a, v)
+
+    def range_of(self, arg: str, cx: Cx) -> tuple[int, int]:
+        f = self.m.folio
+        if arg == "folio":
+            return f.pfn, f.nr
+        if arg == "page":
+            return cx.page, 1
+        if cx.call in ("set_ptes", "update_mmu_cache_range"):
+            return pte_pfn(self.a, cx.pte), cx.nr
+        if cx.call == "flush_icache_pages":
+            return cx.page, cx.nr
+        return f.pfn, f.nr
+
+    # -- statements ------------------------------------------------------
+    def run(self, body: tuple[Stmt, ...], cx: Cx) -> None:
+        for s in body:
+            self.stmt(s, cx)
+
+    def stmt(self, s: Stmt, cx: Cx) -> None:
+        m = self.m
+        if isinstance(s, When):
+            for x in walk_expr(s.cond):
+                if isinstance(x, AnyOf):
+                    hit = False
+                    for i in range(cx.nr):
+                        inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
+                                   new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
+                                   index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr)
+                        if self.cond(x.arg, inner):
+                            hit = True
+                            break
+                    cx.anys[id(x)] = hit
+            self.run(s.then if self.cond(s.cond, cx) else s.orelse, cx)
+        elif isinstance(s, Each):
+            self.each(s, cx)
+        elif isinstance(s, FlagOp):
+            self.flag(s, cx)
+        elif isinstance(s, EffectStmt):
+            self.effect(s, cx)
+
+    def each(self, s: Each, cx: Cx) -> None:
+        m = self.m
+        if s.kind == "pte":
+            order = range(cx.nr - 1, -1, -1) if s.reverse else range(cx.nr)
+            for i in order:
+                inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
+                           new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
+                           index=i, addr=cx.addr, idx=cx.idx, nr=cx.nr)
+                self.run(s.body, inner)
+            return
+        if s.source == "folio":
+            first, count = m.folio.pfn, m.folio.nr
+        else:
+            first, count = self.range_of("range", cx)
+        order = range(count - 1, -1, -1) if s.reverse else range(count)
+        for j in order:
+            pfn = first + j
+            uaddr = 0
+            if cx.call in ("set_ptes", "update_mmu_cache_range"):
+                uaddr = cx.addr + (pfn - pte_pfn(self.a, cx.pte)) * self.a.page_size
+            inner = Cx(cx.call, pte=cx.pte, old=cx.old, new=cx.new, page=pfn, uaddr=uaddr,
+                       index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr)
+            self.run(s.body, inner)
+
+    def flag(self, s: FlagOp, cx: Cx) -> None:
+        m = self.m
+        obj, attr = s.target.path
+        if obj == "pte":
+            f = self.a.field(attr)
+            assert f is not None
+            if s.op == "clear":
+                cx.pte &= ~f.mask
+            elif s.value is None:
+                cx.pte |= f.mask
+            else:
+                cx.pte = (cx.pte & ~f.mask) | ((s.value << f.lo) & f.mask)
+            cx.new = cx.pte
+            return
+        on = s.op == "set"
+        if obj == "folio":
+            m.emit(f"pg_arch_1 {s.op} folio={m.folio.pfn:#x}")
+            m.folio.flags[0] = on
+        else:
+            m.emit(f"pg_arch_1 {s.op} page={cx.page:#x}")
+            m.folio.flags[cx.page - m.folio.pfn] = on
+
+    def effect(self, s: EffectStmt, cx: Cx) -> None:
+        m = self.m
+        n = s.name
+        ps = self.a.page_size
+        if n == "page_table_check":
+            m.emit(f"ptc_set pt={m.pt} idx={cx.idx} val={cx.pte:#x} nr={cx.nr}")
+        elif n == "lazy_mmu_enter":
+            m.emit("lazy_mmu enter")
+        elif n == "lazy_mmu_leave":
+            m.emit("lazy_mmu leave")
+        elif n == "store":
+            self.store(s, cx)
+        elif n in ("sync_icache", "flush_dcache", "clean_dcache", "inval_icache"):
+            prim = {"sync_icache": "icache_sync", "flush_dcache": "dcache_flush",
+                    "clean_dcache": "dcache_clean", "inval_icache": "icache_inval"}[n]
+            first, count = self.range_of(s.positional or "range", cx)
+            m.emit(f"{prim} pfn={first:#x} nr={count}")
+        elif n == "flush_dcache_user":
+            m.emit(f"dcache_flush_user mm={m.mm} addr={cx.addr + cx.index * ps:#x} "
+                   f"pfn={cx.page:#x} nr=1")
+        elif n == "tlb_preload":
+            val = m.table.get(cx.idx + cx.index, 0)
+            m.emit(f"tlb_preload mm={m.mm} addr={cx.addr + cx.index * ps:#x} val={val:#x}")
+        elif n == "tlb_flush_page":
+            m.emit(f"tlb_flush_page mm={m.mm} addr={cx.addr + cx.index * ps:#x}")
+        else:
+            raise ValueError(f"effect {n} not modelled by the expectation interpreter")
+
+    def set_pte(self, idx: int, val: int) -> None:
+        m = self.m
+        a = self.a
+        m.emit(f"set_pte pt={m.pt} idx={idx} val={val:#x}")
+        m.table[idx] = val
+        if a.tlb.name == "software_pairs" and a.role_fields("global") and pte_test(a, "global", val):
+            gmask = 0
+            for f in a.role_fields("global"):
+                gmask |= f.mask
+            b = idx ^ 1
+            if (m.table.get(b, 0) & ~gmask) == 0:
+                m.emit(f"set_pte_buddy pt={m.pt} idx={b} val={gmask:#x}")
+                m.table[b] = gmask
+
+    def store(self, s: EffectStmt, cx: Cx) -> None:
+        strategy = s.param("advance", self.a.advance)
+        pgste = s.param("using", "set_pte") == "pgste"
+        i = 0
+        while True:
+            cx.index = i
+            cx.old = self.m.table.get(cx.idx + i, 0)
+            cx.new = cx.pte
+            self.run(s.body, cx)
+            if pgste:
+                self.m.emit(f"pgste_set_pte pt={self.m.pt} idx={cx.idx + i} val={cx.pte:#x}")
+                self.m.table[cx.idx + i] = cx.pte
+            else:
+                self.set_pte(cx.idx + i, cx.pte)
+            i += 1
+            if i == cx.nr:
+                break
+            cx.pte = self.advance(strategy, cx.pte)
+        cx.index = 0
+
+    # -- the four calls ----------------------------------------------------
+    def call(self, name: str, cx: Cx) -> None:
+        c = self.a.call(name)
+        if c is None or c.generic:
+            if name == "set_ptes":
+                self.generic_set_ptes(cx)
+            return
+        self.run(c.body, cx)
+
+    def generic_set_ptes(self, cx: Cx) -> None:
+        """include/linux/pgtable.h set_ptes (runtime.arch.Arch.set_ptes)."""
+        m = self.m
+        m.emit(f"ptc_set pt={m.pt} idx={cx.idx} val={cx.pte:#x} nr={cx.nr}")
+        m.emit("lazy_mmu enter")
+        pte = cx.pte
+        for i in range(cx.nr):
+            self.set_pte(cx.idx + i, pte)
+            if i + 1 < cx.nr:
+                pte = self.advance(self.a.advance, pte)
+        m.emit("lazy_mmu leave")
+
+
+# ---------------------------------------------------------------------------
+# The direct scenarios
+
+
+def _base(a: Arch) -> int:
+    pmd = 1 << pmd_shift(a)
+    base = 0x10000000 if a.word_bits == 32 else 0x4000000000
+    return (base + pmd - 1) & ~(pmd - 1)
+
+
+def pmd_shift(a: Arch) -> int:
+    return a.page_shift + (a.ptrs_per_pte.bit_length() - 1)
+
+
+def direct_address(a: Arch, pages: int, colour_offset: int) -> int:
+    """runtime/conformance.py: _region(k, 1, pages + 4) + offset pages."""
+    pmd = 1 << pmd_shift(a)
+    span = (((pages + 4) << a.page_shift) + pmd - 1) & ~(pmd - 1)
+    return _base(a) + (span + pmd) + (colour_offset << a.page_shift)
+
+
+def parse_vm_flags(text: str | int) -> int:
+    if isinstance(text, int):
+        return text
+    if text == "none":
+        return 0
+    bits = {"r": VM_READ, "w": VM_WRITE, "x": VM_EXEC, "s": VM_SHARED}
+    return sum(bits[ch] for ch in text if ch in bits)
+
+
+def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
+                  vm_flags: int) -> list[str]:
+    """The trace lines of the arch calls of a ``path: direct`` scenario:
+    flush_dcache_folio after the kernel filled the folio (the file not yet
+    mapped), then set_pte_range of the whole folio: flush_icache_pages,
+    set_ptes, update_mmu_cache_range (the faulting address is the first
+    page, so the entry is young: no pte_mkold)."""
+    n = 1 << order
+    m = Machine(a, cpu, Folio(DIRECT_PFN, n, [False] * n), vma_flags=vm_flags)
+    it = Interp(m)
+    it.call("flush_dcache_folio", Cx("flush_dcache_folio"))
+    m.folio.mapped = True
+    start = direct_address(a, n, colour_offset)
+    idx = (start >> a.page_shift) & (a.ptrs_per_pte - 1)
+    it.call("flush_icache_pages", Cx("flush_icache_pages", page=DIRECT_PFN, nr=n))
+    entry = pfn_pte(a, DIRECT_PFN, prot_table(a)[vm_flags & 15])     # mk_pte
+    if getattr(a, "sw_mkyoung", False):
+        entry = mutate(a, "mkyoung", entry)                            # pte_sw_mkyoung
+    it.call("set_ptes", Cx("set_ptes", pte=entry, addr=start, idx=idx, nr=n))
+    first = m.table.get(idx, 0)
+    it.call("update_mmu_cache_range", Cx("update_mmu_cache_range", pte=first, addr=start,
+                                         idx=idx, nr=n))
+    return m.events
+
+
+def summarize(events: list[str]) -> dict[str, object]:
+    """What a generated test asserts: every non-set_pte line with its
+    count, the number of set_pte lines, and the first and last of them."""
+    sets = [e for e in events if e.startswith("set_pte ")]
+    counts = Counter(e for e in events if not e.startswith("set_pte "))
+    return {"counts": dict(sorted(counts.items())), "set_pte": len(sets),
+            "first_set_pte": sets[0] if sets else "", "last_set_pte": sets[-1] if sets else ""}
+
+
+def load_direct_scenarios(directory: Path | None = None) -> list[tuple[str, int, int, int]]:
+    """(name, order, colour offset, vm_flags) of every ``path: direct``
+    scenario in the scenario files."""
+    import yaml
+    out: list[tuple[str, int, int, int]] = []
+    d = directory or SCENARIO_DIR
+    for p in sorted(d.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        for e in doc.get("scenarios", []):
+            params = e.get("params") or {}
+            if params.get("path") != "direct":
+                continue
+            orders = params.get("orders", [0])
+            offs = params.get("colour_offsets", [0])
+            default = "rx" if doc.get("family") == "exec_after_kernel_write" else "rs"
+            out.append((e["name"], int(orders[0]) if orders[0] != "max" else -1,
+                        int(offs[0]), parse_vm_flags(params.get("vm_flags", default))))
+    return out
+
+
+def load_findings(arch: str, directory: Path | None = None
+                  ) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """Documented findings for `arch`: (scenario, cpu, check, why).
+
+    A scenario's `params.findings` lists runs in which the model reports a
+    violation that we believe the kernel really has (not a model gap); the
+    generated test asserts that exactly that check fires, so the finding
+    stays reproduced and visible instead of silently skipped."""
+    import yaml
+    out: list[tuple[str, tuple[str, ...], str, str]] = []
+    d = directory or SCENARIO_DIR
+    for p in sorted(d.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        for e in doc.get("scenarios", []):
+            for f in (e.get("params") or {}).get("findings", []) or []:
+                if f.get("arch") == arch:
+                    out.append((str(e["name"]), tuple(sorted(f.get("cpu", []))),
+                                str(f["check"]), " ".join(str(f["why"]).split())))
+    return out
+
+
+def load_scenario_names(directory: Path | None = None) -> list[tuple[str, str, str]]:
+    """(family, name, description) of every scenario, file then entry order."""
+    import yaml
+    out: list[tuple[str, str, str]] = []
+    d = directory or SCENARIO_DIR
+    for p in sorted(d.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        for e in doc.get("scenarios", []):
+            out.append((str(doc.get("family")), str(e["name"]),
+                        " ".join(str(e.get("description", "")).split())))
+    return out
