@@ -13,17 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli import _root
 from ..project import load
 from ..source import render as render_diags
 from . import writer
-
-
-def _root(args: argparse.Namespace) -> Path:
-    root = Path(args.directory).resolve()
-    if not root.is_dir():
-        sys.stderr.write(f"ptdl: error: -C {args.directory}: not a directory\n")
-        raise SystemExit(2)
-    return root
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
