@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from . import catalog
-from .model import (AnyOf, Arch, BoolOp, Compare, Derived, Each, EffectStmt,
+from .model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt,
                     Expr, Field, FlagOp, Not, Num, Ref, Stmt, When, expr_text,
                     walk_expr, walk_stmts)
 from .resolve import Resolved
@@ -486,7 +486,6 @@ class _ArchChecker:
                 self.err(s.loc, f"{s.name}({k}=...) takes {', '.join(allowed)}, not '{v}'", origin)
 
     def cond(self, call: str, e: Expr, origin: str, each: str, in_any: bool) -> None:
-        a = self.a
         todo: list[tuple[Expr, bool, bool]] = [(e, in_any, False)]
         while todo:
             x, inside_any, in_cmp = todo.pop()
@@ -514,7 +513,6 @@ class _ArchChecker:
                 self.err(x.loc, "a number is not a condition", origin)
             elif isinstance(x, Ref):
                 self.ref(call, x, origin, each, inside_any, in_cmp)
-        _ = a
 
     def ref(self, call: str, r: Ref, origin: str, each: str, in_any: bool, in_cmp: bool) -> None:
         a = self.a
@@ -568,17 +566,12 @@ class _ArchChecker:
             if why is not None:
                 self.err(a.advance_loc, why, a.name)
             return
-        for s in _all_stmts(c.body):
+        for s in walk_stmts(c.body):
             if isinstance(s, EffectStmt) and s.name == "store":
                 strategy = s.param("advance", a.advance)
                 why = advance_problem(a, strategy)
                 if why is not None:
                     self.err(s.loc, why, c.origin)
-
-
-def _all_stmts(body: tuple[Stmt, ...]) -> list[Stmt]:
-    from .model import walk_stmts
-    return walk_stmts(body)
 
 
 def _store_counts(body: tuple[Stmt, ...]) -> set[int]:
@@ -621,8 +614,4 @@ def check(res: Resolved) -> list[Diagnostic]:
     return out
 
 
-def is_concrete(a: Arch) -> bool:
-    return True
-
-
-__all__ = ["check", "advance_problem", "Derived"]
+__all__ = ["check", "advance_problem"]

@@ -764,7 +764,7 @@ def _lifecycle(run: Run, sc: Scenario) -> None:
                         "(flush_dcache_folio)", "set", pfn=f.pfn)
         mm = k.new_mm()
         start = _region(k, 1, f.nr_pages) + (sc.get_int("colour_offset", 1) << k.page_shift)
-        vma = k.mmap(mm, start, f.nr_pages << k.page_shift, VM_READ | VM_EXEC, m)
+        k.mmap(mm, start, f.nr_pages << k.page_shift, VM_READ | VM_EXEC, m)
         for i in _touch(f.nr_pages, 4):
             k.user_exec(mm, start + (i << k.page_shift))
         if use in ("dcache_clean", "icache_clean") and not f.arch1:
@@ -900,7 +900,7 @@ def _prefault(run: Run, sc: Scenario) -> None:
         m, folios, pages = _file_with(k, [order] * count)
         mm = k.new_mm()
         start = _region(k, 1, pages)
-        vma = k.mmap(mm, start, pages << k.page_shift, VM_READ, m)
+        k.mmap(mm, start, pages << k.page_shift, VM_READ, m)
         f = folios[fault_folio]
         fpage = f.index + (f.nr_pages // 2)
         faddr = start + (fpage << k.page_shift)

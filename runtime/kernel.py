@@ -50,7 +50,7 @@ from runtime.script import ScriptWriter
 from runtime.tlb import Tlb
 from runtime.trace import Trace, hx
 from runtime.violation import (
-    LAZY_MMU, PG_ARCH_1_GRANULARITY, PREFAULT_YOUNG, PTE_OUTSIDE_RANGE,
+    LAZY_MMU, PG_ARCH_1_GRANULARITY, PTE_OUTSIDE_RANGE,
     PTE_VALUE, SPURIOUS_FAULT, STALE_DATA, STALE_INSN, TLB_PRELOAD_MISSING,
     TLB_STALE, RangeError, Violation,
 )

@@ -46,6 +46,15 @@ class PageTableCheck:
                                          pfn=pfn))
 
     def clear(self, pfn: int, pgcnt: int) -> None:
+        self._count(pfn, pgcnt, -1, False)
+
+    def set(self, pfn: int, pgcnt: int, rw: bool) -> None:
+        self._count(pfn, pgcnt, 1, rw)
+
+    def _count(self, pfn: int, pgcnt: int, delta: int, rw: bool) -> None:
+        """page_table_check_clear/set: move each page's anon or file map
+        count by delta; the kind is the first page's (its folio's) anon-ness,
+        and a page may never carry both kinds."""
         head = self.mem.folio_of(pfn)
         if head is None:              # !pfn_valid
             return
@@ -58,40 +67,14 @@ class PageTableCheck:
                     continue
                 f = nf
             i = p - f.pfn
-            if anon:
-                if f.ptc_file[i]:
-                    self._bad(p, "file_map_count=0", "file_map_count=%d" % f.ptc_file[i])
-                f.ptc_anon[i] -= 1
-                if f.ptc_anon[i] < 0:
-                    self._bad(p, "anon_map_count>=0", "anon_map_count=%d" % f.ptc_anon[i])
-            else:
-                if f.ptc_anon[i]:
-                    self._bad(p, "anon_map_count=0", "anon_map_count=%d" % f.ptc_anon[i])
-                f.ptc_file[i] -= 1
-                if f.ptc_file[i] < 0:
-                    self._bad(p, "file_map_count>=0", "file_map_count=%d" % f.ptc_file[i])
-
-    def set(self, pfn: int, pgcnt: int, rw: bool) -> None:
-        head = self.mem.folio_of(pfn)
-        if head is None:
-            return
-        anon = head.anon
-        f = head
-        for p in range(pfn, pfn + pgcnt):
-            if not f.contains(p):
-                nf = self.mem.folio_of(p)
-                if nf is None:
-                    continue
-                f = nf
-            i = p - f.pfn
-            if anon:
-                if f.ptc_file[i]:
-                    self._bad(p, "file_map_count=0", "file_map_count=%d" % f.ptc_file[i])
-                f.ptc_anon[i] += 1
-                if f.ptc_anon[i] > 1 and rw:
-                    self._bad(p, "anon page mapped more than once is read-only",
-                              "anon_map_count=%d writable" % f.ptc_anon[i])
-            else:
-                if f.ptc_anon[i]:
-                    self._bad(p, "anon_map_count=0", "anon_map_count=%d" % f.ptc_anon[i])
-                f.ptc_file[i] += 1
+            mine, other = (f.ptc_anon, f.ptc_file) if anon else (f.ptc_file, f.ptc_anon)
+            name, other_name = ("anon", "file") if anon else ("file", "anon")
+            if other[i]:
+                self._bad(p, "%s_map_count=0" % other_name,
+                          "%s_map_count=%d" % (other_name, other[i]))
+            mine[i] += delta
+            if mine[i] < 0:
+                self._bad(p, "%s_map_count>=0" % name, "%s_map_count=%d" % (name, mine[i]))
+            elif delta > 0 and anon and rw and mine[i] > 1:
+                self._bad(p, "anon page mapped more than once is read-only",
+                          "anon_map_count=%d writable" % mine[i])

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Call, Compare, Each, EffectStmt,
-                     Expr, FlagOp, Not, Num, Ref, Stmt, When, walk_expr,
+                     Expr, FlagOp, Not, Num, Ref, Stmt, When,
                      walk_stmts)
 from . import common
 

@@ -133,7 +133,7 @@ def render(a: Arch, source: str) -> str:
     L.append('        assert archmod.__file__.endswith(".py"), archmod.__file__')
     L.append("    else:")
     L.append('        assert archmod.__file__.endswith(".so"), (')
-    L.append(f'            f"{{archmod.__file__}}: not compiled; run `ptdl build` (or set PTDL_INTERPRETED=1)")')
+    L.append('            f"{archmod.__file__}: not compiled; run `ptdl build` (or set PTDL_INTERPRETED=1)")')
     L.append("")
     L.append("")
     L.append("# check: `model` runs the scenario on the executable model and asserts no")

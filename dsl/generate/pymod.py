@@ -271,7 +271,7 @@ class _Py:
         out: list[str] = []
         if s.kind == "pte":
             i = self.fresh("i")
-            rng = f"range(nr - 1, -1, -1)" if s.reverse else "range(nr)"
+            rng = "range(nr - 1, -1, -1)" if s.reverse else "range(nr)"
             out.append(f"{pad}for {i} in {rng}:")
             inner = _Cx(cx.call, pte=cx.pte, old=f"k.read_pte(ptep.offset({i}))",
                         new=f"self.pte_advance({cx.pte}, {i})", folio=cx.folio, vma=cx.vma,
