@@ -1,10 +1,24 @@
-"""The fixed vocabulary of the archdef language.
+"""The fixed vocabulary of the archdef language: the single source of every
+construct's meaning.
 
 Place in the flow: consulted by dsl/resolve.py and dsl/check.py (is this
-name a role, an effect, a predicate?), by the backends (how does an effect
-render in Python and in C?) and by the README's language reference.  Nothing
-here knows about any particular architecture: an arch that needs a new kind
-of behaviour gets a new catalog entry, never ad-hoc code in an archdef.
+name a role, an effect, a predicate?), by the backends (which macro renders
+it in Python and in C: dsl/templates/{py,c}/*.j2), by dsl/generate/expect.py
+(what trace line it produces), by `ptdl show` (dsl/describe.py: its doc
+line) and by the README's language reference (`vocabulary_markdown`,
+checked by tests/generate/test_catalog.py).  Nothing here knows about any
+particular architecture: an arch that needs a new kind of behaviour gets a
+new catalog entry, never ad-hoc code in an archdef.
+
+Each entry is a frozen dataclass: name, one-line doc, where it may appear,
+its renderings (macro names in the per-language macro files) and, for
+effects and predicates, its trace-line format and expectation semantics.
+The older name -> doc dictionaries (ROLES, TLB_KINDS, ADVANCES, ...) are
+derived from the entries and kept for the checker and `ptdl show`.
+
+Adding an effect: one `Effect(...)` below, its macros in
+dsl/templates/py/effects.j2 and dsl/templates/c/effects.j2, and its runtime
+primitive (runtime/kernel.py), which prints `trace`.
 """
 
 from __future__ import annotations
@@ -24,32 +38,63 @@ SETTINGS: dict[str, tuple[int, int]] = {
 }
 REQUIRED_SETTINGS = ("word", "page_shift", "ptrs_per_pte", "phys_bits")
 
+# Where a macro of each language lives (relative to dsl/templates/).
+MACRO_FILES: dict[str, dict[str, str]] = {
+    "role": {"py": "py/exprs.j2", "c": "c/exprs.j2"},
+    "predicate": {"py": "py/predicates.j2", "c": "c/predicates.j2"},
+    "effect": {"py": "py/effects.j2", "c": "c/effects.j2"},
+    "advance": {"py": "py/advance.j2", "c": "c/advance.j2"},
+    "kind": {"py": "py/kinds.j2"},
+}
+
+
 # ---------------------------------------------------------------------------
 # PTE roles.  A role names what a bit means to the kernel's generic code
 # (pte_present(), pte_write(), ...).  `inverted` flips the polarity: x86 NX
 # and arm64 UXN are exec roles that mean "not executable" when set.
-ROLES: dict[str, str] = {
-    "present": "pte_present(): the entry maps a page (valid, or PROT_NONE where the arch counts that as present)",
-    "valid": "hardware valid bit, when it differs from present",
-    "write": "pte_write(): writable",
-    "dirty": "pte_dirty(): the page was written through this entry",
-    "young": "pte_young(): accessed since last aged",
-    "exec": "pte_exec(): user instruction fetch allowed",
-    "user": "user (EL0 / ring 3 / problem state) accessible",
-    "global": "not tagged with an ASID (x86 G, arm64 nG inverted, MIPS G)",
-    "special": "pte_special(): no struct page behind it, or not refcounted",
-    "protnone": "PROT_NONE marker (pte_protnone())",
-    "pfn": "the page frame number (may be split over several fields)",
-    "read": "readable (arches with an explicit read bit)",
-    "huge": "maps a huge page at a higher level",
-    "unused": "s390 _PAGE_UNUSED: page content may be discarded",
-    "softdirty": "soft-dirty tracking",
-    "uffd_wp": "userfaultfd write-protect",
-    "cache": "cacheability attribute bits",
-    "type": "descriptor type bits",
-}
-BOOL_ROLES = ("present", "write", "dirty", "young", "exec", "user", "global",
-              "special", "protnone")
+
+
+@dataclass(frozen=True)
+class Role:
+    """A PTE role: boolean roles get a pte_<role>() helper in both
+    languages (py: the `role_method` macro, c: `pte_predicate`); the others
+    are tested as 'any of the role's bits set'."""
+
+    name: str
+    doc: str
+    boolean: bool
+
+    @property
+    def py_macro(self) -> str:
+        return "role_method" if self.boolean else "pte_bit"
+
+    @property
+    def c_macro(self) -> str:
+        return "pte_predicate"
+
+
+ROLE_ENTRIES: tuple[Role, ...] = (
+    Role("present", "pte_present(): the entry maps a page (valid, or PROT_NONE where the arch counts that as present)", True),
+    Role("valid", "hardware valid bit, when it differs from present", False),
+    Role("write", "pte_write(): writable", True),
+    Role("dirty", "pte_dirty(): the page was written through this entry", True),
+    Role("young", "pte_young(): accessed since last aged", True),
+    Role("exec", "pte_exec(): user instruction fetch allowed", True),
+    Role("user", "user (EL0 / ring 3 / problem state) accessible", True),
+    Role("global", "not tagged with an ASID (x86 G, arm64 nG inverted, MIPS G)", True),
+    Role("special", "pte_special(): no struct page behind it, or not refcounted", True),
+    Role("protnone", "PROT_NONE marker (pte_protnone())", True),
+    Role("pfn", "the page frame number (may be split over several fields)", False),
+    Role("read", "readable (arches with an explicit read bit)", False),
+    Role("huge", "maps a huge page at a higher level", False),
+    Role("unused", "s390 _PAGE_UNUSED: page content may be discarded", False),
+    Role("softdirty", "soft-dirty tracking", False),
+    Role("uffd_wp", "userfaultfd write-protect", False),
+    Role("cache", "cacheability attribute bits", False),
+    Role("type", "descriptor type bits", False),
+)
+ROLES: dict[str, str] = {r.name: r.doc for r in ROLE_ENTRIES}
+BOOL_ROLES = tuple(r.name for r in ROLE_ENTRIES if r.boolean)
 
 # Mutators: name -> (role, value it gives the role).  An arch may override
 # any of them in its pte block; by default a mutator sets or clears the bit
@@ -83,44 +128,86 @@ PROT_KEYS: dict[str, str] = {
 
 # ---------------------------------------------------------------------------
 # Caches, TLB, PG_arch_1.
-DCACHE_KINDS: dict[str, str] = {
-    "pipt": "physically indexed, physically tagged: always coherent",
-    "vipt": "virtually indexed, non-aliasing (way size <= page size): coherent",
-    "vipt_aliasing": "virtually indexed, aliasing: one line per colour (needs colours=N)",
-    "vivt": "virtually indexed and tagged: one line per colour (needs colours=N)",
-}
-ALIASING_DCACHE = ("vipt_aliasing", "vivt")
-ICACHE_KINDS: dict[str, str] = {
-    "coherent": "instruction fetch sees the latest data (snoops the D-cache)",
-    "needs_sync": "instruction fetch reads the point of unification: clean D, invalidate I",
-}
-TLB_KINDS: dict[str, str] = {
-    "hardware": "hardware table walker; caches valid translations only",
-    "software": "software-loaded; refilled on a miss, preloaded by update_mmu_cache_range",
-    "software_pairs": "software-loaded even/odd page pairs sharing one entry and the global bit (MIPS R4K)",
-    "caches_invalid": "may cache invalid entries: a new mapping needs a fence (RISC-V)",
-    "hash": "hash table / TSB preloaded by update_mmu_cache_range",
-}
-PG_ARCH_1_USES: dict[str, str] = {
-    "none": "PG_arch_1 unused",
-    "dcache_clean": "set when the D-cache is known clean (arm64, riscv PG_dcache_clean)",
-    "dcache_dirty": "set when a D-cache flush was deferred (mips, sparc, sh PG_dcache_dirty)",
-    "icache_clean": "set when the I-cache is known in sync",
-    "secure": "s390: the 4 KiB page was made secure (protected virtualisation)",
-    "mte_tagged": "memory tags initialised",
-}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind the runtime model implements: the Python module returns its
+    name to the runtime (py/kinds.j2 `kind`); C has no cache/TLB model."""
+
+    group: str      # 'dcache' | 'icache' | 'tlb' | 'pg_arch_1'
+    name: str
+    doc: str
+    params: tuple[str, ...] = ()
+
+    @property
+    def py_macro(self) -> str:
+        return "kind"
+
+
+KIND_ENTRIES: tuple[Kind, ...] = (
+    Kind("dcache", "pipt", "physically indexed, physically tagged: always coherent"),
+    Kind("dcache", "vipt", "virtually indexed, non-aliasing (way size <= page size): coherent"),
+    Kind("dcache", "vipt_aliasing", "virtually indexed, aliasing: one line per colour (needs colours=N)", ("colours",)),
+    Kind("dcache", "vivt", "virtually indexed and tagged: one line per colour (needs colours=N)", ("colours",)),
+    Kind("icache", "coherent", "instruction fetch sees the latest data (snoops the D-cache)"),
+    Kind("icache", "needs_sync", "instruction fetch reads the point of unification: clean D, invalidate I"),
+    Kind("tlb", "hardware", "hardware table walker; caches valid translations only"),
+    Kind("tlb", "software", "software-loaded; refilled on a miss, preloaded by update_mmu_cache_range"),
+    Kind("tlb", "software_pairs", "software-loaded even/odd page pairs sharing one entry and the global bit (MIPS R4K)"),
+    Kind("tlb", "caches_invalid", "may cache invalid entries: a new mapping needs a fence (RISC-V)"),
+    Kind("tlb", "hash", "hash table / TSB preloaded by update_mmu_cache_range"),
+    Kind("pg_arch_1", "none", "PG_arch_1 unused"),
+    Kind("pg_arch_1", "dcache_clean", "set when the D-cache is known clean (arm64, riscv PG_dcache_clean)"),
+    Kind("pg_arch_1", "dcache_dirty", "set when a D-cache flush was deferred (mips, sparc, sh PG_dcache_dirty)"),
+    Kind("pg_arch_1", "icache_clean", "set when the I-cache is known in sync"),
+    Kind("pg_arch_1", "secure", "s390: the 4 KiB page was made secure (protected virtualisation)"),
+    Kind("pg_arch_1", "mte_tagged", "memory tags initialised"),
+)
+
+
+def kinds(group: str) -> dict[str, str]:
+    """name -> doc of one group of kinds."""
+    return {k.name: k.doc for k in KIND_ENTRIES if k.group == group}
+
+
+DCACHE_KINDS: dict[str, str] = kinds("dcache")
+ALIASING_DCACHE = tuple(k.name for k in KIND_ENTRIES if k.group == "dcache" and "colours" in k.params)
+ICACHE_KINDS: dict[str, str] = kinds("icache")
+TLB_KINDS: dict[str, str] = kinds("tlb")
+PG_ARCH_1_USES: dict[str, str] = kinds("pg_arch_1")
 GRANULARITIES = ("folio", "page")
+
 
 # Strategies for advancing the PTE from one page to the next in the store
 # loop.  "additive" ones add a constant to the raw PTE value; dsl/check.py
 # proves them safe for the layout or rejects them.
-ADVANCES: dict[str, str] = {
-    "pfn_shift": "pte += 1 << PFN_PTE_SHIFT (the generic set_ptes)",
-    "page_size": "pte += PAGE_SIZE",
-    "pfn_shift_invert_aware": "subtract 1 << PFN_PTE_SHIFT where the PFN is stored inverted, else add (x86 pte_next_pfn, 6.6)",
-    "repack": "pte = pfn_pte(pte_pfn(pte) + 1, pte_pgprot(pte))",
-}
-ADDITIVE_ADVANCES = ("pfn_shift", "page_size")
+@dataclass(frozen=True)
+class Advance:
+    """A PFN-advance strategy: rendered by the macro of its name in
+    py/advance.j2 and c/advance.j2; expect.py's `advance` interprets it."""
+
+    name: str
+    doc: str
+    additive: bool
+
+    @property
+    def py_macro(self) -> str:
+        return self.name
+
+    @property
+    def c_macro(self) -> str:
+        return self.name
+
+
+ADVANCE_ENTRIES: tuple[Advance, ...] = (
+    Advance("pfn_shift", "pte += 1 << PFN_PTE_SHIFT (the generic set_ptes)", True),
+    Advance("page_size", "pte += PAGE_SIZE", True),
+    Advance("pfn_shift_invert_aware", "subtract 1 << PFN_PTE_SHIFT where the PFN is stored inverted, else add (x86 pte_next_pfn, 6.6)", False),
+    Advance("repack", "pte = pfn_pte(pte_pfn(pte) + 1, pte_pgprot(pte))", False),
+)
+ADVANCES: dict[str, str] = {x.name: x.doc for x in ADVANCE_ENTRIES}
+ADDITIVE_ADVANCES = tuple(x.name for x in ADVANCE_ENTRIES if x.additive)
 
 # ---------------------------------------------------------------------------
 # The four calls and what each statement may see.
@@ -138,30 +225,61 @@ CALL_OBJECTS: dict[str, tuple[str, ...]] = {
     "flush_icache_pages": ("folio", "vma", "mm", "cpu"),
 }
 
+
+@dataclass(frozen=True)
+class Predicate:
+    """An object predicate usable in `when` conditions (OBJECT.NAME).
+
+    Renderings: the macro `<obj>_<name>` in py/predicates.j2 and
+    c/predicates.j2.  `expect` names the state expect.py's interpreter
+    reads (its PREDICATES table); `trace` is the trace line a test of it
+    prints in the runtime ('' when it prints none)."""
+
+    obj: str
+    name: str
+    doc: str
+    trace: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.obj}.{self.name}"
+
+    @property
+    def py_macro(self) -> str:
+        return f"{self.obj}_{self.name}"
+
+    @property
+    def c_macro(self) -> str:
+        return f"{self.obj}_{self.name}"
+
+    @property
+    def expect(self) -> str:
+        return f"{self.obj}_{self.name}"
+
+
+PREDICATE_ENTRIES: tuple[Predicate, ...] = (
+    Predicate("folio", "pg_arch_1", "the folio's PG_arch_1 bit (per-folio arches)",
+              "pg_arch_1 test folio={folio:#x} -> {value:d}"),
+    Predicate("folio", "anon", "anonymous folio"),
+    Predicate("folio", "has_mapping", "folio_flush_mapping() is not NULL (page cache folio)"),
+    Predicate("folio", "mapped", "its mapping has user mappings (mapping_mapped())"),
+    Predicate("folio", "large", "more than one page"),
+    Predicate("page", "pg_arch_1", "this 4 KiB page's PG_arch_1 bit (per-page arches)",
+              "pg_arch_1 test page={page:#x} -> {value:d}"),
+    Predicate("page", "aliases", "the page's kernel address and its user address differ in colour (pages_do_alias())"),
+    Predicate("vma", "exec", "VM_EXEC"),
+    Predicate("vma", "write", "VM_WRITE"),
+    Predicate("vma", "shared", "VM_SHARED"),
+    Predicate("mm", "pgste", "s390: the mm has page-status table extensions (KVM guest)"),
+    Predicate("mm", "init", "the kernel's init_mm"),
+)
+PREDICATES: dict[str, Predicate] = {p.key: p for p in PREDICATE_ENTRIES}
+
 # Attributes of objects usable in `when` conditions.  pte/old/new take any
 # role, field or derived name of the arch, plus `pfn` (an integer).
-OBJECT_PREDICATES: dict[str, dict[str, str]] = {
-    "folio": {
-        "pg_arch_1": "the folio's PG_arch_1 bit (per-folio arches)",
-        "anon": "anonymous folio",
-        "has_mapping": "folio_flush_mapping() is not NULL (page cache folio)",
-        "mapped": "its mapping has user mappings (mapping_mapped())",
-        "large": "more than one page",
-    },
-    "page": {
-        "pg_arch_1": "this 4 KiB page's PG_arch_1 bit (per-page arches)",
-        "aliases": "the page's kernel address and its user address differ in colour (pages_do_alias())",
-    },
-    "vma": {
-        "exec": "VM_EXEC",
-        "write": "VM_WRITE",
-        "shared": "VM_SHARED",
-    },
-    "mm": {
-        "pgste": "s390: the mm has page-status table extensions (KVM guest)",
-        "init": "the kernel's init_mm",
-    },
-}
+OBJECT_PREDICATES: dict[str, dict[str, str]] = {}
+for _p in PREDICATE_ENTRIES:
+    OBJECT_PREDICATES.setdefault(_p.obj, {})[_p.name] = _p.doc
 PTE_OBJECTS = ("pte", "old", "new")  # old/new only inside any() and `each pte`
 
 # Loops: `each pte` walks the nr entries (binds old, new, addr, ptep);
@@ -173,7 +291,16 @@ EACH_SOURCES = ("folio", "range")
 
 @dataclass(frozen=True)
 class Effect:
-    """One statement kind of the behaviour catalog."""
+    """One statement kind of the behaviour catalog.
+
+    `trace` is the runtime event it produces and `trace_format` its whole
+    line (str.format over the fields expect.py's interpreter knows: pt,
+    idx, pte, nr, pfn, mm, addr, page, val); the Python and C renderings
+    are the macros named `py_macro` / `c_macro` in py/effects.j2 and
+    c/effects.j2.  `shape` says what the code writers hand the macro:
+    'plain' (nothing), 'pages' (first page and count of the folio|page|
+    range argument), 'entry' (the address/ptep of the current entry),
+    'loop' (store: a body between its open and close macros)."""
 
     name: str
     doc: str
@@ -183,41 +310,68 @@ class Effect:
     needs_each: str                      # '' | 'pte' | 'page': must sit inside that loop
     c_default: str                       # default kernel primitive name it renders to
     trace: str                           # trace event it produces in the runtime
+    trace_format: str = ""
+    shape: str = "plain"
+
+    @property
+    def py_macro(self) -> str:
+        return self.name
+
+    @property
+    def c_macro(self) -> str:
+        return self.name
 
 
 _ALL = CALLS
+_PAGES = "{trace} pfn={pfn:#x} nr={nr}"
 EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("page_table_check", "page_table_check_ptes_set(mm, ptep, pte, nr)",
-           {}, (), ("set_ptes",), "", "page_table_check_ptes_set", "ptc_set"),
+           {}, (), ("set_ptes",), "", "page_table_check_ptes_set", "ptc_set",
+           "ptc_set pt={pt} idx={idx} val={pte:#x} nr={nr}"),
     Effect("lazy_mmu_enter", "arch_enter_lazy_mmu_mode()", {}, (), ("set_ptes",), "",
-           "arch_enter_lazy_mmu_mode", "lazy_mmu"),
+           "arch_enter_lazy_mmu_mode", "lazy_mmu", "lazy_mmu enter"),
     Effect("lazy_mmu_leave", "arch_leave_lazy_mmu_mode()", {}, (), ("set_ptes",), "",
-           "arch_leave_lazy_mmu_mode", "lazy_mmu"),
+           "arch_leave_lazy_mmu_mode", "lazy_mmu", "lazy_mmu leave"),
     Effect("store", "the store loop: set_pte(ptep + i, pte) then advance pte, for i < nr",
            {"advance": tuple(ADVANCES), "using": ("set_pte", "pgste")}, (),
-           ("set_ptes",), "", "set_pte", "set_pte"),
+           ("set_ptes",), "", "set_pte", "set_pte", "set_pte pt={pt} idx={idx} val={pte:#x}",
+           "loop"),
     Effect("sync_icache", "clean the D-cache to the point of unification and invalidate the I-cache",
-           {}, ("folio", "page", "range"), _ALL, "", "sync_icache_aliases", "icache_sync"),
+           {}, ("folio", "page", "range"), _ALL, "", "sync_icache_aliases", "icache_sync",
+           _PAGES, "pages"),
     Effect("flush_dcache", "write back and invalidate the kernel-alias D-cache lines",
-           {}, ("folio", "page", "range"), _ALL, "", "flush_dcache_page_kaddr", "dcache_flush"),
+           {}, ("folio", "page", "range"), _ALL, "", "flush_dcache_page_kaddr", "dcache_flush",
+           _PAGES, "pages"),
     Effect("clean_dcache", "write back the kernel-alias D-cache lines",
-           {}, ("folio", "page", "range"), _ALL, "", "clean_dcache_page_kaddr", "dcache_clean"),
+           {}, ("folio", "page", "range"), _ALL, "", "clean_dcache_page_kaddr", "dcache_clean",
+           _PAGES, "pages"),
     Effect("flush_dcache_user", "write back and invalidate the user-alias D-cache lines of the page at addr",
            {}, ("page",), ("update_mmu_cache_range", "set_ptes"), "pte",
-           "flush_dcache_page_user", "dcache_flush_user"),
+           "flush_dcache_page_user", "dcache_flush_user",
+           "dcache_flush_user mm={mm} addr={addr:#x} pfn={page:#x} nr=1", "entry"),
     Effect("inval_icache", "invalidate the I-cache lines",
-           {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval"),
+           {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
+           _PAGES, "pages"),
     Effect("tlb_preload", "load the TLB entry for addr from *ptep (update_mmu_cache)",
-           {}, (), ("update_mmu_cache_range",), "pte", "__update_tlb", "tlb_preload"),
+           {}, (), ("update_mmu_cache_range",), "pte", "__update_tlb", "tlb_preload",
+           "tlb_preload mm={mm} addr={addr:#x} val={val:#x}", "entry"),
     Effect("tlb_flush_page", "drop the TLB entry for addr, valid or cached-invalid (local fence)",
-           {}, (), ("update_mmu_cache_range", "set_ptes"), "pte", "local_flush_tlb_page", "tlb_flush_page"),
+           {}, (), ("update_mmu_cache_range", "set_ptes"), "pte", "local_flush_tlb_page",
+           "tlb_flush_page", "tlb_flush_page mm={mm} addr={addr:#x}", "entry"),
 )}
+
+
+def trace_line(e: Effect, **fields: int) -> str:
+    """The trace line effect e prints, given the interpreter's fields."""
+    return e.trace_format.format(trace=e.trace, **fields)
+
 
 # Targets of `set X` / `clear X` in call bodies.
 FLAG_TARGETS: dict[str, str] = {
     "folio.pg_arch_1": "the folio's PG_arch_1 (per-folio arches)",
     "page.pg_arch_1": "one page's PG_arch_1 (per-page arches; inside `each page`)",
 }
+FLAG_TRACE = "pg_arch_1 {op} {obj}={pfn:#x}"
 # `set pte.F` / `clear pte.F` modify the value being installed (set_ptes,
 # before the store).
 
@@ -228,3 +382,29 @@ PRIMITIVE_KEYS: tuple[str, ...] = tuple(sorted(EFFECTS)) + ("set_pte", "pgste_se
 
 def effect_names() -> list[str]:
     return sorted(EFFECTS)
+
+
+# ---------------------------------------------------------------------------
+# The README's language reference (vocabulary lists), rendered from here.
+# tests/generate/test_catalog.py checks README.md holds exactly this text
+# between its `<!-- catalog:NAME -->` and `<!-- /catalog:NAME -->` markers.
+
+
+def vocabulary_markdown() -> dict[str, str]:
+    """name -> the Markdown text of one vocabulary list."""
+    def items(pairs: list[tuple[str, str]]) -> str:
+        return "\n".join(f"- `{n}` — {d}" for n, d in pairs)
+    out: dict[str, str] = {
+        "roles": items([(r.name, r.doc) for r in ROLE_ENTRIES]),
+        "kinds": "\n".join(
+            f"- {g}: " + ", ".join(
+                f"`{k.name}`" + (f"({', '.join(p + '=N' for p in k.params)})" if k.params else "")
+                for k in KIND_ENTRIES if k.group == g)
+            for g in ("dcache", "icache", "tlb", "pg_arch_1")),
+        "advances": items([(x.name, x.doc) for x in ADVANCE_ENTRIES]),
+        "effects": items([(
+            e.name + (f"({'|'.join(e.positional)})" if e.positional else ""), e.doc)
+            for e in EFFECTS.values()]),
+        "predicates": items([(f"{p.obj}.{p.name}", p.doc) for p in PREDICATE_ENTRIES]),
+    }
+    return out

@@ -1,115 +1,189 @@
 """Backend: generated/runtime/<arch>.py, the arch's mypyc-compiled module.
 
-Place in the flow: a pure function of one dsl.model.Arch.  The module
+Place in the flow: a pure function of one dsl.model.Arch.  `build_view`
+turns the model into a typed view (`ModuleView`, frozen dataclasses);
+`render` renders dsl/templates/py/module.py.j2 with it.  The module
 subclasses runtime.arch.Arch (docs/runtime-interface.md): constants and
 the layout as data, PTE helpers specialised to the layout (masks folded
 into constants), the CPU-feature dependent cache model, vm_get_page_prot
 as a 16-entry table, and the four calls compiled from the archdef's
-statements into calls of the Kernel's primitives.  Nothing here decides
-whether the result is right: runtime/ does.
+statements into calls of the Kernel's primitives.
+
+The call bodies are written by `PyWriter`, a code writer in the manner of
+Linux YNL's: it walks the statements, takes every piece of code text from
+a macro of the construct's catalog entry (py/effects.j2, py/predicates.j2,
+py/exprs.j2, py/advance.j2, py/stmts.j2), handles indentation and fresh
+names, and records which locals (pte, mm) the body reads, so the function
+declares exactly those.  Nothing here decides whether the result is
+right: runtime/ does.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr,
-                     FlagOp, Not, Num, Ref, Stmt, When, walk_expr)
-from .common import ident, marker, py_comment
+                     Field, FlagOp, Not, Num, Ref, Stmt, When, walk_expr)
+from . import layout
+from .templating import ident, macros, render as render_template
+from .view import Banner, banner
 
-VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 1, 2, 4, 8
+VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = (layout.VM_READ, layout.VM_WRITE,
+                                         layout.VM_EXEC, layout.VM_SHARED)
+pfn_mask = layout.pfn_mask
+prot_table = layout.prot_table
 
-
-def h(v: int) -> str:
-    return hex(v)
-
-
-def pfn_mask(a: Arch) -> int:
-    m = 0
-    for f in a.role_fields("pfn"):
-        m |= f.mask
-    return m
+_X = "py/exprs.j2"
+_S = "py/stmts.j2"
 
 
-def field_value_bits(a: Arch, name: str, value: int | None) -> int:
-    f = a.field(name)
-    assert f is not None
-    return f.mask if value is None else (value << f.lo) & f.mask
+def _x(name: str, *args: object) -> str:
+    return macros(_X).line(name, *args)
 
 
-def prot_table(a: Arch) -> list[int]:
-    """vm_get_page_prot() for the 16 VM_READ|WRITE|EXEC|SHARED combinations."""
-    def bits(key: str) -> int:
-        item = a.prot_item(key)
-        v = 0
-        if item is not None:
-            for n, val in item.values:
-                v |= field_value_bits(a, n, val)
-        return v
-    exec_fields = [f for f in a.role_fields("exec")]
-    table: list[int] = []
-    for flags in range(16):
-        r, w, x, s = (bool(flags & VM_READ), bool(flags & VM_WRITE),
-                      bool(flags & VM_EXEC), bool(flags & VM_SHARED))
-        if not (r or w or x):
-            table.append(bits("none"))
-            continue
-        v = bits("base")
-        if w and s:
-            v |= bits("write")
-        if x:
-            v |= bits("exec")
-        else:
-            v |= bits("noexec")
-        if not (r or x):
-            v |= bits("noread")
-        if a.prot_item("exec") is None and a.prot_item("noexec") is None:
-            for f in exec_fields:
-                if x != f.inverted:
-                    v |= f.mask
-                else:
-                    v &= ~f.mask
-        table.append(v)
-    return table
+def _s(name: str, *args: object) -> str:
+    return macros(_S).line(name, *args)
 
 
-class _Py:
-    """Compiles expressions and statements of one arch into Python source."""
+def _lazy(name: str, arg: Binding) -> Callable[[], str]:
+    """The exprs macro `name` of arg, written when first read."""
+    return lambda: _x(name, arg if isinstance(arg, str) else arg())
+
+
+def _nth(cx: Cx, i: str) -> Callable[[], str]:
+    """Entry i of the range starting at cx's pte, written when read."""
+    return lambda: _x("pte_nth", cx.pte, i)
+
+
+@dataclass(frozen=True)
+class EffectArgs:
+    """What an effect macro of py/effects.j2 may read."""
+
+    first: str
+    count: str
+    mm: str
+    addr: str
+    page: str
+    index: str
+
+
+@dataclass
+class Scope:
+    """The locals one call body reads (besides its parameters)."""
+
+    uses: set[str] = field(default_factory=set)
+
+
+Binding = Union[str, Callable[[], str]]   # code text, or how to write it when read
+
+
+class Cx:
+    """What names mean at a point of a call body; reading a binding that is
+    a local of the function records it in the scope (old/new are written
+    only when read, so an unread entry costs no local)."""
+
+    def __init__(self, call: str, scope: Scope, pte: str = "pte", old: Binding = "",
+                 new: Binding = "", folio: str = "", mm: str = "mm", page: str = "page",
+                 uaddr: str = "0", index: str = "0") -> None:
+        self.call = call
+        self.scope = scope
+        self._pte = pte
+        self.old = old
+        self.new = new
+        self._folio = folio
+        self._mm = mm
+        self.page = page
+        self.uaddr = uaddr
+        self.index = index
+        self.anys: dict[int, str] = {}
+
+    def derive(self, pte: str | None = None, old: Binding | None = None,
+               new: Binding | None = None, page: str | None = None,
+               uaddr: str | None = None, index: str | None = None) -> Cx:
+        return Cx(self.call, self.scope,
+                  pte=self._pte if pte is None else pte,
+                  old=self.old if old is None else old,
+                  new=self.new if new is None else new,
+                  folio=self._folio, mm=self._mm,
+                  page=self.page if page is None else page,
+                  uaddr=self.uaddr if uaddr is None else uaddr,
+                  index=self.index if index is None else index)
+
+    @property
+    def pte(self) -> str:
+        if self._pte == "pte":
+            self.scope.uses.add("pte")
+        return self._pte
+
+    @property
+    def folio(self) -> str:
+        if self._folio:
+            return self._folio
+        if self.call in ("set_ptes", "update_mmu_cache_range"):
+            return _x("folio_of_pte", self.pte)
+        return {"flush_dcache_folio": "folio", "flush_icache_pages": _x("attr", "page", "folio")}[
+            self.call]
+
+    @property
+    def mm(self) -> str:
+        self.scope.uses.add("mm")
+        return self._mm
+
+    def ptev(self, obj: str) -> str:
+        if obj == "pte":
+            return self.pte
+        b = self.old if obj == "old" else self.new
+        return b if isinstance(b, str) else b()
+
+    def addr_i(self) -> str:
+        return _x("addr_i", self.index) if self.index != "0" else "addr"
+
+
+class PyWriter:
+    """Compiles expressions and statements of one arch into Python lines."""
 
     def __init__(self, a: Arch) -> None:
         self.a = a
         self.tmp = 0
+        self.pred = macros(catalog.MACRO_FILES["predicate"]["py"])
+        self.eff = macros(catalog.MACRO_FILES["effect"]["py"])
+        self.adv = macros(catalog.MACRO_FILES["advance"]["py"])
 
     def fresh(self, stem: str) -> str:
         self.tmp += 1
         return f"_{stem}{self.tmp}"
+
+    def role_mask(self, name: str) -> int:
+        m = 0
+        for g in self.a.role_fields(name):
+            m |= g.mask
+        return m
 
     # -- pte-level (layout) expressions over a value variable ------------
     def atom(self, name: str, v: str) -> str:
         a = self.a
         f = a.field(name)
         if f is not None:
-            return f"(({v}) & {h(f.mask)}) != 0"
+            return _x("layout_bit", v, f.mask)
         if a.derived_named(name) is not None:
             if name in catalog.BOOL_ROLES:
-                return f"self.pte_{ident(name)}({v})"
-            return f"self._d_{ident(name)}({v})"
+                return _x("role_method", name, v)
+            return _x("derived_method", name, v)
         if name == "nonzero":
-            return f"({v}) != 0"
+            return _x("nonzero", v)
         if name in catalog.BOOL_ROLES:
-            return f"self.pte_{ident(name)}({v})"
-        fields = a.role_fields(name)
-        m = 0
-        for g in fields:
-            m |= g.mask
-        return f"(({v}) & {h(m)}) != 0"
+            return _x("role_method", name, v)
+        return _x("layout_bit", v, self.role_mask(name))
 
     def pte_expr(self, e: Expr, v: str) -> str:
         if isinstance(e, Ref):
             return self.atom(e.path[-1], v)
         if isinstance(e, Not):
-            return f"not ({self.pte_expr(e.arg, v)})"
+            return _x("not_", self.pte_expr(e.arg, v))
         if isinstance(e, BoolOp):
-            return "(" + f" {e.op} ".join(self.pte_expr(x, v) for x in e.args) + ")"
+            return _x("bool_op", e.op, [self.pte_expr(x, v) for x in e.args])
         raise ValueError(f"unsupported layout expression at {e.loc}")
 
     def role_test(self, role: str, v: str) -> str:
@@ -120,11 +194,8 @@ class _Py:
             return self.pte_expr(d.expr, v)
         fields = a.role_fields(role)
         if not fields:
-            return "False"
-        terms = []
-        for f in fields:
-            terms.append(f"({v} & {h(f.mask)}) {'==' if f.inverted else '!='} 0")
-        return " or ".join(terms)
+            return _x("const", False)
+        return _x("role_terms", [_x("role_bit", v, f.mask, f.inverted) for f in fields])
 
     def mutator_body(self, body: tuple[Stmt, ...], depth: int) -> list[str]:
         pad = "    " * depth
@@ -134,129 +205,104 @@ class _Py:
                 f = self.a.field(s.target.path[-1])
                 assert f is not None
                 if s.op == "clear":
-                    out.append(f"{pad}v &= ~{h(f.mask)}")
+                    out.append(pad + _s("mut_clear", f.mask))
                 elif s.value is None:
-                    out.append(f"{pad}v |= {h(f.mask)}")
+                    out.append(pad + _s("mut_set", f.mask))
                 else:
-                    out.append(f"{pad}v = (v & ~{h(f.mask)}) | {h((s.value << f.lo) & f.mask)}")
+                    out.append(pad + _s("mut_set_value", f.mask, (s.value << f.lo) & f.mask))
             elif isinstance(s, When):
-                out.append(f"{pad}if {self.pte_expr(s.cond, 'v')}:")
-                out += self.mutator_body(s.then, depth + 1) or [pad + "    pass"]
+                out.append(pad + _s("if_", self.pte_expr(s.cond, "v")))
+                out += self.mutator_body(s.then, depth + 1) or [pad + "    " + _s("pass_")]
                 if s.orelse:
-                    out.append(f"{pad}else:")
+                    out.append(pad + _s("else_"))
                     out += self.mutator_body(s.orelse, depth + 1)
         return out
 
     # -- call-level expressions ------------------------------------------
-    def cond(self, e: Expr, cx: _Cx) -> str:
+    def cond(self, e: Expr, cx: Cx) -> str:
         if isinstance(e, Not):
-            return f"not ({self.cond(e.arg, cx)})"
+            return _x("not_", self.cond(e.arg, cx))
         if isinstance(e, BoolOp):
-            return "(" + f" {e.op} ".join(self.cond(x, cx) for x in e.args) + ")"
+            return _x("bool_op", e.op, [self.cond(x, cx) for x in e.args])
         if isinstance(e, Compare):
             op = "==" if e.op == "==" else "!="
-            return f"{self.value(e.left, cx)} {op} {self.value(e.right, cx)}"
+            return _x("compare", self.value(e.left, cx), op, self.value(e.right, cx))
         if isinstance(e, AnyOf):
             raise AssertionError("any() is hoisted before use")
         if isinstance(e, Num):
-            return "True" if e.value else "False"
+            return _x("const", e.value)
         assert isinstance(e, Ref)
         obj, attr = e.path
         if obj == "cpu":
-            return f"k.cpu_has({attr!r})"
+            return _x("cpu_has", attr)
         if obj in catalog.PTE_OBJECTS:
-            v = {"pte": cx.pte, "old": cx.old, "new": cx.new}[obj]
+            v = cx.ptev(obj)
             f = self.a.field(attr)
             if f is not None:
-                return f"({v} & {h(f.mask)}) != 0"
+                return _x("pte_bit", v, f.mask)
             if self.a.derived_named(attr) is not None and attr not in catalog.BOOL_ROLES:
-                return f"self._d_{ident(attr)}({v})"
+                return _x("derived_method", attr, v)
             if attr in catalog.BOOL_ROLES:
-                return f"self.pte_{ident(attr)}({v})"
-            m = 0
-            for g in self.a.role_fields(attr):
-                m |= g.mask
-            return f"({v} & {h(m)}) != 0"
-        if obj == "folio":
-            fo = cx.folio
-            return {
-                "pg_arch_1": f"k.folio_test_arch1({fo})",
-                "anon": f"{fo}.anon",
-                "has_mapping": f"k.folio_has_mapping({fo})",
-                "mapped": f"k.mapping_mapped({fo})",
-                "large": f"{fo}.nr_pages > 1",
-            }[attr]
-        if obj == "page":
-            return {
-                "pg_arch_1": f"k.page_test_arch1({cx.page})",
-                "aliases": f"k.pages_do_alias(k.kaddr({cx.page}.pfn), {cx.uaddr})",
-            }[attr]
-        if obj == "vma":
-            bit = {"exec": VM_EXEC, "write": VM_WRITE, "shared": VM_SHARED}[attr]
-            return f"({cx.vma}.flags & {bit}) != 0"
-        if obj == "mm":
-            return f"{cx.mm}.has_pgste" if attr == "pgste" else f"{cx.mm}.id == 0"
-        raise AssertionError(e.text)
+                return _x("role_method", attr, v)
+            return _x("pte_bit", v, self.role_mask(attr))
+        p = catalog.PREDICATES[f"{obj}.{attr}"]
+        o = {"folio": lambda: cx.folio, "page": lambda: cx.page, "vma": lambda: "vma",
+             "mm": lambda: cx.mm}[obj]()
+        return self.pred.line(p.py_macro, o, cx.uaddr)
 
-    def value(self, e: Expr, cx: _Cx) -> str:
+    def value(self, e: Expr, cx: Cx) -> str:
         if isinstance(e, Num):
-            return h(e.value)
+            return _x("num", e.value)
         assert isinstance(e, Ref)
-        v = {"pte": cx.pte, "old": cx.old, "new": cx.new}[e.path[0]]
-        return f"self.pte_pfn({v})"
+        return _x("pte_pfn", cx.ptev(e.path[0]))
 
     # -- statements ---------------------------------------------------------
-    def hoist_any(self, e: Expr, cx: _Cx, pad: str, out: list[str]) -> Expr:
-        """Compute each any(...) into a variable first; return e with refs."""
-        anys = [x for x in walk_expr(e) if isinstance(x, AnyOf)]
-        if not anys:
-            return e
-        for x in anys:
+    def hoist_any(self, e: Expr, cx: Cx, pad: str, out: list[str]) -> None:
+        """Compute each any(...) into a variable first."""
+        for x in walk_expr(e):
+            if not isinstance(x, AnyOf):
+                continue
             var = self.fresh("any")
             i = self.fresh("i")
-            inner = _Cx(cx.call, pte=cx.pte, old=f"k.read_pte(ptep.offset({i}))",
-                        new=f"self.pte_advance({cx.pte}, {i})", folio=cx.folio,
-                        vma=cx.vma, mm=cx.mm)
-            out.append(f"{pad}{var} = False")
-            out.append(f"{pad}for {i} in range(nr):")
-            out.append(f"{pad}    if {self.cond(x.arg, inner)}:")
-            out.append(f"{pad}        {var} = True")
-            out.append(f"{pad}        break")
+            inner = cx.derive(old=_lazy("read_pte", _lazy("ptep_i", i)), new=_nth(cx, i))
+            text = macros(_S).lines("any_loop", var, i, self.cond(x.arg, inner))
+            out += [pad + ln for ln in text]
             cx.anys[id(x)] = var
-        return e
 
-    def cond_with_any(self, e: Expr, cx: _Cx) -> str:
+    def cond_with_any(self, e: Expr, cx: Cx) -> str:
         if isinstance(e, AnyOf):
             return cx.anys[id(e)]
         if isinstance(e, Not):
-            return f"not ({self.cond_with_any(e.arg, cx)})"
+            return _x("not_", self.cond_with_any(e.arg, cx))
         if isinstance(e, BoolOp):
-            return "(" + f" {e.op} ".join(self.cond_with_any(x, cx) for x in e.args) + ")"
+            return _x("bool_op", e.op, [self.cond_with_any(x, cx) for x in e.args])
         return self.cond(e, cx)
 
-    def range_of(self, arg: str, cx: _Cx) -> tuple[str, str]:
+    def range_of(self, arg: str, cx: Cx) -> tuple[str, str]:
         """(first pfn, number of pages) an effect's positional arg covers."""
         if arg == "folio":
-            return f"{cx.folio}.pfn", f"{cx.folio}.nr_pages"
+            fo = cx.folio
+            return _x("attr", fo, "pfn"), _x("attr", fo, "nr_pages")
         if arg == "page":
-            return f"{cx.page}.pfn", "1"
+            return _x("attr", cx.page, "pfn"), "1"
         # range: the nr pages of the call
         if cx.call in ("set_ptes", "update_mmu_cache_range"):
-            return f"self.pte_pfn({cx.pte})", "nr"
+            return _x("pte_pfn", cx.pte), "nr"
         if cx.call == "flush_icache_pages":
-            return "page.pfn", "nr"
-        return f"{cx.folio}.pfn", f"{cx.folio}.nr_pages"
+            return _x("attr", "page", "pfn"), "nr"
+        fo = cx.folio
+        return _x("attr", fo, "pfn"), _x("attr", fo, "nr_pages")
 
-    def stmts(self, body: tuple[Stmt, ...], cx: _Cx, depth: int) -> list[str]:
+    def stmts(self, body: tuple[Stmt, ...], cx: Cx, depth: int) -> list[str]:
         pad = "    " * depth
         out: list[str] = []
         for s in body:
             if isinstance(s, When):
                 self.hoist_any(s.cond, cx, pad, out)
-                out.append(f"{pad}if {self.cond_with_any(s.cond, cx)}:")
-                out += self.stmts(s.then, cx, depth + 1) or [pad + "    pass"]
+                out.append(pad + _s("if_", self.cond_with_any(s.cond, cx)))
+                out += self.stmts(s.then, cx, depth + 1) or [pad + "    " + _s("pass_")]
                 if s.orelse:
-                    out.append(f"{pad}else:")
+                    out.append(pad + _s("else_"))
                     out += self.stmts(s.orelse, cx, depth + 1)
             elif isinstance(s, Each):
                 out += self.each(s, cx, depth)
@@ -266,133 +312,147 @@ class _Py:
                 out += self.effect(s, cx, depth)
         return out
 
-    def each(self, s: Each, cx: _Cx, depth: int) -> list[str]:
+    def each(self, s: Each, cx: Cx, depth: int) -> list[str]:
         pad = "    " * depth
         out: list[str] = []
         if s.kind == "pte":
             i = self.fresh("i")
-            rng = "range(nr - 1, -1, -1)" if s.reverse else "range(nr)"
-            out.append(f"{pad}for {i} in {rng}:")
-            inner = _Cx(cx.call, pte=cx.pte, old=f"k.read_pte(ptep.offset({i}))",
-                        new=f"self.pte_advance({cx.pte}, {i})", folio=cx.folio, vma=cx.vma,
-                        mm=cx.mm, index=i)
-            out += self.stmts(s.body, inner, depth + 1) or [pad + "    pass"]
+            out.append(pad + _s("for_range", i, "nr", s.reverse))
+            inner = cx.derive(old=_lazy("read_pte", _lazy("ptep_i", i)), new=_nth(cx, i), index=i)
+            out += self.stmts(s.body, inner, depth + 1) or [pad + "    " + _s("pass_")]
             return out
         j = self.fresh("j")
         page = self.fresh("page")
         if s.source == "folio":
-            first, count = f"{cx.folio}.pfn", f"{cx.folio}.nr_pages"
+            fo = cx.folio
+            first, count = _x("attr", fo, "pfn"), _x("attr", fo, "nr_pages")
         else:
             first, count = self.range_of("range", cx)
-        rng = f"range({count} - 1, -1, -1)" if s.reverse else f"range({count})"
-        out.append(f"{pad}for {j} in {rng}:")
-        out.append(f"{pad}    {page} = k.pfn_page({first} + {j})")
+        out.append(pad + _s("for_range", j, count, s.reverse))
+        out.append(pad + "    " + _s("assign", page, _x("pfn_page", first, j)))
         uaddr = "0"
         if cx.call in ("set_ptes", "update_mmu_cache_range"):
-            uaddr = f"addr + ({page}.pfn - self.pte_pfn({cx.pte})) * {self.a.page_size}"
-        inner = _Cx(cx.call, pte=cx.pte, old=cx.old, new=cx.new, folio=cx.folio,
-                    vma=cx.vma, mm=cx.mm, page=page, uaddr=uaddr)
-        out += self.stmts(s.body, inner, depth + 1) or [pad + "    pass"]
+            uaddr = _x("page_uaddr", page, cx.pte, self.a.page_size)
+        inner = cx.derive(page=page, uaddr=uaddr)
+        out += self.stmts(s.body, inner, depth + 1) or [pad + "    " + _s("pass_")]
         return out
 
-    def flag(self, s: FlagOp, cx: _Cx) -> str:
+    def flag(self, s: FlagOp, cx: Cx) -> str:
         obj, attr = s.target.path
         if obj == "pte":
             f = self.a.field(attr)
             assert f is not None
+            cx.scope.uses.add("pte")
             if s.op == "clear":
-                return f"pte = pte & ~{h(f.mask)}"
+                return self.eff.line("pte_clear", f.mask)
             if s.value is None:
-                return f"pte = pte | {h(f.mask)}"
-            return f"pte = (pte & ~{h(f.mask)}) | {h((s.value << f.lo) & f.mask)}"
+                return self.eff.line("pte_set", f.mask)
+            return self.eff.line("pte_set_value", f.mask, (s.value << f.lo) & f.mask)
         if obj == "folio":
-            return f"k.folio_{s.op}_arch1({cx.folio})"
-        return f"k.page_{s.op}_arch1({cx.page})"
+            return self.eff.line("folio_flag", s.op, cx.folio)
+        return self.eff.line("page_flag", s.op, cx.page)
 
-    def effect(self, s: EffectStmt, cx: _Cx, depth: int) -> list[str]:
+    def effect(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:
         pad = "    " * depth
-        n = s.name
-        if n == "page_table_check":
-            return [f"{pad}k.page_table_check_ptes_set(mm, ptep, pte, nr)"]
-        if n == "lazy_mmu_enter":
-            return [f"{pad}k.lazy_mmu_enter()"]
-        if n == "lazy_mmu_leave":
-            return [f"{pad}k.lazy_mmu_leave()"]
-        if n == "store":
+        e = catalog.EFFECTS[s.name]
+        if e.shape == "loop":
             return self.store(s, cx, depth)
-        if n in ("sync_icache", "flush_dcache", "clean_dcache", "inval_icache"):
-            prim = {"sync_icache": "icache_sync", "flush_dcache": "dcache_flush",
-                    "clean_dcache": "dcache_clean", "inval_icache": "icache_inval"}[n]
+        first = count = mm = addr = ""
+        if e.shape == "pages":
             first, count = self.range_of(s.positional or "range", cx)
-            return [f"{pad}k.{prim}({first}, {count})"]
-        if n == "flush_dcache_user":
-            return [f"{pad}k.dcache_flush_user({cx.mm}, {cx.addr_i()}, {cx.page}.pfn, 1)"]
-        if n == "tlb_preload":
-            return [f"{pad}k.tlb_preload({cx.mm}, {cx.addr_i()}, ptep.offset({cx.index}))"]
-        if n == "tlb_flush_page":
-            return [f"{pad}k.tlb_flush_page({cx.mm}, {cx.addr_i()})"]
-        raise AssertionError(n)
+        elif e.shape == "entry":
+            mm, addr = cx.mm, cx.addr_i()
+        elif e.name == "page_table_check":
+            cx.scope.uses.update(("pte", "mm"))
+        x = EffectArgs(first=first, count=count, mm=mm, addr=addr, page=cx.page,
+                       index=cx.index)
+        return [pad + self.eff.line(e.py_macro, x)]
 
-    def store(self, s: EffectStmt, cx: _Cx, depth: int) -> list[str]:
+    def store(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:
         pad = "    " * depth
         i = self.fresh("i")
         using = s.param("using", "set_pte")
         adv = s.param("advance", self.a.advance)
-        out = [f"{pad}{i} = 0", f"{pad}while True:"]
-        inner = _Cx(cx.call, pte="pte", old=f"k.read_pte(ptep.offset({i}))", new="pte",
-                    folio=cx.folio, vma=cx.vma, mm=cx.mm, index=i)
+        cx.scope.uses.update(("pte", "mm") if using == "pgste" else ("pte",))
+        out = [pad + ln for ln in self.eff.lines("store_open", i)]
+        inner = cx.derive(pte="pte", old=_lazy("read_pte", _lazy("ptep_i", i)), new="pte",
+                          index=i)
         out += self.stmts(s.body, inner, depth + 1)
         if using == "pgste":
-            out.append(f"{pad}    k.pgste_set_pte(mm, addr + {i} * {self.a.page_size}, "
-                       f"ptep.offset({i}), pte)")
+            out.append(pad + "    " + self.eff.line("store_pgste", i, self.a.page_size))
         else:
-            out.append(f"{pad}    k.set_pte(ptep.offset({i}), pte)")
-        out.append(f"{pad}    {i} += 1")
-        out.append(f"{pad}    if {i} == nr:")
-        out.append(f"{pad}        break")
-        out.append(f"{pad}    pte = {self.advance_expr(adv, 'pte', '1')}")
+            out.append(pad + "    " + self.eff.line("store_set_pte", i))
+        out += [pad + ln for ln in self.eff.lines("store_close", i,
+                                                  self.advance_expr(adv, "pte", "1"))]
         return out
 
     def advance_expr(self, strategy: str, v: str, pages: str) -> str:
         a = self.a
-        word = h((1 << a.word_bits) - 1)
-        if strategy == "page_size":
-            return f"({v} + ({pages} << {a.page_shift})) & {word}"
-        if strategy == "repack":
-            return f"self.pfn_pte(self.pte_pfn({v}) + {pages}, self.pte_pgprot({v}))"
-        if strategy == "pfn_shift_invert_aware":
-            t = a.pfn_transform()
-            if t is not None:
-                return (f"(({v} - ({pages} << {a.pfn_pte_shift})) if {self.pte_expr(t.cond, v)} "
-                        f"else ({v} + ({pages} << {a.pfn_pte_shift}))) & {word}")
-        return f"({v} + ({pages} << {a.pfn_pte_shift})) & {word}"
+        t = a.pfn_transform()
+        cond = self.pte_expr(t.cond, v) if t is not None and strategy == "pfn_shift_invert_aware" \
+            else ""
+        word = (1 << a.word_bits) - 1
+        entry = next(x for x in catalog.ADVANCE_ENTRIES if x.name == strategy)
+        return self.adv.line(entry.py_macro, a, v, pages, word, cond)
 
 
-class _Cx:
-    """What names mean at a point of a call body."""
+# ---------------------------------------------------------------------------
+# The typed view of the module
 
-    def __init__(self, call: str, pte: str = "pte", old: str = "", new: str = "",
-                 folio: str = "", vma: str = "vma", mm: str = "mm", page: str = "page",
-                 uaddr: str = "0", index: str = "0") -> None:
-        self.call = call
-        self.pte = pte
-        self.old = old
-        self.new = new
-        self.folio = folio or {
-            "set_ptes": "k.pfn_folio(self.pte_pfn(pte))",
-            "update_mmu_cache_range": "k.pfn_folio(self.pte_pfn(pte))",
-            "flush_dcache_folio": "folio",
-            "flush_icache_pages": "page.folio",
-        }[call]
-        self.vma = vma
-        self.mm = mm
-        self.page = page
-        self.uaddr = uaddr
-        self.index = index
-        self.anys: dict[int, str] = {}
 
-    def addr_i(self) -> str:
-        return f"addr + {self.index} * PAGE_SIZE" if self.index != "0" else "addr"
+@dataclass(frozen=True)
+class Choice:
+    """A method returning one of several values by CPU feature."""
+
+    name: str
+    ret: str
+    options: tuple[tuple[str | None, str], ...]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A PTE helper: `def name(self, arg: int) -> ret:` and its body lines."""
+
+    name: str
+    arg: str
+    ret: str
+    body: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CallView:
+    name: str
+    signature: str
+    body: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PfnPart:
+    lo: int
+    width_mask: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ModuleView:
+    banner: Banner
+    name: str
+    source: str
+    cites: tuple[tuple[str, str], ...]
+    a: Arch
+    pfn_mask: int
+    word_mask: int
+    prot_table: tuple[int, ...]
+    fields: tuple[Field, ...]
+    empty_pte: int
+    choices: tuple[Choice, ...]
+    prefault: str
+    methods: tuple[Method, ...]
+    transform_pfn: str
+    transform_prot: str
+    pfn_parts: tuple[PfnPart, ...]
+    advance: str
+    calls: tuple[CallView, ...]
 
 
 _SIGS = {
@@ -404,183 +464,87 @@ _SIGS = {
 }
 
 
-def _choice_method(name: str, ret: str, options: list[tuple[str | None, str]]) -> list[str]:
-    out = [f"    def {name}(self, cpu: frozenset[str]) -> {ret}:"]
-    for cond, val in options:
-        if cond is None:
-            out.append(f"        return {val}")
-        else:
-            out.append(f"        if {cond}:")
-            out.append(f"            return {val}")
-    return out
-
-
 def _cpu_cond(e: Expr) -> str:
     if isinstance(e, Not):
-        return f"not ({_cpu_cond(e.arg)})"
+        return _x("not_", _cpu_cond(e.arg))
     if isinstance(e, BoolOp):
-        return "(" + f" {e.op} ".join(_cpu_cond(x) for x in e.args) + ")"
+        return _x("bool_op", e.op, [_cpu_cond(x) for x in e.args])
     if isinstance(e, Num):
-        return "True" if e.value else "False"
+        return _x("const", e.value)
     assert isinstance(e, Ref)
-    return f"{e.path[1]!r} in cpu"
+    return _x("cpu_in", e.path[1])
 
 
-def render(a: Arch, source: str) -> str:
+def _kind(name: str) -> str:
+    return macros(catalog.MACRO_FILES["kind"]["py"]).line("kind", name)
+
+
+def _mutator(py: PyWriter, a: Arch, name: str, role: str, value: bool) -> tuple[str, ...]:
+    m = a.mutator(name)
+    if m is not None:
+        return (_s("assign", "v", "pte"), *py.mutator_body(m.body, 0), _s("return_", "v"))
+    fields = a.role_fields(role)
+    if not fields or a.derived_named(role) is not None:
+        return (_s("return_", "pte"),)
+    f = fields[0]
+    return (macros(_S).line("mut_return", value != f.inverted, f.mask),)
+
+
+def build_view(a: Arch, source: str) -> ModuleView:
     ident(a.name)
-    py = _Py(a)
-    cls = f"Arch_{a.name}"
-    pm = pfn_mask(a)
-    word = (1 << a.word_bits) - 1
-    L: list[str] = []
-    L.append("# SPDX-License-Identifier: GPL-2.0-only")
-    L.append(f"# Generated by ptdl from {py_comment(source)} -- do not edit.")
-    L.append(f"# {py_comment(marker(a.name, source, 'runtime-module'))}")
-    L.append(f'"""{a.name}: PTE helpers and the page table range API, generated from')
-    L.append(f"{py_comment(source)}.  Cited sources:")
-    L.append("")
-    for c in a.cites:
-        L.append(f"  {c.kind}: {py_comment(c.text)}")
-    L.append('"""')
-    L.append("")
-    L.append("from __future__ import annotations")
-    L.append("")
-    L.append("from typing import TYPE_CHECKING")
-    L.append("")
-    L.append("from runtime.arch import Arch, Field")
-    L.append("")
-    L.append("if TYPE_CHECKING:")
-    L.append("    from runtime.kernel import Kernel")
-    L.append("    from runtime.memory import Folio, Page")
-    L.append("    from runtime.mm import Mm, Vma, Vmf")
-    L.append("    from runtime.pagetable import PteRef")
-    L.append("")
-    L.append(f"PAGE_SHIFT = {a.page_shift}")
-    L.append(f"PAGE_SIZE = {a.page_size}")
-    L.append(f"PFN_PTE_SHIFT = {a.pfn_pte_shift}")
-    L.append(f"PFN_MASK = {h(pm)}")
-    L.append(f"WORD_MASK = {h(word)}")
-    L.append("")
-    L.append("# vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15")
-    L.append("PROT_TABLE: tuple[int, ...] = (")
-    for i, v in enumerate(prot_table(a)):
-        L.append(f"    {h(v)},  # {i:#x}")
-    L.append(")")
-    L.append("")
-    L.append("FIELDS: tuple[Field, ...] = (")
-    for f in a.fields:
-        L.append(f"    Field({f.name!r}, {f.lo}, {f.hi}, {(f.role or '')!r}, {f.inverted}, "
-                 f"{f.pfn_offset}),")
-    L.append(")")
-    L.append("")
-    L.append("")
-    L.append(f"class {cls}(Arch):")
-    L.append(f'    """{a.name}, as described by {py_comment(source)}."""')
-    L.append("")
-    L.append("    def __init__(self) -> None:")
-    L.append(f"        super().__init__({a.name!r}, {a.word_bits}, {a.page_shift}, "
-             f"{a.ptrs_per_pte}, {a.phys_bits}, {a.pfn_pte_shift},")
-    L.append(f"                         {a.max_folio_order}, FIELDS, {tuple(a.cpu_features)!r},")
-    from ..export import _empty
-    L.append(f"                         {a.pg_arch_1_use!r}, {a.pg_arch_1_granularity!r}, "
-             f"{a.tlb.name!r}, {a.supports_page_table_check()}, {h(_empty(a))})")
-    L.append("")
-    # cache model
+    py = PyWriter(a)
+    choices: list[Choice] = []
     dopts: list[tuple[str | None, str]] = []
     copts: list[tuple[str | None, str]] = []
     for cond, k in a.dcache.options:
         cc = _cpu_cond(cond) if cond is not None else None
-        dopts.append((cc, repr(k.name)))
+        dopts.append((cc, _kind(k.name)))
         colours = k.param("colours")
-        copts.append((cc, colours if colours else "1"))
-    L += _choice_method("dcache_kind", "str", dopts)
-    L.append("")
-    L += _choice_method("dcache_colours", "int", copts)
-    L.append("")
-    L += _choice_method("icache_kind", "str",
-                        [(_cpu_cond(c) if c is not None else None, repr(k.name))
-                         for c, k in a.icache.options])
-    L.append("")
-    pf = "False" if a.prefault_old is None else _cpu_cond(a.prefault_old)
-    L.append("    def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:")
-    L.append(f"        return {pf}")
-    L.append("")
-    # predicates
+        copts.append((cc, str(int(colours, 0)) if colours else "1"))
+    choices.append(Choice("dcache_kind", "str", tuple(dopts)))
+    choices.append(Choice("dcache_colours", "int", tuple(copts)))
+    choices.append(Choice("icache_kind", "str", tuple(
+        (_cpu_cond(c) if c is not None else None, _kind(k.name)) for c, k in a.icache.options)))
+    methods: list[Method] = []
     for role in catalog.BOOL_ROLES:
-        L.append(f"    def pte_{role}(self, pte: int) -> bool:")
-        L.append(f"        return {py.role_test(role, 'pte')}")
-        L.append("")
+        methods.append(Method(f"pte_{role}", "pte", "bool", (_s("return_", py.role_test(role, "pte")),)))
     for d in a.derived:
         if d.name in catalog.BOOL_ROLES:
             continue
-        L.append(f"    def _d_{ident(d.name)}(self, v: int) -> bool:")
-        L.append(f"        return {py.pte_expr(d.expr, 'v')}")
-        L.append("")
-    # mutators
+        methods.append(Method(f"_d_{ident(d.name)}", "v", "bool",
+                              (_s("return_", py.pte_expr(d.expr, "v")),)))
     for name, (role, value) in catalog.MUTATORS.items():
-        m = a.mutator(name)
-        L.append(f"    def pte_{name}(self, pte: int) -> int:")
-        if m is not None:
-            L.append("        v = pte")
-            L += py.mutator_body(m.body, 2)
-            L.append("        return v")
-        else:
-            fields = a.role_fields(role)
-            if not fields or a.derived_named(role) is not None:
-                L.append("        return pte")
-            else:
-                f = fields[0]
-                if value != f.inverted:
-                    L.append(f"        return pte | {h(f.mask)}")
-                else:
-                    L.append(f"        return pte & ~{h(f.mask)}")
-        L.append("")
-    # pfn
+        methods.append(Method(f"pte_{name}", "pte", "int", _mutator(py, a, name, role, value)))
     t = a.pfn_transform()
-    L.append("    def pte_pfn(self, pte: int) -> int:")
-    L.append("        v = pte")
-    if t is not None:
-        L.append(f"        if {py.pte_expr(t.cond, 'v')}:")
-        L.append("            v ^= PFN_MASK")
-    parts = [f"(((v >> {f.lo}) & {h((1 << f.width) - 1)}) << {f.pfn_offset})"
-             for f in a.pfn_fields]
-    L.append(f"        return {' | '.join(parts) or '0'}")
-    L.append("")
-    L.append("    def pfn_pte(self, pfn: int, prot: int) -> int:")
-    parts = [f"(((pfn >> {f.pfn_offset}) & {h((1 << f.width) - 1)}) << {f.lo})"
-             for f in a.pfn_fields]
-    L.append(f"        v = {' | '.join(parts) or '0'}")
-    if t is not None:
-        L.append(f"        if {py.pte_expr(t.cond, 'prot')}:")
-        L.append("            v = (v ^ PFN_MASK) & PFN_MASK")
-    L.append("        return v | (prot & ~PFN_MASK & WORD_MASK)")
-    L.append("")
-    L.append("    def pte_pgprot(self, pte: int) -> int:")
-    L.append("        return pte & ~PFN_MASK & WORD_MASK")
-    L.append("")
-    L.append("    def pte_advance(self, pte: int, pages: int) -> int:")
-    L.append(f"        return {py.advance_expr(a.advance, 'pte', 'pages')}")
-    L.append("")
-    if a.sw_mkyoung:
-        L.append("    def pte_sw_mkyoung(self, pte: int) -> int:")
-        L.append("        return self.pte_mkyoung(pte)")
-        L.append("")
-    L.append("    def vm_get_page_prot(self, vm_flags: int) -> int:")
-    L.append("        return PROT_TABLE[vm_flags & 15]")
-    # calls
+    calls: list[CallView] = []
     for c in a.calls:
         if c.generic:
             continue
-        L.append("")
-        L.append(f"    def {c.name}({_SIGS[c.name]}) -> None:")
-        cx = _Cx(c.name)
+        scope = Scope()
+        cx = Cx(c.name, scope)
         body = py.stmts(c.body, cx, 2)
-        if c.name == "update_mmu_cache_range" and any("pte" in ln for ln in body):
-            body = ["        pte = k.read_pte(ptep)"] + body
         if c.name == "update_mmu_cache_range":
-            body = ["        mm = vma.mm"] + body if any("mm" in ln for ln in body) else body
-        L += body or ["        pass"]
-    L.append("")
-    L.append("")
-    L.append(f"ARCH = {cls}()")
-    return "\n".join(L) + "\n"
+            body = ["        " + x for x in macros(_S).lines("umcr_locals", sorted(scope.uses))] + body
+        calls.append(CallView(c.name, _SIGS[c.name], tuple(body)))
+    return ModuleView(
+        banner=banner(a, source, "runtime-module"),
+        name=a.name, source=source,
+        cites=tuple((c.kind, c.text) for c in a.cites),
+        a=a,
+        pfn_mask=pfn_mask(a), word_mask=(1 << a.word_bits) - 1,
+        prot_table=tuple(prot_table(a)),
+        fields=tuple(a.fields),
+        empty_pte=layout.empty_pte(a),
+        choices=tuple(choices),
+        prefault=_x("const", False) if a.prefault_old is None else _cpu_cond(a.prefault_old),
+        methods=tuple(methods),
+        transform_pfn=py.pte_expr(t.cond, "v") if t is not None else "",
+        transform_prot=py.pte_expr(t.cond, "prot") if t is not None else "",
+        pfn_parts=tuple(PfnPart(f.lo, (1 << f.width) - 1, f.pfn_offset) for f in a.pfn_fields),
+        advance=py.advance_expr(a.advance, "pte", "pages"),
+        calls=tuple(calls),
+    )
+
+
+def render(a: Arch, source: str) -> str:
+    return render_template("py/module.py.j2", v=build_view(a, source))
