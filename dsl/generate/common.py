@@ -1,47 +1,26 @@
-"""Helpers shared by the backends: banners, markers, checksums, escaping.
+"""Helpers shared by the backends and writer.py: checksums, and the
+identifier / comment guards (defined in templating.py, where the templates'
+filters use them).
 
-Place in the flow: used by every backend and by writer.py.  A generated
-file starts with an SPDX line and a banner naming its archdef, carries a
-`ptdl-gen:` marker line naming the generator inputs (so a tool can
-regenerate it, as YNL's YNL-GEN), and C headers end with a checksum line
-over everything before it (as scripts/atomic's headers do), which
-`ptdl generate --check` verifies to catch hand edits.
+Place in the flow: used by writer.py (checksum lines), charness.py and the
+tests.  A generated file starts with an SPDX line and a banner naming its
+archdef and carries a `ptdl-gen:` marker line naming the generator inputs
+(dsl/templates/common.j2, dsl/generate/view.py); C headers end with a
+checksum line over everything before it (as scripts/atomic's headers do),
+which `ptdl generate --check` verifies to catch hand edits.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 
-GENERATOR_VERSION = "1"
+from .templating import c_comment, ident, py_comment
+from .view import GENERATOR_VERSION, marker
+
+__all__ = ["CHECKSUM_PREFIX", "GENERATOR_VERSION", "c_comment", "checksum", "ident",
+           "marker", "py_comment", "verify_checksum", "with_checksum"]
+
 CHECKSUM_PREFIX = "// ptdl-checksum: sha256:"
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def ident(name: str) -> str:
-    """An archdef name used as a C or Python identifier; refuse anything else.
-
-    The checker already rejects such names; this is the backends' own guard
-    so nothing in an archdef can inject code into a generated file."""
-    if not _IDENT.match(name):
-        raise ValueError(f"not an identifier: {name!r}")
-    return name
-
-
-def c_comment(text: str) -> str:
-    """Text safe inside a /* ... */ comment (no terminator, printable)."""
-    text = text.replace("*/", "* /").replace("/*", "/ *")
-    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-
-
-def py_comment(text: str) -> str:
-    """Text safe inside a # comment (one line, printable)."""
-    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-
-
-def marker(arch: str, source: str, kind: str) -> str:
-    return (f"ptdl-gen: kind={kind} arch={arch} input={source} "
-            f"generator={GENERATOR_VERSION} regenerate='ptdl generate --arch {arch}'")
 
 
 def checksum(body: str) -> str:
@@ -50,7 +29,8 @@ def checksum(body: str) -> str:
 
 def with_checksum(body: str) -> str:
     """Append the checksum line to a C header body (which ends in newline)."""
-    assert body.endswith("\n")
+    if not body.endswith("\n"):
+        raise ValueError("a header body must end with a newline")
     return body + CHECKSUM_PREFIX + checksum(body) + "\n"
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp,
@@ -592,7 +593,14 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     return m.events
 
 
-def summarize(events: list[str]) -> dict[str, object]:
+class Summary(TypedDict):
+    counts: dict[str, int]
+    set_pte: int
+    first_set_pte: str
+    last_set_pte: str
+
+
+def summarize(events: list[str]) -> Summary:
     """What a generated test asserts: every non-set_pte line with its
     count, the number of set_pte lines, and the first and last of them."""
     sets = [e for e in events if e.startswith("set_pte ")]

@@ -138,6 +138,21 @@ def comment_wrap(text: str, width: int, break_long: bool = False) -> list[str]:
         textwrap.wrap(c_comment(text), width)
 
 
+def wrap_items(items: list[str], indent: str, width: int = 88) -> list[str]:
+    """Python list items ("x, " each) filled into lines of at most width."""
+    out: list[str] = []
+    line = indent
+    for it in items:
+        piece = it + ", "
+        if len(line) + len(piece) > width and line.strip():
+            out.append(line.rstrip())
+            line = indent
+        line += piece
+    if line.strip():
+        out.append(line.rstrip())
+    return out
+
+
 def indent_lines(text: str, prefix: str) -> str:
     """Every non-empty line of text prefixed (empty lines stay empty)."""
     return "\n".join(prefix + x if x else "" for x in text.split("\n"))
@@ -167,6 +182,7 @@ def environment() -> jinja2.Environment:
         "comment_wrap": comment_wrap,
         "indent_lines": indent_lines,
         "pyrepr": repr,
+        "wrap_items": wrap_items,
         "tuple": tuple,
     })
     return env

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import Arch
-from . import common, pymod
+from . import common
+from .backends import BACKENDS, BackendError, load_all
 
 KERNEL_HEADER = "generated/kernel/arch/{arch}/include/asm/pgtable-range.h"
 RUNTIME_MODULE = "generated/runtime/{arch}.py"
 CONFORMANCE = "generated/tests/test_{arch}_conformance.py"
+__all__ = ["BackendError", "Output", "render_arch", "render_all", "check_tree",
+           "write_atomic", "remove_stale"]
 PACKAGE_INITS = {
     "generated/__init__.py": '"""Output of `ptdl generate`: committed, never edited by hand."""\n',
     "generated/runtime/__init__.py": '"""Generated arch modules (mypyc-compiled by `ptdl build`)."""\n',
@@ -38,20 +41,14 @@ class Output:
 
 
 def render_arch(a: Arch, source: str) -> list[Output]:
-    outs = [Output(RUNTIME_MODULE.format(arch=a.name), pymod.render(a, source))]
-    try:
-        from . import cheader
-    except ImportError:
-        cheader = None  # type: ignore[assignment]
-    if cheader is not None:
-        body = cheader.render(a, source)
-        outs.append(Output(KERNEL_HEADER.format(arch=a.name), common.with_checksum(body), True))
-    try:
-        from . import ctests
-    except ImportError:
-        ctests = None  # type: ignore[assignment]
-    if ctests is not None:
-        outs.append(Output(CONFORMANCE.format(arch=a.name), ctests.render(a, source)))
+    """Every registered backend's file for arch a (BackendError if one
+    cannot be loaded: no backend is ever skipped)."""
+    outs: list[Output] = []
+    for b, render in load_all():
+        text = render(a, source)
+        if b.checksummed:
+            text = common.with_checksum(text)
+        outs.append(Output(b.output_path(a.name), text, b.checksummed))
     return outs
 
 
@@ -68,9 +65,7 @@ def render_all(archs: dict[str, Arch], sources: dict[str, str],
 def expected_paths(archs: dict[str, Arch]) -> set[str]:
     paths = set(PACKAGE_INITS)
     for name in archs:
-        paths.add(RUNTIME_MODULE.format(arch=name))
-        paths.add(KERNEL_HEADER.format(arch=name))
-        paths.add(CONFORMANCE.format(arch=name))
+        paths.update(b.output_path(name) for b in BACKENDS)
     return paths
 
 

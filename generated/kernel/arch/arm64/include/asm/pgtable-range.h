@@ -119,9 +119,7 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -192,4 +190,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4152c18d516f461c08011d7732f7334c82663fa50a26d4dacdb33f21264d27d5
+// ptdl-checksum: sha256:7dc5e8786e4601a579c562361c6666623f80ee12566e0901e56a4769b6221162

@@ -125,9 +125,7 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -198,4 +196,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_ARM64_64K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f9f99610b83605f78cca1887851e01f6fb6558a06d8acb5b278a30762600e12b
+// ptdl-checksum: sha256:973401d30ca5e95eefe31b7b8f8111d86d339be337167a2ab5667f19c04fa04f

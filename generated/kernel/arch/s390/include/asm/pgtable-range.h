@@ -104,9 +104,7 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
@@ -155,4 +153,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_S390_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:623be128c84b7ea705ea5d7fbf2e4a5de233cb016101e44036f9dc1a1b12d82d
+// ptdl-checksum: sha256:6ffedc8f52b78329133d8b128bd19d1a22a0a110baf9c0bfef485c302d359d71

@@ -124,9 +124,9 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	if ((pte_val(pte) != 0) && !(pte_val(pte) & PTDL_X86_PTE_VALID))
+		return __pte(pte_val(pte) - ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 /* the generic set_ptes() steps the entry with pte_next_pfn() */
@@ -147,4 +147,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_X86_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:06e93513b529ed1f2bc48e60a363fd5acceb5bb662f905fa0c0be2cdda5680d0
+// ptdl-checksum: sha256:e91f51779a975f229e16d24c116ae29ef258d7f550da97c3f50a465fbdb45b08
