@@ -29,7 +29,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.arch is not None and args.arch not in p.archs:
         sys.stderr.write(f"ptdl: error: no arch '{args.arch}' (known: {', '.join(sorted(p.archs))})\n")
         return 2
-    outs = writer.render_all(p.archs, p.decl_files, args.arch)
+    try:
+        outs = writer.render_all(p.archs, p.decl_files, args.arch)
+    except writer.BackendError as e:
+        sys.stderr.write(f"ptdl generate: error: {e}\n")
+        sys.stderr.write("ptdl generate: nothing written or checked\n")
+        return 1
     if args.check:
         problems = writer.check_tree(root, outs, p.archs, args.arch)
         for line in problems:

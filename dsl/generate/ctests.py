@@ -262,21 +262,22 @@ class Support:
 
     # -- expected events ---------------------------------------------------
     @staticmethod
-    def summarize(trace: list[str]) -> dict[str, object]:
+    def summarize(trace: list[str]) -> expect.Summary:
         return expect.summarize(trace)
 
     @staticmethod
     def diff_events(trace: list[str], want: dict[str, Any]) -> str:
         got = expect.summarize(trace)
         out = ["events differ from what the archdef implies:"]
-        gc: dict[str, int] = got["counts"]  # type: ignore[assignment]
+        gc: dict[str, int] = got["counts"]
         wc: dict[str, int] = want["counts"]
         for line in sorted(set(gc) | set(wc)):
             if gc.get(line, 0) != wc.get(line, 0):
                 out.append(f"  {line!r}: expected {wc.get(line, 0)}, traced {gc.get(line, 0)}")
-        for k in ("set_pte", "first_set_pte", "last_set_pte"):
-            if got[k] != want[k]:
-                out.append(f"  {k}: expected {want[k]!r}, traced {got[k]!r}")
+        for k, v in (("set_pte", got["set_pte"]), ("first_set_pte", got["first_set_pte"]),
+                     ("last_set_pte", got["last_set_pte"])):
+            if v != want[k]:
+                out.append(f"  {k}: expected {want[k]!r}, traced {v!r}")
         return "\n".join(out)
 
     # -- the C differential ------------------------------------------------
@@ -285,11 +286,7 @@ class Support:
         if self._exe is not None or self._skip:
             return self._exe
         import shutil
-        try:
-            charness = importlib.import_module("dsl.generate.charness")
-        except ImportError as e:
-            self._skip = f"dsl.generate.charness not importable yet: {e}"
-            return None
+        charness = importlib.import_module("dsl.generate.charness")   # no fallback: fails loudly
         if shutil.which(getattr(charness, "GCC", "gcc")) is None:
             self._skip = "gcc not available: C differential skipped"
             return None

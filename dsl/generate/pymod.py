@@ -246,8 +246,8 @@ class PyWriter:
                 return _x("role_method", attr, v)
             return _x("pte_bit", v, self.role_mask(attr))
         p = catalog.PREDICATES[f"{obj}.{attr}"]
-        o = {"folio": lambda: cx.folio, "page": lambda: cx.page, "vma": lambda: "vma",
-             "mm": lambda: cx.mm}[obj]()
+        o = cx.folio if obj == "folio" else cx.page if obj == "page" else \
+            cx.mm if obj == "mm" else "vma"
         return self.pred.line(p.py_macro, o, cx.uaddr)
 
     def value(self, e: Expr, cx: Cx) -> str:
