@@ -9,13 +9,22 @@ independent code path:
 * ``pfn_pte`` / ``boundary_ptes``: a small PTE encoder over the field
   layout (PFN parts with their offsets, the ``invert pfn when ...``
   transform), evaluated at PFN-field boundaries;
-* ``prot_table``: vm_get_page_prot for the 16 VM_* combinations from the
-  ``prot`` block (semantics of dsl/catalog.py PROT_KEYS);
 * ``direct_events``: a small interpreter of the archdef's call statements
   (the behaviour catalog's meaning, docs/runtime-interface.md trace lines)
   for the deterministic ``path: direct`` scenarios: the kernel fills a
   page-cache folio (flush_dcache_folio), one VMA maps it with one
   set_pte_range (flush_icache_pages, set_ptes, update_mmu_cache_range).
+  The trace line of each effect, predicate test and flag operation is the
+  catalog entry's `trace_format` (dsl/catalog.py); what it means (which
+  pages, which entry) is this interpreter's.
+
+vm_get_page_prot and the PFN mask are not recomputed here: they come from
+dsl/generate/layout.py, the one implementation the runtime module bakes in
+(the entry a direct scenario maps is an input of the interpretation, not
+its result).  The scenario geometry (the folio's pfn, the kernel's direct
+map base) comes from runtime/ itself; only the user address of the one
+VMA is derived here (see ``direct_address``), and a drift would show as a
+failing ``test_direct_events``, never as a silent pass.
 """
 
 from __future__ import annotations
@@ -25,14 +34,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from typing import Callable
+
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp,
                      Not, Num, Ref, Stmt, When, walk_expr)
+from . import layout
+from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, pfn_mask, prot_table
 
-VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 1, 2, 4, 8
-KERNEL_BASE_64 = 0xFFFF_8000_0000_0000
-KERNEL_BASE_32 = 0xC000_0000
-DIRECT_PFN = 0x10000          # runtime/conformance.py DIRECT_PFN
+
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
+
+
+def runtime_constant(module: str, name: str) -> int:
+    """The integer constant `name` as runtime/<module>.py defines it, read
+    from its source (generation must not import the mypyc-compiled runtime:
+    its shared library lives at the project root, off the CLI's path)."""
+    import ast
+    path = RUNTIME_DIR / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets) \
+                    and node.value is not None:
+                value = ast.literal_eval(node.value)
+                if isinstance(value, int):
+                    return value
+    raise LookupError(f"{path}: no integer constant {name}")
+
+
+DIRECT_PFN = runtime_constant("conformance", "DIRECT_PFN")
+KERNEL_BASE_64 = runtime_constant("arch", "KERNEL_BASE_64")
+KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
+__all__ = ["VM_EXEC", "VM_READ", "VM_SHARED", "VM_WRITE", "layout", "pfn_mask", "prot_table"]
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
 
 
@@ -42,13 +77,6 @@ SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
 
 def _mask(width: int) -> int:
     return (1 << width) - 1
-
-
-def pfn_mask(a: Arch) -> int:
-    m = 0
-    for f in a.role_fields("pfn"):
-        m |= f.mask
-    return m
 
 
 def pte_test(a: Arch, name: str, v: int) -> bool:
@@ -169,48 +197,6 @@ def _mutator_body(a: Arch, body: tuple[Stmt, ...], v: int) -> int:
 
 
 # ---------------------------------------------------------------------------
-# vm_get_page_prot
-
-
-def _prot_bits(a: Arch, key: str) -> int:
-    item = a.prot_item(key)
-    v = 0
-    if item is None:
-        return 0
-    for name, value in item.values:
-        f = a.field(name)
-        if f is None:
-            raise ValueError(f"{a.name}: prot {key}: no field {name}")
-        v |= f.mask if value is None else (value << f.lo) & f.mask
-    return v
-
-
-def prot_table(a: Arch) -> list[int]:
-    """PAGE_NONE without VM_READ|WRITE|EXEC; else base, plus write for
-    shared writable (private writable stays read-only: COW), plus exec or
-    noexec, plus noread with neither VM_READ nor VM_EXEC; without exec/noexec keys the exec role's fields follow VM_EXEC
-    (honouring their polarity)."""
-    out: list[int] = []
-    for flags in range(16):
-        r, w, x, s = (bool(flags & VM_READ), bool(flags & VM_WRITE),
-                      bool(flags & VM_EXEC), bool(flags & VM_SHARED))
-        if not (r or w or x):
-            out.append(_prot_bits(a, "none"))
-            continue
-        v = _prot_bits(a, "base")
-        if w and s:
-            v |= _prot_bits(a, "write")
-        v |= _prot_bits(a, "exec") if x else _prot_bits(a, "noexec")
-        if not (r or x):
-            v |= _prot_bits(a, "noread")
-        if a.prot_item("exec") is None and a.prot_item("noexec") is None:
-            for f in a.role_fields("exec"):
-                v = (v | f.mask) if x != f.inverted else (v & ~f.mask)
-        out.append(v)
-    return out
-
-
-# ---------------------------------------------------------------------------
 # The statement interpreter
 
 
@@ -296,18 +282,8 @@ class Interp:
         return pfn_pte(a, pte_pfn(a, pte) + i, pte & ~pfn_mask(a) & _mask(a.word_bits))
 
     def advance(self, strategy: str, pte: int) -> int:
-        a = self.a
-        word = _mask(a.word_bits)
-        if strategy == "page_size":
-            return (pte + a.page_size) & word
-        if strategy == "pfn_shift":
-            return (pte + (1 << a.pfn_pte_shift)) & word
-        if strategy == "pfn_shift_invert_aware":
-            t = a.pfn_transform()
-            if t is not None and eval_pte(a, t.cond, pte):
-                return (pte - (1 << a.pfn_pte_shift)) & word
-            return (pte + (1 << a.pfn_pte_shift)) & word
-        return self.next_pte(pte, 1)
+        """The entry after pte by the catalog strategy (ADVANCES below)."""
+        return ADVANCES[strategy](self.a, pte)
 
     def cond(self, e: Expr, cx: Cx) -> bool:
         m = self.m
@@ -336,30 +312,13 @@ class Interp:
             return attr in m.cpu
         if obj in catalog.PTE_OBJECTS:
             return pte_test(self.a, attr, {"pte": cx.pte, "old": cx.old, "new": cx.new}[obj])
-        f = m.folio
-        if obj == "folio":
-            if attr == "pg_arch_1":
-                v = f.flags[0]
-                m.emit(f"pg_arch_1 test folio={f.pfn:#x} -> {int(v)}")
-                return v
-            return {"anon": f.anon, "has_mapping": f.has_mapping and not f.anon,
-                    "mapped": f.mapped, "large": f.nr > 1}[attr]
-        if obj == "page":
-            if attr == "pg_arch_1":
-                v = f.flags[cx.page - f.pfn]
-                m.emit(f"pg_arch_1 test page={cx.page:#x} -> {int(v)}")
-                return v
-            if attr == "aliases":
-                if self.colours <= 1:
-                    return False
-                ka = self.kbase + (cx.page << self.a.page_shift)
-                return (ka >> self.a.page_shift) % self.colours != \
-                    (cx.uaddr >> self.a.page_shift) % self.colours
-        if obj == "vma":
-            bit = {"exec": VM_EXEC, "write": VM_WRITE, "shared": VM_SHARED}[attr]
-            return bool(m.vma_flags & bit)
-        if obj == "mm":
-            return m.pgste if attr == "pgste" else False
+        p = catalog.PREDICATES.get(f"{obj}.{attr}")
+        if p is None:
+            raise ValueError(f"unsupported condition {e.text}")
+        v = PREDICATES[p.expect](self, cx)
+        if p.trace:
+            m.emit(p.trace.format(folio=m.folio.pfn, page=cx.page, value=int(v)))
+        return v
         raise ValueError(f"unsupported condition {e.text}")
 
     def value(self, e: Expr, cx: Cx) -> int:
@@ -447,45 +406,32 @@ class Interp:
             cx.new = cx.pte
             return
         on = s.op == "set"
-        if obj == "folio":
-            m.emit(f"pg_arch_1 {s.op} folio={m.folio.pfn:#x}")
-            m.folio.flags[0] = on
-        else:
-            m.emit(f"pg_arch_1 {s.op} page={cx.page:#x}")
-            m.folio.flags[cx.page - m.folio.pfn] = on
+        pfn = m.folio.pfn if obj == "folio" else cx.page
+        m.emit(catalog.FLAG_TRACE.format(op=s.op, obj=obj, pfn=pfn))
+        m.folio.flags[pfn - m.folio.pfn] = on
 
     def effect(self, s: EffectStmt, cx: Cx) -> None:
+        """Emit the effect's catalog trace line with the fields this
+        interpreter gives it: the pages of its folio|page|range argument
+        ('pages' shape), the current entry's address and value ('entry')."""
         m = self.m
-        n = s.name
-        ps = self.a.page_size
-        if n == "page_table_check":
-            m.emit(f"ptc_set pt={m.pt} idx={cx.idx} val={cx.pte:#x} nr={cx.nr}")
-        elif n == "lazy_mmu_enter":
-            m.emit("lazy_mmu enter")
-        elif n == "lazy_mmu_leave":
-            m.emit("lazy_mmu leave")
-        elif n == "store":
+        e = catalog.EFFECTS.get(s.name)
+        if e is None:
+            raise ValueError(f"effect {s.name} not modelled by the expectation interpreter")
+        if e.shape == "loop":
             self.store(s, cx)
-        elif n in ("sync_icache", "flush_dcache", "clean_dcache", "inval_icache"):
-            prim = {"sync_icache": "icache_sync", "flush_dcache": "dcache_flush",
-                    "clean_dcache": "dcache_clean", "inval_icache": "icache_inval"}[n]
-            first, count = self.range_of(s.positional or "range", cx)
-            m.emit(f"{prim} pfn={first:#x} nr={count}")
-        elif n == "flush_dcache_user":
-            m.emit(f"dcache_flush_user mm={m.mm} addr={cx.addr + cx.index * ps:#x} "
-                   f"pfn={cx.page:#x} nr=1")
-        elif n == "tlb_preload":
-            val = m.table.get(cx.idx + cx.index, 0)
-            m.emit(f"tlb_preload mm={m.mm} addr={cx.addr + cx.index * ps:#x} val={val:#x}")
-        elif n == "tlb_flush_page":
-            m.emit(f"tlb_flush_page mm={m.mm} addr={cx.addr + cx.index * ps:#x}")
-        else:
-            raise ValueError(f"effect {n} not modelled by the expectation interpreter")
+            return
+        first, count = self.range_of(s.positional or "range", cx) if e.shape == "pages" \
+            else (0, cx.nr)
+        m.emit(catalog.trace_line(
+            e, pt=m.pt, idx=cx.idx, pte=cx.pte, nr=count, pfn=first, mm=m.mm,
+            addr=cx.addr + cx.index * self.a.page_size, page=cx.page,
+            val=m.table.get(cx.idx + cx.index, 0)))
 
     def set_pte(self, idx: int, val: int) -> None:
         m = self.m
         a = self.a
-        m.emit(f"set_pte pt={m.pt} idx={idx} val={val:#x}")
+        m.emit(catalog.trace_line(catalog.EFFECTS["store"], pt=m.pt, idx=idx, pte=val))
         m.table[idx] = val
         if a.tlb.name == "software_pairs" and a.role_fields("global") and pte_test(a, "global", val):
             gmask = 0
@@ -528,14 +474,66 @@ class Interp:
     def generic_set_ptes(self, cx: Cx) -> None:
         """include/linux/pgtable.h set_ptes (runtime.arch.Arch.set_ptes)."""
         m = self.m
-        m.emit(f"ptc_set pt={m.pt} idx={cx.idx} val={cx.pte:#x} nr={cx.nr}")
-        m.emit("lazy_mmu enter")
+        E = catalog.EFFECTS
+        m.emit(catalog.trace_line(E["page_table_check"], pt=m.pt, idx=cx.idx, pte=cx.pte,
+                                  nr=cx.nr))
+        m.emit(catalog.trace_line(E["lazy_mmu_enter"]))
         pte = cx.pte
         for i in range(cx.nr):
             self.set_pte(cx.idx + i, pte)
             if i + 1 < cx.nr:
                 pte = self.advance(self.a.advance, pte)
-        m.emit("lazy_mmu leave")
+        m.emit(catalog.trace_line(E["lazy_mmu_leave"]))
+
+
+# What each PFN-advance strategy of dsl/catalog.py does to a raw entry.
+
+
+def _invert_aware(a: Arch, pte: int) -> int:
+    t = a.pfn_transform()
+    step = 1 << a.pfn_pte_shift
+    if t is not None and eval_pte(a, t.cond, pte):
+        return (pte - step) & _mask(a.word_bits)
+    return (pte + step) & _mask(a.word_bits)
+
+
+def _repack(a: Arch, pte: int) -> int:
+    return pfn_pte(a, pte_pfn(a, pte) + 1, pte & ~pfn_mask(a) & _mask(a.word_bits))
+
+
+ADVANCES: dict[str, Callable[[Arch, int], int]] = {
+    "pfn_shift": lambda a, pte: (pte + (1 << a.pfn_pte_shift)) & _mask(a.word_bits),
+    "page_size": lambda a, pte: (pte + a.page_size) & _mask(a.word_bits),
+    "pfn_shift_invert_aware": _invert_aware,
+    "repack": _repack,
+}
+
+
+# What each object predicate of dsl/catalog.py reads in the interpreter's
+# machine (catalog.Predicate.expect names the entry).
+
+
+def _page_aliases(it: Interp, cx: Cx) -> bool:
+    if it.colours <= 1:
+        return False
+    ka = it.kbase + (cx.page << it.a.page_shift)
+    return (ka >> it.a.page_shift) % it.colours != (cx.uaddr >> it.a.page_shift) % it.colours
+
+
+PREDICATES: dict[str, Callable[[Interp, Cx], bool]] = {
+    "folio_pg_arch_1": lambda it, cx: it.m.folio.flags[0],
+    "folio_anon": lambda it, cx: it.m.folio.anon,
+    "folio_has_mapping": lambda it, cx: it.m.folio.has_mapping and not it.m.folio.anon,
+    "folio_mapped": lambda it, cx: it.m.folio.mapped,
+    "folio_large": lambda it, cx: it.m.folio.nr > 1,
+    "page_pg_arch_1": lambda it, cx: it.m.folio.flags[cx.page - it.m.folio.pfn],
+    "page_aliases": _page_aliases,
+    "vma_exec": lambda it, cx: bool(it.m.vma_flags & VM_EXEC),
+    "vma_write": lambda it, cx: bool(it.m.vma_flags & VM_WRITE),
+    "vma_shared": lambda it, cx: bool(it.m.vma_flags & VM_SHARED),
+    "mm_pgste": lambda it, cx: it.m.pgste,
+    "mm_init": lambda it, cx: False,
+}
 
 
 # ---------------------------------------------------------------------------
@@ -552,10 +550,12 @@ def pmd_shift(a: Arch) -> int:
     return a.page_shift + (a.ptrs_per_pte.bit_length() - 1)
 
 
-def direct_address(a: Arch, pages: int, colour_offset: int) -> int:
-    """runtime/conformance.py: _region(k, 1, pages + 4) + offset pages."""
+def direct_address(a: Arch, pages: int, colour_offset: int, colours: int = 1) -> int:
+    """Where runtime/conformance.py maps a direct scenario's VMA: the second
+    PMD-separated region of pages + 4 * colours pages, plus the colour
+    offset (its `_region(k, 1, n + 4 * colours) + (off << page_shift)`)."""
     pmd = 1 << pmd_shift(a)
-    span = (((pages + 4) << a.page_shift) + pmd - 1) & ~(pmd - 1)
+    span = (((pages + 4 * colours) << a.page_shift) + pmd - 1) & ~(pmd - 1)
     return _base(a) + (span + pmd) + (colour_offset << a.page_shift)
 
 
@@ -580,11 +580,11 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     it = Interp(m)
     it.call("flush_dcache_folio", Cx("flush_dcache_folio"))
     m.folio.mapped = True
-    start = direct_address(a, n, colour_offset)
+    start = direct_address(a, n, colour_offset, max(dcache_colours(a, cpu), 1))
     idx = (start >> a.page_shift) & (a.ptrs_per_pte - 1)
     it.call("flush_icache_pages", Cx("flush_icache_pages", page=DIRECT_PFN, nr=n))
     entry = pfn_pte(a, DIRECT_PFN, prot_table(a)[vm_flags & 15])     # mk_pte
-    if getattr(a, "sw_mkyoung", False):
+    if a.sw_mkyoung:
         entry = mutate(a, "mkyoung", entry)                            # pte_sw_mkyoung
     it.call("set_ptes", Cx("set_ptes", pte=entry, addr=start, idx=idx, nr=n))
     first = m.table.get(idx, 0)
