@@ -41,7 +41,7 @@ from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Call, Compare, Each, EffectStmt,
                      Expr, FlagOp, Not, Num, Ref, Stmt, When,
                      walk_stmts)
-from .templating import c_unparen, comment_wrap, ident, kwrap, macros
+from .templating import Lazy, c_unparen, comment_wrap, ident, kwrap, macros
 from .templating import render as render_template
 from .view import Banner, banner
 
@@ -119,23 +119,29 @@ class Read:
     def __str__(self) -> str:
         return self.ctx.get(self.name) or self.default
 
+    def __bool__(self) -> bool:
+        return bool(self.ctx.b[self.name].text or self.default)
+
 
 @dataclass(frozen=True)
 class EffectArgs:
-    """What an effect macro of c/effects.j2 may read."""
+    """What an effect macro of c/effects.j2 may read; the bindings are
+    written (and the locals they need recorded) only when the macro reads
+    them.  page is the `each page` page, new the `each pte` entry."""
 
-    fn: str
-    mm: str
-    ptep: str
-    pte: str
-    nr: str
-    vma: str
-    addr: str
-    page: str
-    folio: str
+    fn: str         # the primitive's C name (primitives { } or c_default)
     arg: str        # folio | page | range ('' for effects without one)
-    first: str      # first page of the range
-    count: str      # pages in the range
+    mm: Read
+    ptep: Read
+    pte: Read
+    nr: Read
+    vma: Read
+    addr: Read
+    page: Read
+    new: Read
+    folio: Read
+    first: Lazy     # first page of the range
+    count: Lazy     # pages in the range
 
 
 @dataclass(frozen=True)
@@ -241,33 +247,24 @@ class CWriter:
         return _x("next_fn", strategy, self.a.advance)
 
     def effect(self, s: EffectStmt, ctx: Ctx) -> list[str]:
-        a = self.a
         e = catalog.EFFECTS[s.name]
-        fn = a.primitive(s.name, e.c_default)
-        g = ctx.get
-        first = count = mm = ptep = pte = nr = vma = addr = page = folio = ""
-        arg = s.positional or ""
-        if e.shape == "pages":
-            if arg == "page":
-                page = g("page")
-            elif arg == "folio":
-                folio = g("folio")
-            elif ctx.call == "flush_dcache_folio":
-                first = _x("folio_page", g("folio"), 0)
-                count = _x("folio_nr_pages", g("folio"))
-            else:
-                first, count = g("first_page"), g("nr")
-        elif s.name == "page_table_check":
-            mm, ptep, pte, nr = g("mm"), g("ptep"), g("pte"), g("nr")
-        elif s.name == "tlb_preload":
-            vma, addr, ptep = g("vma"), g("addr"), g("ptep")
-        elif s.name == "tlb_flush_page":
-            addr = g("addr")
-        elif s.name == "flush_dcache_user":
-            mm, addr = g("mm"), g("addr")
-            page = g("page") or _x("pte_page", g("new") or g("pte"))
-        x = EffectArgs(fn=fn, mm=mm, ptep=ptep, pte=pte, nr=nr, vma=vma, addr=addr,
-                       page=page, folio=folio, arg=arg, first=first, count=count)
+
+        def first() -> str:
+            if ctx.call == "flush_dcache_folio":
+                return _x("folio_page", ctx.get("folio"), 0)
+            return ctx.get("first_page")
+
+        def count() -> str:
+            if ctx.call == "flush_dcache_folio":
+                return _x("folio_nr_pages", ctx.get("folio"))
+            return ctx.get("nr")
+
+        def r(name: str) -> Read:
+            return Read(ctx, name, "")
+        x = EffectArgs(fn=self.a.primitive(s.name, e.c_default), arg=s.positional or "",
+                       mm=r("mm"), ptep=r("ptep"), pte=r("pte"), nr=r("nr"), vma=r("vma"),
+                       addr=r("addr"), page=r("page"), new=r("new"), folio=r("folio"),
+                       first=Lazy(first), count=Lazy(count))
         return self.eff.lines(e.c_macro, x)
 
     def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:

@@ -27,7 +27,7 @@ from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr,
                      Field, FlagOp, Not, Num, Ref, Stmt, When, walk_expr)
 from . import layout
-from .templating import ident, macros, render as render_template
+from .templating import Lazy, ident, macros, render as render_template
 from .view import Banner, banner
 
 VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = (layout.VM_READ, layout.VM_WRITE,
@@ -59,14 +59,18 @@ def _nth(cx: Cx, i: str) -> Callable[[], str]:
 
 @dataclass(frozen=True)
 class EffectArgs:
-    """What an effect macro of py/effects.j2 may read."""
+    """What an effect macro of py/effects.j2 may read (each written only
+    when the macro reads it): first/count, the pages its folio|page|range
+    argument covers; mm, pte (the call's locals), addr of entry `index`,
+    the `each page` page."""
 
-    first: str
-    count: str
-    mm: str
-    addr: str
-    page: str
-    index: str
+    first: Lazy
+    count: Lazy
+    mm: Lazy
+    pte: Lazy
+    addr: Lazy
+    page: Lazy
+    index: Lazy
 
 
 @dataclass
@@ -357,15 +361,12 @@ class PyWriter:
         e = catalog.EFFECTS[s.name]
         if e.shape == "loop":
             return self.store(s, cx, depth)
-        first = count = mm = addr = ""
-        if e.shape == "pages":
-            first, count = self.range_of(s.positional or "range", cx)
-        elif e.shape == "entry":
-            mm, addr = cx.mm, cx.addr_i()
-        elif e.name == "page_table_check":
-            cx.scope.uses.update(("pte", "mm"))
-        x = EffectArgs(first=first, count=count, mm=mm, addr=addr, page=cx.page,
-                       index=cx.index)
+        arg = s.positional or "range"
+        x = EffectArgs(first=Lazy(lambda: self.range_of(arg, cx)[0]),
+                       count=Lazy(lambda: self.range_of(arg, cx)[1]),
+                       mm=Lazy(lambda: cx.mm), pte=Lazy(lambda: cx.pte),
+                       addr=Lazy(cx.addr_i), page=Lazy(lambda: cx.page),
+                       index=Lazy(lambda: cx.index))
         return [pad + self.eff.line(e.py_macro, x)]
 
     def store(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:

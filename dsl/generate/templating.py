@@ -20,7 +20,7 @@ import functools
 import re
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
@@ -156,6 +156,25 @@ def wrap_items(items: list[str], indent: str, width: int = 88) -> list[str]:
 def indent_lines(text: str, prefix: str) -> str:
     """Every non-empty line of text prefixed (empty lines stay empty)."""
     return "\n".join(prefix + x if x else "" for x in text.split("\n"))
+
+
+class Lazy:
+    """A piece of code text handed to a macro unwritten: it is produced
+    (and whatever locals it reads recorded by the code writer) only if the
+    macro's text uses it -- so the writer needs no per-construct knowledge
+    of which arguments a catalog entry's macro reads."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self.make = make
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self.make()
+        return self._text
+
+    def __bool__(self) -> bool:
+        return bool(str(self))
 
 
 @functools.lru_cache(maxsize=1)
