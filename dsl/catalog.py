@@ -295,7 +295,7 @@ class Effect:
 
     `trace` is the runtime event it produces and `trace_format` its whole
     line (str.format over the fields expect.py's interpreter knows: pt,
-    idx, pte, nr, pfn, mm, addr, page, val); the Python and C renderings
+    idx, pte, nr, pfn, mm, addr, page, val, new_pfn); the Python and C renderings
     are the macros named `py_macro` / `c_macro` in py/effects.j2 and
     c/effects.j2.  `shape` says what the code writers hand the macro:
     'plain' (nothing), 'pages' (first page and count of the folio|page|
@@ -345,10 +345,10 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("clean_dcache", "write back the kernel-alias D-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "clean_dcache_page_kaddr", "dcache_clean",
            _PAGES, "pages"),
-    Effect("flush_dcache_user", "write back and invalidate the user-alias D-cache lines of the page at addr",
-           {}, ("page",), ("update_mmu_cache_range", "set_ptes"), "pte",
+    Effect("flush_dcache_user", "write back and invalidate the user-alias D-cache lines of the page entry i maps, at its user address",
+           {}, (), ("update_mmu_cache_range", "set_ptes"), "pte",
            "flush_dcache_page_user", "dcache_flush_user",
-           "dcache_flush_user mm={mm} addr={addr:#x} pfn={page:#x} nr=1", "entry"),
+           "dcache_flush_user mm={mm} addr={addr:#x} pfn={new_pfn:#x} nr=1", "entry"),
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),
@@ -390,21 +390,33 @@ def effect_names() -> list[str]:
 # between its `<!-- catalog:NAME -->` and `<!-- /catalog:NAME -->` markers.
 
 
+def _effect_signature(e: Effect) -> str:
+    args = ["|".join(e.positional)] if e.positional else []
+    args += [f"{k}={'|'.join(v)}" for k, v in e.params.items()]
+    return e.name + (f"({', '.join(args)})" if args else "")
+
+
+def _effect_doc(e: Effect) -> str:
+    where = "any call" if e.calls == CALLS else ", ".join(e.calls)
+    inside = f", inside `each {e.needs_each}`" if e.needs_each else ""
+    body = "; takes a `{ per-entry statements }` body" if e.shape == "loop" else ""
+    return f"{e.doc} ({where}{inside}{body}); trace `{e.trace}`"
+
+
 def vocabulary_markdown() -> dict[str, str]:
     """name -> the Markdown text of one vocabulary list."""
     def items(pairs: list[tuple[str, str]]) -> str:
         return "\n".join(f"- `{n}` — {d}" for n, d in pairs)
     out: dict[str, str] = {
-        "roles": items([(r.name, r.doc) for r in ROLE_ENTRIES]),
+        "roles": items([(r.name, r.doc + (f"; boolean: `pte_{r.name}()`" if r.boolean else ""))
+                        for r in ROLE_ENTRIES]),
         "kinds": "\n".join(
             f"- {g}: " + ", ".join(
                 f"`{k.name}`" + (f"({', '.join(p + '=N' for p in k.params)})" if k.params else "")
                 for k in KIND_ENTRIES if k.group == g)
             for g in ("dcache", "icache", "tlb", "pg_arch_1")),
         "advances": items([(x.name, x.doc) for x in ADVANCE_ENTRIES]),
-        "effects": items([(
-            e.name + (f"({'|'.join(e.positional)})" if e.positional else ""), e.doc)
-            for e in EFFECTS.values()]),
+        "effects": items([(_effect_signature(e), _effect_doc(e)) for e in EFFECTS.values()]),
         "predicates": items([(f"{p.obj}.{p.name}", p.doc) for p in PREDICATE_ENTRIES]),
     }
     return out

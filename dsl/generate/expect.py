@@ -426,7 +426,7 @@ class Interp:
         m.emit(catalog.trace_line(
             e, pt=m.pt, idx=cx.idx, pte=cx.pte, nr=count, pfn=first, mm=m.mm,
             addr=cx.addr + cx.index * self.a.page_size, page=cx.page,
-            val=m.table.get(cx.idx + cx.index, 0)))
+            val=m.table.get(cx.idx + cx.index, 0), new_pfn=pte_pfn(self.a, cx.new)))
 
     def set_pte(self, idx: int, val: int) -> None:
         m = self.m

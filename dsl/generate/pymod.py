@@ -71,6 +71,18 @@ class EffectArgs:
     addr: Lazy
     page: Lazy
     index: Lazy
+    new_pfn: Lazy   # pfn of the `each pte` entry
+
+
+@dataclass(frozen=True)
+class StoreArgs:
+    """What the store loop's macro reads: its index variable, the per-entry
+    body (indented one level), the store line and the next entry."""
+
+    i: str
+    body: tuple[str, ...]
+    store: str
+    next: str
 
 
 @dataclass
@@ -366,7 +378,8 @@ class PyWriter:
                        count=Lazy(lambda: self.range_of(arg, cx)[1]),
                        mm=Lazy(lambda: cx.mm), pte=Lazy(lambda: cx.pte),
                        addr=Lazy(cx.addr_i), page=Lazy(lambda: cx.page),
-                       index=Lazy(lambda: cx.index))
+                       index=Lazy(lambda: cx.index),
+                       new_pfn=Lazy(lambda: _x("pte_pfn", cx.ptev("new"))))
         return [pad + self.eff.line(e.py_macro, x)]
 
     def store(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:
@@ -375,17 +388,15 @@ class PyWriter:
         using = s.param("using", "set_pte")
         adv = s.param("advance", self.a.advance)
         cx.scope.uses.update(("pte", "mm") if using == "pgste" else ("pte",))
-        out = [pad + ln for ln in self.eff.lines("store_open", i)]
         inner = cx.derive(pte="pte", old=_lazy("read_pte", _lazy("ptep_i", i)), new="pte",
                           index=i)
-        out += self.stmts(s.body, inner, depth + 1)
+        body = self.stmts(s.body, inner, 1)
         if using == "pgste":
-            out.append(pad + "    " + self.eff.line("store_pgste", i, self.a.page_size))
+            st = self.eff.line("store_pgste", i, self.a.page_size)
         else:
-            out.append(pad + "    " + self.eff.line("store_set_pte", i))
-        out += [pad + ln for ln in self.eff.lines("store_close", i,
-                                                  self.advance_expr(adv, "pte", "1"))]
-        return out
+            st = self.eff.line("store_set_pte", i)
+        x = StoreArgs(i=i, body=tuple(body), store=st, next=self.advance_expr(adv, "pte", "1"))
+        return [pad + ln if ln else ln for ln in self.eff.lines("store", x)]
 
     def advance_expr(self, strategy: str, v: str, pages: str) -> str:
         a = self.a
