@@ -321,6 +321,12 @@ class Effect:
     def c_macro(self) -> str:
         return self.name
 
+    @property
+    def shim(self) -> str:
+        """The C harness's implementation of the primitive
+        (runtime/c/ptdl_shim.h), which prints `trace_format`."""
+        return "ptdl_prim_set_pte" if self.shape == "loop" else f"ptdl_prim_{self.name}"
+
 
 _ALL = CALLS
 _PAGES = "{trace} pfn={pfn:#x} nr={nr}"

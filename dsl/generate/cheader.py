@@ -307,20 +307,13 @@ class CWriter:
         simple = len(then) == 1 and (not s.orelse or (not chain and len(other) == 1))
         out = _s("if_open", prefix, cond, simple, 3)
         if simple:
-            out.append("\t" + then[0])
-            if s.orelse:
-                out += ["else", "\t" + other[0]]
-            return out
+            return out + _s("simple_branches", then[0], other[0] if s.orelse else "")
         out += _ind(then)
         if chain:
             inner = s.orelse[0]
             assert isinstance(inner, When)
-            return out + self.when(inner, ctx, "} else if")
-        if s.orelse:
-            out.append("} else {")
-            out += _ind(other)
-        out.append("}")
-        return out
+            return out + self.when(inner, ctx, _s("else_if")[0])
+        return out + _s("close_if", _ind(other), bool(s.orelse))
 
     def each(self, s: Each, ctx: Ctx) -> list[str]:
         ctx.scope.uses.add("i")
@@ -358,8 +351,8 @@ class CWriter:
                 locs += _s("decl_uaddr", ctx.get("addr"), ctx.get("pte"))
         own = {"new", "old"} if s.kind == "pte" else {"uaddr"}
         ctx.scope.uses.update(local.uses - own)
-        head = _s("for_down" if s.reverse else "for_up", n)
-        return head + _ind(locs + ([""] if locs else []) + body) + ["}"]
+        return _s("loop", _s("for_down" if s.reverse else "for_up", n)[0], _ind(locs),
+                  _ind(body))
 
     def store(self, s: EffectStmt, ctx: Ctx, rest: tuple[Stmt, ...]) -> list[str]:
         a = self.a
@@ -466,7 +459,6 @@ class AnyHelper:
 class HeaderView:
     banner: Banner
     name: str
-    guard: str
     fields: tuple[FieldMacro, ...]
     pfn_pte_shift: int
     pfn_mask: str
@@ -544,7 +536,6 @@ def build_view(a: Arch, source: str) -> HeaderView:
     return HeaderView(
         banner=banner(a, source, "kernel-header"),
         name=name,
-        guard=f"_ASM_{name.upper()}_PGTABLE_RANGE_H",
         fields=tuple(FieldMacro(w.fmacro(f.name), f.mask) for f in a.fields),
         pfn_pte_shift=a.pfn_pte_shift,
         pfn_mask=w.pfn_mask(),

@@ -208,3 +208,14 @@ def test_vocabulary_fixture_renders_compiles_and_runs(name: str) -> None:
     if shutil.which(charness.GCC) is None:
         pytest.skip("gcc not available")
     charness.build(a, outs[f"generated/kernel/arch/{name}/include/asm/pgtable-range.h"])
+
+
+@pytest.mark.parametrize("name", list(catalog.EFFECTS))
+def test_effect_has_a_c_harness_primitive(name: str) -> None:
+    """The shim implements every effect's primitive under the catalog's name."""
+    from dsl.generate import charness
+    e = catalog.EFFECTS[name]
+    assert charness.SHIM_PRIMITIVES.get(name) == e.shim
+    shim = (ROOT / "runtime" / "c" / "ptdl_shim.h").read_text(encoding="utf-8")
+    assert re.search(rf"\b{e.shim}\s*\(", shim), f"runtime/c/ptdl_shim.h: no {e.shim}()"
+    assert e.trace in shim, f"runtime/c/ptdl_shim.h never prints {e.trace!r}"
