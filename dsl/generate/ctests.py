@@ -94,7 +94,7 @@ class TestsView:
     mutator_pairs: tuple[tuple[str, str, str], ...]
     boundary_pfns: tuple[int, ...]
     max_folio_pages: int
-    pfn_parts: str
+    pfn_parts: tuple[tuple[int, int, int, int], ...]   # lo, hi, first and last pfn bit
     inverted_when: str
     boundary: tuple[BoundaryRow, ...]
     direct_pfn: int
@@ -146,8 +146,8 @@ def build_view(a: Arch, source: str) -> TestsView:
         mutator_pairs=tuple(p for p in MUTATOR_PAIRS if _has_role(a, p[0])),
         boundary_pfns=tuple(expect.boundary_pfns(a)),
         max_folio_pages=1 << a.max_folio_order,
-        pfn_parts=", ".join(f"bits {f.lo}..{f.hi} = pfn bits {f.pfn_offset}.."
-                            f"{f.pfn_offset + f.width - 1}" for f in a.pfn_fields),
+        pfn_parts=tuple((f.lo, f.hi, f.pfn_offset, f.pfn_offset + f.width - 1)
+                        for f in a.pfn_fields),
         inverted_when=expr_text(t.cond) if t is not None else "",
         boundary=tuple(BoundaryRow(p, fl, v, _flags_name(fl))
                        for p, fl, v in expect.boundary_ptes(a)),
