@@ -312,6 +312,7 @@ class Effect:
     trace: str                           # trace event it produces in the runtime
     trace_format: str = ""
     shape: str = "plain"
+    reads_range: bool = True     # reads the call's ptep/addr/pte/nr (lazy MMU mode does not)
 
     @property
     def py_macro(self) -> str:
@@ -335,9 +336,9 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, (), ("set_ptes",), "", "page_table_check_ptes_set", "ptc_set",
            "ptc_set pt={pt} idx={idx} val={pte:#x} nr={nr}"),
     Effect("lazy_mmu_enter", "arch_enter_lazy_mmu_mode()", {}, (), ("set_ptes",), "",
-           "arch_enter_lazy_mmu_mode", "lazy_mmu", "lazy_mmu enter"),
+           "arch_enter_lazy_mmu_mode", "lazy_mmu", "lazy_mmu enter", reads_range=False),
     Effect("lazy_mmu_leave", "arch_leave_lazy_mmu_mode()", {}, (), ("set_ptes",), "",
-           "arch_leave_lazy_mmu_mode", "lazy_mmu", "lazy_mmu leave"),
+           "arch_leave_lazy_mmu_mode", "lazy_mmu", "lazy_mmu leave", reads_range=False),
     Effect("store", "the store loop: set_pte(ptep + i, pte) then advance pte, for i < nr",
            {"advance": tuple(ADVANCES), "using": ("set_pte", "pgste")}, (),
            ("set_ptes",), "", "set_pte", "set_pte", "set_pte pt={pt} idx={idx} val={pte:#x}",

@@ -363,7 +363,7 @@ class CWriter:
         # the kernel's loop consumes ptep/addr/pte/nr; work on copies when
         # something after it (or a range effect inside it) still reads them
         later = [x for x in walk_stmts(rest)
-                 if not (isinstance(x, EffectStmt) and x.name.startswith("lazy_mmu_"))]
+                 if not (isinstance(x, EffectStmt) and not catalog.EFFECTS[x.name].reads_range)]
         copies = bool(later) or ranged
         c = ctx
         if copies:
