@@ -9,9 +9,11 @@ dsl/templates/ (templating.py holds the environment and filters):
                                                           (c/header.h.j2)
   ctests.py   -> generated/tests/test_<arch>_conformance.py
                                                           (tests/conformance.py.j2)
+pywriter.py and cwriter.py are the code writers of the call bodies;
 view.py holds the banner/marker shared by all three, layout.py the layout
-data (PFN mask, vm_get_page_prot) computed once, expect.py the independent
-interpreter behind the generated tests' expected events.  writer.py renders
+data (PFN mask, vm_get_page_prot) computed once; expect.py is the
+independent interpreter behind the generated tests' expected events, with
+encode.py (its PTE encoder) and scenarios.py (the scenario files).  writer.py renders
 everything in memory, then writes atomically (temp file and rename);
 `--check` compares instead of writing.
 """

@@ -6,8 +6,8 @@ parameters); it never imports runtime/ or the generated module, so the
 generated tests compare the runtime's answers with values derived on an
 independent code path:
 
-* ``pfn_pte`` / ``boundary_ptes``: a small PTE encoder over the field
-  layout (PFN parts with their offsets, the ``invert pfn when ...``
+* ``pfn_pte`` / ``boundary_ptes`` (dsl/generate/encode.py): a small PTE
+  encoder over the field layout (PFN parts with their offsets, the ``invert pfn when ...``
   transform), evaluated at PFN-field boundaries;
 * ``direct_events``: a small interpreter of the archdef's call statements
   (the behaviour catalog's meaning, docs/runtime-interface.md trace lines)
@@ -31,169 +31,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypedDict
-
-from typing import Callable
+from typing import Callable, TypedDict
 
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp,
                      Not, Num, Ref, Stmt, When, walk_expr)
 from . import layout
+from .encode import (_mask, boundary_pfns, boundary_ptes, eval_pte, mutate, pfn_pte,
+                     pfn_width, pte_pfn, pte_test)
 from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, pfn_mask, prot_table
+from .scenarios import (DIRECT_PFN, KERNEL_BASE_32, KERNEL_BASE_64, SCENARIO_DIR,
+                        load_direct_scenarios, load_findings, load_scenario_names,
+                        parse_vm_flags, runtime_constant)
 
-
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
-
-
-def runtime_constant(module: str, name: str) -> int:
-    """The integer constant `name` as runtime/<module>.py defines it, read
-    from its source (generation must not import the mypyc-compiled runtime:
-    its shared library lives at the project root, off the CLI's path)."""
-    import ast
-    path = RUNTIME_DIR / f"{module}.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets) \
-                    and node.value is not None:
-                value = ast.literal_eval(node.value)
-                if isinstance(value, int):
-                    return value
-    raise LookupError(f"{path}: no integer constant {name}")
-
-
-DIRECT_PFN = runtime_constant("conformance", "DIRECT_PFN")
-KERNEL_BASE_64 = runtime_constant("arch", "KERNEL_BASE_64")
-KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
-__all__ = ["VM_EXEC", "VM_READ", "VM_SHARED", "VM_WRITE", "layout", "pfn_mask", "prot_table"]
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
-
-
-# ---------------------------------------------------------------------------
-# Layout
-
-
-def _mask(width: int) -> int:
-    return (1 << width) - 1
-
-
-def pte_test(a: Arch, name: str, v: int) -> bool:
-    """Is ``name`` (a field, derived predicate, role, or ``nonzero``) on in v?"""
-    f = a.field(name)
-    if f is not None:
-        return (v & f.mask) != 0
-    d = a.derived_named(name)
-    if d is not None:
-        return eval_pte(a, d.expr, v)
-    if name == "nonzero":
-        return v != 0
-    fields = a.role_fields(name)
-    if name in catalog.BOOL_ROLES:
-        return any(((v & g.mask) == 0) if g.inverted else ((v & g.mask) != 0) for g in fields)
-    m = 0
-    for g in fields:
-        m |= g.mask
-    return (v & m) != 0
-
-
-def eval_pte(a: Arch, e: Expr, v: int) -> bool:
-    if isinstance(e, Ref):
-        return pte_test(a, e.path[-1], v)
-    if isinstance(e, Not):
-        return not eval_pte(a, e.arg, v)
-    if isinstance(e, BoolOp):
-        if e.op == "and":
-            return all(eval_pte(a, x, v) for x in e.args)
-        return any(eval_pte(a, x, v) for x in e.args)
-    if isinstance(e, Num):
-        return bool(e.value)
-    raise ValueError(f"unsupported layout expression at {e.loc}")
-
-
-def pfn_pte(a: Arch, pfn: int, prot: int) -> int:
-    """The arch's pfn_pte: PFN bits placed in their part(s), inverted where
-    the layout's transform says so (judged on prot), then prot's other bits."""
-    v = 0
-    for f in a.role_fields("pfn"):
-        v |= ((pfn >> f.pfn_offset) & _mask(f.width)) << f.lo
-    t = a.pfn_transform()
-    pm = pfn_mask(a)
-    if t is not None and eval_pte(a, t.cond, prot):
-        v = (v ^ pm) & pm
-    return v | (prot & ~pm & _mask(a.word_bits))
-
-
-def pte_pfn(a: Arch, pte: int) -> int:
-    v = pte
-    t = a.pfn_transform()
-    if t is not None and eval_pte(a, t.cond, v):
-        v ^= pfn_mask(a)
-    pfn = 0
-    for f in a.role_fields("pfn"):
-        pfn |= ((v >> f.lo) & _mask(f.width)) << f.pfn_offset
-    return pfn
-
-
-def pfn_width(a: Arch) -> int:
-    return max((f.pfn_offset + f.width for f in a.role_fields("pfn")), default=0)
-
-
-def boundary_pfns(a: Arch) -> list[int]:
-    """PFNs on both sides of every carry boundary of the PFN field(s): the
-    top of each part of a split PFN, bits 8/16/31/32, and the top frame."""
-    top = min(pfn_width(a), a.phys_bits - a.page_shift)
-    bits = {8, 16, 31, 32, top}
-    for f in a.role_fields("pfn"):
-        bits.add(f.pfn_offset + f.width)
-        if f.pfn_offset:
-            bits.add(f.pfn_offset)
-    out = [0, 1]
-    for b in sorted(bits):
-        if 0 < b <= top:
-            for p in ((1 << b) - 1, 1 << b):
-                if p < (1 << top) and p not in out:
-                    out.append(p)
-    return out
-
-
-def boundary_ptes(a: Arch, flags: tuple[int, ...] = (0, VM_READ, VM_READ | VM_EXEC,
-                                                      VM_READ | VM_WRITE | VM_SHARED)
-                  ) -> list[tuple[int, int, int]]:
-    """(pfn, vm_flags, pfn_pte(pfn, vm_get_page_prot(vm_flags))) rows."""
-    table = prot_table(a)
-    return [(p, fl, pfn_pte(a, p, table[fl])) for p in boundary_pfns(a) for fl in flags]
-
-
-def mutate(a: Arch, name: str, v: int) -> int:
-    """pte_<name>(v): the archdef's mutator body, else the role's single
-    field set or cleared (honouring polarity), else v unchanged."""
-    m = a.mutator(name)
-    if m is not None:
-        return _mutator_body(a, m.body, v)
-    role, value = catalog.MUTATORS[name]
-    fields = a.role_fields(role)
-    if not fields or a.derived_named(role) is not None:
-        return v
-    f = fields[0]
-    return (v | f.mask) if value != f.inverted else (v & ~f.mask)
-
-
-def _mutator_body(a: Arch, body: tuple[Stmt, ...], v: int) -> int:
-    for s in body:
-        if isinstance(s, FlagOp):
-            f = a.field(s.target.path[-1])
-            assert f is not None
-            if s.op == "clear":
-                v &= ~f.mask
-            elif s.value is None:
-                v |= f.mask
-            else:
-                v = (v & ~f.mask) | ((s.value << f.lo) & f.mask)
-        elif isinstance(s, When):
-            v = _mutator_body(a, s.then if eval_pte(a, s.cond, v) else s.orelse, v)
-    return v
+__all__ = ["DIRECT_PFN", "KERNEL_BASE_32", "KERNEL_BASE_64", "SCENARIO_DIR", "VM_EXEC",
+           "VM_READ", "VM_SHARED", "VM_WRITE", "boundary_pfns", "boundary_ptes", "eval_pte",
+           "layout", "load_direct_scenarios", "load_findings", "load_scenario_names",
+           "mutate", "parse_vm_flags", "pfn_mask", "pfn_pte", "pfn_width", "prot_table",
+           "pte_pfn", "pte_test", "runtime_constant"]
 
 
 # ---------------------------------------------------------------------------
@@ -559,15 +414,6 @@ def direct_address(a: Arch, pages: int, colour_offset: int, colours: int = 1) ->
     return _base(a) + (span + pmd) + (colour_offset << a.page_shift)
 
 
-def parse_vm_flags(text: str | int) -> int:
-    if isinstance(text, int):
-        return text
-    if text == "none":
-        return 0
-    bits = {"r": VM_READ, "w": VM_WRITE, "x": VM_EXEC, "s": VM_SHARED}
-    return sum(bits[ch] for ch in text if ch in bits)
-
-
 def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
                   vm_flags: int) -> list[str]:
     """The trace lines of the arch calls of a ``path: direct`` scenario:
@@ -607,57 +453,3 @@ def summarize(events: list[str]) -> Summary:
     counts = Counter(e for e in events if not e.startswith("set_pte "))
     return {"counts": dict(sorted(counts.items())), "set_pte": len(sets),
             "first_set_pte": sets[0] if sets else "", "last_set_pte": sets[-1] if sets else ""}
-
-
-def load_direct_scenarios(directory: Path | None = None) -> list[tuple[str, int, int, int]]:
-    """(name, order, colour offset, vm_flags) of every ``path: direct``
-    scenario in the scenario files."""
-    import yaml
-    out: list[tuple[str, int, int, int]] = []
-    d = directory or SCENARIO_DIR
-    for p in sorted(d.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-        for e in doc.get("scenarios", []):
-            params = e.get("params") or {}
-            if params.get("path") != "direct":
-                continue
-            orders = params.get("orders", [0])
-            offs = params.get("colour_offsets", [0])
-            default = "rx" if doc.get("family") == "exec_after_kernel_write" else "rs"
-            out.append((e["name"], int(orders[0]) if orders[0] != "max" else -1,
-                        int(offs[0]), parse_vm_flags(params.get("vm_flags", default))))
-    return out
-
-
-def load_findings(arch: str, directory: Path | None = None
-                  ) -> list[tuple[str, tuple[str, ...], str, str]]:
-    """Documented findings for `arch`: (scenario, cpu, check, why).
-
-    A scenario's `params.findings` lists runs in which the model reports a
-    violation that we believe the kernel really has (not a model gap); the
-    generated test asserts that exactly that check fires, so the finding
-    stays reproduced and visible instead of silently skipped."""
-    import yaml
-    out: list[tuple[str, tuple[str, ...], str, str]] = []
-    d = directory or SCENARIO_DIR
-    for p in sorted(d.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-        for e in doc.get("scenarios", []):
-            for f in (e.get("params") or {}).get("findings", []) or []:
-                if f.get("arch") == arch:
-                    out.append((str(e["name"]), tuple(sorted(f.get("cpu", []))),
-                                str(f["check"]), " ".join(str(f["why"]).split())))
-    return out
-
-
-def load_scenario_names(directory: Path | None = None) -> list[tuple[str, str, str]]:
-    """(family, name, description) of every scenario, file then entry order."""
-    import yaml
-    out: list[tuple[str, str, str]] = []
-    d = directory or SCENARIO_DIR
-    for p in sorted(d.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-        for e in doc.get("scenarios", []):
-            out.append((str(doc.get("family")), str(e["name"]),
-                        " ".join(str(e.get("description", "")).split())))
-    return out

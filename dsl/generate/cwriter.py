@@ -1,0 +1,382 @@
+"""The code writer of the kernel-header backend: call bodies, predicates
+and layout expressions of one arch, as C lines.
+
+Place in the flow: used by dsl/generate/cheader.py while it builds the
+header's view.  In the manner of Linux YNL's code writer, every piece of C
+comes from a macro (c/effects.j2 and c/predicates.j2: one per catalog
+entry; c/exprs.j2, c/stmts.j2, c/advance.j2: shapes), and the writer
+tracks which locals a body reads (`pte`, `folio`, `i`; `new`, `old`,
+`uaddr` inside loops) so it declares exactly those: a binding records the
+locals it needs when it is read, and a macro's arguments are read only if
+the macro uses them (`Read`, `templating.Lazy`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import catalog
+from ..model import (AnyOf, Arch, BoolOp, Call, Compare, Each, EffectStmt,
+                     Expr, FlagOp, Not, Num, Ref, Stmt, When,
+                     walk_stmts)
+from .templating import Lazy, c_unparen, macros
+
+MAX_COLS = 100
+
+_X = "c/exprs.j2"
+_S = "c/stmts.j2"
+
+
+def _x(name: str, *args: object) -> str:
+    return macros(_X).line(name, *args)
+
+
+def _s(name: str, *args: object) -> list[str]:
+    return macros(_S).lines(name, *args)
+
+
+def _ind(lines: list[str]) -> list[str]:
+    return ["\t" + x if x else "" for x in lines]
+
+
+@dataclass
+class Scope:
+    """The locals a body reads that are not parameters of its function."""
+
+    uses: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class B:
+    """A binding: its C text and the locals reading it needs."""
+
+    text: str
+    needs: frozenset[str] = frozenset()
+
+
+_NONE = B("")
+
+
+class Ctx:
+    """How the objects a statement may name read in C at this point;
+    reading a binding records the locals it needs in the scope."""
+
+    def __init__(self, call: str, scope: Scope, **b: B) -> None:
+        self.call = call
+        self.scope = scope
+        self.b: dict[str, B] = {k: _NONE for k in (
+            "pte", "ptep", "addr", "nr", "mm", "vma", "folio", "first_page",
+            "new", "old", "page", "uaddr")}
+        self.b.update(b)
+
+    def derive(self, **b: B) -> Ctx:
+        c = Ctx(self.call, self.scope, **self.b)
+        c.b.update(b)
+        return c
+
+    def get(self, name: str) -> str:
+        x = self.b[name]
+        self.scope.uses.update(x.needs)
+        return x.text
+
+    def has(self, name: str) -> bool:
+        return bool(self.b[name].text)
+
+
+class Read:
+    """A binding handed to a macro unread: it is read (and its locals
+    recorded) only if the macro's text uses it."""
+
+    def __init__(self, ctx: Ctx, name: str, default: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.default = default
+
+    def __str__(self) -> str:
+        return self.ctx.get(self.name) or self.default
+
+    def __bool__(self) -> bool:
+        return bool(self.ctx.b[self.name].text or self.default)
+
+
+@dataclass(frozen=True)
+class EffectArgs:
+    """What an effect macro of c/effects.j2 may read; the bindings are
+    written (and the locals they need recorded) only when the macro reads
+    them.  page is the `each page` page, new the `each pte` entry."""
+
+    fn: str         # the primitive's C name (primitives { } or c_default)
+    arg: str        # folio | page | range ('' for effects without one)
+    mm: Read
+    ptep: Read
+    pte: Read
+    nr: Read
+    vma: Read
+    addr: Read
+    page: Read
+    new: Read
+    folio: Read
+    first: Lazy     # first page of the range
+    count: Lazy     # pages in the range
+
+
+@dataclass(frozen=True)
+class StoreArgs:
+    body: tuple[str, ...]
+    store: str
+    nr: str
+    ptep: str
+    addr: str
+    pte: str
+    next: str
+    copies: bool
+
+
+class CWriter:
+    def __init__(self, a: Arch) -> None:
+        self.a = a
+        self.anys: list[tuple[str, Expr]] = []
+        self.preds: set[str] = set()
+        self.advances: set[str] = {a.advance}
+        self.pred = macros(catalog.MACRO_FILES["predicate"]["c"])
+        self.eff = macros(catalog.MACRO_FILES["effect"]["c"])
+
+    # ---------------------------------------------------------------- layout
+    def fmacro(self, name: str) -> str:
+        return _x("field_macro", self.a.name, name)
+
+    def mask_of(self, names: list[str]) -> str:
+        if len(names) == 1:
+            return self.fmacro(names[0])
+        return _x("mask_or", [self.fmacro(n) for n in names])
+
+    def pfn_mask(self) -> str:
+        return self.mask_of([f.name for f in self.a.pfn_fields])
+
+    def layout_expr(self, e: Expr, v: str) -> str:
+        """A pte-block expression (derived predicate, transform condition)
+        over the pteval_t C expression v."""
+        a = self.a
+        if isinstance(e, Ref):
+            n = e.path[0]
+            d = a.derived_named(n)
+            if d is not None:
+                return _x("paren", self.layout_expr(d.expr, v))
+            if n == "nonzero":
+                return _x("nonzero", v)
+            f = a.field(n)
+            if f is not None:
+                return _x("val_and", v, self.fmacro(f.name))
+            fs = a.role_fields(n)
+            if not fs:
+                return _x("false_")
+            m = self.mask_of([f.name for f in fs])
+            return _x("val_not_and" if fs[0].inverted else "val_and", v, m)
+        if isinstance(e, Not):
+            return _x("not_", self.layout_expr(e.arg, v))
+        if isinstance(e, BoolOp):
+            return _x("bool_op", e.op, [self.layout_expr(x, v) for x in e.args])
+        raise ValueError(f"not a pte-block expression: {e!r}")
+
+    def transform_cond(self, v: str) -> str | None:
+        t = self.a.pfn_transform()
+        return None if t is None else self.layout_expr(t.cond, v)
+
+    # ----------------------------------------------------------- call exprs
+    def pte_val(self, obj: str, ctx: Ctx) -> str:
+        val = ctx.get(obj)
+        if not val:
+            raise ValueError(f"'{obj}' is not bound here")
+        return val
+
+    def expr(self, e: Expr, ctx: Ctx) -> str:
+        if isinstance(e, Ref):
+            obj, attr = e.path[0], e.path[1]
+            if obj in catalog.PTE_OBJECTS:
+                val = self.pte_val(obj, ctx)
+                self.preds.add(attr)
+                return _x("pte_predicate", attr, val)
+            if obj == "cpu":
+                return _x("cpu_has", attr)
+            p = catalog.PREDICATES[f"{obj}.{attr}"]
+            return self.pred.line(p.c_macro, ctx.get(obj), Read(ctx, "uaddr", "0"))
+        if isinstance(e, Num):
+            return _x("num", e.value)
+        if isinstance(e, Not):
+            return _x("not_", self.expr(e.arg, ctx))
+        if isinstance(e, Compare):
+            def side(x: Expr) -> str:
+                if isinstance(x, Ref):
+                    return _x("pte_pfn", ctx.get(x.path[0]))
+                return self.expr(x, ctx)
+            return _x("compare", side(e.left), e.op, side(e.right))
+        if isinstance(e, AnyOf):
+            name = _x("any_name", ctx.call, len(self.anys))
+            self.anys.append((name, e.arg))
+            return _x("any_call", name, ctx.get("addr"), ctx.get("ptep"), ctx.get("pte"),
+                      ctx.get("nr"), ctx.get("folio"))
+        return _x("bool_op", e.op, [self.expr(x, ctx) for x in e.args])
+
+    # ------------------------------------------------------------ statements
+    def next_fn(self, strategy: str) -> str:
+        self.advances.add(strategy)
+        return _x("next_fn", strategy, self.a.advance)
+
+    def effect(self, s: EffectStmt, ctx: Ctx) -> list[str]:
+        e = catalog.EFFECTS[s.name]
+
+        def first() -> str:
+            if ctx.call == "flush_dcache_folio":
+                return _x("folio_page", ctx.get("folio"), 0)
+            return ctx.get("first_page")
+
+        def count() -> str:
+            if ctx.call == "flush_dcache_folio":
+                return _x("folio_nr_pages", ctx.get("folio"))
+            return ctx.get("nr")
+
+        def r(name: str) -> Read:
+            return Read(ctx, name, "")
+        x = EffectArgs(fn=self.a.primitive(s.name, e.c_default), arg=s.positional or "",
+                       mm=r("mm"), ptep=r("ptep"), pte=r("pte"), nr=r("nr"), vma=r("vma"),
+                       addr=r("addr"), page=r("page"), new=r("new"), folio=r("folio"),
+                       first=Lazy(first), count=Lazy(count))
+        return self.eff.lines(e.c_macro, x)
+
+    def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:
+        obj = s.target.path[0]
+        if obj == "pte":
+            f = self.a.field(s.target.path[1])
+            assert f is not None
+            m = self.fmacro(f.name)
+            v = ctx.get("new") or ctx.get("pte")
+            if s.op == "clear":
+                return self.eff.lines("pte_clear", v, m)
+            if s.value is None:
+                return self.eff.lines("pte_set", v, m)
+            return self.eff.lines("pte_set_value", v, m, s.value, f.lo)
+        return self.eff.lines("pg_flag", s.op, ctx.get(obj))
+
+    def block(self, body: tuple[Stmt, ...], ctx: Ctx) -> list[str]:
+        out: list[str] = []
+        for k, s in enumerate(body):
+            rest = body[k + 1:]
+            out += self.stmt(s, ctx, rest)
+        return out
+
+    def stmt(self, s: Stmt, ctx: Ctx, rest: tuple[Stmt, ...]) -> list[str]:
+        if isinstance(s, When):
+            return self.when(s, ctx)
+        if isinstance(s, Each):
+            return self.each(s, ctx)
+        if isinstance(s, FlagOp):
+            return self.flag(s, ctx)
+        if catalog.EFFECTS[s.name].shape == "loop":
+            return self.store(s, ctx, rest)
+        return self.effect(s, ctx)
+
+    def when(self, s: When, ctx: Ctx, prefix: str = "if") -> list[str]:
+        cond = c_unparen(self.expr(s.cond, ctx))
+        then = self.block(s.then, ctx)
+        chain = len(s.orelse) == 1 and isinstance(s.orelse[0], When)
+        other = [] if chain else self.block(s.orelse, ctx)
+        simple = len(then) == 1 and (not s.orelse or (not chain and len(other) == 1))
+        out = _s("if_open", prefix, cond, simple, 3)
+        if simple:
+            return out + _s("simple_branches", then[0], other[0] if s.orelse else "")
+        out += _ind(then)
+        if chain:
+            inner = s.orelse[0]
+            assert isinstance(inner, When)
+            return out + self.when(inner, ctx, _s("else_if")[0])
+        return out + _s("close_if", _ind(other), bool(s.orelse))
+
+    def each(self, s: Each, ctx: Ctx) -> list[str]:
+        ctx.scope.uses.add("i")
+        local = Scope()
+        if s.kind == "pte":
+            n = ctx.get("nr")
+            inner = ctx.derive(new=B("new", frozenset({"new"})), old=B("old", frozenset({"old"})),
+                               ptep=B(_x("plus_i", ctx.get("ptep"))),
+                               addr=B(_x("addr_i", ctx.get("addr"))),
+                               uaddr=B(_x("addr_i", ctx.get("addr"))))
+            inner.scope = local
+            body = self.block(s.body, inner)
+            locs: list[str] = []
+            if "new" in local.uses:
+                locs += _s("decl_new", _x("pte_nth", ctx.get("pte")) if ctx.call == "set_ptes"
+                           else _x("ptep_get", _x("plus_i", ctx.get("ptep"))))
+            if "old" in local.uses:
+                locs += _s("decl_old", _x("plus_i", ctx.get("ptep")))
+        else:
+            if s.source == "folio" or ctx.call == "flush_dcache_folio":
+                n = _x("folio_nr_pages", ctx.get("folio"))
+                pg = _x("folio_page", ctx.get("folio"), "i")
+            else:
+                n = ctx.get("nr")
+                pg = _x("nth_page", ctx.get("first_page"))
+            uaddr = _NONE
+            if ctx.call in ("set_ptes", "update_mmu_cache_range"):
+                # the page's user address: where this call maps it
+                uaddr = B("uaddr", frozenset({"uaddr"}))
+            inner = ctx.derive(page=B("pg"), uaddr=uaddr)
+            inner.scope = local
+            body = self.block(s.body, inner)
+            locs = _s("decl_page", pg)
+            if "uaddr" in local.uses:
+                locs += _s("decl_uaddr", ctx.get("addr"), ctx.get("pte"))
+        own = {"new", "old"} if s.kind == "pte" else {"uaddr"}
+        ctx.scope.uses.update(local.uses - own)
+        return _s("loop", _s("for_down" if s.reverse else "for_up", n)[0], _ind(locs),
+                  _ind(body))
+
+    def store(self, s: EffectStmt, ctx: Ctx, rest: tuple[Stmt, ...]) -> list[str]:
+        a = self.a
+        strategy = s.param("advance", a.advance)
+        nxt = self.next_fn(strategy)
+        ranged = any(isinstance(x, EffectStmt) and x.positional == "range"
+                     for x in walk_stmts(s.body))
+        # the kernel's loop consumes ptep/addr/pte/nr; work on copies when
+        # something after it (or a range effect inside it) still reads them
+        later = [x for x in walk_stmts(rest)
+                 if not (isinstance(x, EffectStmt) and not catalog.EFFECTS[x.name].reads_range)]
+        copies = bool(later) or ranged
+        c = ctx
+        if copies:
+            c = ctx.derive(ptep=B("ptep_i"), addr=B("addr_i"), pte=B("pte_i"), nr=B("nr_i"))
+        inner = c.derive(new=c.b["pte"], old=B(_x("ptep_get", c.get("ptep"))), uaddr=c.b["addr"])
+        body = self.block(s.body, inner)
+        if s.param("using") == "pgste":
+            fn = a.primitive("pgste_set_pte", "ptep_set_pte_at")
+            st = self.eff.line("store_pgste", fn, c.get("mm"), c.get("addr"), c.get("ptep"),
+                               c.get("pte"))
+        else:
+            fn = a.primitive("set_pte", "set_pte")
+            st = self.eff.line("store_set_pte", fn, c.get("ptep"), c.get("pte"))
+        x = StoreArgs(body=tuple(body), store=st, nr=c.get("nr"), ptep=c.get("ptep"),
+                      addr=c.get("addr"), pte=c.get("pte"), next=nxt, copies=copies)
+        return self.eff.lines("store", x)
+
+    # ----------------------------------------------------------------- calls
+    def call_ctx(self, name: str, scope: Scope) -> Ctx:
+        P = frozenset({"pte"})
+        F = frozenset({"folio"})
+        base = dict(pte=B("pte", P), ptep=B("ptep"), addr=B("addr"), nr=B("nr"),
+                    mm=B("mm"), folio=B("folio", F))
+        if name == "set_ptes":
+            return Ctx(name, scope, **base, first_page=B(_x("pte_page", "pte"), P))
+        if name == "update_mmu_cache_range":
+            return Ctx(name, scope, **{**base, "mm": B("vma->vm_mm")}, vma=B("vma"),
+                       first_page=B(_x("pte_page", "pte"), P))
+        if name == "flush_dcache_folio":
+            return Ctx(name, scope, nr=B(_x("folio_nr_pages", "folio")), folio=B("folio"),
+                       first_page=B(_x("folio_page", "folio", 0)))
+        return Ctx(name, scope, nr=B("nr"), mm=B("vma->vm_mm"), vma=B("vma"),
+                   folio=B("folio", F), first_page=B("page"))
+
+    def call_body(self, c: Call) -> list[str]:
+        scope = Scope()
+        ctx = self.call_ctx(c.name, scope)
+        body = self.block(c.body, ctx)
+        decls = _s("call_locals", c.name, sorted(scope.uses))
+        return decls + ([""] if decls and body else []) + body

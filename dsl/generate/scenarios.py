@@ -1,0 +1,104 @@
+"""The conformance scenarios as the generators see them: names, findings
+and the `path: direct` scenarios' parameters (runtime/scenarios/*.yaml),
+and the runtime constants their geometry uses.
+
+Place in the flow: used by dsl/generate/ctests.py (the scenario list and
+findings it spells out) and dsl/generate/expect.py (the direct
+scenarios).  Constants are read from runtime/'s sources, never imported:
+generation must not load the mypyc-compiled runtime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
+
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
+
+
+def runtime_constant(module: str, name: str) -> int:
+    """The integer constant `name` as runtime/<module>.py defines it, read
+    from its source (generation must not import the mypyc-compiled runtime:
+    its shared library lives at the project root, off the CLI's path)."""
+    import ast
+    path = RUNTIME_DIR / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets) \
+                    and node.value is not None:
+                value = ast.literal_eval(node.value)
+                if isinstance(value, int):
+                    return value
+    raise LookupError(f"{path}: no integer constant {name}")
+
+
+DIRECT_PFN = runtime_constant("conformance", "DIRECT_PFN")
+KERNEL_BASE_64 = runtime_constant("arch", "KERNEL_BASE_64")
+KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
+
+
+def parse_vm_flags(text: str | int) -> int:
+    if isinstance(text, int):
+        return text
+    if text == "none":
+        return 0
+    bits = {"r": VM_READ, "w": VM_WRITE, "x": VM_EXEC, "s": VM_SHARED}
+    return sum(bits[ch] for ch in text if ch in bits)
+
+
+def load_direct_scenarios(directory: Path | None = None) -> list[tuple[str, int, int, int]]:
+    """(name, order, colour offset, vm_flags) of every ``path: direct``
+    scenario in the scenario files."""
+    import yaml
+    out: list[tuple[str, int, int, int]] = []
+    d = directory or SCENARIO_DIR
+    for p in sorted(d.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        for e in doc.get("scenarios", []):
+            params = e.get("params") or {}
+            if params.get("path") != "direct":
+                continue
+            orders = params.get("orders", [0])
+            offs = params.get("colour_offsets", [0])
+            default = "rx" if doc.get("family") == "exec_after_kernel_write" else "rs"
+            out.append((e["name"], int(orders[0]) if orders[0] != "max" else -1,
+                        int(offs[0]), parse_vm_flags(params.get("vm_flags", default))))
+    return out
+
+
+def load_findings(arch: str, directory: Path | None = None
+                  ) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """Documented findings for `arch`: (scenario, cpu, check, why).
+
+    A scenario's `params.findings` lists runs in which the model reports a
+    violation that we believe the kernel really has (not a model gap); the
+    generated test asserts that exactly that check fires, so the finding
+    stays reproduced and visible instead of silently skipped."""
+    import yaml
+    out: list[tuple[str, tuple[str, ...], str, str]] = []
+    d = directory or SCENARIO_DIR
+    for p in sorted(d.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        for e in doc.get("scenarios", []):
+            for f in (e.get("params") or {}).get("findings", []) or []:
+                if f.get("arch") == arch:
+                    out.append((str(e["name"]), tuple(sorted(f.get("cpu", []))),
+                                str(f["check"]), " ".join(str(f["why"]).split())))
+    return out
+
+
+def load_scenario_names(directory: Path | None = None) -> list[tuple[str, str, str]]:
+    """(family, name, description) of every scenario, file then entry order."""
+    import yaml
+    out: list[tuple[str, str, str]] = []
+    d = directory or SCENARIO_DIR
+    for p in sorted(d.glob("*.yaml")):
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        for e in doc.get("scenarios", []):
+            out.append((str(doc.get("family")), str(e["name"]),
+                        " ".join(str(e.get("description", "")).split())))
+    return out
