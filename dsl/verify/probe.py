@@ -36,6 +36,8 @@ _PRELUDE = """\
 } while (0)
 #if defined(pte_user_exec)
 #define PTDL_PTE_EXEC(p) pte_user_exec(p)
+#elif defined(pte_no_exec)
+#define PTDL_PTE_EXEC(p) (!pte_no_exec(p))
 #else
 #define PTDL_PTE_EXEC(p) pte_exec(p)
 #endif
