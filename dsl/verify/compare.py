@@ -171,15 +171,19 @@ def verify_arch(root: Path, tree: Path, a: Arch, source: str, k: KArch,
     # -- classify -------------------------------------------------------
     diffs_applicable = [d for d in a.kernel_diffs
                         if tree_version[:2] >= _version(d.version)]
-    used: dict[int, int] = {}
     bad: dict[tuple[Loc, str], list[tuple[Fact, int, str]]] = {}
     declared: dict[int, list[tuple[Fact, int]]] = {}
+    gone: dict[int, str] = {}     # declared differences where the kernel lacks the fact
     unfolded: list[Fact] = []
     absent: dict[str, str] = {}
     for g, msg in run.group_errors.items():
         sample = next(f for f in facts if f.group == g)
+        di = next((i for i, d in enumerate(diffs_applicable) if d.fact in (g, sample.what)), -1)
         if sample.optional is not None:
             absent[g] = msg
+        elif di >= 0:
+            gone[di] = msg
+            res.declared += 1
         else:
             n = sum(1 for f in facts if f.group == g)
             res.diags.append(Diagnostic(sample.loc, f"{sample.what}: the kernel cannot "
@@ -233,6 +237,10 @@ def verify_arch(root: Path, tree: Path, a: Arch, source: str, k: KArch,
         res.diags.append(Diagnostic(loc, msg))
     for di, d in enumerate(diffs_applicable):
         got = declared.get(di, [])
+        if di in gone:
+            res.declared_lines.append(f"{d.loc}: {d.fact}: the kernel has no such value in "
+                                      f"{d.version} ({gone[di]}) ({d.commit})")
+            continue
         if not got:
             res.diags.append(Diagnostic(d.loc, f"kernel_diff {d.fact!r}: declared for "
                                         f"{d.version} but the kernel agrees with the archdef"))
@@ -249,9 +257,14 @@ def verify_arch(root: Path, tree: Path, a: Arch, source: str, k: KArch,
         res.notes.append(f"the kernel has no {facts_group_optional(g)} ({msg}); "
                          f"{g} not compared")
     if unfolded:
-        groups = sorted({f.group for f in unfolded})
-        res.notes.append(f"{len(unfolded)} fact(s) do not fold even under the assumptions "
-                         f"({', '.join(groups)}); not compared, e.g. {unfolded[0].what}")
+        for g in sorted({f.group for f in unfolded}):
+            fs = [f for f in unfolded if f.group == g]
+            res.notes.append(f"{len(fs)} {g} fact(s) are run-time dependent and do not fold "
+                             f"even under the assumptions: {k.cause(g) or 'cause unknown'}; "
+                             f"not compared, e.g. {fs[0].what}")
+    causes = sorted({g for g in {facts[i].group for i in rt_idx} if k.cause(g)})
+    for g in causes:
+        res.notes.append(f"{g}: run-time dependent because of {k.cause(g)}")
     if res.runtime:
         if k.assumptions:
             res.notes.append(f"{res.runtime} fact(s) are run-time dependent; compared assuming: "

@@ -46,6 +46,7 @@ class Fact:
     boolean: bool = False
     runtime: str | None = None     # the kernel changes this at boot (why)
     prot_flags: int = -1           # vm_get_page_prot facts: the VM_* flags
+    c_assume: str | None = None    # the expression in the assumption probe (karch.assume_c)
 
     @property
     def optional(self) -> str | None:
@@ -150,9 +151,11 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
         c = "PTDL_PTE_EXEC" if p == "exec" else f"pte_{p}"
         loc = role_loc(a, p) if p != "none" else (a.empty_pte.loc if a.empty_pte else a.loc)
         meth = getattr(rt, f"pte_{p}")
+        alt = k.assume_expr(f"pte_{p}")
         for v in vals:
             F.append(Fact(f"pte_{p}", f"pte_{p}(0x{v:x})", f"!!{c}({_pte(v)})",
-                          int(bool(meth(v))), loc, boolean=True))
+                          int(bool(meth(v))), loc, boolean=True,
+                          c_assume=None if alt is None else "!!" + alt.format(p=_pte(v))))
     for name, (kfn, role) in MUTATORS.items():
         m = a.mutator(name)
         if m is None and not a.role_fields(role) and a.derived_named(role) is None:
@@ -160,8 +163,9 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
         loc = m.loc if m is not None else role_loc(a, role)
         meth = getattr(rt, f"pte_{name}")
         group = kfn if name != "mkwrite" else "pte_mkwrite_novma"
+        tmpl = k.mutator_expr(name) or kfn + "({p})"
         for v in vals:
-            F.append(Fact(group, f"{kfn}(0x{v:x})", f"pte_val({kfn}({_pte(v)}))",
+            F.append(Fact(group, f"{kfn}(0x{v:x})", f"pte_val({tmpl.format(p=_pte(v))})",
                           meth(v) & word, loc))
     prots = sorted({rt.vm_get_page_prot(f) & word for f in range(16)})
     for pfn in boundary_pfns(a):

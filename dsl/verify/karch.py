@@ -43,6 +43,23 @@ class KArch:
     vm_get_page_prot: str = "pgprot_val({P})"
     vm_cite: str = ""
     assumptions: tuple[Assumption, ...] = ()
+    # mutator -> C template over {p} when the kernel's inline helper is not
+    # what the archdef's mutator models (cited)
+    mutator_c: tuple[tuple[str, str, str], ...] = ()
+    # fact group -> C template used in the assumption probe only, spelling
+    # out what the helper is when the assumption holds (cited)
+    assume_c: tuple[tuple[str, str, str], ...] = ()
+    # fact group -> what makes it run-time dependent (for the report)
+    runtime_causes: tuple[tuple[str, str], ...] = ()
+
+    def mutator_expr(self, name: str) -> str | None:
+        return next((c for n, c, _ in self.mutator_c if n == name), None)
+
+    def assume_expr(self, group: str) -> str | None:
+        return next((c for n, c, _ in self.assume_c if n == group), None)
+
+    def cause(self, group: str) -> str | None:
+        return next((c for n, c in self.runtime_causes if n == group), None)
 
 
 KARCHS: dict[str, KArch] = {k.name: k for k in (
@@ -55,11 +72,25 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           "arch/x86/mm/pgprot.c vm_get_page_prot()",
           (Assumption("__supported_pte_mask", "var", "unsigned long", "~0UL",
                       "the CPU has NX and PGE, so __supported_pte_mask keeps _PAGE_NX and "
-                      "_PAGE_GLOBAL (arch/x86/mm/init.c, x86_configure_nx)"),)),
+                      "_PAGE_GLOBAL (arch/x86/mm/init.c, x86_configure_nx)"),),
+          # pte_mkwrite(pte, vma) for a VMA that is not a shadow stack is
+          # pte_clear_saveddirty(pte_mkwrite_novma(pte)): arch/x86/mm/pgtable.c:902-910
+          mutator_c=(("mkwrite", "pte_clear_saveddirty(pte_mkwrite_novma({p}))",
+                      "arch/x86/mm/pgtable.c:902 pte_mkwrite()"),),
+          # pte_write() is RW || pte_shstk(); pte_shstk() is false without
+          # X86_FEATURE_SHSTK (arch/x86/include/asm/pgtable.h:160-218)
+          assume_c=(("pte_write", "(pte_flags({p}) & _PAGE_RW)",
+                     "arch/x86/include/asm/pgtable.h:212 with pte_shstk() false"),),
+          runtime_causes=(("pte_write", "pte_shstk(): cpu_feature_enabled(X86_FEATURE_SHSTK), "
+                           "compared assuming no shadow-stack CPU feature"),
+                          ("pfn_pte", "massage_pgprot(): __supported_pte_mask"),
+                          ("vm_get_page_prot", "__supported_pte_mask"))),
     KArch("arm64", "arm64", "aarch64-linux-gnu-", "arch/arm64/mm/mmap.c",
           vm_cite="arch/arm64/mm/mmap.c vm_get_page_prot() (BTI/MTE flags are not among the 16)"),
     KArch("mips", "mips", "mips64-linux-gnuabi64-", "arch/mips/mm/cache.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          runtime_causes=(("vm_get_page_prot", "_page_cachable_default and cpu_has_rixi"),
+                          ("pte_exec", "_PAGE_NO_EXEC is (cpu_has_rixi ? bit : 0)")),
           assumptions=(
               Assumption("cpu_has_rixi", "macro", "", "1",
                          "the CPU has RI/XI (cpu_has_rixi), so _PAGE_NO_EXEC is bit "
@@ -69,7 +100,10 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
                          "(arch/mips/mm/cache.c PM()) is left out of the protections"),
           )),
     KArch("s390", "s390", "s390x-linux-gnu-", "arch/s390/mm/mmap.c",
-          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          runtime_causes=(("pfn_pte", "mk_pte_phys() clears _PAGE_NOEXEC unless MACHINE_HAS_NX "
+                           "(a lowcore machine flag: CPU facility 130), "
+                           "arch/s390/include/asm/pgtable.h:1407"),)),
     KArch("riscv", "riscv", "riscv64-linux-gnu-", "arch/riscv/mm/init.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
     KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c"),

@@ -84,7 +84,8 @@ def render(facts: Sequence[Fact], indices: Sequence[int], macros: Sequence[str] 
         lines.append(f"void ptdl_probe_{n}(void)")
         lines.append("{")
         for i in chunk:
-            lines.append(f"\tPTDL_FACT(f{i}, {facts[i].c});")
+            c = facts[i].c_assume if assumptions and facts[i].c_assume else facts[i].c
+            lines.append(f"\tPTDL_FACT(f{i}, {c});")
             line_of[i] = len(lines)
             fact_at[len(lines)] = i
         lines.append("}")
