@@ -51,6 +51,7 @@ class KArch:
     assume_c: tuple[tuple[str, str, str], ...] = ()
     # fact group -> what makes it run-time dependent (for the report)
     runtime_causes: tuple[tuple[str, str], ...] = ()
+    pteval_t: bool = True     # the arch's headers define pteval_t
 
     def mutator_expr(self, name: str) -> str | None:
         return next((c for n, c, _ in self.mutator_c if n == name), None)
@@ -89,6 +90,7 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           vm_cite="arch/arm64/mm/mmap.c vm_get_page_prot() (BTI/MTE flags are not among the 16)"),
     KArch("mips", "mips", "mips64-linux-gnuabi64-", "arch/mips/mm/cache.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          pteval_t=False,       # pte_t wraps pte_low/pte_high or unsigned long (pgtable-64.h)
           runtime_causes=(("vm_get_page_prot", "_page_cachable_default and cpu_has_rixi"),
                           ("pte_exec", "_PAGE_NO_EXEC is (cpu_has_rixi ? bit : 0)")),
           assumptions=(
@@ -101,6 +103,7 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           )),
     KArch("s390", "s390", "s390x-linux-gnu-", "arch/s390/mm/mmap.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          pteval_t=False,       # pte_t is struct { unsigned long pte; } (page.h)
           runtime_causes=(("pfn_pte", "mk_pte_phys() clears _PAGE_NOEXEC unless MACHINE_HAS_NX "
                            "(a lowcore machine flag: CPU facility 130), "
                            "arch/s390/include/asm/pgtable.h:1407"),)),

@@ -150,7 +150,7 @@ def _saved_command(b: Build) -> str | None:
     return p.read_text(encoding="utf-8") if p.is_file() else None
 
 
-def compile_c(b: Build, name: str, text: str) -> Compiled:
+def compile_c(b: Build, name: str, text: str, extra: str = "") -> Compiled:
     """Compile PROBE_DIR/name.c to assembly inside the kernel build."""
     pd = b.dir / PROBE_DIR
     pd.mkdir(exist_ok=True)
@@ -176,6 +176,8 @@ def compile_c(b: Build, name: str, text: str) -> Compiled:
     if out.exists():
         out.unlink()
     real = cmd.replace(_CMD_NAME, name)
+    if extra:
+        real = real.replace(" -S -o ", f" {extra} -S -o ", 1)
     r = subprocess.run(real, shell=True, cwd=b.dir, capture_output=True, text=True)
     if r.returncode != 0 or not out.is_file():
         return Compiled(False, "", r.stdout + r.stderr, real)
