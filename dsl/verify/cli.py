@@ -95,6 +95,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             _err(f"no arch '{n}' (known: {', '.join(sorted(p.archs))})")
             return 2
     explicit = bool(args.targets)
+    if args.no_cache:
+        from . import compare
+        compare.USE_CACHE = False
     version = kernel_setup.tree_version(tree) or (0, 0, 0)
     jobs: list[tuple[str, KArch]] = []
     results: dict[str, Result] = {}
@@ -167,6 +170,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     v.add_argument("--dropin", action="store_true",
                    help="also compile the generated header inside the kernel build, "
                    "and run checkpatch.pl on it")
+    v.add_argument("--no-cache", action="store_true",
+                   help="recompile every probe (the kernel builds stay cached)")
     v.add_argument("-j", "--jobs", type=int, default=2, help="archs verified at once (max 2)")
     v.set_defaults(func=cmd_verify)
     k = sub.add_parser("kernel", help="kernel tree and cross compilers for `ptdl verify`")

@@ -33,6 +33,7 @@ from .facts import Fact, facts_for, prot_loc
 from .karch import KArch, read_protection_map
 
 SHOW_PER_GROUP = 3
+USE_CACHE = True       # `ptdl verify --no-cache` recompiles every probe
 
 
 @dataclass
@@ -96,7 +97,7 @@ def _cached_compile(b: kbuild.Build, name: str, text: str) -> kbuild.Compiled:
     cmd = (b.dir / kbuild.PROBE_DIR / "command.txt")
     key = hashlib.sha256((text + (cmd.read_text() if cmd.is_file() else "")).encode()).hexdigest()
     hit = cache / f"{key}.json"
-    if hit.is_file():
+    if USE_CACHE and hit.is_file():
         d = json.loads(hit.read_text())
         return kbuild.Compiled(bool(d["ok"]), str(d["asm"]), str(d["errors"]), "cached")
     c = kbuild.compile_c(b, name, text)

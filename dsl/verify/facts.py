@@ -106,7 +106,11 @@ def values_for(a: Arch, rt: Any) -> list[int]:
                 v |= m
         out.append(v & word)
     seen: set[int] = set()
-    uniq = [v for v in out if not (v in seen or seen.add(v))]
+    uniq: list[int] = []
+    for v in out:
+        if v not in seen:
+            seen.add(v)
+            uniq.append(v)
     while len(uniq) < MIN_VALUES:
         v = rng.getrandbits(a.word_bits)
         if v not in seen:

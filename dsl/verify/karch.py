@@ -186,8 +186,8 @@ def read_protection_map(tree: Path, k: KArch) -> ProtMap | str:
             entries[f] = ProtEntry(f, expr, _line_of(src, body_start + m.start()), None)
         for f, expr, line in assigns:
             if f in entries:
-                e = entries[f]
-                entries[f] = ProtEntry(f, e.expr, e.line,
+                old = entries[f]
+                entries[f] = ProtEntry(f, old.expr, old.line,
                                        f"{k.prot_file}:{line} sets it to {expr} at boot "
                                        "under a CPU-feature condition")
     else:

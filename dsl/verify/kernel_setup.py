@@ -186,3 +186,21 @@ def unpack(tarball: Path = TARBALL, dest_root: Path | None = None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
     _say(f"tree ready: {dest}")
     return dest
+
+
+def main() -> int:
+    """`python3 -m dsl.verify.kernel_setup`: `make kernel` without the venv."""
+    try:
+        tree = setup()
+    except SetupError as e:
+        sys.stderr.write(f"ptdl kernel setup: error: {e}\n")
+        return 2
+    missing = [p for p in CROSS_PACKAGES.values() if not have_compiler(p)]
+    print(f"ptdl kernel setup: tree {tree}; "
+          f"{len(CROSS_PACKAGES) - len(missing)}/{len(CROSS_PACKAGES)} cross compilers"
+          + (f" (missing: {' '.join(missing)})" if missing else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
