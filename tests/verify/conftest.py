@@ -43,3 +43,14 @@ def ptdl(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "ptdl"
     return subprocess.run([str(exe), "-C", str(ROOT), *args], capture_output=True,
                           text=True, timeout=1800)
+
+
+def pytest_terminal_summary(terminalreporter: "pytest.TerminalReporter") -> None:
+    """Say loudly which kernel checks were skipped, and why."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    lines = sorted({str(r.longrepr[2]) for r in skipped
+                    if isinstance(r.longrepr, tuple) and "KERNEL VERIFY SKIPPED" in str(r.longrepr[2])})
+    if lines:
+        terminalreporter.write_sep("!", "kernel verification skipped")
+        for line in lines:
+            terminalreporter.write_line(line)
