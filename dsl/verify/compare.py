@@ -18,7 +18,6 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import os
 import re
 import sys
 import tempfile
@@ -26,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import Arch, KernelDiff
-from ..source import Diagnostic, Loc, Note
+from ..model import Arch
+from ..source import Diagnostic, Loc
 from . import kbuild, probe
 from .facts import Fact, facts_for, prot_loc
 from .karch import KArch, read_protection_map
@@ -279,7 +278,3 @@ def verify_arch(root: Path, tree: Path, a: Arch, source: str, k: KArch,
 def facts_group_optional(g: str) -> str:
     from .facts import OPTIONAL
     return OPTIONAL.get(g, g)
-
-
-def note_for(d: KernelDiff) -> Note:
-    return Note(d.loc, f"declared: {d.commit}")
