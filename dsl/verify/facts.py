@@ -120,12 +120,14 @@ def values_for(a: Arch, rt: Any) -> list[int]:
 
 
 def boundary_pfns(a: Arch) -> list[int]:
-    """pfn 0, 1, both ends and the top bit of every PFN field, the top frame."""
+    """pfn 0, 1, both sides of both ends and of the top bit of every PFN
+    field, the top frame (phys_bits) and the largest pfn the layout holds."""
     max_pfn = (1 << a.pfn_bits) - 1
     pfns = [0, 1]
     for f in a.pfn_fields:
         k, w = f.pfn_offset, f.width
-        pfns += [1 << k, (1 << (k + w - 1)), (1 << (k + w)) - 1]
+        pfns += [1 << k, (1 << k) - 1, (1 << (k + w - 1)) - 1, 1 << (k + w - 1),
+                 (1 << (k + w)) - 1, 1 << (k + w)]
     if a.phys_bits > a.page_shift:
         pfns.append((1 << (a.phys_bits - a.page_shift)) - 1)
     pfns.append(max_pfn)
