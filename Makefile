@@ -7,6 +7,12 @@
 # make test     the above, then the whole test suite (compiled modules).
 # make test-interpreted   the suite against the pure-Python runtime.
 # make bench    the fault-around benchmark (compiled vs interpreted).
+# make kernel   install linux-source-6.12 + the cross compilers (apt, as
+#               root) and unpack the tree into ~/.cache/ptdl/ (idempotent;
+#               PTDL_KERNEL_TREE=DIR uses your own tree).  Needs no venv.
+# make verify   ptdl verify --dropin: every archdef against the kernel tree.
+#               `make test` runs the same through tests/verify (skipped
+#               loudly without a tree; PTDL_REQUIRE_KERNEL=1 makes it fail).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +20,7 @@ BIN    := $(VENV)/bin
 PTDL   := $(BIN)/ptdl
 STAMP  := $(VENV)/.ptdl-installed
 
-.PHONY: all setup generate build summary test test-interpreted bench clean
+.PHONY: all setup generate build summary test test-interpreted bench clean kernel verify
 
 all: setup generate build summary
 
@@ -42,6 +48,12 @@ test: all
 
 test-interpreted: setup
 	PTDL_INTERPRETED=1 $(BIN)/python -m pytest -q
+
+kernel:
+	$(PYTHON) -m dsl.verify.kernel_setup
+
+verify: all
+	$(PTDL) verify --dropin
 
 bench: all
 	$(BIN)/python benchmarks/bench_faultaround.py

@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=cmd_list)
 
     _extra_commands(sub)
+    from .verify.cli import register as register_verify   # ptdl verify, ptdl kernel
+    register_verify(sub)
     return ap
 
 

@@ -78,7 +78,7 @@ def arch_data(a: Arch) -> dict[str, Any]:
         "fields": [{"name": f.name, "lo": f.lo, "hi": f.hi, "role": f.role,
                     "inverted": f.inverted, "pfn_offset": f.pfn_offset,
                     "overlaps": list(f.overlaps), "mask": hex(f.mask),
-                    "source": _src(f.loc)} for f in a.fields],
+                    "kernel": f.kernel, "source": _src(f.loc)} for f in a.fields],
         "predicates": {d.name: expr_text(d.expr) for d in a.derived},
         "predicate_sources": {d.name: _src(d.loc) for d in a.derived},
         "mutators": {m.name: [stmt_data(s) for s in m.body] for m in a.mutators},
@@ -100,6 +100,11 @@ def arch_data(a: Arch) -> dict[str, Any]:
         "empty_pte": hex(_empty(a)),
         "sw_mkyoung": a.sw_mkyoung,
         "page_table_check": a.supports_page_table_check(),
+        "config": None if a.config is None else {
+            "defconfig": a.config.defconfig, "fragments": list(a.config.fragments),
+            "source": _src(a.config.loc)},
+        "kernel_diffs": [{"version": k.version, "fact": k.fact, "commit": k.commit,
+                          "source": _src(k.loc)} for k in a.kernel_diffs],
         "citations": [{"kind": c.kind, "text": c.text, "source": _src(c.loc)} for c in a.cites],
         "source": _src(a.loc),
     }

@@ -181,6 +181,7 @@ class Field:
     overlaps: tuple[str, ...]
     loc: Loc
     origin: str              # the arch whose text declared it
+    kernel: str | None = None   # the kernel's macro (or C expression) for the mask
 
     @property
     def width(self) -> int:
@@ -273,6 +274,27 @@ class Cite:
 
 
 @dataclass(frozen=True)
+class KConfig:
+    """`config "DEFCONFIG" "CONFIG_X=y" ...`: the kernel build modelled."""
+
+    defconfig: str
+    fragments: tuple[str, ...]
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
+class KernelDiff:
+    """`kernel_diff "6.12" "FACT" "COMMIT"`: the kernel changed FACT after 6.6."""
+
+    version: str
+    fact: str
+    commit: str
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
 class Setting:
     value: int
     loc: Loc
@@ -312,6 +334,8 @@ class Arch:
     cites: tuple[Cite, ...]
     empty_pte: ProtItem | None = None   # fields set in an empty entry (default: 0)
     sw_mkyoung: bool = False
+    config: KConfig | None = None       # the kernel configuration (ptdl verify)
+    kernel_diffs: tuple[KernelDiff, ...] = ()
 
     def supports_page_table_check(self) -> bool:
         """Does set_ptes call page_table_check_ptes_set()?"""

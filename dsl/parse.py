@@ -17,8 +17,9 @@ import lark
 from lark import Token, Tree
 
 from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
-                    EffectStmt, Expr, Field, FlagOp, Kind, Mutator, Not, Num,
-                    Primitive, ProtItem, Ref, Setting, Stmt, Transform, When)
+                    EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
+                    Mutator, Not, Num, Primitive, ProtItem, Ref, Setting, Stmt,
+                    Transform, When)
 from .source import Diagnostic, Loc
 
 MAX_FILE_BYTES = 1 << 20
@@ -57,6 +58,8 @@ class ArchDecl:
     cites: list[Cite] = field(default_factory=list)
     empty: list[ProtItem] = field(default_factory=list)
     sw_mkyoung: list[Loc] = field(default_factory=list)
+    configs: list[KConfig] = field(default_factory=list)
+    kernel_diffs: list[KernelDiff] = field(default_factory=list)
 
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
@@ -346,6 +349,12 @@ class _Walker:
             d.empty.append(ProtItem("empty_pte", tuple(vals), self.loc(it), self.origin))
         elif kind == "sw_mkyoung_setting":
             d.sw_mkyoung.append(self.loc(it))
+        elif kind == "config_setting":
+            strs = [str(s)[1:-1] for s in ch if isinstance(s, Token)]
+            d.configs.append(KConfig(strs[0], tuple(strs[1:]), self.loc(it), self.origin))
+        elif kind == "kernel_diff":
+            ver, fact, commit = (str(s)[1:-1] for s in ch if isinstance(s, Token))
+            d.kernel_diffs.append(KernelDiff(ver, fact, commit, self.loc(it), self.origin))
         elif kind == "cite":
             key_tree, text = ch
             assert isinstance(key_tree, Tree) and isinstance(text, Token)
@@ -358,7 +367,7 @@ class _Walker:
     def pte_item(self, d: ArchDecl, p: Tree) -> None:
         ch = p.children
         if p.data == "field":
-            name, bits, role, overlaps = ch
+            name, bits, role, overlaps, kmacro = ch
             assert isinstance(name, Token) and isinstance(bits, Tree)
             lo_t, hi_t = bits.children
             assert isinstance(lo_t, Token)
@@ -376,8 +385,13 @@ class _Walker:
             ov: tuple[str, ...] = ()
             if isinstance(overlaps, Tree):
                 ov = tuple(str(t) for t in overlaps.children)
+            kname: str | None = None
+            if isinstance(kmacro, Tree):
+                kt = kmacro.children[0]
+                assert isinstance(kt, Token)
+                kname = str(kt)[1:-1] if kt.type == "STRING" else str(kt)
             d.fields.append(Field(str(name), lo, hi, rname, inverted, offset, ov,
-                                  self.loc(name), self.origin))
+                                  self.loc(name), self.origin, kname))
         elif p.data == "derived":
             name, e = ch
             assert isinstance(name, Token)

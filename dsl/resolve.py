@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import catalog
-from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, Kind,
-                    Mutator, Num, Primitive, ProtItem, Setting, Transform)
+from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, KConfig,
+                    KernelDiff, Kind, Mutator, Num, Primitive, ProtItem, Setting,
+                    Transform)
 from .parse import ArchDecl
 from .source import Diagnostic, Loc, Note
 
@@ -57,6 +58,8 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     out += _dups([(p.key, p.loc) for p in d.primitives], "primitive")
     out += _dups([(c.name, c.loc) for c in d.calls], "call")
     out += _dups([("empty_pte", e.loc) for e in d.empty], "setting")
+    out += _dups([("config", c.loc) for c in d.configs], "setting")
+    out += _dups([(k.fact, k.loc) for k in d.kernel_diffs], "kernel_diff of")
     for p in d.prot:
         out += _dups([(n, p.loc) for n, _ in p.values], "field in prot entry")
     return out
@@ -123,7 +126,13 @@ def merge(chain: list[ArchDecl]) -> Arch:
     cites: list[Cite] = []
     empty: ProtItem | None = None
     sw_young = False
+    kconfig: KConfig | None = None
+    kdiffs: dict[str, KernelDiff] = {}
     for d in chain:
+        if d.configs:
+            kconfig = d.configs[-1]
+        for kd in d.kernel_diffs:
+            kdiffs[kd.fact] = kd
         if d.empty:
             empty = d.empty[-1]
         if d.sw_mkyoung:
@@ -224,4 +233,6 @@ def merge(chain: list[ArchDecl]) -> Arch:
         cites=tuple(cites),
         empty_pte=empty,
         sw_mkyoung=sw_young,
+        config=kconfig,
+        kernel_diffs=tuple(kdiffs.values()),
     )

@@ -1,0 +1,203 @@
+"""What verify must know about each kernel architecture that the archdef does not say.
+
+Place in the flow: consulted by kbuild.py (ARCH, compiler), facts.py (how
+vm_get_page_prot is spelt) and probe.py (the run-time values and the
+assumptions that fold them).  The *values* all come from the tree; this
+table only says where to look.  Each entry cites the 6.12 file it is based
+on.
+
+Assumptions.  Some kernel values are only known at boot; the probe does not
+fold them and verify reports those facts as run-time dependent.  Each
+assumption names what the archdef takes as given and how a second probe
+fixes it: `macro` defines the symbol before any header (the kernel's own
+cpu-feature-overrides mechanism), `var` renames the kernel variable to a
+never-written static of the same type holding the value, which GCC folds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+VM_BITS = {"VM_NONE": 0, "VM_READ": 1, "VM_WRITE": 2, "VM_EXEC": 4, "VM_SHARED": 8}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    symbol: str
+    kind: str        # 'macro' | 'var'
+    ctype: str       # C type of the variable (var only)
+    value: str       # C expression
+    text: str        # what is assumed, for the report
+
+
+@dataclass(frozen=True)
+class KArch:
+    name: str                 # ptdl root arch (archdefs' top-level name)
+    karch: str                # make ARCH=
+    cross: str                # CROSS_COMPILE ('' = host gcc)
+    prot_file: str            # where protection_map is defined
+    # vm_get_page_prot(flags) over the protection_map entry P (a pgprot_t
+    # expression), for the 16 plain VM_READ|WRITE|EXEC|SHARED combinations
+    vm_get_page_prot: str = "pgprot_val({P})"
+    vm_cite: str = ""
+    assumptions: tuple[Assumption, ...] = ()
+    # mutator -> C template over {p} when the kernel's inline helper is not
+    # what the archdef's mutator models (cited)
+    mutator_c: tuple[tuple[str, str, str], ...] = ()
+    # fact group -> C template used in the assumption probe only, spelling
+    # out what the helper is when the assumption holds (cited)
+    assume_c: tuple[tuple[str, str, str], ...] = ()
+    # fact group -> what makes it run-time dependent (for the report)
+    runtime_causes: tuple[tuple[str, str], ...] = ()
+    pteval_t: bool = True     # the arch's headers define pteval_t
+
+    def mutator_expr(self, name: str) -> str | None:
+        return next((c for n, c, _ in self.mutator_c if n == name), None)
+
+    def assume_expr(self, group: str) -> str | None:
+        return next((c for n, c, _ in self.assume_c if n == group), None)
+
+    def cause(self, group: str) -> str | None:
+        return next((c for n, c in self.runtime_causes if n == group), None)
+
+
+KARCHS: dict[str, KArch] = {k.name: k for k in (
+    KArch("x86", "x86_64", "", "arch/x86/mm/pgprot.c",
+          # arch/x86/mm/pgprot.c vm_get_page_prot(): SME bit, then
+          # __supported_pte_mask on present protections (pkey bits need
+          # VM_PKEY_* flags, not among the 16)
+          "({{ unsigned long __val = pgprot_val({P}); __val = __sme_set(__val); "
+          "if (__val & _PAGE_PRESENT) __val &= __supported_pte_mask; __val; }})",
+          "arch/x86/mm/pgprot.c vm_get_page_prot()",
+          (Assumption("__supported_pte_mask", "var", "unsigned long", "~0UL",
+                      "the CPU has NX and PGE, so __supported_pte_mask keeps _PAGE_NX and "
+                      "_PAGE_GLOBAL (arch/x86/mm/init.c, x86_configure_nx)"),),
+          # pte_mkwrite(pte, vma) for a VMA that is not a shadow stack is
+          # pte_clear_saveddirty(pte_mkwrite_novma(pte)): arch/x86/mm/pgtable.c:902-910
+          mutator_c=(("mkwrite", "pte_clear_saveddirty(pte_mkwrite_novma({p}))",
+                      "arch/x86/mm/pgtable.c:902 pte_mkwrite()"),),
+          # pte_write() is RW || pte_shstk(); pte_shstk() is false without
+          # X86_FEATURE_SHSTK (arch/x86/include/asm/pgtable.h:160-218)
+          assume_c=(("pte_write", "(pte_flags({p}) & _PAGE_RW)",
+                     "arch/x86/include/asm/pgtable.h:212 with pte_shstk() false"),),
+          runtime_causes=(("pte_write", "pte_shstk(): cpu_feature_enabled(X86_FEATURE_SHSTK), "
+                           "compared assuming no shadow-stack CPU feature"),
+                          ("pfn_pte", "massage_pgprot(): __supported_pte_mask"),
+                          ("vm_get_page_prot", "__supported_pte_mask"))),
+    KArch("arm64", "arm64", "aarch64-linux-gnu-", "arch/arm64/mm/mmap.c",
+          vm_cite="arch/arm64/mm/mmap.c vm_get_page_prot() (BTI/MTE flags are not among the 16)"),
+    KArch("mips", "mips", "mips64-linux-gnuabi64-", "arch/mips/mm/cache.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          pteval_t=False,       # pte_t wraps pte_low/pte_high or unsigned long (pgtable-64.h)
+          runtime_causes=(("vm_get_page_prot", "_page_cachable_default and cpu_has_rixi"),
+                          ("pte_exec", "_PAGE_NO_EXEC is (cpu_has_rixi ? bit : 0)")),
+          assumptions=(
+              Assumption("cpu_has_rixi", "macro", "", "1",
+                         "the CPU has RI/XI (cpu_has_rixi), so _PAGE_NO_EXEC is bit "
+                         "_PAGE_NO_EXEC_SHIFT (arch/mips/include/asm/pgtable-bits.h)"),
+              Assumption("_page_cachable_default", "var", "unsigned long", "0",
+                         "the boot-time cache attribute _page_cachable_default "
+                         "(arch/mips/mm/cache.c PM()) is left out of the protections"),
+          )),
+    KArch("s390", "s390", "s390x-linux-gnu-", "arch/s390/mm/mmap.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          pteval_t=False,       # pte_t is struct { unsigned long pte; } (page.h)
+          runtime_causes=(("pfn_pte", "mk_pte_phys() clears _PAGE_NOEXEC unless MACHINE_HAS_NX "
+                           "(a lowcore machine flag: CPU facility 130), "
+                           "arch/s390/include/asm/pgtable.h:1407"),)),
+    KArch("riscv", "riscv", "riscv64-linux-gnu-", "arch/riscv/mm/init.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
+    KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c"),
+    KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
+    KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
+    KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
+    KArch("sh", "sh", "sh4-linux-gnu-", "arch/sh/mm/mmap.c"),
+    KArch("alpha", "alpha", "alpha-linux-gnu-", "arch/alpha/mm/init.c"),
+    KArch("parisc", "parisc", "hppa-linux-gnu-", "arch/parisc/mm/init.c"),
+    KArch("arc", "arc", "arc-linux-gnu-", "arch/arc/mm/mmap.c"),
+)}
+
+
+def for_lineage(lineage: tuple[str, ...]) -> KArch | None:
+    """The kernel arch of an archdef: its root ancestor's name."""
+    for name in reversed(lineage):
+        if name in KARCHS:
+            return KARCHS[name]
+    return None
+
+
+@dataclass(frozen=True)
+class ProtEntry:
+    flags: int
+    expr: str                 # C expression (pgprot_t) as written in the tree
+    line: int
+    runtime: str | None       # set: the entry is changed at boot (why, where)
+
+
+@dataclass(frozen=True)
+class ProtMap:
+    path: str
+    entries: tuple[ProtEntry, ...]
+    macros: tuple[str, ...]   # local #defines the expressions use (e.g. mips PM)
+
+
+def _flags(text: str) -> int | None:
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    v = 0
+    for part in text.split("|"):
+        p = part.strip()
+        if p not in VM_BITS:
+            return None
+        v |= VM_BITS[p]
+    return v
+
+
+def _line_of(src: str, pos: int) -> int:
+    return src.count("\n", 0, pos) + 1
+
+
+def read_protection_map(tree: Path, k: KArch) -> ProtMap | str:
+    """protection_map[16] from the tree: the static initializer, with the
+    entries boot code overrides marked; or the boot-time assignments when
+    there is no initializer (mips).  A string says why it was not found."""
+    path = tree / k.prot_file
+    try:
+        src = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        return f"{k.prot_file}: {e.strerror}"
+    init = re.search(r"protection_map\[16\][^=;]*=\s*\{(.*?)\};", src, re.S)
+    assigns: list[tuple[int, str, int]] = []
+    for m in re.finditer(r"^\s*protection_map\[([^\]]+)\]\s*=\s*(.*?);", src, re.M | re.S):
+        f = _flags(m.group(1))
+        if f is not None:
+            assigns.append((f, " ".join(m.group(2).split()), _line_of(src, m.start(1))))
+    entries: dict[int, ProtEntry] = {}
+    if init is not None:
+        body_start = init.start(1)
+        for m in re.finditer(r"\[([^\]]+)\]\s*=\s*([^,\n]+(?:\n[^,\[\n]+)*)", init.group(1)):
+            f = _flags(m.group(1))
+            if f is None:
+                return f"{k.prot_file}: cannot read protection_map index {m.group(1)!r}"
+            expr = " ".join(m.group(2).split()).rstrip(",")
+            entries[f] = ProtEntry(f, expr, _line_of(src, body_start + m.start()), None)
+        for f, expr, line in assigns:
+            if f in entries:
+                old = entries[f]
+                entries[f] = ProtEntry(f, old.expr, old.line,
+                                       f"{k.prot_file}:{line} sets it to {expr} at boot "
+                                       "under a CPU-feature condition")
+    else:
+        for f, expr, line in assigns:
+            entries[f] = ProtEntry(f, expr, line, None)
+    if sorted(entries) != list(range(16)):
+        return f"{k.prot_file}: found protection_map entries {sorted(entries)}, not all 16"
+    used = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", " ".join(e.expr for e in entries.values())))
+    macros: list[str] = []
+    for m in re.finditer(r"^#define\s+([A-Za-z_]\w*)\((.*?)\)[ \t]+(.*)$", src, re.M):
+        if m.group(1) in used:
+            macros.append(f"#define {m.group(1)}({m.group(2)}) {m.group(3).strip()}")
+    return ProtMap(k.prot_file, tuple(entries[i] for i in range(16)), tuple(macros))

@@ -1,0 +1,62 @@
+"""Integration: `ptdl verify --dropin` against the real kernel tree, per arch,
+and the broken fixtures each caught with a located error.  Skipped loudly
+without a tree or compiler; failures under PTDL_REQUIRE_KERNEL=1."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from functools import lru_cache
+
+import pytest
+
+from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
+
+ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
+             "s390": "s390"}
+
+
+@lru_cache(maxsize=None)
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return ptdl(*args)
+
+
+@pytest.mark.parametrize("arch", VERIFIED_ARCHS)
+def test_verify_and_dropin(arch: str) -> None:
+    need_kernel(ROOT_ARCH[arch])
+    r = _run("verify", "--dropin")     # every arch with a config line and a compiler
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith(arch + " "))
+    compared, matched, runtime, declared, errors = (int(x) for x in row.split()[1:6])
+    assert errors == 0
+    assert compared >= 256 * 7, row          # >= 256 values through the predicates
+    assert matched + declared >= compared, row   # declared may name facts the kernel lacks
+    assert f"{arch}: note: dropin:" in r.stdout and "compiles in the" in r.stdout
+    assert f"{arch}: note: checkpatch:" in r.stdout
+
+
+BROKEN = [
+    ("x86_wrong_bit.arch", 5, 9,
+     r"mask of devmap \(_PAGE_DEVMAP\): kernel 0x200000000000000, archdef 0x100000000000000"),
+    ("x86_wrong_mutator.arch", 4, 9, r"pte_mkclean\(0x400000000000000\): kernel 0x0, archdef 0x400000000000000"),
+    ("x86_wrong_prot.arch", 4, 9, r"vm_get_page_prot\(VM_NONE\): kernel 0x120, archdef 0x20"),
+    ("mips_wrong_mutator.arch", 5, 9, r"pte_mkyoung\(0x0\): kernel 0x104, archdef 0x4"),
+]
+
+
+@pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
+def test_broken_fixture_is_located(fixture: str, line: int, col: int, msg: str) -> None:
+    need_kernel("mips" if fixture.startswith("mips") else "x86")
+    path = f"tests/fixtures/verify/{fixture}"
+    r = _run("verify", *(f"tests/fixtures/verify/{b[0]}" for b in BROKEN))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(rf"^{re.escape(path)}:{line}:{col}: error: {msg}", r.stderr, re.M), r.stderr
+
+
+def test_declared_differences_listed_apart() -> None:
+    need_kernel("arm64")
+    r = _run("verify", "--dropin")
+    assert r.returncode == 0, r.stderr
+    assert "declared differences" in r.stdout
+    assert re.search(r"archdefs/arm64\.arch:\d+:5: pte_present: \d+ value\(s\) differ in 6\.12",
+                     r.stdout)
