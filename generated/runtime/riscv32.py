@@ -71,7 +71,7 @@ class Arch_riscv32(Arch):
     """riscv32, as described by archdefs/riscv.arch."""
 
     def __init__(self) -> None:
-        super().__init__('riscv32', 32, 12, 1024, 34, 10,
+        super().__init__('riscv32', 32, 12, 1024, 32, 10,
                          10, FIELDS, (),
                          'dcache_clean', 'folio', 'caches_invalid', True, 0x0)
 
