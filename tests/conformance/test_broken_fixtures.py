@@ -34,6 +34,8 @@ CASES = [
     ("riscvish_no_fence", "tlb_file_range_fence", (), "spurious_fault", "riscvish_fenced"),
     ("x86_mkdirty_no_dirty", "props_basic", (), "pte_property", "x86"),
     ("x86_late_page_table_check", "ptc_mixed_mappings", (), "page_table_check", "x86"),
+    ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
+    ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
 ]
 
 
