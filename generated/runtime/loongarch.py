@@ -178,7 +178,6 @@ class Arch_loongarch(Arch):
 
     def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         mm = vma.mm
-        pte = k.read_pte(ptep)
         for _i1 in range(nr):
             k.tlb_preload(mm, addr + _i1 * PAGE_SIZE, ptep.offset(_i1))
 

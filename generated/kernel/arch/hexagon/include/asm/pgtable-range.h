@@ -90,9 +90,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -147,4 +145,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_HEXAGON_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:78187475dfd21c7accc8787f88c7eb3935e175636fe8d78775c6bed2f7df8214
+// ptdl-checksum: sha256:ac760034928fcc1ba3153ec7208e68b2c4585f477ffff1c375108d8ff0eca2a2

@@ -109,9 +109,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -130,4 +128,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_LOONGARCH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d00ab35b0a4afc7ad56a393f7dc430955e64b31df483d46645f2287d1e851c3d
+// ptdl-checksum: sha256:74f699dbca6fb8665e8af432a158c37dda5d8f294265028400b3fecc2bc41216

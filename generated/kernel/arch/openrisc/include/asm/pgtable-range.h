@@ -99,9 +99,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -135,4 +133,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_OPENRISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d90b4c1a3678763eee099f4b7e42fed20f1faf9f3f90fca86792ddf23a3b8f2b
+// ptdl-checksum: sha256:be8ee5eb3bbb9d379636faf8ec278f4e7cfa61eb0238d7a0690d9b9246b118fc

@@ -103,9 +103,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -172,4 +170,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:b33f5ca99ec4b59f71a8e7996e6e2d1312bb67c2dd98161a297c13142f96429c
+// ptdl-checksum: sha256:aa9b47eb923c345162a64c18357c3361fc74c2058f980da2f64cdb4062129ed5

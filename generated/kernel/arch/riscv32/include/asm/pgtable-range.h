@@ -99,9 +99,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -168,4 +166,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d8df71a1658a4e507b4bec19924f2d4dd0080b077ada47ac7c477fb478fd14f4
+// ptdl-checksum: sha256:274f4ca624386febfea845f61fdfe71dea43f0948a40c329805b87d9c9fa6bb1
