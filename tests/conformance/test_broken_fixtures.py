@@ -164,3 +164,43 @@ def test_v66_prefault_inversion_is_caught(project: Path) -> None:
     r = conf.run(arm64, frozenset({"hw_af"}), bug)
     assert {"prefault_young", "prefault_old"} <= set(r.checks()), r.checks()[:5]
     assert conf.run(arm64, frozenset({"hw_af"}), sc).ok
+
+
+def _um_612_set_ptes(project: Path) -> Any:
+    """um as Linux 6.12 shipped it: arch/um/include/asm/pgtable.h (Debian
+    linux-source-6.12, 6.12.117) overrides set_ptes with a loop that, after
+    `--nr`, steps the entry by `nr << PFN_PTE_SHIFT` -- the number of
+    entries still to go -- instead of by one page.  The language has no
+    such advance (and ptdl check would refuse it), so this hand-written
+    subclass of the generated um module stands in for the broken archdef.
+    Compiled against the real 6.12 headers, set_ptes(pfn 0x10000, nr 4)
+    stores pfns 0x10000, 0x10003, 0x10005, 0x10006."""
+    um = _load(project, "um")
+
+    class Um612(type(um)):  # type: ignore[misc]
+        def set_ptes(self, k: Any, mm: Any, addr: int, ptep: Any, pte: int,
+                     nr: int) -> None:
+            i = 0
+            while True:
+                k.set_pte(ptep.offset(i), pte)
+                nr -= 1
+                if nr == 0:
+                    break
+                i += 1
+                pte = (pte + (nr << 12)) & 0xffffffffffffffff
+
+    return Um612()
+
+
+@pytest.mark.parametrize("scenario,check", [
+    ("advance_largest_folio", "pte_value"),
+    ("equiv_small_folios", "set_ptes_equivalence"),
+])
+def test_um_612_set_ptes_advances_by_remaining_count(project: Path, scenario: str,
+                                                     check: str) -> None:
+    """The 6.12 um set_ptes maps the wrong pages for nr >= 3; the 6.6
+    (generic) loop the um archdef describes is clean on the same runs."""
+    conf = importlib.import_module("runtime.conformance")
+    bad = conf.run_named(_um_612_set_ptes(project), (), scenario)
+    assert check in bad.checks(), bad.checks()[:5]
+    assert conf.run_named(_load(project, "um"), (), scenario).ok
