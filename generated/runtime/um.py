@@ -7,7 +7,7 @@ archdefs/um.arch.  Cited sources:
   source: arch/um/include/asm/pgtable.h (Debian linux-source-6.1 6.1.192 and 6.12 6.12.117; seed post-image)
   source: arch/um/include/asm/page.h (6.1/6.12): pte_pfn, pte_is_zero
   source: arch/um/include/asm/pgtable-3level.h (6.1/6.12): PTRS_PER_PTE 512
-  source: arch/um/kernel/mem.c (6.1 L221-238 = 6.12): protection_map
+  source: arch/um/kernel/mem.c (6.1 L221-238 = 6.12 L222-239): protection_map
   source: arch/um/kernel/trap.c (6.1): flush_tlb_page after every fault
   seed: [PATCH v6 27/38] um: Implement the new page table range API <20230802151406.3735276-28-willy@infradead.org>
 """

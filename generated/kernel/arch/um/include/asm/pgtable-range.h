@@ -12,7 +12,7 @@
  *     post-image)
  *   arch/um/include/asm/page.h (6.1/6.12): pte_pfn, pte_is_zero
  *   arch/um/include/asm/pgtable-3level.h (6.1/6.12): PTRS_PER_PTE 512
- *   arch/um/kernel/mem.c (6.1 L221-238 = 6.12): protection_map
+ *   arch/um/kernel/mem.c (6.1 L221-238 = 6.12 L222-239): protection_map
  *   arch/um/kernel/trap.c (6.1): flush_tlb_page after every fault
  *
  * Seed patches:
@@ -122,4 +122,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f37d7395d1ac5eae415b2b2c46628e3e92cc869fe368e6800a6bbfebef0a6aa5
+// ptdl-checksum: sha256:7ac93dd4ab483ca580e8ff0a19eb9796d3517bdcaf5dac6ef0f141e318625bbd
