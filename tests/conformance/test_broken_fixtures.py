@@ -204,3 +204,41 @@ def test_um_612_set_ptes_advances_by_remaining_count(project: Path, scenario: st
     bad = conf.run_named(_um_612_set_ptes(project), (), scenario)
     assert check in bad.checks(), bad.checks()[:5]
     assert conf.run_named(_load(project, "um"), (), scenario).ok
+
+
+def _prot_none_read(arch: Any) -> int:
+    """Map one file page readable, read it, then do what mprotect(PROT_NONE)
+    does to a populated range (mm/mprotect.c change_pte_range: the entry
+    stays, re-encoded with PAGE_NONE by pte_modify; the TLB entry is
+    flushed; the VMA loses VM_READ) and read again.  Returns what the
+    second read sees (-1: SIGSEGV)."""
+    from runtime.arch import VM_READ
+    from runtime.kernel import Kernel
+    k = Kernel(arch, frozenset())
+    mm = k.new_mm()
+    f = k.new_file("guard")
+    k.add_to_page_cache(f, 0, 0)
+    base = 0x400000
+    vma = k.mmap(mm, base, k.page_size, VM_READ, f, 0)
+    assert k.user_read(mm, base) >= 0
+    ptep = k.pte_ref(mm, base)
+    assert ptep is not None
+    pte = k.pte_at(mm, base)
+    vma.flags = 0
+    vma.page_prot = arch.vm_get_page_prot(0)
+    k.set_pte_at(mm, base, ptep, arch.pfn_pte(arch.pte_pfn(pte), vma.page_prot))
+    k.tlb_flush_page(mm, base)
+    return int(k.user_read(mm, base))
+
+
+def test_sun3_prot_none_stays_readable(project: Path) -> None:
+    """Finding (archdefs/m68k.arch): on the Sun-3 PAGE_NONE is VALID |
+    ACCESSED | NOCACHE, equal to PAGE_READONLY, and mmu_emu_handle_fault()
+    loads any VALID entry before do_page_fault() looks at the VMA, so a
+    populated page mprotect()ed to PROT_NONE stays readable.  The model
+    (a refill that loads present entries, as mmu_emu does) reproduces it;
+    on um and x86, whose PAGE_NONE is not user-accessible, the same read
+    faults."""
+    assert _prot_none_read(_load(project, "m68k_sun3")) >= 0
+    assert _prot_none_read(_load(project, "um")) == -1
+    assert _prot_none_read(_load(project, "x86")) == -1
