@@ -71,7 +71,7 @@ class Arch_m68k_sun3(Arch):
     def __init__(self) -> None:
         super().__init__('m68k_sun3', 32, 13, 16, 32, 0,
                          3, FIELDS, (),
-                         'none', 'none', 'hardware', False, 0x0)
+                         'none', 'none', 'hardware', True, 0x0)
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -155,15 +155,6 @@ class Arch_m68k_sun3(Arch):
 
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]
-
-    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
-        _i1 = 0
-        while True:
-            k.set_pte(ptep.offset(_i1), pte)
-            _i1 += 1
-            if _i1 == nr:
-                break
-            pte = (pte + (1 << 0)) & 0xffffffff
 
     def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pass

@@ -178,6 +178,9 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order0', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=1': 2,
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x92010000 nr=1': 1,
         },
         "set_pte": 1,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x92010000',
@@ -186,6 +189,9 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('read_direct_order2', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=4': 2,
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x92010000 nr=4': 1,
         },
         "set_pte": 4,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x92010000',

@@ -193,6 +193,9 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order0', [()], {
         "counts": {
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x100000c1 nr=1': 1,
         },
         "set_pte": 1,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x100000c1',
@@ -200,6 +203,9 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('exec_direct_order4', [()], {
         "counts": {
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x100000c1 nr=16': 1,
         },
         "set_pte": 16,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x100000c1',
@@ -207,6 +213,9 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('read_direct_order2', [()], {
         "counts": {
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x100000c1 nr=4': 1,
         },
         "set_pte": 4,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x100000c1',

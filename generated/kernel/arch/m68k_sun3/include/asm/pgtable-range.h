@@ -95,21 +95,6 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return pte;
 }
 
-/* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
-static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte, unsigned int nr)
-{
-	for (;;) {
-		set_pte(ptep, pte);
-		if (--nr == 0)
-			break;
-		ptep++;
-		addr += PAGE_SIZE;
-		pte = __ptdl_pte_next_pfn(pte);
-	}
-}
-#define set_ptes set_ptes
-
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void update_mmu_cache_range(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -139,4 +124,4 @@ static inline void flush_icache_pages(struct vm_area_struct *vma,
 #define flush_icache_pages flush_icache_pages
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:45b38192bd13160abc907f042d426f932f6adb61f723642a01eeae26fd943561
+// ptdl-checksum: sha256:9c6bd3310fdb7a55f040b946ab93acbaa3efca8d25c1be1a2359d1da047aa4be

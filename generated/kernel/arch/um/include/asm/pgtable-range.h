@@ -96,21 +96,6 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return pte;
 }
 
-/* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
-static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte, unsigned int nr)
-{
-	for (;;) {
-		set_pte(ptep, pte);
-		if (--nr == 0)
-			break;
-		ptep++;
-		addr += PAGE_SIZE;
-		pte = __ptdl_pte_next_pfn(pte);
-	}
-}
-#define set_ptes set_ptes
-
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void update_mmu_cache_range(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -122,4 +107,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:7ac93dd4ab483ca580e8ff0a19eb9796d3517bdcaf5dac6ef0f141e318625bbd
+// ptdl-checksum: sha256:89e0b873cd50b43e2d16ca3ca48dda2e93ea9993a749ab55a549306636fcdf89
