@@ -7,8 +7,9 @@ Every scenario of runtime/scenarios/*.yaml runs under every combination
 of um's CPU features (none declared) on the
 executable model (runtime.conformance); no invariant may be violated, and
 the generated C header must print the same trace for the same calls.
-The expected values below were computed by dsl/generate/expect.py from
-the archdef alone, not by the runtime.
+The expected events below were computed by dsl/generate/expect.py from
+the archdef alone, not by the runtime; the PTE helpers are checked by
+properties (debug_vm_pgtable style), not against a copy of themselves.
 """
 
 from __future__ import annotations
@@ -97,36 +98,87 @@ def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], check: str,
         support.check_c_trace(r)
 
 
-# vm_get_page_prot(VM_READ=1 | VM_WRITE=2 | VM_EXEC=4 | VM_SHARED=8)
-PROT_TABLE: list[int] = [
-    0x90,  # 0x0 none
-    0xc1,  # 0x1 r
-    0xc1,  # 0x2 w
-    0xc1,  # 0x3 rw
-    0xc1,  # 0x4 x
-    0xc1,  # 0x5 rx
-    0xc1,  # 0x6 wx
-    0xc1,  # 0x7 rwx
-    0x90,  # 0x8 none|shared
-    0xc1,  # 0x9 rs
-    0xe1,  # 0xa ws
-    0xe1,  # 0xb rws
-    0xc1,  # 0xc xs
-    0xc1,  # 0xd rxs
-    0xe1,  # 0xe wxs
-    0xe1,  # 0xf rwxs
-]
+# Properties of the generated PTE helpers (debug_vm_pgtable style), computed
+# here against the generated module -- no expected value is a copy of the
+# code under test.  vm_get_page_prot(VM_READ=1 | VM_WRITE=2 | VM_EXEC=4 |
+# VM_SHARED=8) comes from the archdef's prot block, the role tests from its
+# layout: the two must agree.
+PROPS_PFN = 0x10000
+ACCESSIBLE = [f for f in range(16) if f & 7]
 
 
 @pytest.mark.parametrize("vm_flags", range(16))
-def test_vm_get_page_prot(vm_flags: int) -> None:
-    assert ARCH.vm_get_page_prot(vm_flags) == PROT_TABLE[vm_flags], (
-        f"vm_get_page_prot({vm_flags:#x}) = {ARCH.vm_get_page_prot(vm_flags):#x}, "
-        f"expected {PROT_TABLE[vm_flags]:#x}")
+def test_vm_get_page_prot_roles(vm_flags: int) -> None:
+    """Accessible protections are present, writable iff VM_WRITE|VM_SHARED, executable iff VM_EXEC; PROT_NONE is not user accessible."""
+    pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
+    if vm_flags & 7:
+        assert ARCH.pte_present(pte), f"prot({vm_flags:#x}): {pte:#x} not present"
+        want_write = bool(vm_flags & 2) and bool(vm_flags & 8)     # private writable: COW
+        assert ARCH.pte_write(pte) == want_write, f"prot({vm_flags:#x}): pte_write({pte:#x})"
+        assert ARCH.pte_exec(pte) == bool(vm_flags & 4), f"prot({vm_flags:#x}): pte_exec({pte:#x})"
+    else:
+        assert not ARCH.pte_user(pte), f"PROT_NONE {pte:#x} is user accessible"
 
 
-# pfn_pte(pfn, vm_get_page_prot(vm_flags)) at the PFN-field boundaries
-# (pfn field: bits 12..63 = pfn bits 0..51)
+# (role, mutator setting it, mutator clearing it) for the roles this layout has
+MUTATOR_PAIRS: list[tuple[str, str, str]] = [
+    ('young', 'mkyoung', 'mkold'),
+    ('dirty', 'mkdirty', 'mkclean'),
+    ('write', 'mkwrite', 'wrprotect'),
+]
+
+
+@pytest.mark.parametrize("role,mk,un", MUTATOR_PAIRS, ids=[m for _, m, _ in MUTATOR_PAIRS])
+def test_mutators(role: str, mk: str, un: str) -> None:
+    """pte_mkX sets X and pte_unX clears it, whatever came before (mkX of
+    unX, unX of mkX); both are idempotent and keep the PFN."""
+    test = getattr(ARCH, "pte_" + role)
+    mkx = getattr(ARCH, "pte_" + mk)
+    unx = getattr(ARCH, "pte_" + un)
+    for vm_flags in ACCESSIBLE:
+        pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
+        assert test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}"
+        assert not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}"
+        assert mkx(mkx(pte)) == mkx(pte) and unx(unx(pte)) == unx(pte), f"{mk}/{un} not idempotent"
+        assert ARCH.pte_pfn(mkx(pte)) == PROPS_PFN == ARCH.pte_pfn(unx(pte)), f"{mk}/{un} moved the pfn"
+
+
+# PFNs on both sides of every carry boundary of the PFN field
+# (bits 12..63 = pfn bits 0..51)
+BOUNDARY_PFNS: list[int] = [
+    0x0, 0x1, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff,
+    0x100000000, 0xfffffffffffff,
+]
+MAX_FOLIO_PAGES = 512
+
+
+@pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
+def test_pfn_round_trip(pfn: int) -> None:
+    """pte_pfn(pfn_pte(pfn, prot)) == pfn and pte_pgprot keeps prot, for all 16 protections."""
+    for vm_flags in range(16):
+        prot = ARCH.vm_get_page_prot(vm_flags)
+        pte = ARCH.pfn_pte(pfn, prot)
+        assert ARCH.pte_pfn(pte) == pfn, f"pte_pfn(pfn_pte({pfn:#x}, prot({vm_flags:#x}))) = {ARCH.pte_pfn(pte):#x}"
+        assert ARCH.pte_pgprot(pte) == ARCH.pte_pgprot(prot), f"pfn_pte({pfn:#x}) changed prot({vm_flags:#x})"
+
+
+@pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
+def test_advance_is_next_pfn(pfn: int) -> None:
+    """Inside the largest folio holding pfn, set_ptes' step from the first
+    entry gives pfn_pte(pfn + i): set_ptes(nr) stores what nr set_pte_at()
+    of pfn_pte(pfn + i, prot) would."""
+    base = pfn & ~(MAX_FOLIO_PAGES - 1)
+    for vm_flags in range(16):
+        prot = ARCH.vm_get_page_prot(vm_flags)
+        first = ARCH.pfn_pte(base, prot)
+        for i in sorted({1, MAX_FOLIO_PAGES // 2, MAX_FOLIO_PAGES - 1}):
+            assert ARCH.pte_advance(first, i) == ARCH.pfn_pte(base + i, prot), (
+                f"entry {i} after pfn_pte({base:#x}, prot({vm_flags:#x})) = "
+                f"{ARCH.pte_advance(first, i):#x}, expected {ARCH.pfn_pte(base + i, prot):#x}")
+
+
+# pfn_pte(pfn, vm_get_page_prot(vm_flags)) at the PFN-field boundaries, by
+# dsl/generate/expect.py's own encoder of the field layout
 BOUNDARY_PTES: list[tuple[int, int, int]] = [
     # pfn, vm_flags, pte
     (0x0, 0x0, 0x90),  # none

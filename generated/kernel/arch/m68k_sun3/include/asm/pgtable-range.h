@@ -90,9 +90,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -124,4 +122,4 @@ static inline void flush_icache_pages(struct vm_area_struct *vma,
 #define flush_icache_pages flush_icache_pages
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9c6bd3310fdb7a55f040b946ab93acbaa3efca8d25c1be1a2359d1da047aa4be
+// ptdl-checksum: sha256:372df17784fe1f2a1520df8395cc410981a0a9a1b4e60852a14f66ce8aa1f3f7

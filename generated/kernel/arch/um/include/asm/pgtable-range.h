@@ -91,9 +91,7 @@ static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	while (n--)
-		pte = __ptdl_pte_next_pfn(pte);
-	return pte;
+	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -107,4 +105,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:89e0b873cd50b43e2d16ca3ca48dda2e93ea9993a749ab55a549306636fcdf89
+// ptdl-checksum: sha256:6b207b9f7280bafdf31e195e30011c6482797f4aa6a5d8e07a067d0d9982db75
