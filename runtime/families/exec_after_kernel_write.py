@@ -103,4 +103,4 @@ class ExecAfterKernelWrite(Family):
         kernel_write(run, sc, True)
 
 
-FAMILY = ExecAfterKernelWrite("exec_after_kernel_write")
+FAMILY: Family = ExecAfterKernelWrite("exec_after_kernel_write")

@@ -68,4 +68,4 @@ class FaultAround(Family):
             check_file_ptes(run, k, vma, pages)
 
 
-FAMILY = FaultAround("fault_around")
+FAMILY: Family = FaultAround("fault_around")

@@ -58,4 +58,4 @@ class PageTableCheck(Family):
         page_table_check(run, sc)
 
 
-FAMILY = PageTableCheck("page_table_check")
+FAMILY: Family = PageTableCheck("page_table_check")

@@ -89,4 +89,4 @@ class PfnAdvance(Family):
                         k.ptc.clear(pfn, n)
 
 
-FAMILY = PfnAdvance("pfn_advance")
+FAMILY: Family = PfnAdvance("pfn_advance")

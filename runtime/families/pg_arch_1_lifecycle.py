@@ -129,4 +129,4 @@ class PgArch1Lifecycle(Family):
         lifecycle(run, sc)
 
 
-FAMILY = PgArch1Lifecycle("pg_arch_1_lifecycle")
+FAMILY: Family = PgArch1Lifecycle("pg_arch_1_lifecycle")

@@ -94,4 +94,4 @@ class PgtableProps(Family):
                                     % (hx(flags), hx(pfn), hx(pte)), what, "false", pfn=pfn)
 
 
-FAMILY = PgtableProps("pgtable_props")
+FAMILY: Family = PgtableProps("pgtable_props")

@@ -60,4 +60,4 @@ class Prefault(Family):
         prefault(run, sc)
 
 
-FAMILY = Prefault("prefault")
+FAMILY: Family = Prefault("prefault")

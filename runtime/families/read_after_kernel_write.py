@@ -16,4 +16,4 @@ class ReadAfterKernelWrite(Family):
         kernel_write(run, sc, False)
 
 
-FAMILY = ReadAfterKernelWrite("read_after_kernel_write")
+FAMILY: Family = ReadAfterKernelWrite("read_after_kernel_write")

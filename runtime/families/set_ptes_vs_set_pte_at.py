@@ -85,4 +85,4 @@ class SetPtesVsSetPteAt(Family):
                 check_views(run, order, flags, view_b, view_s)
 
 
-FAMILY = SetPtesVsSetPteAt("set_ptes_vs_set_pte_at")
+FAMILY: Family = SetPtesVsSetPteAt("set_ptes_vs_set_pte_at")

@@ -73,4 +73,4 @@ class TlbFamily(Family):
         tlb(run, sc)
 
 
-FAMILY = TlbFamily("tlb")
+FAMILY: Family = TlbFamily("tlb")
