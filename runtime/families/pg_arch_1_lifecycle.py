@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from runtime.arch import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 from runtime.families.base import Family, Run, file_with, region, touch
+from runtime.memory import Folio
 from runtime.mm import Vmf
 from runtime.primitives import (
     PG_ARCH_1_DCACHE_CLEAN, PG_ARCH_1_DCACHE_DIRTY, PG_ARCH_1_ICACHE_CLEAN, PG_ARCH_1_SECURE,
@@ -26,49 +27,55 @@ from runtime.violation import PG_ARCH_1_STATE
 CLEAN_USES: tuple[str, ...] = (PG_ARCH_1_DCACHE_CLEAN, PG_ARCH_1_ICACHE_CLEAN)
 
 
+def expect_flag(run: Run, f: Folio, want: bool, why: str) -> None:
+    """The named check of every stage: the folio's PG_arch_1 is ``want``."""
+    if f.arch1 != want:
+        run.violate(PG_ARCH_1_STATE, "folio=%s" % hx(f.pfn),
+                    ("set " if want else "clear ") + why,
+                    "set" if f.arch1 else "clear", pfn=f.pfn)
+
+
 def lifecycle(run: Run, sc: Scenario) -> None:
     a = run.arch
     use = a.pg_arch_1_use
     if use == PG_ARCH_1_SECURE:
         secure_pages(run, sc)
         return
+    clean = use in CLEAN_USES
     for order in sc.orders(a, default=[0, 4]):
+        # the fixture: a page-cache folio the kernel filled, one exec VMA
         k = run.kernel()
         m, folios, pages = file_with(k, [order])
         f = folios[0]
-        where = "folio=%s" % hx(f.pfn)
-        if use in CLEAN_USES and f.arch1:
-            run.violate(PG_ARCH_1_STATE, where, "clear after the kernel wrote the folio "
-                        "(flush_dcache_folio)", "set", pfn=f.pfn)
+        if clean:
+            expect_flag(run, f, False, "after the kernel wrote the folio (flush_dcache_folio)")
         mm = k.new_mm()
         start = region(k, 1, f.nr_pages) + (sc.get_int("colour_offset", 1) << k.page_shift)
         k.mmap(mm, start, f.nr_pages << k.page_shift, VM_READ | VM_EXEC, m)
+        # stage 1: exec mapping
         for i in touch(f.nr_pages, 4):
             k.user_exec(mm, start + (i << k.page_shift))
-        if use in CLEAN_USES and not f.arch1:
-            run.violate(PG_ARCH_1_STATE, where, "set after an exec mapping synced the folio",
-                        "clear", pfn=f.pfn)
-        if use == PG_ARCH_1_DCACHE_DIRTY and f.arch1:
-            run.violate(PG_ARCH_1_STATE, where, "clear once the folio is mapped "
-                        "(the deferred flush done)", "set", pfn=f.pfn)
+        if clean:
+            expect_flag(run, f, True, "after an exec mapping synced the folio")
+        if use == PG_ARCH_1_DCACHE_DIRTY:
+            expect_flag(run, f, False, "once the folio is mapped (the deferred flush done)")
+        # stage 2: unmap, kernel rewrite
         k.zap_range(mm, start, f.nr_pages)
         k.file_write(m, 0)
-        if use in CLEAN_USES and f.arch1:
-            run.violate(PG_ARCH_1_STATE, where, "clear after a kernel write "
-                        "(flush_dcache_folio)", "set", pfn=f.pfn)
-        # Re-map the rewritten page.  Executing the same pfn again is only
-        # the range API's job where PG_arch_1 drives the I-cache sync
-        # (dcache_clean/icache_clean); elsewhere (MIPS) stale I-cache lines
-        # of an unmapped exec page are dropped by flush_cache_range at
+        if clean:
+            expect_flag(run, f, False, "after a kernel write (flush_dcache_folio)")
+        # stage 3: re-map the rewritten page.  Executing the same pfn again
+        # is only the range API's job where PG_arch_1 drives the I-cache
+        # sync (dcache_clean/icache_clean); elsewhere (MIPS) stale I-cache
+        # lines of an unmapped exec page are dropped by flush_cache_range at
         # unmap, which the archdef does not describe: read instead.
         for i in touch(f.nr_pages, 4):
-            if use in CLEAN_USES:
+            if clean:
                 k.user_exec(mm, start + (i << k.page_shift))
             else:
                 k.user_read(mm, start + (i << k.page_shift))
-        if use in CLEAN_USES and not f.arch1:
-            run.violate(PG_ARCH_1_STATE, where, "set after the exec mapping re-synced the folio",
-                        "clear", pfn=f.pfn)
+        if clean:
+            expect_flag(run, f, True, "after the exec mapping re-synced the folio")
 
 
 def secure_pages(run: Run, sc: Scenario) -> None:
