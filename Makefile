@@ -44,6 +44,7 @@ summary: setup
 	@$(PTDL) list
 
 test: all
+	$(BIN)/python -m mypy --strict runtime generated/runtime tests/runtime
 	$(BIN)/python -m pytest -q
 
 test-interpreted: setup

@@ -21,7 +21,9 @@ STAMP = ".ptdl-build-stamp"
 
 
 def modules(root: Path) -> list[str]:
-    mods = sorted(str(p.relative_to(root)) for p in (root / "runtime").glob("*.py")
+    # runtime/*.py and its subpackages (runtime/families/); package
+    # __init__.py files stay interpreted
+    mods = sorted(str(p.relative_to(root)) for p in (root / "runtime").rglob("*.py")
                   if p.name != "__init__.py")
     gen = root / "generated" / "runtime"
     if gen.is_dir():
@@ -63,7 +65,7 @@ def build(root: Path, force: bool = False, quiet: bool = False) -> int:
         return 0
     # Remove .so files whose .py is gone (a removed arch).
     suf = _ext_suffix()
-    for d in ("runtime", "generated/runtime"):
+    for d in ("runtime", "runtime/families", "generated/runtime"):
         for so in (root / d).glob("*" + suf) if (root / d).is_dir() else []:
             if not so.with_name(so.name[: -len(suf)] + ".py").exists():
                 so.unlink()
