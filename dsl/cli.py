@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=cmd_list)
 
     _extra_commands(sub)
+    from .explore.cli import register as register_explore    # ptdl explore (dsl/explore)
+    register_explore(sub)
     return ap
 
 

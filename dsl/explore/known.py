@@ -1,0 +1,85 @@
+"""Which explored violations are already understood: documented kernel
+findings and known gaps of the model.
+
+Place in the flow: ``search`` asks ``classify`` about each distinct
+violation (with the world it happened in); a non-empty answer marks it
+"known" in the report, and known violations do not make ``ptdl explore``
+exit 1.  Sources:
+
+* ``params.findings`` of runtime/scenarios/*.yaml (arch, cpu, check): the
+  findings the conformance suite documents;
+* ``FINDINGS`` below: consequences of those findings that only explored
+  sequences reach (same arch, root cause named);
+* ``model_gap``: violations that come from what runtime/ does not model
+  (each names the missing piece; see the README's Exploring section).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from runtime.violation import (
+    PG_ARCH_1_STATE, SPURIOUS_FAULT, STALE_INSN, TLB_PRELOAD_MISSING, Violation,
+)
+
+from .world import World
+
+MIPS_UPDATE_CACHE = (
+    "documented finding (runtime/scenarios/tlb.yaml, tlb_remap): mips __update_cache "
+    "(arch/mips/mm/cache.c, 6.6 L146-172) clears PG_dcache_dirty after mapping a folio "
+    "whose PTE is not exec (RIXI: pte_no_exec) and does not alias, without flushing; "
+    "on a CPU whose I-cache does not fill from the D-cache a later exec mapping finds "
+    "the flag clear and executes stale instructions")
+
+# (arch, cpu, check) -> why; consequences explored sequences reach
+FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
+    ("mips", (), STALE_INSN): MIPS_UPDATE_CACHE,
+    ("mips", ("dc_aliases",), STALE_INSN): MIPS_UPDATE_CACHE,
+    ("mips", ("dc_aliases",), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE,
+}
+
+
+def documented(directory: str = "") -> dict[tuple[str, tuple[str, ...], str], str]:
+    """params.findings of the scenario files: (arch, cpu, check) -> why."""
+    import yaml
+    from runtime.conformance import SCENARIO_DIR
+    d = directory or SCENARIO_DIR
+    out: dict[tuple[str, tuple[str, ...], str], str] = {}
+    for fn in sorted(os.listdir(d)):
+        if not fn.endswith(".yaml"):
+            continue
+        with open(os.path.join(d, fn), encoding="utf-8") as fh:
+            doc: Any = yaml.safe_load(fh)
+        for sc in (doc or {}).get("scenarios", []) or []:
+            params = sc.get("params") or {}
+            for f in params.get("findings", []) or []:
+                key = (str(f.get("arch")), tuple(sorted(f.get("cpu") or [])), str(f.get("check")))
+                out[key] = "documented finding (%s, %s): %s" % (
+                    fn, sc.get("name"), " ".join(str(f.get("why", "")).split()))
+    return out
+
+
+def model_gap(w: World, v: Violation) -> str:
+    """Why ``v`` is a gap of the model rather than of the arch, or ''."""
+    k = w.k
+    if v.check in (TLB_PRELOAD_MISSING, SPURIOUS_FAULT, "user_view") and v.addr >= 0:
+        base = (v.addr >> k.pmd_shift) << k.pmd_shift
+        for mm in w.mms:
+            if base in mm.pmd_leaves:
+                return ("model gap: do_set_pmd maps a PMD leaf but the model has no "
+                        "update_mmu_cache_pmd arch hook (mm/memory.c do_set_pmd calls it; "
+                        "mips loads the TLB there, riscv fences), so a software TLB is "
+                        "never preloaded and a cached invalid entry never dropped")
+    if (v.check == "user_view" and v.expected.startswith("SIGSEGV (PROT_NONE)")
+            and not w.arch.layout.has_role("user")):
+        return ("model gap: Kernel._allowed checks present/user/write/exec but no read "
+                "permission or hardware-valid bit, so a PROT_NONE entry that is present "
+                "but not accessible (mips _PAGE_NO_READ, s390 _PAGE_INVALID) can be "
+                "read in the model")
+    return ""
+
+
+def classify(w: World, v: Violation, docs: dict[tuple[str, tuple[str, ...], str], str]) -> str:
+    key = (w.arch.name, tuple(sorted(w.cpu)), v.check)
+    return docs.get(key) or FINDINGS.get(key, "") or model_gap(w, v)
