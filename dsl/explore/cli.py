@@ -115,6 +115,10 @@ def _cpus(arch: Arch, spec: str | None) -> list[frozenset[str]]:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    # mypyc's shared group module sits next to runtime/ at the package root
+    pkg = str(Path(__file__).resolve().parents[2])
+    if pkg not in sys.path:
+        sys.path.insert(0, pkg)
     try:
         root = _root(args)
         if args.replay is not None:
@@ -215,8 +219,11 @@ def _replay(root: Path, args: argparse.Namespace) -> int:
             raise UsageError("%s: no arch (give --arch)" % sc.name)
         _arch_names(root, [name])
         arch = load_arch(root, name)
-        cpus = _cpus(arch, args.cpu) if args.cpu is not None else [
-            frozenset(sc.params.get("cpu") or [])]
+        raw = sc.params.get("cpu") or []
+        if args.cpu is not None or name != scenario.found(sc).get("arch"):
+            cpus = _cpus(arch, args.cpu)      # another arch: every combination
+        else:
+            cpus = [frozenset(str(x) for x in raw) if isinstance(raw, list) else frozenset()]
         for cpu in cpus:
             for feat in cpu:
                 if feat not in arch.cpu_features:

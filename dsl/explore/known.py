@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from runtime.violation import (
-    PG_ARCH_1_STATE, SPURIOUS_FAULT, STALE_INSN, TLB_PRELOAD_MISSING, Violation,
+    PG_ARCH_1_STATE, SPURIOUS_FAULT, STALE_DATA, STALE_INSN, TLB_PRELOAD_MISSING, Violation,
 )
 
 from .world import World
@@ -32,11 +32,22 @@ MIPS_UPDATE_CACHE = (
     "on a CPU whose I-cache does not fill from the D-cache a later exec mapping finds "
     "the flag clear and executes stale instructions")
 
+MIPS_MAPPED_FLUSH = (
+    "explore finding (tests/explore/findings/explored_mips_stale_data_354fe86e.yaml): on an "
+    "aliasing D-cache, mips flush_dcache_folio of a page-cache folio whose mapping is mapped "
+    "flushes only the kernel alias (arch/mips/mm/cache.c __flush_dcache_pages L119-123, "
+    "kmap_local_page + flush_data_cache_page); a line of a user mapping at another colour "
+    "that read the page before write(2) stays valid and the user reads stale data. arm "
+    "walks the mapping's VMAs and flushes each user alias (arch/arm/mm/flush.c "
+    "__flush_dcache_aliases L238, called from __flush_dcache_folio L360). Pre-dates the seed")
+
 # (arch, cpu, check) -> why; consequences explored sequences reach
 FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
     ("mips", (), STALE_INSN): MIPS_UPDATE_CACHE,
     ("mips", ("dc_aliases",), STALE_INSN): MIPS_UPDATE_CACHE,
     ("mips", ("dc_aliases",), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE,
+    ("mips", ("dc_aliases",), STALE_DATA): MIPS_MAPPED_FLUSH,
+    ("mips", ("dc_aliases", "ic_fills_f_dc"), STALE_DATA): MIPS_MAPPED_FLUSH,
 }
 
 

@@ -46,9 +46,9 @@ from typing import Any
 from runtime.arch import Arch
 from runtime.conformance import Result, Scenario
 
-from .actions import FLAG_SETS, INITIAL_FILES, PAGES
+from .actions import FLAG_SETS, PAGES
 from .search import Finding, Outcome, run_steps
-from .world import Step
+from .world import INITIAL_FILES, Step
 
 FAMILY = "explored"
 

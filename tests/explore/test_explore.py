@@ -196,3 +196,26 @@ def test_cli_usage_errors(args: list[str]) -> None:
     r = _ptdl(ROOT, "explore", *args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
+
+
+FINDINGS_DIR = Path(__file__).resolve().parent / "findings"
+
+
+@pytest.mark.parametrize("path", sorted(FINDINGS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_documented_findings_reproduce(path: Path) -> None:
+    """The explored scenarios behind the documented mips findings: they
+    reproduce their check on mips (classified as known), and every other
+    landed arch runs them cleanly under every CPU combination."""
+    (sc,) = scenario.load(str(path))
+    found = scenario.found(sc)
+    mips = _arch(str(found["arch"]))
+    o = scenario.run_scenario(mips, frozenset(sc.params["cpu"]), sc)
+    assert [v.check for v in o.violations][:1] == [found["check"]]
+    assert known.classify(o.world, o.violations[0], DOCS)
+    for name in LANDED:
+        if name == found["arch"]:
+            continue
+        a = _arch(name)
+        for cpu in _cpus(a):
+            r = scenario.run_family(a, cpu, sc)
+            assert r.ok, (name, cpu, r.first_violation())
