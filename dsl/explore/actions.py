@@ -11,7 +11,8 @@ Every action is built from the public ``runtime.kernel.Kernel`` methods
 and the kernel code paths they stand for (Linux 6.6/6.12 behaviour, own
 code):
 
-* ``mmap`` / ``munmap`` (zap with flush_cache_page + TLB flush, as
+* ``mmap`` (``fixed``: a private file mapping at any colour, as MAP_FIXED
+  allows) / ``munmap`` / ``exit`` (exit_mmap: every VMA; zap with flush_cache_page + TLB flush, as
   unmap_region's tlb_start_vma / zap_pte_range), ``dontneed``
   (MADV_DONTNEED: zap a range);
 * ``mprotect``: mm/mprotect.c change_pte_range -- per present entry
@@ -234,9 +235,11 @@ def _mmap(w: World, s: Step) -> None:
         pgoff = PGOFFS[s.get("pgoff") % len(PGOFFS)]
     if pages < 0:
         pages = w.pmd_pages + 8
-    if mapping is not None:
+    if mapping is not None and not (s.get("fixed") & 1 and not flags & VM_SHARED):
         off = (pgoff + w.colour) % COLOUR_SPAN
     else:
+        # anonymous memory, or a private MAP_FIXED file mapping: any colour
+        # (arch/mips/mm/mmap.c refuses a misaligned MAP_FIXED only if shared)
         off = s.get("at") % COLOUR_SPAN
     start = w.slot_base(s.get("slot")) + (off << k.page_shift)
     end = start + (pages << k.page_shift)
@@ -255,6 +258,13 @@ def _munmap(w: World, s: Step) -> None:
     mm.vmas.remove(vma)
     if vma.mapping is not None:
         vma.mapping.nr_vmas -= 1
+
+
+def _exit(w: World, s: Step) -> None:
+    """exit_mmap: every VMA of the mm goes (the mm object stays, empty)."""
+    mm = w.mm(s.get("mm"))
+    while mm.vmas:
+        _munmap(w, Step("munmap", {"mm": w.mms.index(mm), "vma": 0}))
 
 
 def _dontneed(w: World, s: Step) -> None:
@@ -530,7 +540,8 @@ def _secure(w: World, s: Step) -> None:
 
 
 APPLY: dict[str, Callable[[World, Step], None]] = {
-    "mmap": _mmap, "munmap": _munmap, "dontneed": _dontneed, "mprotect": _mprotect,
+    "mmap": _mmap, "munmap": _munmap, "exit": _exit, "dontneed": _dontneed,
+    "mprotect": _mprotect,
     "fork": _fork, "read": _access("read"), "write": _access("write"),
     "exec": _access("exec"), "file_write": _file_write, "cache": _cache,
     "truncate": _truncate, "replace": _replace, "reclaim": _reclaim,
@@ -555,7 +566,7 @@ def apply(w: World, s: Step) -> None:
 
 # Relative weights: accesses dominate (they drive the fault paths).
 WEIGHTS: dict[str, int] = {
-    "mmap": 8, "munmap": 2, "dontneed": 2, "mprotect": 2, "fork": 2,
+    "mmap": 8, "munmap": 2, "exit": 1, "dontneed": 2, "mprotect": 2, "fork": 2,
     "read": 10, "write": 6, "exec": 8, "file_write": 4, "cache": 6,
     "truncate": 1, "replace": 2, "reclaim": 2, "migrate": 3, "remap": 1,
     "fault_around": 1, "prealloc": 1, "secure": 4,
@@ -579,7 +590,8 @@ def generate(rng: random.Random, w: World, enabled: list[str]) -> Step:
                 "file": rng.randrange(INITIAL_FILES + 1),
                 "flags": rng.randrange(len(FLAG_SETS)),
                 "pages": rng.choices(range(len(PAGES)), [3, 2, 1, 3, 3, 3, 1, 1])[0],
-                "pgoff": rng.randrange(len(PGOFFS)), "at": rng.randrange(COLOUR_SPAN)}
+                "pgoff": rng.randrange(len(PGOFFS)), "at": rng.randrange(COLOUR_SPAN),
+                "fixed": int(rng.random() < 0.2)}
     elif op in ("munmap", "remap", "mprotect", "prealloc", "dontneed",
                 "read", "write", "exec"):
         args = _vma_args(rng, w)
@@ -591,7 +603,7 @@ def generate(rng: random.Random, w: World, enabled: list[str]) -> Step:
             args["flags"] = rng.randrange(len(FLAG_SETS))
         if op == "remap":
             args["by"] = rng.randrange(4)
-    elif op == "fork":
+    elif op in ("fork", "exit"):
         args = {"mm": rng.randrange(len(w.mms))}
     elif op == "file_write":
         args = {"file": rng.randrange(INITIAL_FILES), "index": rng.randrange(FILE_PAGES)}

@@ -32,6 +32,14 @@ MIPS_UPDATE_CACHE = (
     "on a CPU whose I-cache does not fill from the D-cache a later exec mapping finds "
     "the flag clear and executes stale instructions")
 
+MIPS_UPDATE_CACHE_ALIAS = (
+    "same root cause as the documented tlb_remap finding, on an aliasing D-cache: mips "
+    "__update_cache (arch/mips/mm/cache.c L161-171) flushes only the pages that alias the "
+    "address being mapped (pages_do_alias, L165) and then clears PG_dcache_dirty for the "
+    "whole folio, so dirty kernel-alias lines stay behind with the flag clear; a later user "
+    "mapping at another colour (a private MAP_FIXED file mapping may have any colour: "
+    "arch/mips/mm/mmap.c L42-55 rejects misalignment only for MAP_SHARED) reads stale RAM")
+
 MIPS_MAPPED_FLUSH = (
     "explore finding (tests/explore/findings/explored_mips_stale_data_354fe86e.yaml): on an "
     "aliasing D-cache, mips flush_dcache_folio of a page-cache folio whose mapping is mapped "
@@ -45,7 +53,8 @@ MIPS_MAPPED_FLUSH = (
 FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
     ("mips", (), STALE_INSN): MIPS_UPDATE_CACHE,
     ("mips", ("dc_aliases",), STALE_INSN): MIPS_UPDATE_CACHE,
-    ("mips", ("dc_aliases",), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE,
+    ("mips", ("dc_aliases",), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE_ALIAS,
+    ("mips", ("dc_aliases", "ic_fills_f_dc"), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE_ALIAS,
     ("mips", ("dc_aliases",), STALE_DATA): MIPS_MAPPED_FLUSH,
     ("mips", ("dc_aliases", "ic_fills_f_dc"), STALE_DATA): MIPS_MAPPED_FLUSH,
 }

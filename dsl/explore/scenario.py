@@ -77,8 +77,8 @@ def _words(s: Step) -> str:
         if op == "mprotect":
             extra = " to %s" % FLAG_SETS[a.get("flags", 0) % len(FLAG_SETS)]
         return "process %d: %s VMA %d%s" % (a.get("mm", 0), op, a.get("vma", 0), extra)
-    if op == "fork":
-        return "process %d forks" % a.get("mm", 0)
+    if op in ("fork", "exit"):
+        return "process %d %ss" % (a.get("mm", 0), op)
     if op in ("truncate", "replace"):
         return "%s file %d at folio %d%s" % (op, a.get("file", 0), a.get("folio", 0),
                                              " (pfn reused)" if a.get("reuse", 0) & 1 else "")

@@ -18,7 +18,8 @@ arch_get_unmapped_area does on aliasing caches (arch/mips/mm/mmap.c:
 ``do_color_align`` for file and shared mappings): the user address's
 page number is congruent to ``pgoff + colour`` modulo ``COLOUR_SPAN``, so
 all user mappings of one file page share a colour; ``colour`` (per
-sequence) sets their colour relative to the kernel alias.
+sequence) sets their colour relative to the kernel alias.  A private
+``fixed`` mapping (MAP_FIXED) may take any colour.
 """
 
 from __future__ import annotations

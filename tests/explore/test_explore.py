@@ -209,7 +209,9 @@ def test_documented_findings_reproduce(path: Path) -> None:
     (sc,) = scenario.load(str(path))
     found = scenario.found(sc)
     mips = _arch(str(found["arch"]))
-    o = scenario.run_scenario(mips, frozenset(sc.params["cpu"]), sc)
+    cpu = sc.params["cpu"]
+    assert isinstance(cpu, list)
+    o = scenario.run_scenario(mips, frozenset(str(c) for c in cpu), sc)
     assert [v.check for v in o.violations][:1] == [found["check"]]
     assert known.classify(o.world, o.violations[0], DOCS)
     for name in LANDED:
