@@ -202,6 +202,22 @@ def _file_vma_pages(w: World, m: Mapping, first_index: int) -> list[tuple[Mm, in
     return out
 
 
+def _pick_folio(w: World, s: Step, file_only: bool = False) -> Folio | None:
+    """``file=F folio=I``: the I-th folio (by index) of file F, or with
+    F = INITIAL_FILES the I-th anonymous folio (by pfn).  Naming folios per
+    file keeps a step's target stable when the shrinker drops steps that
+    touch other files."""
+    fi = s.get("file") % (INITIAL_FILES if file_only else INITIAL_FILES + 1)
+    if fi == INITIAL_FILES:
+        fs = [f for f in w.folios() if f.anon]
+    else:
+        m = w.files[fi]
+        fs = [m.folios[i] for i in sorted(m.folios)]
+    if not fs:
+        return None
+    return fs[s.get("folio") % len(fs)]
+
+
 def _place(w: World, m: Mapping, index: int, order: int, reuse: bool) -> Folio | None:
     n = 1 << order
     if index & (n - 1):
@@ -458,7 +474,7 @@ def _replace(w: World, s: Step) -> None:
 
 
 def _reclaim(w: World, s: Step) -> None:
-    f = w.folio(s.get("folio"), file_only=True)
+    f = _pick_folio(w, s, file_only=True)
     if f is None:
         return
     _unmap_folio(w, f)
@@ -469,7 +485,7 @@ def _reclaim(w: World, s: Step) -> None:
 def _migrate(w: World, s: Step) -> None:
     k = w.k
     a = w.arch
-    f = w.folio(s.get("folio"))
+    f = _pick_folio(w, s)
     if f is None or f.entire_mapcount > 0:
         return
     maps = _mapped_ptes(w, f)
@@ -533,7 +549,7 @@ def _prealloc(w: World, s: Step) -> None:
 def _secure(w: World, s: Step) -> None:
     if w.arch.pg_arch_1_use != "secure":
         return
-    f = w.folio(s.get("folio"))
+    f = _pick_folio(w, s)
     if f is None:
         return
     f.page_arch1[s.get("page") % f.nr_pages] = True
@@ -615,12 +631,25 @@ def generate(rng: random.Random, w: World, enabled: list[str]) -> Step:
         if op == "replace":
             args["reuse"] = rng.randrange(2)
     elif op in ("reclaim", "migrate", "secure"):
-        fs = w.folios()
-        large = [i for i, f in enumerate(fs) if f.order > 0]
-        if op == "secure" and large and rng.random() < 0.8:
-            args = {"folio": rng.choice(large)}     # per-page tracking matters in large folios
-        else:
-            args = {"folio": rng.randrange(max(len(fs), 1))}
+        nfiles = INITIAL_FILES if op == "reclaim" else INITIAL_FILES + 1
+        choices: list[tuple[int, int]] = []          # (file, folio) with a target
+        for fi in range(nfiles):
+            if fi == INITIAL_FILES:
+                fs = [f for f in w.folios() if f.anon]
+            else:
+                fs = [w.files[fi].folios[i] for i in sorted(w.files[fi].folios)]
+            for j, f in enumerate(fs):
+                choices.append((fi, j))
+        if op == "secure":                            # per-page tracking: large folios
+            large = []
+            for c in choices:
+                tf = _pick_folio(w, Step(op, {"file": c[0], "folio": c[1]}))
+                if tf is not None and tf.order > 0:
+                    large.append(c)
+            if large and rng.random() < 0.8:
+                choices = large
+        fi, j = rng.choice(choices) if choices else (rng.randrange(nfiles), 0)
+        args = {"file": fi, "folio": j}
         if op == "secure":
             args["page"] = rng.randrange(16)
     elif op == "fault_around":
