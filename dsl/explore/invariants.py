@@ -19,8 +19,9 @@ action.  It returns the violations of
   maps later must be clear too.
 
 Not reported (the kernel's contract does not promise it): stale
-instructions whose expected version a *user* stored (self-modifying code
-must flush the I-cache itself).
+instructions whose expected version a *user* stored, and a "clean"
+PG_arch_1 (dcache_clean / icache_clean) over user-stored data
+(self-modifying code and JITs flush the I-cache themselves).
 """
 
 from __future__ import annotations
@@ -35,12 +36,21 @@ PTE_PROPERTY = "pte_property"
 
 
 def _user_stored(w: World, v: Violation) -> bool:
-    if v.check != STALE_INSN or not v.expected.startswith("version "):
-        return False
-    try:
-        return int(v.expected.split()[1]) in w.user_versions
-    except ValueError:
-        return False
+    """Instructions a user stored: the user must sync the I-cache itself
+    (arm64 PG_dcache_clean tracks the kernel's writes, arch/arm64/mm/
+    flush.c; a JIT writing through a second, writable mapping calls
+    __clear_cache), so neither stale instructions of a user-stored
+    version nor a PG_arch_1 "clean" flag over user-stored data count."""
+    if v.check == STALE_INSN and v.expected.startswith("version "):
+        try:
+            return int(v.expected.split()[1]) in w.user_versions
+        except ValueError:
+            return False
+    if v.check == PG_ARCH_1_STATE and v.pfn >= 0 and w.arch.pg_arch_1_use in (
+            "dcache_clean", "icache_clean"):
+        f = w.k.mem.folio_of(v.pfn)
+        return f is not None and f.latest[v.pfn - f.pfn] in w.user_versions
+    return False
 
 
 def _live_pte_props(w: World) -> list[Violation]:
