@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     _extra_commands(sub)
     from .verify.cli import register as register_verify   # ptdl verify, ptdl kernel
     register_verify(sub)
+    from .explore.cli import register as register_explore    # ptdl explore (dsl/explore)
+    register_explore(sub)
     return ap
 
 
