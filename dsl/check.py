@@ -6,6 +6,12 @@ error on an element inherited from a parent is reported at the child arch
 with a note pointing at the parent's text (and not at all when the parent
 itself already has the same error).
 
+Diagnostics lead with the cause: an element that is itself wrong (an
+invalid `word`, a reversed or out-of-word bit range) is reported once, and
+the checks that would only repeat it (fields outside a wrong word, PFN
+width sums over a reversed range, the advance proof over it) are skipped.
+Near-miss names get "did you mean" (dsl/suggest.py).
+
 The PFN-advance proof (`advance_problem`) is the correctness claim behind
 additive store loops, written out in the README: adding 2^s to the raw
 entry steps the PFN by one iff PFN bit 0 sits at PTE bit s, the PFN is not
@@ -23,6 +29,7 @@ from .model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt,
                     walk_expr, walk_stmts)
 from .resolve import Resolved
 from .source import Diagnostic, Loc, Note
+from .suggest import did_you_mean
 
 C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -62,6 +69,9 @@ class _ArchChecker:
         self.names = self.field_names | {d.name for d in a.derived}
         self.roles = {f.role for f in a.fields if f.role} | \
             {d.name for d in a.derived if d.name in catalog.ROLES}
+        # Root causes found so far; checks that would only repeat them skip.
+        self.word_ok = True
+        self.bad_fields: set[str] = set()
 
     def err(self, loc: Loc, msg: str, origin: str, notes: tuple[Note, ...] = ()) -> None:
         self.found.append((Diagnostic(loc, msg, notes=notes), origin))
@@ -83,8 +93,13 @@ class _ArchChecker:
     def settings(self) -> None:
         a = self.a
         for key, s in a.settings:
+            if key not in catalog.SETTINGS:
+                self.err(s.loc, f"unknown setting '{key}'"
+                         f"{did_you_mean(key, catalog.SETTINGS)}", s.origin)
+                continue
             lo, hi = catalog.SETTINGS[key]
             if key == "word" and s.value not in (32, 64):
+                self.word_ok = False
                 self.err(s.loc, f"word must be 32 or 64, not {s.value}", s.origin)
             elif not lo <= s.value <= hi:
                 self.err(s.loc, f"{key} {s.value} is out of range {lo}..{hi}", s.origin)
@@ -99,6 +114,8 @@ class _ArchChecker:
         if mfo is not None and mfo.value > pmd_order:
             self.err(mfo.loc, f"max_folio_order {mfo.value} exceeds the PMD order "
                      f"{pmd_order} (set_ptes never crosses a PTE table)", mfo.origin)
+        if not self.word_ok:
+            return      # the checks below measure against the word
         ps = a.setting("page_shift")
         if ps is not None and ps.value >= a.word_bits:
             self.err(ps.loc, f"page_shift {ps.value} does not fit a {a.word_bits}-bit word", ps.origin)
@@ -110,10 +127,14 @@ class _ArchChecker:
         a = self.a
         for f in a.fields:
             if f.role is not None and f.role not in catalog.ROLES:
-                self.err(f.loc, f"unknown role '{f.role}'", f.origin)
+                self.err(f.loc, f"unknown role '{f.role}'{did_you_mean(f.role, catalog.ROLES)}",
+                         f.origin)
             if f.lo > f.hi:
-                self.err(f.loc, f"bit range {f.lo}..{f.hi} is reversed", f.origin)
-            elif f.hi >= a.word_bits:
+                self.bad_fields.add(f.name)
+                self.err(f.loc, f"bit range {f.lo}..{f.hi} is reversed; write it low..high "
+                         f"({f.hi}..{f.lo})", f.origin)
+            elif f.hi >= a.word_bits and self.word_ok:
+                self.bad_fields.add(f.name)
                 where = f"bit {f.lo}" if f.lo == f.hi else f"bit range {f.lo}..{f.hi}"
                 self.err(f.loc, f"{where} lies outside the {a.word_bits}-bit word", f.origin)
             if f.role == "pfn" and f.inverted:
@@ -127,7 +148,8 @@ class _ArchChecker:
                          f.origin)
             for o in f.overlaps:
                 if o not in self.field_names:
-                    self.err(f.loc, f"field '{f.name}' overlaps unknown field '{o}'", f.origin)
+                    self.err(f.loc, f"field '{f.name}' overlaps unknown field '{o}'"
+                             f"{did_you_mean(o, self.field_names)}", f.origin)
         # One diagnostic per field: at the later-declared field of a colliding
         # pair, naming the earliest field it collides with.  Fields are
         # bucketed per bit (the word is at most 64 bits; an out-of-range word
@@ -172,6 +194,8 @@ class _ArchChecker:
             if role not in self.roles:
                 self.err(a.loc, f"the pte block has no field with role '{role}'", a.name)
         pfn = a.pfn_fields
+        if any(f.name in self.bad_fields for f in pfn) or not self.word_ok:
+            return      # PFN widths over a bad range would only repeat that error
         expect = 0
         for f in pfn:
             if f.pfn_offset != expect:
@@ -195,7 +219,9 @@ class _ArchChecker:
                              "predicates of this pte block", origin)
                 elif x.path[0] not in self.names and x.path[0] not in catalog.PTE_EXPR_BUILTINS \
                         and x.path[0] not in self.roles:
-                    self.err(x.loc, f"unknown field or predicate '{x.path[0]}'", origin)
+                    known = self.names | set(catalog.PTE_EXPR_BUILTINS) | self.roles
+                    self.err(x.loc, f"unknown field or predicate '{x.path[0]}'"
+                             f"{did_you_mean(x.path[0], known)}", origin)
             elif isinstance(x, (Compare, AnyOf, Num)):
                 self.err(x.loc, f"{where} may not use comparisons, numbers or any()", origin)
 
@@ -219,9 +245,10 @@ class _ArchChecker:
                     if state.get(n) == 2:
                         continue
                     if state.get(n) == 1:
-                        d = a.derived_named(start)
-                        assert d is not None
-                        self.err(d.loc, f"derived predicate '{start}' depends on itself", d.origin)
+                        cyc = a.derived_named(start)
+                        assert cyc is not None
+                        self.err(cyc.loc, f"derived predicate '{start}' depends on itself",
+                                 cyc.origin)
                         break
                     state[n] = 1
                     path.append(n)
@@ -239,12 +266,14 @@ class _ArchChecker:
         a = self.a
         for s in body:
             if isinstance(s, FlagOp):
-                if len(s.target.path) != 1 or a.field(s.target.path[0]) is None:
+                f = a.field(s.target.path[0]) if len(s.target.path) == 1 else None
+                if f is None:
                     self.err(s.loc, f"a mutator sets and clears fields of this pte block; "
-                             f"'{s.target.text}' is not one", origin)
+                             f"'{s.target.text}' is not one"
+                             f"{did_you_mean(s.target.text, self.field_names)}", origin)
                     continue
-                f = a.field(s.target.path[0])
-                assert f is not None
+                if f.name in self.bad_fields:
+                    continue
                 if s.value is not None and (s.op == "clear" or s.value.bit_length() > max(0, f.width)):
                     self.err(s.loc, f"value {s.value} does not fit field '{f.name}' "
                              f"({f.width} bits)" if s.op == "set" else "`clear` takes no value",
@@ -260,7 +289,8 @@ class _ArchChecker:
         a = self.a
         for m in a.mutators:
             if m.name not in catalog.MUTATORS:
-                self.err(m.loc, f"unknown mutator '{m.name}'", m.origin)
+                self.err(m.loc, f"unknown mutator '{m.name}'{did_you_mean(m.name, catalog.MUTATORS)}",
+                         m.origin)
             self.mutator_stmts(m.body, m.origin)
         for name, (role, _) in catalog.MUTATORS.items():
             if a.mutator(name) is not None:
@@ -290,7 +320,10 @@ class _ArchChecker:
             for name, value in p.values:
                 f = a.field(name)
                 if f is None:
-                    self.err(p.loc, f"prot entry '{p.key}' names unknown field '{name}'", p.origin)
+                    self.err(p.loc, f"prot entry '{p.key}' names unknown field '{name}'"
+                             f"{did_you_mean(name, self.field_names)}", p.origin)
+                elif f.name in self.bad_fields:
+                    continue
                 elif value is not None and value.bit_length() > max(0, f.width):
                     self.err(p.loc, f"value {value} does not fit field '{name}' ({f.width} bits)",
                              p.origin)
@@ -299,8 +332,8 @@ class _ArchChecker:
         if a.empty_pte is not None:
             for name, _ in a.empty_pte.values:
                 if a.field(name) is None:
-                    self.err(a.empty_pte.loc, f"empty_pte names unknown field '{name}'",
-                             a.empty_pte.origin)
+                    self.err(a.empty_pte.loc, f"empty_pte names unknown field '{name}'"
+                             f"{did_you_mean(name, self.field_names)}", a.empty_pte.origin)
         for key in ("base", "none"):
             if a.prot_item(key) is None:
                 self.err(a.loc, f"missing prot entry '{key}' (needed for vm_get_page_prot)", a.name)
@@ -312,7 +345,8 @@ class _ArchChecker:
                     self.err(x.loc, f"{where} may only test CPU features (cpu.NAME), "
                              f"not '{x.text}'", origin)
                 elif x.path[1] not in self.a.cpu_features:
-                    self.err(x.loc, f"unknown cpu feature '{x.path[1]}'", origin)
+                    self.err(x.loc, f"unknown cpu feature '{x.path[1]}'"
+                             f"{did_you_mean(x.path[1], self.a.cpu_features)}", origin)
             elif isinstance(x, (Compare, AnyOf, Num)):
                 self.err(x.loc, f"{where} may not use comparisons, numbers or any()", origin)
 
@@ -324,8 +358,8 @@ class _ArchChecker:
                 if cond is not None:
                     self.cpu_expr(cond, choice.origin, f"a {key} choice")
                 if k.name not in kinds:
-                    self.err(k.loc, f"unknown {key} kind '{k.name}' (one of {', '.join(kinds)})",
-                             choice.origin)
+                    self.err(k.loc, f"unknown {key} kind '{k.name}'{did_you_mean(k.name, kinds)} "
+                             f"(one of {', '.join(kinds)})", choice.origin)
                     continue
                 for pk, pv in k.params:
                     if pk != "colours" or k.name not in catalog.ALIASING_DCACHE:
@@ -338,7 +372,8 @@ class _ArchChecker:
                         self.err(k.loc, f"{k.name} needs colours=N with N a power of two >= 2",
                                  choice.origin)
         if a.tlb.name not in catalog.TLB_KINDS:
-            self.err(a.tlb.loc, f"unknown tlb kind '{a.tlb.name}' (one of "
+            self.err(a.tlb.loc, f"unknown tlb kind '{a.tlb.name}'"
+                     f"{did_you_mean(a.tlb.name, catalog.TLB_KINDS)} (one of "
                      f"{', '.join(catalog.TLB_KINDS)})", a.name)
         elif a.tlb.params:
             self.err(a.tlb.loc, f"tlb kind '{a.tlb.name}' takes no parameters", a.name)
@@ -346,10 +381,12 @@ class _ArchChecker:
     def misc(self) -> None:
         a = self.a
         if a.advance not in catalog.ADVANCES:
-            self.err(a.advance_loc, f"unknown advance strategy '{a.advance}' (one of "
+            self.err(a.advance_loc, f"unknown advance strategy '{a.advance}'"
+                     f"{did_you_mean(a.advance, catalog.ADVANCES)} (one of "
                      f"{', '.join(catalog.ADVANCES)})", a.name)
         if a.pg_arch_1_use not in catalog.PG_ARCH_1_USES:
-            self.err(a.pg_arch_1_loc, f"unknown PG_arch_1 use '{a.pg_arch_1_use}'", a.name)
+            self.err(a.pg_arch_1_loc, f"unknown PG_arch_1 use '{a.pg_arch_1_use}'"
+                     f"{did_you_mean(a.pg_arch_1_use, catalog.PG_ARCH_1_USES)}", a.name)
         elif a.pg_arch_1_use == "none" and a.pg_arch_1_granularity != "none":
             self.err(a.pg_arch_1_loc, "`pg_arch_1 none` takes no granularity", a.name)
         elif a.pg_arch_1_use != "none" and a.pg_arch_1_granularity not in catalog.GRANULARITIES:
@@ -359,7 +396,8 @@ class _ArchChecker:
             self.cpu_expr(a.prefault_old, a.name, "prefault_old")
         for p in a.primitives:
             if p.key not in catalog.PRIMITIVE_KEYS:
-                self.err(p.loc, f"unknown primitive '{p.key}'", p.origin)
+                self.err(p.loc, f"unknown primitive '{p.key}'"
+                         f"{did_you_mean(p.key, catalog.PRIMITIVE_KEYS)}", p.origin)
             if not C_IDENT.match(p.c_name):
                 self.err(p.loc, f"primitive name {p.c_name!r} is not a C identifier", p.origin)
         if not C_IDENT.match(a.name):
@@ -375,7 +413,7 @@ class _ArchChecker:
         a = self.a
         for c in a.calls:
             if c.name not in catalog.CALLS:
-                self.err(c.loc, f"unknown call '{c.name}' (one of {', '.join(catalog.CALLS)})",
+                self.err(c.loc, f"unknown call '{c.name}'{did_you_mean(c.name, catalog.CALLS)} (one of {', '.join(catalog.CALLS)})",
                          c.origin)
                 continue
             self.body(c.name, c.body, c.origin, each="", in_any=False)
@@ -428,12 +466,16 @@ class _ArchChecker:
                          f"not available in {call}", origin)
             f = self.a.field(path[1])
             if f is None:
-                self.err(s.target.loc, f"unknown field '{path[1]}'", origin)
+                self.err(s.target.loc, f"unknown field '{path[1]}'"
+                         f"{did_you_mean(path[1], self.field_names)}", origin)
+            elif f.name in self.bad_fields:
+                pass
             elif s.value is not None and (s.op == "clear" or s.value.bit_length() > max(0, f.width)):
                 self.err(s.loc, f"value {s.value} does not fit field '{f.name}'", origin)
             return
         if s.target.text not in catalog.FLAG_TARGETS:
-            self.err(s.target.loc, f"cannot {s.op} '{s.target.text}' (one of "
+            self.err(s.target.loc, f"cannot {s.op} '{s.target.text}'"
+                     f"{did_you_mean(s.target.text, catalog.FLAG_TARGETS)} (one of "
                      f"{', '.join(catalog.FLAG_TARGETS)}, pte.FIELD)", origin)
             return
         self.pg_flag_ref(call, s.target, origin, each)
@@ -457,7 +499,8 @@ class _ArchChecker:
     def effect(self, call: str, s: EffectStmt, origin: str, each: str) -> None:
         e = catalog.EFFECTS.get(s.name)
         if e is None:
-            self.err(s.loc, f"unknown effect '{s.name}'", origin)
+            self.err(s.loc, f"unknown effect '{s.name}'{did_you_mean(s.name, catalog.EFFECTS)}",
+                     origin)
             return
         if call not in e.calls:
             self.err(s.loc, f"effect '{s.name}' is not allowed in {call}", origin)
@@ -481,7 +524,8 @@ class _ArchChecker:
         for k, v in s.params:
             allowed = e.params.get(k)
             if allowed is None:
-                self.err(s.loc, f"effect '{s.name}' has no parameter '{k}'", origin)
+                self.err(s.loc, f"effect '{s.name}' has no parameter '{k}'"
+                         f"{did_you_mean(k, e.params)}", origin)
             elif v not in allowed:
                 self.err(s.loc, f"{s.name}({k}=...) takes {', '.join(allowed)}, not '{v}'", origin)
 
@@ -523,7 +567,8 @@ class _ArchChecker:
         obj, attr = r.path
         if obj == "cpu":
             if attr not in a.cpu_features:
-                self.err(r.loc, f"unknown cpu feature '{attr}'", origin)
+                self.err(r.loc, f"unknown cpu feature '{attr}'"
+                         f"{did_you_mean(attr, a.cpu_features)}", origin)
             return
         if obj in catalog.PTE_OBJECTS:
             if obj in ("old", "new") and not (in_any or each == "pte"):
@@ -538,15 +583,20 @@ class _ArchChecker:
                 why = f"'{attr}' is not {known}"
                 if attr in catalog.ROLES:
                     why = f"this arch has no field with role '{attr}'"
+                else:
+                    why += did_you_mean(attr, self.names | self.roles | {"pfn"})
                 self.err(r.loc, f"unknown predicate '{r.text}': {why}", origin)
             return
         preds = catalog.OBJECT_PREDICATES.get(obj)
         if preds is None:
-            self.err(r.loc, f"unknown predicate '{r.text}': no object '{obj}' (pte, old, new, "
-                     "folio, page, vma, mm, cpu)", origin)
+            objs = tuple(catalog.OBJECT_PREDICATES) + catalog.PTE_OBJECTS + ("cpu",)
+            self.err(r.loc, f"unknown predicate '{r.text}': no object '{obj}'"
+                     f"{did_you_mean(obj, objs)} (pte, old, new, folio, page, vma, mm, cpu)",
+                     origin)
             return
         if attr not in preds:
-            self.err(r.loc, f"unknown predicate '{r.text}' ({obj} has "
+            self.err(r.loc, f"unknown predicate '{r.text}'"
+                     f"{did_you_mean(obj + '.' + attr, [obj + '.' + p for p in preds])} ({obj} has "
                      f"{', '.join(sorted(preds))})", origin)
             return
         if obj == "page" and each != "page":
@@ -559,8 +609,8 @@ class _ArchChecker:
     def advance(self) -> None:
         a = self.a
         c = a.call("set_ptes")
-        if c is None:
-            return
+        if c is None or not self.word_ok or any(f.name in self.bad_fields for f in a.pfn_fields):
+            return      # no proof over a layout that is already wrong
         if c.generic:
             why = advance_problem(a, a.advance)
             if why is not None:
