@@ -29,7 +29,7 @@ from .model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt,
                     walk_expr, walk_stmts)
 from .resolve import Resolved
 from .source import Diagnostic, Loc, Note
-from .suggest import did_you_mean
+from .suggest import closest, did_you_mean
 
 C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -596,7 +596,7 @@ class _ArchChecker:
             return
         if attr not in preds:
             self.err(r.loc, f"unknown predicate '{r.text}'"
-                     f"{did_you_mean(obj + '.' + attr, [obj + '.' + p for p in preds])} ({obj} has "
+                     f"{_qualified(obj, closest(attr, preds))} ({obj} has "
                      f"{', '.join(sorted(preds))})", origin)
             return
         if obj == "page" and each != "page":
@@ -622,6 +622,10 @@ class _ArchChecker:
                 why = advance_problem(a, strategy)
                 if why is not None:
                     self.err(s.loc, why, c.origin)
+
+
+def _qualified(obj: str, attr: str | None) -> str:
+    return f" (did you mean '{obj}.{attr}'?)" if attr is not None else ""
 
 
 def _store_counts(body: tuple[Stmt, ...]) -> set[int]:

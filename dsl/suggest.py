@@ -13,7 +13,7 @@ from typing import Iterable
 def closest(name: str, known: Iterable[str]) -> str | None:
     """The known name nearest to `name`, if it is near enough."""
     pool = sorted(set(known))
-    best = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+    best = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
     if best:
         return best[0]
     low = {k.lower(): k for k in pool}

@@ -128,20 +128,27 @@ def render_svg(a: Arch) -> str:
                          'fill="url(#inverted)" stroke="none"/>')
             name = ("¬" if f.inverted else "") + f.name
             deco = ' text-decoration="overline"' if f.inverted else ""
-            fits = len(name) * 6.5 < width - 2
-            label = name if fits else name[: max(1, int((width - 2) / 6.5))]
-            ty = y + (hh / 2 + 4 if band else 22)
-            o.append(f'<text x="{x + width / 2}" y="{ty}" text-anchor="middle"{deco}>'
-                     f"{escape(label)}</text>")
-            if not band:
+            rng = str(lo) if lo == hi else f"{hi}..{lo}"
+            o.append(f"<title>{escape(f.name)} {rng}: {escape(f.role or 'no role')}"
+                     f"{' (inverted)' if f.inverted else ''}</title>")
+            cx = x + width / 2
+            if band:
+                o.append(f'<text x="{cx}" y="{y + hh / 2 + 4}" text-anchor="middle" '
+                         f'font-size="9"{deco}>{escape(name[: max(1, int(width / 5.5))])}</text>')
+            elif len(name) * 6.5 < width - 2:
+                o.append(f'<text x="{cx}" y="{y + 22}" text-anchor="middle"{deco}>'
+                         f"{escape(name)}</text>")
                 role = (f.role or "") + (" inv" if f.inverted else "")
-                rng = str(lo) if lo == hi else f"{hi}..{lo}"
                 if len(role) * 5.5 < width:
-                    o.append(f'<text x="{x + width / 2}" y="{y + 38}" text-anchor="middle" '
+                    o.append(f'<text x="{cx}" y="{y + 38}" text-anchor="middle" '
                              f'font-size="9" fill="#212121">{escape(role)}</text>')
                 if len(rng) * 5.5 < width:
-                    o.append(f'<text x="{x + width / 2}" y="{y + 51}" text-anchor="middle" '
+                    o.append(f'<text x="{cx}" y="{y + 51}" text-anchor="middle" '
                              f'font-size="8" fill="#424242">{rng}</text>')
+            else:   # narrow: the name runs upwards inside the box
+                cy = y + hh / 2
+                o.append(f'<text x="{cx + 3}" y="{cy}" text-anchor="middle" font-size="9" '
+                         f'transform="rotate(-90 {cx} {cy})"{deco}>{escape(name[:9])}</text>')
             o.append("</g>")
             if f.role == "pfn":
                 pfn_parts.append((f, r, x + width // 2, _row_y(r) + ROW_H, lo, hi))
