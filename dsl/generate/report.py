@@ -13,8 +13,9 @@ followed by a readable account of every failed scenario run: the scenario
 and its CPU features, and
 - for a C-trace mismatch, a unified diff of the Python and C traces around
   the first difference (dsl/generate/charness.py `trace_diff`);
-- for an invariant, the violation, the first event of the trace touching
-  the violation's page or address, and the trace lines leading to it.
+- for an invariant, the violation, the bad event (the last arch-call
+  trace line touching the violation's page or address before the check
+  fired; violations carry no trace index) and the lines leading to it.
 The plugin finds the traces in the failing test's frames (the locals `py`
 and `c` of the C comparison, the scenario Result `r`), so the generated
 tests need not change.  Exit status 0 iff pytest collected something and
@@ -33,7 +34,7 @@ from typing import Any, Generator
 
 import pytest
 
-LEAD = 5            # trace lines shown before the first bad event
+LEAD = 8            # trace lines shown before the bad event
 
 _FILE = re.compile(r"test_(?P<arch>[A-Za-z0-9_]+?)_conformance\.py")
 
@@ -116,8 +117,10 @@ def _indent(lines: list[str], pad: str = "    ") -> str:
 
 def c_trace_detail(py: list[str], c: list[str], script: int | None = None) -> str:
     from .charness import trace_diff
-    head = [] if script is None else [f"call script {script}:"]
-    return _indent(head + trace_diff(py, c).splitlines())
+    lines = trace_diff(py, c).splitlines()
+    if script is not None:
+        lines[0] = f"call script {script}: {lines[0]}"
+    return _indent(lines)
 
 
 def _touches(line: str, values: set[str]) -> bool:
@@ -136,16 +139,19 @@ def violation_detail(r: Any) -> str:
         lines.append(f"  (+{more} more violation{'s' if more != 1 else ''})")
     trace: list[str] = list(r.trace()) if hasattr(r, "trace") else []
     values = {f"0x{n:x}" for n in (getattr(v, "pfn", -1), getattr(v, "addr", -1)) if n >= 0}
-    hit = next((i for i, ln in enumerate(trace) if values and _touches(ln, values)), None)
-    if hit is None:
+    hits = [i for i, ln in enumerate(trace) if values and _touches(ln, values)]
+    if not hits:
         if trace:
             lines.append(f"last {min(LEAD, len(trace))} of {len(trace)} trace lines:")
             lines += ["  " + ln for ln in trace[-LEAD:]]
         return _indent(lines)
-    lines.append(f"first bad event: trace line {hit + 1} of {len(trace)}, the first touching "
-                 f"{' / '.join(sorted(values))}:")
-    for i in range(max(0, hit - LEAD), hit + 1):
-        lines.append(("> " if i == hit else "  ") + f"{i + 1:>5}  {trace[i]}")
+    last = hits[-1]
+    shown = ", ".join(str(i + 1) for i in hits[:12]) + (", ..." if len(hits) > 12 else "")
+    lines.append(f"bad event: trace line {last + 1} of {len(trace)}, the last arch event on "
+                 f"{' / '.join(sorted(values))} before the check fired (lines touching it: "
+                 f"{shown}); the lines leading to it:")
+    for i in range(max(0, last - LEAD), last + 1):
+        lines.append(("> " if i in hits else "  ") + f"{i + 1:>5}  {trace[i]}")
     return _indent(lines)
 
 
