@@ -44,6 +44,7 @@ summary: setup
 	@$(PTDL) list
 
 test: all
+	@command -v rsvg-convert >/dev/null || echo "make test: rsvg-convert missing (Debian: apt-get install librsvg2-bin); SVG render tests skip (fail under CI=true)"
 	$(BIN)/python -m pytest -q
 
 test-interpreted: setup
