@@ -81,10 +81,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-_report = report
-_load_ok = load_ok
-
-
 # -- the front-end commands ---------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
     root = root_of(args)
@@ -107,7 +103,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 2
     p = load(root, files or None)
     if p.diags:
-        _report(p)
+        report(p)
         return 1
     if not args.quiet:
         checked = files or p.files
@@ -125,7 +121,7 @@ def _check_args(c: argparse.ArgumentParser) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import dumps
-    p = _load_ok(root_of(args))
+    p = load_ok(root_of(args))
     if p is None:
         return 1
     if not need_arch(p, args.arch):
@@ -142,7 +138,7 @@ def _export_args(e: argparse.ArgumentParser) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from .show import render as show
     root = root_of(args)
-    p = _load_ok(root)
+    p = load_ok(root)
     if p is None:
         return 1
     if not need_arch(p, args.arch):
@@ -184,7 +180,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in sorted(p.archs):
         print(one_line(p.archs[name]))
     if p.diags:
-        _report(p)
+        report(p)
         return 1
     return 0
 
