@@ -206,6 +206,8 @@ def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
             if isinstance(e.orig_exc, _Bail):
                 return decls, build.diags + [e.orig_exc.diag]
             raise
+        except _Bail as b:      # from __default__ (not wrapped in VisitError)
+            return decls, build.diags + [b.diag]
     return decls, []
 
 
@@ -274,6 +276,12 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
             raise _Bail(Diagnostic(self.at(tok),
                                    f"number too large (more than {MAX_INT_BITS} bits)"))
         return v
+
+    def __default__(self, data: str, children: list[object], meta: Meta) -> object:
+        """A grammar rule without a method here: say so (never build a
+        half-understood ArchDecl).  Adding a rule = adding its method."""
+        raise _Bail(Diagnostic(self.at_meta(meta),
+                               f"internal: grammar rule '{data}' has no method in dsl/parse.py _Build"))
 
     # -- arch --------------------------------------------------------------
     def arch(self, name: Token, parent: Token | None, *items: Apply) -> ArchDecl:
