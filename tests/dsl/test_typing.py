@@ -8,7 +8,8 @@ import sys
 
 from frontend_util import ROOT
 
-MODULES = ["dsl/parse.py", "dsl/resolve.py", "dsl/check.py", "dsl/cli.py", "dsl/command.py",
+MODULES = ["dsl/parse.py", "dsl/resolve.py", "dsl/check.py", "dsl/check_base.py", "dsl/check_layout.py",
+           "dsl/check_behaviour.py", "dsl/cli.py", "dsl/command.py",
            "dsl/project.py", "dsl/source.py", "dsl/suggest.py", "dsl/uptodate.py",
            "dsl/testcmd.py", "dsl/doccmd.py", "dsl/diffcmd.py", "dsl/svg.py", "dsl/lexer.py",
            "dsl/palette.py", "dsl/show.py", "dsl/export.py", "dsl/build.py",
