@@ -4,7 +4,8 @@ Place in the flow: a pure function of two dsl.model.Arch values plus the
 command wrapper.  Settings, fields (bit range, role, polarity, PFN part),
 derived predicates, mutators, prot entries, caches/TLB/PG_arch_1, CPU
 features and each of the four calls (in words, dsl/describe.py) are
-compared; only differences are printed, each as `- A` / `+ B` lines.
+compared; only differences are printed, side by side (key, A, B; calls
+line by line aligned, `|` changed, `<` only in A, `>` only in B).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 
 from .command import Command, load_ok, need_arch, root_of
 from .describe import call_summary
-from .model import Arch, Choice, Field, expr_text
+from .model import Arch, Choice, Field, FlagOp, Stmt, When, expr_text
 
 
 def _bits(f: Field) -> str:
@@ -50,7 +51,7 @@ def _table(a: Arch) -> dict[str, dict[str, str]]:
         "settings": settings,
         "fields": {f.name: _field(f) for f in a.fields},
         "predicates": {d.name: expr_text(d.expr) for d in a.derived},
-        "mutators": {m.name: "; ".join(_stmt_words(a, m.body)) for m in a.mutators},
+        "mutators": {m.name: " ".join(_stmt_words(a, m.body)) for m in a.mutators},
         "transforms": {t.target: f"inverted when {expr_text(t.cond)}" for t in a.transforms},
         "prot": {p.key: " | ".join(n if v is None else f"{n}={v}" for n, v in p.values)
                  for p in a.prot},
@@ -67,47 +68,87 @@ def _table(a: Arch) -> dict[str, dict[str, str]]:
     }
 
 
-def _stmt_words(a: Arch, body: tuple[object, ...]) -> list[str]:
-    from .describe import stmt_lines
-    return [s.strip() for s in stmt_lines(a, body)]  # type: ignore[arg-type]
+def _stmt_words(a: Arch, body: tuple[Stmt, ...]) -> list[str]:
+    """A mutator body as archdef-like text, one item per statement."""
+    out: list[str] = []
+    for st in body:
+        if isinstance(st, FlagOp):
+            out.append(f"{st.op} {st.target.text}" + (f"={st.value}" if st.value is not None else ""))
+        elif isinstance(st, When):
+            text = f"when {expr_text(st.cond)} {{ {' '.join(_stmt_words(a, st.then))} }}"
+            if st.orelse:
+                text += f" else {{ {' '.join(_stmt_words(a, st.orelse))} }}"
+            out.append(text)
+        else:
+            out.append(type(st).__name__)
+    return out
+
+
+def _pairs(la: list[str], lb: list[str]) -> list[tuple[str, str, str]]:
+    """Align two line lists: (mark, left, right); mark ' ' same, '|' changed,
+    '<' only left, '>' only right."""
+    import difflib
+    out: list[tuple[str, str, str]] = []
+    sm = difflib.SequenceMatcher(a=la, b=lb, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            out += [(" ", la[i], lb[j]) for i, j in zip(range(i1, i2), range(j1, j2))]
+            continue
+        left, right = la[i1:i2], lb[j1:j2]
+        for k in range(max(len(left), len(right))):
+            x = left[k] if k < len(left) else ""
+            y = right[k] if k < len(right) else ""
+            out.append(("|" if x and y else "<" if x else ">", x, y))
+    return out
 
 
 def diff(a: Arch, b: Arch) -> str:
-    """The differences between a and b, field by field and call by call."""
-    out = [f"--- {a.name}", f"+++ {b.name}"]
+    """a and b side by side: only what differs, field by field and call by
+    call.  Columns: the key, A's value, B's value ('-' where absent)."""
     ta, tb = _table(a), _table(b)
-    same = 0
+    sections: list[tuple[str, list[tuple[str, str, str]]]] = []
     for section in ta:
-        rows: list[str] = []
         ka, kb = ta[section], tb[section]
-        for key in sorted(set(ka) | set(kb), key=lambda k: (k not in ka, k)):
-            va, vb = ka.get(key), kb.get(key)
-            if va == vb:
-                same += 1
-                continue
-            if va is not None:
-                rows.append(f"- {key:<16} {va}")
-            if vb is not None:
-                rows.append(f"+ {key:<16} {vb}")
+        rows = [(key, ka.get(key, "-"), kb.get(key, "-"))
+                for key in sorted(set(ka) | set(kb), key=lambda k: (k not in ka, k))
+                if ka.get(key) != kb.get(key)]
         if rows:
-            out.append(f"@@ {section} @@")
-            out += rows
+            sections.append((section, rows))
+    calls: list[tuple[str, list[tuple[str, str, str]]]] = []
     for name in ("set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
                  "flush_icache_pages"):
         ca, cb = a.call(name), b.call(name)
         la = call_summary(a, ca) if ca is not None else ["(missing)"]
         lb = call_summary(b, cb) if cb is not None else ["(missing)"]
-        if la == lb:
-            same += 1
-            continue
-        out.append(f"@@ {name} @@")
-        import difflib
-        for line in difflib.ndiff(la, lb):
-            if line.startswith(("- ", "+ ", "  ")):
-                out.append(line)
-    if len(out) == 2:
-        out.append(f"(no differences: {a.name} and {b.name} describe the same behaviour)")
-    return "\n".join(out) + "\n"
+        if la != lb:
+            calls.append((name, _pairs(la, lb)))
+    if not sections and not calls:
+        return f"(no differences: {a.name} and {b.name} describe the same behaviour)\n"
+    kw = max([len(k) for _, rows in sections for k, _, _ in rows] + [3])
+    lw = max([len(x) for _, rows in sections for _, x, _ in rows]
+             + [len(x) for _, rows in calls for _, x, _ in rows] + [len(a.name)])
+    lw = min(lw, 60)
+    import textwrap
+
+    def row(key: str, x: str, sep: str, y: str) -> list[str]:
+        """One row; a long left cell wraps within its column."""
+        pad = len(x) - len(x.lstrip(" "))
+        parts = textwrap.wrap(x, lw, initial_indent="", subsequent_indent=" " * (pad + 2),
+                              drop_whitespace=True) if len(x) > lw else [x]
+        lines = [f"{key:<{kw}}  {(' ' * pad if len(x) > lw else '') + parts[0]:<{lw}} {sep} {y}"]
+        lines += [f"{'':<{kw}}  {p:<{lw}} {sep}" for p in parts[1:]]
+        return lines
+
+    out = [f"{'':<{kw}}  {a.name:<{lw}} | {b.name}"]
+    for section, rows in sections:
+        out.append(f"[{section}]")
+        for k, x, y in rows:
+            out += row(k, x, "|", y)
+    for name, pairs in calls:
+        out.append(f"[{name}]")
+        for m, x, y in pairs:
+            out += row(m, x, "|" if m == " " else m, y)
+    return "\n".join(ln.rstrip() for ln in out) + "\n"
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -129,5 +170,5 @@ DIFF = Command(
     "diff", "compare two archs or variants field by field and call by call",
     "Print what differs between arch A and arch B: settings, PTE fields (bits,\n"
     "role, polarity), predicates, mutators, prot entries, caches, TLB,\n"
-    "PG_arch_1 and each of the four calls in words.  '-' lines are A's, '+' B's.",
+    "PG_arch_1 and each of the four calls in words, side by side: only what differs.",
     cmd_diff, _configure)

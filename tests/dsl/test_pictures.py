@@ -133,21 +133,29 @@ def test_doc_fails_on_a_broken_page() -> None:
 def test_diff_variant() -> None:
     r = run_ptdl("diff", "arm64", "arm64_64k", cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    out = r.stdout
-    assert out.startswith("--- arm64\n+++ arm64_64k\n")
-    assert "- page_shift       12\n+ page_shift       16\n" in out
-    assert "- addr             12..47 : pfn @ 0\n+ addr             16..47 : pfn @ 0\n" in out
-    assert "+ addr_hi          12..15 : pfn @ 32\n" in out
-    assert "@@ set_ptes @@" not in out          # the variant inherits the calls
+    assert r.stdout == (
+        "                 arm64            | arm64_64k\n"
+        "[settings]\n"
+        "max_folio_order  9                | 13\n"
+        "page_shift       12               | 16\n"
+        "pfn_pte_shift    12               | 16\n"
+        "phys_bits        48               | 52\n"
+        "ptrs_per_pte     512              | 8192\n"
+        "[fields]\n"
+        "addr             12..47 : pfn @ 0 | 16..47 : pfn @ 0\n"
+        "addr_hi          -                | 12..15 : pfn @ 32\n")   # calls inherited: same
 
 
 def test_diff_calls_and_same() -> None:
     r = run_ptdl("diff", "x86", "arm64", cwd=ROOT)
     assert r.returncode == 0
-    assert "@@ set_ptes @@" in r.stdout and "@@ fields @@" in r.stdout
-    assert "- tlb" not in r.stdout   # both hardware
+    out = r.stdout
+    assert "[set_ptes]" in out and "[fields]" in out and "[mutators]" in out
+    assert "\ntlb " not in out   # both hardware
+    assert "> store the nr entries with set_pte(), advancing by pte += PAGE_SIZE" in out
+    assert "nx  " in out and "63 : exec inverted" in out
     same = run_ptdl("diff", "x86", "x86", cwd=ROOT)
-    assert same.stdout.endswith("(no differences: x86 and x86 describe the same behaviour)\n")
+    assert same.stdout == "(no differences: x86 and x86 describe the same behaviour)\n"
     bad = run_ptdl("diff", "x86", "arm46", cwd=ROOT)
     assert bad.returncode == 2 and "did you mean 'arm64'" in bad.stderr
 
