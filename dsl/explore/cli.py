@@ -13,6 +13,8 @@ Progress goes to stderr, the report to stdout.
 
 from __future__ import annotations
 
+from ..command import Command, root_of
+
 import argparse
 import importlib
 import importlib.util
@@ -31,9 +33,7 @@ class UsageError(Exception):
     pass
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    e = sub.add_parser("explore", help="search sequences of kernel and user actions for "
-                       "violations; shrink them and write them as scenarios")
+def _configure(e: argparse.ArgumentParser) -> None:
     e.add_argument("--arch", action="append", default=[], metavar="A",
                    help="arch to explore (repeatable; default: every arch)")
     e.add_argument("--cpu", metavar="F,...", default=None,
@@ -51,17 +51,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     e.add_argument("--no-c", action="store_true", help="do not replay findings on the C header")
     e.add_argument("--replay", metavar="FILE", default=None,
                    help="rerun an explored scenario file instead of searching")
-    e.set_defaults(func=cmd_explore)
+
 
 
 # ---------------------------------------------------------------------------
 
 
 def _root(args: argparse.Namespace) -> Path:
-    root = Path(getattr(args, "directory", ".")).resolve()
-    if not (root / "archdefs").is_dir():
-        raise UsageError("%s is not a ptdl project (no archdefs/)" % root)
-    return root
+    """The project root dsl.cli.main() validated (exit 2 before we run if
+    it is not a ptdl project)."""
+    return root_of(args)
 
 
 def load_arch(root: Path, name: str) -> Arch:
@@ -245,3 +244,13 @@ def _replay(root: Path, args: argparse.Namespace) -> int:
                 print("  C replay: %s" % replay(root, arch, cpu, scenario.colour(sc),
                                                scenario.steps(sc)))
     return 1 if bad else 0
+
+
+EXPLORE = Command(
+    "explore", "search sequences of kernel and user actions for violations; shrink them "
+    "and write them as scenarios",
+    "Seeded search over sequences of kernel and user actions (mmap, faults,\n"
+    "fault-around, write(2), fork, truncate, migration, ...) on a small machine,\n"
+    "checking the oracle's invariants after every step; violations are shrunk\n"
+    "and written out as `explored` scenarios (YAML + trace).",
+    cmd_explore, _configure)
