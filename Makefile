@@ -50,7 +50,7 @@ summary: setup
 	@$(PTDL) list
 
 test: all
-	$(BIN)/python -m mypy --strict runtime generated/runtime tests/runtime
+	$(BIN)/python -m mypy --strict dsl runtime generated/runtime tests/runtime
 	@command -v rsvg-convert >/dev/null || echo "make test: rsvg-convert missing (Debian: apt-get install librsvg2-bin); SVG render tests skip (fail under CI=true)"
 	$(BIN)/python -m pytest -q
 

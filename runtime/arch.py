@@ -29,7 +29,7 @@ from runtime.primitives import (
 from runtime.tlb import pte_none_ignores_global
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -239,7 +239,7 @@ class Arch:
         return prot
 
     # --- The four range-API calls (asm-generic defaults) --------------------
-    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int,
                  nr: int) -> None:
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         k.lazy_mmu_enter()
@@ -252,13 +252,13 @@ class Arch:
             pte = self.pte_advance(pte, 1)
         k.lazy_mmu_leave()
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma,
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma,
                                addr: int, ptep: PteRef, nr: int) -> None:
         pass
 
-    def flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+    def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         pass
 
-    def flush_icache_pages(self, k: Kernel, vma: Vma, page: Page,
+    def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page,
                            nr: int) -> None:
         pass

@@ -11,7 +11,7 @@ the C replay, call the arch, then check what it wrote (``pte_value``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from runtime.effects import Effects
 from runtime.memory import Folio, Mapping, Page
@@ -88,7 +88,7 @@ class ArchCalls(Effects):
         if self.script is not None:
             self.script.call_set_ptes(self, mm, addr, ptep, pte, nr)
         mark = self._begin("set_ptes")
-        self.arch.set_ptes(cast("Kernel", self), mm, addr, ptep, pte, nr)
+        self.arch.set_ptes(self, mm, addr, ptep, pte, nr)
         self._returned()
         if self.checking:
             self._check_touched(t, ptep.idx, nr)
@@ -120,7 +120,7 @@ class ArchCalls(Effects):
         if self.script is not None:
             self.script.call_update(self, vmf, vma, addr, ptep, nr)
         mark = self._begin("update_mmu_cache_range")
-        self.arch.update_mmu_cache_range(cast("Kernel", self), vmf, vma, addr, ptep, nr)
+        self.arch.update_mmu_cache_range(self, vmf, vma, addr, ptep, nr)
         if self.checking:
             self._check_touched(ptep.table, ptep.idx, nr)
         self._end(mark)
@@ -134,7 +134,7 @@ class ArchCalls(Effects):
         if self.script is not None:
             self.script.call_flush_dcache_folio(self, folio)
         mark = self._begin("flush_dcache_folio")
-        self.arch.flush_dcache_folio(cast("Kernel", self), folio)
+        self.arch.flush_dcache_folio(self, folio)
         if self.checking and self.touched:
             t, j = self.touched[0]
             self._check_touched(t, j, 0)
@@ -147,7 +147,7 @@ class ArchCalls(Effects):
         if self.script is not None:
             self.script.call_flush_icache_pages(self, vma, page, nr)
         mark = self._begin("flush_icache_pages")
-        self.arch.flush_icache_pages(cast("Kernel", self), vma, page, nr)
+        self.arch.flush_icache_pages(self, vma, page, nr)
         if self.checking and self.touched:
             t, j = self.touched[0]
             self._check_touched(t, j, 0)
