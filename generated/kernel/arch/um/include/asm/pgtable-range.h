@@ -40,9 +40,6 @@
 #ifndef PTDL_UM_PTE_RW
 #define PTDL_UM_PTE_RW	((pteval_t)0x20ULL)
 #endif
-#ifndef PTDL_UM_PTE_UEXEC
-#define PTDL_UM_PTE_UEXEC	((pteval_t)0x40ULL)
-#endif
 #ifndef PTDL_UM_PTE_USER
 #define PTDL_UM_PTE_USER	((pteval_t)0x40ULL)
 #endif
@@ -105,4 +102,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6b207b9f7280bafdf31e195e30011c6482797f4aa6a5d8e07a067d0d9982db75
+// ptdl-checksum: sha256:4c98154fc2f5e7cf72d9ee88bb812347e65be16e6b162b4c1948c181cb492b17
