@@ -73,6 +73,17 @@ typedef struct { pteval_t pgprot; } pgprot_t;
 
 #define __PTDL_PICK2(_1, _2, NAME, ...) NAME
 
+/*
+ * Every trace line goes through ptdl_trace.  -DPTDL_NO_TRACE compiles the
+ * trace out (benchmarks/bench_setptes.c: the cost of the calls alone); the
+ * arguments are then type-checked but never evaluated.
+ */
+#ifdef PTDL_NO_TRACE
+#define ptdl_trace(...)	do { if (0) printf(__VA_ARGS__); } while (0)
+#else
+#define ptdl_trace	printf
+#endif
+
 /* ---------------------------------------------------------------- objects */
 
 struct address_space {
@@ -123,6 +134,14 @@ struct ptdl_table {
 	int mm;
 	unsigned long base;
 	pte_t entries[PTDL_PTRS_PER_PTE];
+	int pend[PTDL_PTRS_PER_PTE];	/* lazy MMU: 1 + slot of entry i's deferred store, 0 none */
+};
+
+/* A store deferred in lazy MMU mode. */
+struct ptdl_pend {
+	struct ptdl_table *t;
+	int idx;
+	pte_t val;
 };
 
 /* ------------------------------------------------------------ machine state */
@@ -140,8 +159,7 @@ struct ptdl_state {
 	int nr_cpu;
 	struct mm_struct *current_mm;	/* local_flush_tlb_page's address space */
 	bool lazy;
-	pte_t **pend_ptep;		/* lazy MMU mode: deferred stores */
-	pte_t *pend_val;
+	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, first-store order */
 	int nr_pend;
 	int cap_pend;
 };
@@ -368,7 +386,7 @@ static inline bool ptdl_test_bit(long nr, const volatile unsigned long *addr)
 	bool v = (*w >> nr) & 1;
 
 	if (nr == PG_arch_1)
-		printf("pg_arch_1 test %s=0x%lx -> %d\n", what, pfn, (int)v);
+		ptdl_trace("pg_arch_1 test %s=0x%lx -> %d\n", what, pfn, (int)v);
 	return v;
 }
 
@@ -378,7 +396,7 @@ static inline void ptdl_change_bit(long nr, volatile unsigned long *addr, bool s
 	unsigned long pfn, *w = ptdl_flags_owner(addr, &what, &pfn);
 
 	if (nr == PG_arch_1)
-		printf("pg_arch_1 %s %s=0x%lx\n", set ? "set" : "clear", what, pfn);
+		ptdl_trace("pg_arch_1 %s %s=0x%lx\n", set ? "set" : "clear", what, pfn);
 	if (set)
 		*w |= 1UL << nr;
 	else
@@ -396,33 +414,32 @@ static inline pte_t ptep_get(pte_t *ptep)
 	return *ptep;
 }
 
-static inline void ptdl_store(pte_t *ptep, pte_t pte)
+/*
+ * Store entry idx of table t; in lazy MMU mode defer it (a later store to
+ * the same entry replaces the deferred value).  O(1) amortised: the table
+ * remembers each entry's slot in the deferred list.
+ */
+static inline void ptdl_store(struct ptdl_table *t, int idx, pte_t pte)
 {
-	int i;
+	int slot;
 
 	if (!ptdl.lazy) {
-		*ptep = pte;
+		t->entries[idx] = pte;
 		return;
 	}
-	for (i = 0; i < ptdl.nr_pend; i++) {
-		if (ptdl.pend_ptep[i] == ptep) {
-			ptdl.pend_val[i] = pte;
-			return;
-		}
+	slot = t->pend[idx];
+	if (slot) {
+		ptdl.pend[slot - 1].val = pte;
+		return;
 	}
 	if (ptdl.nr_pend == ptdl.cap_pend) {
 		int cap = ptdl.cap_pend;
 
-		ptdl.pend_ptep = ptdl_grow(ptdl.pend_ptep, &cap, cap * 2 + 16,
-					   sizeof(*ptdl.pend_ptep));
-		cap = ptdl.cap_pend;
-		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap, cap * 2 + 16,
-					  sizeof(*ptdl.pend_val));
+		ptdl.pend = ptdl_grow(ptdl.pend, &cap, cap * 2 + 16, sizeof(*ptdl.pend));
 		ptdl.cap_pend = cap;
 	}
-	ptdl.pend_ptep[ptdl.nr_pend] = ptep;
-	ptdl.pend_val[ptdl.nr_pend] = pte;
-	ptdl.nr_pend++;
+	ptdl.pend[ptdl.nr_pend] = (struct ptdl_pend) { .t = t, .idx = idx, .val = pte };
+	t->pend[idx] = ++ptdl.nr_pend;
 }
 
 static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
@@ -430,9 +447,9 @@ static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 	int idx;
 	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
 
-	printf("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
-	       (unsigned long long)pte_val(pte));
-	ptdl_store(ptep, pte);
+	ptdl_trace("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
+		   (unsigned long long)pte_val(pte));
+	ptdl_store(t, idx, pte);
 #ifdef PTDL_PAIRS_GLOBAL_MASK
 	{
 		pteval_t g = (pteval_t)(PTDL_PAIRS_GLOBAL_MASK);
@@ -445,7 +462,7 @@ static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 		pteval_t gval = g;
 #endif
 		if (global && (pte_val(t->entries[b]) & ~g) == 0) {
-			printf("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, b,
+			ptdl_trace("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, b,
 			       (unsigned long long)gval);
 			t->entries[b] = __pte(gval);
 		}
@@ -461,9 +478,9 @@ static inline void ptdl_prim_pgste_set_pte(struct mm_struct *mm, unsigned long a
 
 	(void)mm;
 	(void)addr;
-	printf("pgste_set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
-	       (unsigned long long)pte_val(pte));
-	ptdl_store(ptep, pte);
+	ptdl_trace("pgste_set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
+		   (unsigned long long)pte_val(pte));
+	ptdl_store(t, idx, pte);
 }
 
 static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
@@ -473,13 +490,13 @@ static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
 	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
 
 	(void)mm;
-	printf("ptc_set pt=%d idx=%d val=0x%llx nr=%u\n", t->pt, idx,
+	ptdl_trace("ptc_set pt=%d idx=%d val=0x%llx nr=%u\n", t->pt, idx,
 	       (unsigned long long)pte_val(pte), nr);
 }
 
 static inline void ptdl_prim_lazy_mmu_enter(void)
 {
-	printf("lazy_mmu enter\n");
+	ptdl_trace("lazy_mmu enter\n");
 	ptdl.lazy = true;
 }
 
@@ -488,21 +505,25 @@ static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 {
 	int i;
 
-	for (i = 0; i < ptdl.nr_pend; i++)
-		*ptdl.pend_ptep[i] = ptdl.pend_val[i];
+	for (i = 0; i < ptdl.nr_pend; i++) {
+		struct ptdl_pend *p = &ptdl.pend[i];
+
+		p->t->entries[p->idx] = p->val;
+		p->t->pend[p->idx] = 0;
+	}
 	ptdl.nr_pend = 0;
 	ptdl.lazy = false;
 }
 
 static inline void ptdl_prim_lazy_mmu_leave(void)
 {
-	printf("lazy_mmu leave\n");
+	ptdl_trace("lazy_mmu leave\n");
 	ptdl_prim_lazy_mmu_leave_quiet();
 }
 
 static inline void ptdl_cache_op(const char *op, unsigned long start, unsigned long end)
 {
-	printf("%s pfn=0x%lx nr=%lu\n", op, ptdl_kaddr_pfn(start),
+	ptdl_trace("%s pfn=0x%lx nr=%lu\n", op, ptdl_kaddr_pfn(start),
 	       (end - start) >> PAGE_SHIFT);
 }
 
@@ -549,20 +570,20 @@ static inline void ptdl_icache_inval_page(unsigned long s)
 static inline void ptdl_prim_flush_dcache_user(struct mm_struct *mm, unsigned long addr,
 					       struct page *page)
 {
-	printf("dcache_flush_user mm=%d addr=0x%lx pfn=0x%lx nr=1\n", mm->id, addr,
+	ptdl_trace("dcache_flush_user mm=%d addr=0x%lx pfn=0x%lx nr=1\n", mm->id, addr,
 	       page->pfn);
 }
 
 static inline void ptdl_prim_tlb_preload(struct vm_area_struct *vma, unsigned long addr,
 					 pte_t pte)
 {
-	printf("tlb_preload mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	ptdl_trace("tlb_preload mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
 	       (unsigned long long)pte_val(pte));
 }
 
 static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 {
-	printf("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
+	ptdl_trace("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
 }
 
 /* (start, end) over kernel addresses, or (kaddr) for one page */
