@@ -134,13 +134,12 @@ struct ptdl_table {
 	int mm;
 	unsigned long base;
 	pte_t entries[PTDL_PTRS_PER_PTE];
-	int pend[PTDL_PTRS_PER_PTE];	/* lazy MMU: 1 + slot of entry i's deferred store, 0 none */
+	int pend[PTDL_PTRS_PER_PTE];	/* lazy MMU: entry i's slot in ptdl.pend, if it is there */
 };
 
 /* A store deferred in lazy MMU mode. */
 struct ptdl_pend {
-	struct ptdl_table *t;
-	int idx;
+	pte_t *ptep;
 	pte_t val;
 };
 
@@ -159,6 +158,7 @@ struct ptdl_state {
 	int nr_cpu;
 	struct mm_struct *current_mm;	/* local_flush_tlb_page's address space */
 	bool lazy;
+	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, first-store order */
 	int nr_pend;
 	int cap_pend;
@@ -246,15 +246,21 @@ static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order
 	return f;
 }
 
+/* The table holding ptep (the last one found is tried first: O(1) in a loop). */
 static inline struct ptdl_table *ptdl_table_of(const pte_t *ptep, int *idx)
 {
+	struct ptdl_table *t = ptdl.last_table;
 	int i;
 
+	if (t && ptep >= t->entries && ptep < t->entries + PTDL_PTRS_PER_PTE) {
+		*idx = (int)(ptep - t->entries);
+		return t;
+	}
 	for (i = 0; i < ptdl.nr_tables; i++) {
-		struct ptdl_table *t = ptdl.tables[i];
-
+		t = ptdl.tables[i];
 		if (t && ptep >= t->entries && ptep < t->entries + PTDL_PTRS_PER_PTE) {
 			*idx = (int)(ptep - t->entries);
+			ptdl.last_table = t;
 			return t;
 		}
 	}
@@ -416,20 +422,23 @@ static inline pte_t ptep_get(pte_t *ptep)
 
 /*
  * Store entry idx of table t; in lazy MMU mode defer it (a later store to
- * the same entry replaces the deferred value).  O(1) amortised: the table
- * remembers each entry's slot in the deferred list.
+ * the same entry replaces the deferred value).  O(1) per store: t->pend
+ * and ptdl.pend form a sparse set (entry i is deferred iff its slot s is
+ * below nr_pend and pend[s] points back at it), so leaving the mode needs
+ * no clearing.
  */
 static inline void ptdl_store(struct ptdl_table *t, int idx, pte_t pte)
 {
+	pte_t *ptep = &t->entries[idx];
 	int slot;
 
 	if (!ptdl.lazy) {
-		t->entries[idx] = pte;
+		*ptep = pte;
 		return;
 	}
 	slot = t->pend[idx];
-	if (slot) {
-		ptdl.pend[slot - 1].val = pte;
+	if (slot >= 0 && slot < ptdl.nr_pend && ptdl.pend[slot].ptep == ptep) {
+		ptdl.pend[slot].val = pte;
 		return;
 	}
 	if (ptdl.nr_pend == ptdl.cap_pend) {
@@ -438,14 +447,22 @@ static inline void ptdl_store(struct ptdl_table *t, int idx, pte_t pte)
 		ptdl.pend = ptdl_grow(ptdl.pend, &cap, cap * 2 + 16, sizeof(*ptdl.pend));
 		ptdl.cap_pend = cap;
 	}
-	ptdl.pend[ptdl.nr_pend] = (struct ptdl_pend) { .t = t, .idx = idx, .val = pte };
-	t->pend[idx] = ++ptdl.nr_pend;
+	ptdl.pend[ptdl.nr_pend] = (struct ptdl_pend) { .ptep = ptep, .val = pte };
+	t->pend[idx] = ptdl.nr_pend++;
 }
 
 static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 {
 	int idx;
-	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
+	struct ptdl_table *t;
+
+#if defined(PTDL_NO_TRACE) && !defined(PTDL_PAIRS_GLOBAL_MASK)
+	if (!ptdl.lazy) {		/* nothing to print, no buddy: a store */
+		*ptep = pte;
+		return;
+	}
+#endif
+	t = ptdl_table_of(ptep, &idx);
 
 	ptdl_trace("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
 		   (unsigned long long)pte_val(pte));
@@ -505,12 +522,8 @@ static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 {
 	int i;
 
-	for (i = 0; i < ptdl.nr_pend; i++) {
-		struct ptdl_pend *p = &ptdl.pend[i];
-
-		p->t->entries[p->idx] = p->val;
-		p->t->pend[p->idx] = 0;
-	}
+	for (i = 0; i < ptdl.nr_pend; i++)
+		*ptdl.pend[i].ptep = ptdl.pend[i].val;
 	ptdl.nr_pend = 0;
 	ptdl.lazy = false;
 }
