@@ -6,7 +6,8 @@
 #               when nothing changed (pip and mypyc steps are stamped).
 # make test     the above, then the whole test suite (compiled modules).
 # make test-interpreted   the suite against the pure-Python runtime.
-# make bench    the fault-around benchmark (compiled vs interpreted).
+# make bench    the fault-around benchmark (compiled vs interpreted, trace
+#               off/on, peak RSS) and generated C set_ptes vs a plain loop.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -38,13 +39,14 @@ summary: setup
 	@$(PTDL) list
 
 test: all
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-interpreted: setup
-	PTDL_INTERPRETED=1 $(BIN)/python -m pytest -q
+	PTDL_INTERPRETED=1 $(BIN)/python -m pytest -q -n auto
 
 bench: all
 	$(BIN)/python benchmarks/bench_faultaround.py
+	$(BIN)/python benchmarks/bench_c_setptes.py
 
 clean:
 	rm -rf build .ptdl-build-stamp
