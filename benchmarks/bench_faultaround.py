@@ -44,7 +44,7 @@ def measure_once(trace: bool) -> dict[str, float | int | str | bool]:
     import runtime.kernel
     from runtime.arch import Arch, VM_READ
     from runtime.kernel import Kernel
-    from archs import x86_fields
+    from archs import x86_fields  # type: ignore[import-not-found]  # tests/runtime, put on sys.path above
 
     arch = Arch("x86", 64, 12, 512, 46, 12, 9, x86_fields())
     k = Kernel(arch, trace=trace)

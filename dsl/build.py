@@ -23,14 +23,19 @@ The compile step runs in a child process (`python -m dsl.build --setup`),
 two extensions at a time; it prints one progress line per mypyc group it
 compiles (`ptdl build: [i/N] compiling GROUP`) and writes the list of
 compiled groups to `build/ptdl-build-report.json` (tests read it).  Stale
-extensions of removed modules and old group libraries are deleted.
+extensions of removed modules and old group libraries are deleted.  A lock
+(`build/.lock`) serialises concurrent builds of one tree; a failed build
+is retried once with an empty mypyc cache (mypyc trusts the C files on disk
+for groups its cache calls fresh).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -132,6 +137,11 @@ def _remove_stale(root: Path, mods: list[str]) -> None:
 
 # ------------------------------------------------------------------ the build
 
+def _up_to_date(root: Path, mods: list[str], digest: str) -> bool:
+    stamp = root / STAMP
+    return stamp.exists() and stamp.read_text() == digest and _compiled(root, mods)
+
+
 def build(root: Path, force: bool = False, quiet: bool = False) -> int:
     """Bring the compiled modules up to date; 0 ok, 1 failure."""
     t0 = time.perf_counter()
@@ -140,28 +150,58 @@ def build(root: Path, force: bool = False, quiet: bool = False) -> int:
         sys.stderr.write("ptdl build: no modules under runtime/\n")
         return 1
     digest = _digest(root, mods)
-    stamp = root / STAMP
-    if not force and stamp.exists() and stamp.read_text() == digest \
-            and _compiled(root, mods):
+    if not force and _up_to_date(root, mods, digest):
         if not quiet:
             print(f"ptdl build: {len(mods)} modules up to date")
         return 0
+    bdir = root / BUILD_DIR
+    bdir.mkdir(exist_ok=True)
+    with open(bdir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)    # one build of a tree at a time
+        if not force and _up_to_date(root, mods, digest):   # built meanwhile
+            if not quiet:
+                print(f"ptdl build: {len(mods)} modules up to date")
+            return 0
+        rc = _compile(root, mods, force, quiet)
+        if rc != 0 and any(bdir.glob("mypyc-cache-*")):
+            # mypyc trusts C files on disk for groups its cache calls
+            # fresh; if those were removed or damaged, start over once.
+            for c in bdir.glob("mypyc-cache-*"):
+                shutil.rmtree(c, ignore_errors=True)
+            if not quiet:
+                print("ptdl build: retrying with an empty mypyc cache", flush=True)
+            rc = _compile(root, mods, force, quiet)
+        if rc != 0:
+            sys.stderr.write("ptdl build: mypyc failed\n")
+            return 1
+        (root / STAMP).write_text(digest)
+    if not quiet:
+        try:
+            done = json.loads((bdir / REPORT).read_text())["compiled"]
+        except (OSError, ValueError, KeyError):
+            done = []
+        print(f"ptdl build: {len(mods)} modules, {len(done)} of {len(groups(root))} groups"
+              f" compiled ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _compile(root: Path, mods: list[str], force: bool, quiet: bool) -> int:
+    """One run of the child; its output on failure goes to stderr."""
+    stamp = root / STAMP
     if stamp.exists():
         stamp.unlink()          # a failed build never leaves a valid stamp
     _remove_stale(root, mods)
     bdir = root / BUILD_DIR
-    bdir.mkdir(exist_ok=True)
     (bdir / REPORT).unlink(missing_ok=True)
-    spec = {"groups": groups(root), "force": force, "multi_file": MULTI_FILE,
+    grps = groups(root)
+    spec = {"groups": grps, "force": force, "multi_file": MULTI_FILE,
             "opt_level": os.environ.get("MYPYC_OPT_LEVEL", "2")}
     (bdir / SPEC).write_text(json.dumps(spec))
-    ngroups = len(spec["groups"])
     if not quiet:
-        print(f"ptdl build: mypyc: checking {len(mods)} modules in {ngroups} groups ...",
+        print(f"ptdl build: mypyc: checking {len(mods)} modules in {len(grps)} groups ...",
               flush=True)
-    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "dsl.build", "--setup", str(bdir / SPEC)],
-                            cwd=root, env=env, stdout=subprocess.PIPE,
+                            cwd=root, env=dict(os.environ), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     log: list[str] = []
@@ -174,17 +214,7 @@ def build(root: Path, force: bool = False, quiet: bool = False) -> int:
     rc = proc.wait()
     if rc != 0:
         sys.stderr.write("".join(log))
-        sys.stderr.write("ptdl build: mypyc failed\n")
-        return 1
-    stamp.write_text(digest)
-    if not quiet:
-        try:
-            done = json.loads((bdir / REPORT).read_text())["compiled"]
-        except (OSError, ValueError, KeyError):
-            done = []
-        print(f"ptdl build: {len(mods)} modules, {len(done)} of {ngroups} groups compiled"
-              f" ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    return rc
 
 
 # ----------------------------------------------------- the child (setuptools)
@@ -194,9 +224,9 @@ def _setup(spec_path: str) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from setuptools import setup
-    from setuptools.command.build_ext import build_ext
-    from setuptools.modified import newer_group
+    from setuptools import setup  # type: ignore[import-untyped]
+    from setuptools.command.build_ext import build_ext  # type: ignore[import-untyped]
+    from setuptools.modified import newer_group  # type: ignore[import-untyped]
 
     import mypy.version
     from mypyc.build import mypycify

@@ -137,7 +137,7 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     def no_popen(*a: object, **k: object) -> None:
         raise AssertionError("mypyc started on a no-op build")
     with monkeypatch.context() as mp:
-        mp.setattr(B.subprocess, "Popen", no_popen)
+        mp.setattr(subprocess, "Popen", no_popen)
         assert B.build(root) == 0
     assert "up to date" in capsys.readouterr().out
 
