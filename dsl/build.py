@@ -301,8 +301,9 @@ def _setup(spec_path: str) -> None:
                 if self.force or newer_group(list(ext.sources) + list(ext.depends),
                                              path, "newer"):
                     compiled.append(group)
-                    print(f"{PROGRESS}[{len(compiled)}/{total}] compiling {group}",
-                          flush=True)
+                    # one write per line: extensions build on two threads
+                    sys.stdout.write(f"{PROGRESS}[{len(compiled)}/{total}] compiling {group}\n")
+                    sys.stdout.flush()
             super().build_extension(ext)
 
     t = time.perf_counter()
