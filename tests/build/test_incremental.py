@@ -170,6 +170,11 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert not lib(root, "ptdl_gen_beta").exists()
     assert "error" in probe(root)["generated.runtime.beta"]    # type: ignore[operator]
 
+    # other compiler flags (setuptools does not track them): everything again
+    monkeypatch.setenv("MYPYC_DEBUG_LEVEL", "1")
+    assert B.build(root) == 0
+    assert report(root) == ["ptdl_gen_alpha", "ptdl_runtime"]
+
 
 def test_failed_build_leaves_no_stamp(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
