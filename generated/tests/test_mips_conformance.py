@@ -120,7 +120,7 @@ def _property(ok: bool, what: str) -> None:
         return
     if PROPS_FINDING:
         pytest.xfail(f"{what}: documented finding: {PROPS_FINDING}")
-    pytest.fail(what)
+    raise AssertionError(what)
 
 
 @pytest.mark.parametrize("vm_flags", range(16))

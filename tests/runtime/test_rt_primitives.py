@@ -232,7 +232,8 @@ def test_emitters_follow_the_formats() -> None:
 
 # --- the C shim ------------------------------------------------------------
 
-PRINTF = re.compile(r'(?<![fn])printf\(\s*"((?:[^"\\]|\\.)*)"\s*((?:,[^;]*)?)\);', re.S)
+# printf, or the shim's ptdl_trace (printf unless -DPTDL_NO_TRACE)
+PRINTF = re.compile(r'(?<![fn\w])(?:printf|ptdl_trace)\(\s*"((?:[^"\\]|\\.)*)"\s*((?:,[^;]*)?)\);', re.S)
 # %s arguments: what each can be, read from the source
 STRING_ARGS: dict[str, str] = {
     "op": r'ptdl_cache_op\("(\w+)"',
@@ -328,7 +329,7 @@ def test_c_shim_prints_the_formats() -> None:
 
 def test_c_shim_check_catches_drift() -> None:
     src = SHIM.read_text(encoding="utf-8")
-    assert 'printf("set_pte pt=%d idx=%d val=0x%llx\\n"' in src
+    assert 'ptdl_trace("set_pte pt=%d idx=%d val=0x%llx\\n"' in src
     for old, new in (('"set_pte pt=%d idx=%d val=0x%llx\\n"', '"set_pte pt=%d index=%d val=0x%llx\\n"'),
                      ('"set_pte pt=%d idx=%d val=0x%llx\\n"', '"set_pte pt=%d idx=%d val=%llu\\n"'),
                      ('ptdl_cache_op("icache_inval", s, e);', 'ptdl_cache_op("icache_invalidate", s, e);')):
