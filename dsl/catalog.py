@@ -126,6 +126,9 @@ PROT_KEYS: dict[str, str] = {
               "(MIPS write-only pages carry _PAGE_NO_READ)",
 }
 
+# Names of the VM_* flags in a literal prot entry (`entry shared|exec = ...`).
+VM_FLAGS: dict[str, int] = {"read": 1, "write": 2, "exec": 4, "shared": 8}
+
 # ---------------------------------------------------------------------------
 # Caches, TLB, PG_arch_1.
 

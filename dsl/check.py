@@ -296,6 +296,43 @@ class _ArchChecker:
                              p.origin)
                 elif f.role == "pfn":
                     self.err(p.loc, f"prot entry '{p.key}' may not set PFN field '{name}'", p.origin)
+        for e in a.prot_entries:
+            bad = [n for n in e.names if n not in catalog.VM_FLAGS]
+            if bad:
+                self.err(e.loc, f"unknown VM flag '{bad[0]}' in prot entry (one of "
+                         f"{', '.join(catalog.VM_FLAGS)})", e.origin)
+            elif not e.flags & 7:
+                self.err(e.loc, f"prot entry '{e.label}' has none of read, write, exec: "
+                         "that is PAGE_NONE, written `none = ...`", e.origin)
+            for name, value in e.values:
+                f = a.field(name)
+                if f is None:
+                    self.err(e.loc, f"prot entry '{e.label}' names unknown field '{name}'",
+                             e.origin)
+                elif value is not None and value.bit_length() > max(0, f.width):
+                    self.err(e.loc, f"value {value} does not fit field '{name}' ({f.width} bits)",
+                             e.origin)
+                elif f.role == "pfn":
+                    self.err(e.loc, f"prot entry '{e.label}' may not set PFN field '{name}'",
+                             e.origin)
+        ni = a.none_ignores
+        if ni is not None:
+            for name in ni.names:
+                f = a.field(name)
+                if f is None:
+                    self.err(ni.loc, f"none_ignores names unknown field '{name}'", ni.origin)
+                elif f.role == "pfn":
+                    self.err(ni.loc, f"none_ignores may not name PFN field '{name}'", ni.origin)
+        pa = a.pfn_pte_applies
+        if pa is not None:
+            for name in pa.names:
+                if name not in catalog.MUTATORS:
+                    self.err(pa.loc, f"pfn_pte applies unknown mutator '{name}' (one of "
+                             f"{', '.join(catalog.MUTATORS)})", pa.origin)
+                elif a.mutator(name) is None and not a.role_fields(catalog.MUTATORS[name][0]):
+                    self.err(pa.loc, f"pfn_pte applies '{name}', but the layout has no "
+                             f"'{catalog.MUTATORS[name][0]}' field and no mutator '{name}'",
+                             pa.origin)
         if a.empty_pte is not None:
             for name, _ in a.empty_pte.values:
                 if a.field(name) is None:

@@ -18,8 +18,9 @@ from lark import Token, Tree
 
 from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
                     EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
-                    Mutator, Not, Num, Primitive, ProtItem, Ref, Setting, Stmt,
+                    Mutator, NameList, Not, Num, Primitive, ProtEntry, ProtItem, Ref, Setting, Stmt,
                     Transform, When)
+from . import catalog
 from .source import Diagnostic, Loc
 
 MAX_FILE_BYTES = 1 << 20
@@ -47,6 +48,9 @@ class ArchDecl:
     transforms: list[Transform] = field(default_factory=list)
     drops: list[tuple[str, Loc]] = field(default_factory=list)
     prot: list[ProtItem] = field(default_factory=list)
+    prot_entries: list[ProtEntry] = field(default_factory=list)
+    none_ignores: list[NameList] = field(default_factory=list)
+    pfn_pte_applies: list[NameList] = field(default_factory=list)
     cache: list[tuple[str, Choice]] = field(default_factory=list)
     tlb: list[Kind] = field(default_factory=list)
     advance: list[tuple[str, Loc]] = field(default_factory=list)
@@ -289,13 +293,22 @@ class _Walker:
             for p in ch:
                 assert isinstance(p, Tree)
                 key = p.children[0]
-                assert isinstance(key, Token)
                 vals: list[tuple[str, int | None]] = []
                 for fv in p.children[1:]:
                     assert isinstance(fv, Tree)
                     fname, fval = fv.children
                     assert isinstance(fname, Token)
                     vals.append((str(fname), self.int_(fval) if isinstance(fval, Token) else None))
+                if p.data == "prot_entry":
+                    assert isinstance(key, Tree)
+                    names = tuple(str(t) for t in key.children)
+                    flags = 0
+                    for n in names:
+                        flags |= catalog.VM_FLAGS.get(n, 0)
+                    d.prot_entries.append(ProtEntry(names, flags, tuple(vals),
+                                                    self.loc(p), self.origin))
+                    continue
+                assert isinstance(key, Token)
                 d.prot.append(ProtItem(str(key), tuple(vals), self.loc(key), self.origin))
         elif kind == "cache_block":
             for c in ch:
@@ -408,6 +421,10 @@ class _Walker:
             t = ch[0]
             assert isinstance(t, Token)
             d.drops.append((str(t), self.loc(t)))
+        elif p.data in ("none_ignores", "pfn_pte_applies"):
+            nl = NameList(tuple(str(t) for t in ch if isinstance(t, Token)), self.loc(p),
+                          self.origin)
+            (d.none_ignores if p.data == "none_ignores" else d.pfn_pte_applies).append(nl)
 
     def kind(self, k: Tree) -> Kind:
         name, args = k.children

@@ -86,6 +86,8 @@ class Arch:
     supports_page_table_check: bool
     # the value of an empty entry (pte_none): 0, or e.g. s390's _PAGE_INVALID
     empty_pte: int
+    # fields pte_none() ignores (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
+    none_ignore: int
     # derived
     layout: Layout
     page_size: int
@@ -100,7 +102,7 @@ class Arch:
                  pg_arch_1_granularity: str = "none",
                  tlb_kind: str = "hardware",
                  supports_page_table_check: bool = True,
-                 empty_pte: int = 0) -> None:
+                 empty_pte: int = 0, none_ignore: int = 0) -> None:
         self.name = name
         self.word_bits = word_bits
         self.page_shift = page_shift
@@ -115,6 +117,7 @@ class Arch:
         self.tlb_kind = tlb_kind
         self.supports_page_table_check = supports_page_table_check
         self.empty_pte = empty_pte
+        self.none_ignore = none_ignore
         self.layout = Layout(fields, word_bits)
         self.page_size = 1 << page_shift
         self.kernel_base = KERNEL_BASE_64 if word_bits == 64 else KERNEL_BASE_32
@@ -138,7 +141,7 @@ class Arch:
         if self.tlb_kind == "software_pairs":
             # MIPS: pte_none ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h)
             return (pte & ~self.layout.role_mask.get("global", 0)) == self.empty_pte
-        return pte == self.empty_pte
+        return (pte & ~self.none_ignore) == self.empty_pte
 
     def pte_present(self, pte: int) -> bool:
         return self.layout.test(pte, "present")

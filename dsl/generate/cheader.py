@@ -106,6 +106,7 @@ class HeaderView:
     anys: tuple[AnyHelper, ...]
     generic_next_pfn: bool
     calls: tuple[Function, ...]
+    pfn_pte_applies: tuple[str, ...] = ()   # kernel mutators pfn_pte() applies
 
 
 _COMMENTS = {
@@ -136,6 +137,10 @@ def _any_helpers(w: CWriter) -> list[AnyHelper]:
             locs += _s("decl_old", _x("plus_i", "ptep"))
         out.append(AnyHelper(name, tuple(locs), tuple(ifs)))
     return out
+
+
+# `pfn_pte { ... }` mutators by the kernel's name (the header runs inside it)
+_KERNEL_MUTATOR = {"mkwrite": "pte_mkwrite_novma"}
 
 
 def build_view(a: Arch, source: str) -> HeaderView:
@@ -183,6 +188,8 @@ def build_view(a: Arch, source: str) -> HeaderView:
         anys=tuple(anys),
         generic_next_pfn=generic_next,
         calls=tuple(calls),
+        pfn_pte_applies=tuple(_KERNEL_MUTATOR.get(m, "pte_" + m) for m in
+                              (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
     )
 
 

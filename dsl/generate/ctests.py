@@ -99,6 +99,8 @@ class TestsView:
     boundary: tuple[BoundaryRow, ...]
     direct_pfn: int
     events: tuple[EventGroup, ...]
+    literal_prots: tuple[int, ...] = ()     # VM_* combinations written `entry ... =`
+    pfn_pte_applies: tuple[str, ...] = ()   # mutators pfn_pte() applies
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -153,6 +155,8 @@ def build_view(a: Arch, source: str) -> TestsView:
                        for p, fl, v in expect.boundary_ptes(a)),
         direct_pfn=expect.DIRECT_PFN,
         events=tuple(_events(a, combos)),
+        literal_prots=tuple(e.flags for e in a.prot_entries),
+        pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
     )
 
 

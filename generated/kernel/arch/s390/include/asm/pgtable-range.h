@@ -81,7 +81,8 @@ static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 	pteval_t val = 0;
 
 	val |= ((pteval_t)pfn << 12) & PTDL_S390_PTE_PFN;
-	return __pte(val | (prot & ~PTDL_S390_PTE_PFN));
+	/* pfn_pte { ... }: the kernel's pfn_pte() applies these */
+	return pte_mkyoung(__pte(val | (prot & ~PTDL_S390_PTE_PFN)));
 }
 
 static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
@@ -153,4 +154,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_S390_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6ffedc8f52b78329133d8b128bd19d1a22a0a110baf9c0bfef485c302d359d71
+// ptdl-checksum: sha256:072ade4dd86473bbb4b8165b1ea17832133f7af0c3450a5972aa486ee8afd824
