@@ -297,11 +297,7 @@ class _ArchChecker:
                 elif f.role == "pfn":
                     self.err(p.loc, f"prot entry '{p.key}' may not set PFN field '{name}'", p.origin)
         for e in a.prot_entries:
-            bad = [n for n in e.names if n not in catalog.VM_FLAGS]
-            if bad:
-                self.err(e.loc, f"unknown VM flag '{bad[0]}' in prot entry (one of "
-                         f"{', '.join(catalog.VM_FLAGS)})", e.origin)
-            elif not e.flags & 7:
+            if not e.flags & 7:
                 self.err(e.loc, f"prot entry '{e.label}' has none of read, write, exec: "
                          "that is PAGE_NONE, written `none = ...`", e.origin)
             for name, value in e.values:
@@ -317,20 +313,22 @@ class _ArchChecker:
                              e.origin)
         ni = a.none_ignores
         if ni is not None:
-            for name in ni.names:
+            for i, name in enumerate(ni.names):
                 f = a.field(name)
                 if f is None:
-                    self.err(ni.loc, f"none_ignores names unknown field '{name}'", ni.origin)
+                    self.err(ni.loc_of(i), f"none_ignores names unknown field '{name}'",
+                             ni.origin)
                 elif f.role == "pfn":
-                    self.err(ni.loc, f"none_ignores may not name PFN field '{name}'", ni.origin)
+                    self.err(ni.loc_of(i), f"none_ignores may not name PFN field '{name}'",
+                             ni.origin)
         pa = a.pfn_pte_applies
         if pa is not None:
-            for name in pa.names:
+            for i, name in enumerate(pa.names):
                 if name not in catalog.MUTATORS:
-                    self.err(pa.loc, f"pfn_pte applies unknown mutator '{name}' (one of "
+                    self.err(pa.loc_of(i), f"pfn_pte applies unknown mutator '{name}' (one of "
                              f"{', '.join(catalog.MUTATORS)})", pa.origin)
                 elif a.mutator(name) is None and not a.role_fields(catalog.MUTATORS[name][0]):
-                    self.err(pa.loc, f"pfn_pte applies '{name}', but the layout has no "
+                    self.err(pa.loc_of(i), f"pfn_pte applies '{name}', but the layout has no "
                              f"'{catalog.MUTATORS[name][0]}' field and no mutator '{name}'",
                              pa.origin)
         if a.empty_pte is not None:

@@ -236,6 +236,7 @@ class ProtEntry:
     values: tuple[tuple[str, int | None], ...]
     loc: Loc
     origin: str
+    name_locs: tuple[Loc, ...] = ()
 
     @property
     def label(self) -> str:
@@ -250,6 +251,10 @@ class NameList:
     names: tuple[str, ...]
     loc: Loc
     origin: str
+    name_locs: tuple[Loc, ...] = ()
+
+    def loc_of(self, i: int) -> Loc:
+        return self.name_locs[i] if i < len(self.name_locs) else self.loc
 
 
 @dataclass(frozen=True)

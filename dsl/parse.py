@@ -305,8 +305,9 @@ class _Walker:
                     flags = 0
                     for n in names:
                         flags |= catalog.VM_FLAGS.get(n, 0)
-                    d.prot_entries.append(ProtEntry(names, flags, tuple(vals),
-                                                    self.loc(p), self.origin))
+                    d.prot_entries.append(ProtEntry(
+                        names, flags, tuple(vals), self.loc(p), self.origin,
+                        tuple(self.loc(t) for t in key.children if isinstance(t, Token))))
                     continue
                 assert isinstance(key, Token)
                 d.prot.append(ProtItem(str(key), tuple(vals), self.loc(key), self.origin))
@@ -422,8 +423,9 @@ class _Walker:
             assert isinstance(t, Token)
             d.drops.append((str(t), self.loc(t)))
         elif p.data in ("none_ignores", "pfn_pte_applies"):
-            nl = NameList(tuple(str(t) for t in ch if isinstance(t, Token)), self.loc(p),
-                          self.origin)
+            toks = [t for t in ch if isinstance(t, Token)]
+            nl = NameList(tuple(str(t) for t in toks), self.loc(p), self.origin,
+                          tuple(self.loc(t) for t in toks))
             (d.none_ignores if p.data == "none_ignores" else d.pfn_pte_applies).append(nl)
 
     def kind(self, k: Tree) -> Kind:

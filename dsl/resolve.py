@@ -3,7 +3,8 @@
 Place in the flow: after dsl/parse.py, before dsl/check.py.  For each arch
 the chain root..leaf is merged (a child's setting, field, predicate,
 mutator, prot key, cache key, primitive or call replaces the parent's of the
-same name; `drop NAME` removes an inherited field or predicate; citations
+same name; `drop NAME` removes an inherited field or predicate (or the
+inherited `none_ignores` / `pfn_pte` statement); citations
 and CPU features accumulate), then defaults are filled in.  Problems that
 make a model impossible (missing parent, cycle, duplicate arch) are
 reported here; everything else is dsl/check.py's.
@@ -63,14 +64,20 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     out += _dups([(k.fact, k.loc) for k in d.kernel_diffs], "kernel_diff of")
     for p in d.prot:
         out += _dups([(n, p.loc) for n, _ in p.values], "field in prot entry")
-    out += _dups([(_vm_label(e.flags), e.loc) for e in d.prot_entries], "prot entry for")
+    known = [e for e in d.prot_entries if all(n in catalog.VM_FLAGS for n in e.names)]
+    out += _dups([(_vm_label(e.flags), e.loc) for e in known], "prot entry for")
     for e in d.prot_entries:
+        locs = [e.name_locs[i] if i < len(e.name_locs) else e.loc for i in range(len(e.names))]
+        for n, loc in zip(e.names, locs):
+            if n not in catalog.VM_FLAGS:
+                out.append(Diagnostic(loc, f"unknown VM flag '{n}' in prot entry (one of "
+                                      f"{', '.join(catalog.VM_FLAGS)})"))
         out += _dups([(n, e.loc) for n, _ in e.values], "field in prot entry")
-        out += _dups([(n, e.loc) for n in e.names], "VM flag in prot entry")
+        out += _dups(list(zip(e.names, locs)), "VM flag in prot entry")
     out += _dups([("none_ignores", x.loc) for x in d.none_ignores], "setting")
     out += _dups([("pfn_pte", x.loc) for x in d.pfn_pte_applies], "setting")
     for x in d.none_ignores:
-        out += _dups([(n, x.loc) for n in x.names], "field in none_ignores")
+        out += _dups([(n, x.loc_of(i)) for i, n in enumerate(x.names)], "field in none_ignores")
     return out
 
 
@@ -147,7 +154,13 @@ def merge(chain: list[ArchDecl]) -> Arch:
     pfn_applies: NameList | None = None
     for d in chain:
         for e in d.prot_entries:
-            entries[e.flags] = e
+            if all(n in catalog.VM_FLAGS for n in e.names):
+                entries[e.flags] = e
+        dropped = {n for n, _ in d.drops}
+        if "none_ignores" in dropped:
+            none_ign = None
+        if "pfn_pte" in dropped:
+            pfn_applies = None
         if d.none_ignores:
             none_ign = d.none_ignores[-1]
         if d.pfn_pte_applies:

@@ -228,3 +228,16 @@ def prot_loc(a: Arch, flags: int, diff: int) -> Loc:
         return a.role_fields("exec")[0].loc
     it = a.prot_item("base")
     return it.loc if it is not None else a.loc
+
+
+def pfn_pte_loc(a: Arch, diff: int, fallback: Loc) -> Loc:
+    """Where a pfn_pte() mismatch is decided: the PFN field when PFN bits
+    differ, else the `pfn_pte { ... }` statement (or the arch, without one)."""
+    pm = 0
+    for f in a.pfn_fields:
+        pm |= f.mask
+    if diff & pm:
+        return fallback
+    if a.pfn_pte_applies is not None:
+        return a.pfn_pte_applies.loc
+    return a.loc
