@@ -144,7 +144,7 @@ def build_view(a: Arch, source: str) -> TestsView:
         combos=tuple(combos),
         findings=tuple(Finding(*f) for f in expect.load_findings(a.name)),
         scenarios=tuple((fam, sname) for fam, sname, _ in expect.load_scenario_names()),
-        roles=tuple(r for r in ("write", "exec", "user") if _has_role(a, r)),
+        roles=tuple(r for r in ("write", "exec", "user", "read") if _has_role(a, r)),
         mutator_pairs=tuple(p for p in MUTATOR_PAIRS if _has_role(a, p[0])),
         boundary_pfns=tuple(expect.boundary_pfns(a)),
         max_folio_pages=1 << a.max_folio_order,
