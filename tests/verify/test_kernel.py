@@ -13,7 +13,7 @@ import pytest
 from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
-             "s390": "s390"}
+             "s390": "s390", "riscv": "riscv", "riscv32": "riscv"}
 
 
 @lru_cache(maxsize=None)
