@@ -109,3 +109,38 @@ def test_header_applies_the_mutator() -> None:
     h = (ROOT / "generated/kernel/arch/s390/include/asm/pgtable-range.h").read_text()
     assert "return __ptdl_pte_mkyoung(__pte(val | (prot & ~PTDL_S390_PTE_PFN)));" in h
     assert "static inline pte_t __ptdl_pte_mkyoung(pte_t pte)" in h
+
+
+def test_drop_removes_the_inherited_statements() -> None:
+    p = load(ROOT, ["tests/fixtures/verify/x86_pte_none_exact.arch",
+                    "tests/fixtures/verify/s390_pfn_pte_plain.arch"])
+    assert p.ok, [str(d) for d in p.diags]
+    assert layout.none_ignore_mask(p.archs["x86"]) == 0x60
+    assert layout.none_ignore_mask(p.archs["x86_pte_none_exact"]) == 0
+    assert p.archs["s390"].pfn_pte_applies is not None
+    assert p.archs["s390_pfn_pte_plain"].pfn_pte_applies is None
+
+
+def test_generated_pfn_pte_agrees_with_the_encoder() -> None:
+    """The generated module's pfn_pte (specialised masks, pte_<m>() calls)
+    and dsl/generate/encode.py's (a generic interpreter of the mutator
+    bodies) meet only here, for an arch applying two mutators with when/else."""
+    import sys
+    import types
+
+    from dsl.generate import pymod
+    src = "tests/fixtures/catalog/vocabulary.arch"
+    p = load(ROOT, [src])
+    a = p.archs["vocab_pfn_pte"]
+    mod = types.ModuleType("ptdl_langfacts_vocab_pfn_pte")
+    sys.modules[mod.__name__] = mod
+    exec(compile(pymod.render(a, src), mod.__name__, "exec"), mod.__dict__)
+    rt = mod.ARCH
+    seen = set()
+    for prot in layout.prot_table(a) + [0x2, 0x40, 0x400000000000002, 0x400000000000000]:
+        for pfn in (0, 1, 0x1234):
+            got = rt.pfn_pte(pfn, prot)
+            assert got == encode.pfn_pte(a, pfn, prot), (hex(pfn), hex(prot))
+            seen.add(got & 0x400000000000042)
+    # x86 rules: writable and dirty (Dirty set, SavedDirty clear) in every case
+    assert seen == {0x42}
