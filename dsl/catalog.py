@@ -126,6 +126,20 @@ PROT_KEYS: dict[str, str] = {
               "(MIPS write-only pages carry _PAGE_NO_READ)",
 }
 
+# Names of the VM_* flags in a literal prot entry (`entry shared|exec = ...`).
+VM_FLAGS: dict[str, int] = {"read": 1, "write": 2, "exec": 4, "shared": 8}
+PROT_ENTRY_DOC = ("the whole value of one VM_READ|WRITE|EXEC|SHARED combination, named by "
+                  f"{', '.join(VM_FLAGS)} joined with `|` in any order; it replaces what the "
+                  "keys compute (riscv PAGE_EXEC has no _PAGE_READ)")
+
+# Statements of the pte block that state a kernel helper's own behaviour.
+PTE_STATEMENTS: dict[str, str] = {
+    "none_ignores F, G": "pte_none() is true when the entry equals the empty value "
+                         "apart from these fields (x86 _PAGE_KNL_ERRATUM_MASK)",
+    "pfn_pte { M ... }": "pfn_pte() applies these mutators, in order, to the entry it builds "
+                         "(s390 mk_pte_phys() returns pte_mkyoung())",
+}
+
 # ---------------------------------------------------------------------------
 # Caches, TLB, PG_arch_1.
 
@@ -425,5 +439,7 @@ def vocabulary_markdown() -> dict[str, str]:
         "advances": items([(x.name, x.doc) for x in ADVANCE_ENTRIES]),
         "effects": items([(_effect_signature(e), _effect_doc(e)) for e in EFFECTS.values()]),
         "predicates": items([(f"{p.obj}.{p.name}", p.doc) for p in PREDICATE_ENTRIES]),
+        "prot": items(list(PROT_KEYS.items()) + [("entry FLAGS", PROT_ENTRY_DOC)]),
+        "pte_statements": items(list(PTE_STATEMENTS.items())),
     }
     return out

@@ -257,6 +257,41 @@ class LayoutChecks(CheckerBase):
                              p.origin)
                 elif f.role == "pfn":
                     self.err(p.loc, f"prot entry '{p.key}' may not set PFN field '{name}'", p.origin)
+        for e in a.prot_entries:
+            if not e.flags & 7:
+                self.err(e.loc, f"prot entry '{e.label}' has none of read, write, exec: "
+                         "that is PAGE_NONE, written `none = ...`", e.origin)
+            for name, value in e.values:
+                f = a.field(name)
+                if f is None:
+                    self.err(e.loc, f"prot entry '{e.label}' names unknown field '{name}'"
+                             f"{did_you_mean(name, self.field_names)}", e.origin)
+                elif value is not None and value.bit_length() > max(0, f.width):
+                    self.err(e.loc, f"value {value} does not fit field '{name}' ({f.width} bits)",
+                             e.origin)
+                elif f.role == "pfn":
+                    self.err(e.loc, f"prot entry '{e.label}' may not set PFN field '{name}'",
+                             e.origin)
+        ni = a.none_ignores
+        if ni is not None:
+            for i, name in enumerate(ni.names):
+                f = a.field(name)
+                if f is None:
+                    self.err(ni.loc_of(i), f"none_ignores names unknown field '{name}'"
+                             f"{did_you_mean(name, self.field_names)}", ni.origin)
+                elif f.role == "pfn":
+                    self.err(ni.loc_of(i), f"none_ignores may not name PFN field '{name}'",
+                             ni.origin)
+        pa = a.pfn_pte_applies
+        if pa is not None:
+            for i, name in enumerate(pa.names):
+                if name not in catalog.MUTATORS:
+                    self.err(pa.loc_of(i), f"pfn_pte applies unknown mutator '{name}' (one of "
+                             f"{', '.join(catalog.MUTATORS)})", pa.origin)
+                elif a.mutator(name) is None and not a.role_fields(catalog.MUTATORS[name][0]):
+                    self.err(pa.loc_of(i), f"pfn_pte applies '{name}', but the layout has no "
+                             f"'{catalog.MUTATORS[name][0]}' field and no mutator '{name}'",
+                             pa.origin)
         if a.empty_pte is not None:
             for name, _ in a.empty_pte.values:
                 if a.field(name) is None:

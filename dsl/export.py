@@ -86,6 +86,13 @@ def arch_data(a: Arch) -> dict[str, Any]:
                        for t in a.transforms],
         "prot": {p.key: {"fields": {n: v for n, v in p.values}, "source": _src(p.loc)}
                  for p in a.prot},
+        "prot_entries": [{"vm_flags": e.flags, "names": list(e.names),
+                          "fields": {n: v for n, v in e.values}, "source": _src(e.loc)}
+                         for e in a.prot_entries],
+        "none_ignores": None if a.none_ignores is None else {
+            "fields": list(a.none_ignores.names), "source": _src(a.none_ignores.loc)},
+        "pfn_pte_applies": None if a.pfn_pte_applies is None else {
+            "mutators": list(a.pfn_pte_applies.names), "source": _src(a.pfn_pte_applies.loc)},
         "pg_arch_1": {"use": a.pg_arch_1_use, "granularity": a.pg_arch_1_granularity,
                       "source": _src(a.pg_arch_1_loc)},
         "cache": {"dcache": _choice(a.dcache), "icache": _choice(a.icache)},

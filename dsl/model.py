@@ -227,6 +227,37 @@ class ProtItem:
 
 
 @dataclass(frozen=True)
+class ProtEntry:
+    """`entry shared|exec = f | g`: the whole vm_get_page_prot() value of one
+    VM_READ|WRITE|EXEC|SHARED combination, replacing what the keys compute."""
+
+    names: tuple[str, ...]          # as written: 'shared', 'exec'
+    flags: int                      # VM_* bits of the known names
+    values: tuple[tuple[str, int | None], ...]
+    loc: Loc
+    origin: str
+    name_locs: tuple[Loc, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "|".join(self.names)
+
+
+@dataclass(frozen=True)
+class NameList:
+    """A pte-block statement naming fields or mutators: `none_ignores a, d`,
+    `pfn_pte { mkyoung }`."""
+
+    names: tuple[str, ...]
+    loc: Loc
+    origin: str
+    name_locs: tuple[Loc, ...] = ()
+
+    def loc_of(self, i: int) -> Loc:
+        return self.name_locs[i] if i < len(self.name_locs) else self.loc
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str
     params: tuple[tuple[str, str], ...]
@@ -336,6 +367,9 @@ class Arch:
     sw_mkyoung: bool = False
     config: KConfig | None = None       # the kernel configuration (ptdl verify)
     kernel_diffs: tuple[KernelDiff, ...] = ()
+    prot_entries: tuple[ProtEntry, ...] = ()   # literal entries of the prot block
+    none_ignores: NameList | None = None       # fields pte_none() ignores
+    pfn_pte_applies: NameList | None = None    # mutators pfn_pte() applies
 
     def supports_page_table_check(self) -> bool:
         """Does set_ptes call page_table_check_ptes_set()?"""
@@ -378,6 +412,12 @@ class Arch:
     def prot_item(self, key: str) -> ProtItem | None:
         for p in self.prot:
             if p.key == key:
+                return p
+        return None
+
+    def prot_entry(self, flags: int) -> ProtEntry | None:
+        for p in self.prot_entries:
+            if p.flags == flags:
                 return p
         return None
 

@@ -22,8 +22,9 @@ from lark.tree import Meta
 
 from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
                     EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
-                    Mutator, Not, Num, Primitive, ProtItem, Ref, Setting, Stmt,
-                    Transform, When)
+                    Mutator, NameList, Not, Num, Primitive, ProtEntry, ProtItem, Ref,
+                    Setting, Stmt, Transform, When)
+from . import catalog
 from .source import Diagnostic, Loc
 
 MAX_FILE_BYTES = 1 << 20
@@ -51,6 +52,9 @@ class ArchDecl:
     transforms: list[Transform] = field(default_factory=list)
     drops: list[tuple[str, Loc]] = field(default_factory=list)
     prot: list[ProtItem] = field(default_factory=list)
+    prot_entries: list[ProtEntry] = field(default_factory=list)
+    none_ignores: list[NameList] = field(default_factory=list)
+    pfn_pte_applies: list[NameList] = field(default_factory=list)
     cache: list[tuple[str, Choice]] = field(default_factory=list)
     tlb: list[Kind] = field(default_factory=list)
     advance: list[tuple[str, Loc]] = field(default_factory=list)
@@ -308,8 +312,27 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
                 it(d)
         return apply
 
-    def prot_block(self, *items: ProtItem) -> Apply:
-        return lambda d: d.prot.extend(items)
+    def prot_block(self, *items: ProtItem | ProtEntry) -> Apply:
+        def apply(d: ArchDecl) -> None:
+            for it in items:
+                if isinstance(it, ProtEntry):
+                    d.prot_entries.append(it)
+                else:
+                    d.prot.append(it)
+        return apply
+
+    @v_args(inline=True, meta=True)
+    def prot_entry(self, meta: Meta, combo: tuple[Token, ...], *values: _FieldValue) -> ProtEntry:
+        """`entry shared|exec = f | g`: one of the 16 combinations written out."""
+        names = tuple(str(t) for t in combo)
+        flags = 0
+        for n in names:
+            flags |= catalog.VM_FLAGS.get(n, 0)
+        return ProtEntry(names, flags, values, self.at_meta(meta), self.origin,
+                         tuple(self.at(t) for t in combo))
+
+    def vm_combo(self, *names: Token) -> tuple[Token, ...]:
+        return names
 
     def prot_item(self, key: Token, *values: _FieldValue) -> ProtItem:
         return ProtItem(str(key), values, self.at(key), self.origin)
@@ -462,6 +485,20 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
 
     def drop(self, name: Token) -> Apply:
         return lambda d: d.drops.append((str(name), self.at(name)))
+
+    @v_args(inline=True, meta=True)
+    def none_ignores(self, meta: Meta, *names: Token) -> Apply:
+        """`none_ignores a, d`: fields pte_none() ignores."""
+        nl = NameList(tuple(str(t) for t in names), self.at_meta(meta), self.origin,
+                      tuple(self.at(t) for t in names))
+        return lambda d: d.none_ignores.append(nl)
+
+    @v_args(inline=True, meta=True)
+    def pfn_pte_applies(self, meta: Meta, *names: Token) -> Apply:
+        """`pfn_pte { mkyoung }`: mutators pfn_pte() applies to its entry."""
+        nl = NameList(tuple(str(t) for t in names), self.at_meta(meta), self.origin,
+                      tuple(self.at(t) for t in names))
+        return lambda d: d.pfn_pte_applies.append(nl)
 
     # -- statements --------------------------------------------------------
     def block(self, *stmts: Stmt) -> tuple[Stmt, ...]:

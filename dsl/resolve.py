@@ -3,7 +3,8 @@
 Place in the flow: after dsl/parse.py, before dsl/check.py.  For each arch
 the chain root..leaf is merged (a child's setting, field, predicate,
 mutator, prot key, cache key, primitive or call replaces the parent's of the
-same name; `drop NAME` removes an inherited field or predicate; citations
+same name; `drop NAME` removes an inherited field or predicate (or the
+inherited `none_ignores` / `pfn_pte` statement); citations
 and CPU features accumulate), then defaults are filled in.  Problems that
 make a model impossible (missing parent, cycle, duplicate arch) are
 reported here; everything else is dsl/check.py's.
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 from . import catalog
 from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, KConfig,
-                    KernelDiff, Kind, Mutator, Num, Primitive, ProtItem, Setting,
+                    KernelDiff, Kind, Mutator, NameList, Num, Primitive, ProtEntry, ProtItem,
+                    Setting,
                     Transform)
 from .parse import ArchDecl
 from .source import Diagnostic, Loc, Note
@@ -62,7 +64,26 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     out += _dups([(k.fact, k.loc) for k in d.kernel_diffs], "kernel_diff of")
     for p in d.prot:
         out += _dups([(n, p.loc) for n, _ in p.values], "field in prot entry")
+    known = [e for e in d.prot_entries if all(n in catalog.VM_FLAGS for n in e.names)]
+    out += _dups([(_vm_label(e.flags), e.loc) for e in known], "prot entry for")
+    for e in d.prot_entries:
+        locs = [e.name_locs[i] if i < len(e.name_locs) else e.loc for i in range(len(e.names))]
+        for n, loc in zip(e.names, locs):
+            if n not in catalog.VM_FLAGS:
+                out.append(Diagnostic(loc, f"unknown VM flag '{n}' in prot entry (one of "
+                                      f"{', '.join(catalog.VM_FLAGS)})"))
+        out += _dups([(n, e.loc) for n, _ in e.values], "field in prot entry")
+        out += _dups(list(zip(e.names, locs)), "VM flag in prot entry")
+    out += _dups([("none_ignores", x.loc) for x in d.none_ignores], "setting")
+    out += _dups([("pfn_pte", x.loc) for x in d.pfn_pte_applies], "setting")
+    for x in d.none_ignores:
+        out += _dups([(n, x.loc_of(i)) for i, n in enumerate(x.names)], "field in none_ignores")
     return out
+
+
+def _vm_label(flags: int) -> str:
+    """The canonical name of a VM_* combination: 'write|shared'."""
+    return "|".join(n for n, bit in catalog.VM_FLAGS.items() if flags & bit) or "none"
 
 
 def _chain(name: str, decls: dict[str, ArchDecl]) -> tuple[list[ArchDecl], Diagnostic | None]:
@@ -128,7 +149,22 @@ def merge(chain: list[ArchDecl]) -> Arch:
     sw_young = False
     kconfig: KConfig | None = None
     kdiffs: dict[str, KernelDiff] = {}
+    entries: dict[int, ProtEntry] = {}
+    none_ign: NameList | None = None
+    pfn_applies: NameList | None = None
     for d in chain:
+        for e in d.prot_entries:
+            if all(n in catalog.VM_FLAGS for n in e.names):
+                entries[e.flags] = e
+        dropped = {n for n, _ in d.drops}
+        if "none_ignores" in dropped:
+            none_ign = None
+        if "pfn_pte" in dropped:
+            pfn_applies = None
+        if d.none_ignores:
+            none_ign = d.none_ignores[-1]
+        if d.pfn_pte_applies:
+            pfn_applies = d.pfn_pte_applies[-1]
         if d.configs:
             kconfig = d.configs[-1]
         for kd in d.kernel_diffs:
@@ -235,4 +271,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
         sw_mkyoung=sw_young,
         config=kconfig,
         kernel_diffs=tuple(kdiffs.values()),
+        prot_entries=tuple(entries[f] for f in sorted(entries)),
+        none_ignores=none_ign,
+        pfn_pte_applies=pfn_applies,
     )

@@ -66,6 +66,19 @@ def _choice(c: object) -> str:
     return " else ".join(parts)
 
 
+def prot_lines(a: Arch) -> list[str]:
+    """vm_get_page_prot() for the 16 combinations, literal entries marked."""
+    from .generate.layout import prot_table
+    names = [n for n in catalog.VM_FLAGS]
+    out = ["vm_get_page_prot:"]
+    for flags, v in enumerate(prot_table(a)):
+        label = "|".join(n for i, n in enumerate(names) if flags & (1 << i)) or "none"
+        e = a.prot_entry(flags) if flags & 7 else None
+        note = f"  (entry, line {e.loc.line})" if e is not None else ""
+        out.append(f"  {label:<24}0x{v:x}{note}")
+    return out
+
+
 def render(a: Arch) -> str:
     keys = field_keys(a)
     lines = [f"{a.name}: {a.word_bits}-bit PTE, {a.page_size // 1024} KiB pages "
@@ -90,6 +103,12 @@ def render(a: Arch) -> str:
         lines.append(f"  derived   {d.name} = {expr_text(d.expr)}")
     for t in a.transforms:
         lines.append(f"  transform {t.target} stored inverted when {expr_text(t.cond)}")
+    if a.none_ignores is not None:
+        lines.append(f"  pte_none  ignores {', '.join(a.none_ignores.names)}")
+    if a.pfn_pte_applies is not None:
+        lines.append(f"  pfn_pte   applies {', '.join(a.pfn_pte_applies.names)}")
+    lines.append("")
+    lines += prot_lines(a)
     lines.append("")
     lines.append(f"D-cache:   {_choice(a.dcache)}")
     lines.append(f"I-cache:   {_choice(a.icache)}")

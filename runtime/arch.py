@@ -90,6 +90,8 @@ class Arch:
     supports_page_table_check: bool
     # the value of an empty entry (pte_none): 0, or e.g. s390's _PAGE_INVALID
     empty_pte: int
+    # fields pte_none() ignores (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
+    none_ignore: int
     # derived
     layout: Layout
     page_size: int
@@ -107,7 +109,7 @@ class Arch:
                  pg_arch_1_granularity: str = GRANULARITY_NONE,
                  tlb_kind: str = TLB_HARDWARE,
                  supports_page_table_check: bool = True,
-                 empty_pte: int = 0) -> None:
+                 empty_pte: int = 0, none_ignore: int = 0) -> None:
         self.name = name
         self.word_bits = word_bits
         self.page_shift = page_shift
@@ -122,12 +124,15 @@ class Arch:
         self.tlb_kind = tlb_kind
         self.supports_page_table_check = supports_page_table_check
         self.empty_pte = empty_pte
+        self.none_ignore = none_ignore
         self.layout = Layout(fields, word_bits)
         self.page_size = 1 << page_shift
         self.kernel_base = KERNEL_BASE_64 if word_bits == 64 else KERNEL_BASE_32
         self.word_mask = (1 << word_bits) - 1
+        # MIPS pairs: pte_none ignores _PAGE_GLOBAL; plus the archdef's
+        # none_ignores fields (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
         self.none_ignore_mask = (self.layout.role_mask.get("global", 0)
-                                 if pte_none_ignores_global(tlb_kind) else 0)
+                                 if pte_none_ignores_global(tlb_kind) else 0) | none_ignore
 
     # --- CPU-feature dependent cache/TLB model -------------------------
     def dcache_kind(self, cpu: frozenset[str]) -> str:
@@ -144,7 +149,8 @@ class Arch:
 
     # --- PTE predicates -------------------------------------------------
     def pte_none(self, pte: int) -> bool:
-        # MIPS: pte_none ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h)
+        # MIPS ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h); an
+        # archdef's none_ignores adds its fields (see __init__)
         return (pte & ~self.none_ignore_mask) == self.empty_pte
 
     def pte_present(self, pte: int) -> bool:

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import catalog
-from ..model import Arch, Expr, Ref
+from ..model import Arch, Expr, FlagOp, Ref, Stmt, When
 from .cwriter import MAX_COLS, B, Ctx, CWriter, Scope, _s, _x
 from .templating import comment_wrap, ident, kwrap
 from .templating import render as render_template
@@ -106,6 +106,7 @@ class HeaderView:
     anys: tuple[AnyHelper, ...]
     generic_next_pfn: bool
     calls: tuple[Function, ...]
+    pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
 
 
 _COMMENTS = {
@@ -136,6 +137,69 @@ def _any_helpers(w: CWriter) -> list[AnyHelper]:
             locs += _s("decl_old", _x("plus_i", "ptep"))
         out.append(AnyHelper(name, tuple(locs), tuple(ifs)))
     return out
+
+
+@dataclass(frozen=True)
+class MutatorFn:
+    """`__ptdl_pte_<name>()`: a mutator `pfn_pte { ... }` applies."""
+
+    name: str
+    lines: tuple[str, ...]
+
+
+def _mutator_stmts(w: CWriter, body: tuple[Stmt, ...], depth: int) -> list[str]:
+    a = w.a
+    ind = "\t" * depth
+    out: list[str] = []
+    for s in body:
+        if isinstance(s, FlagOp):
+            f = a.field(s.target.path[-1])
+            assert f is not None
+            m = w.fmacro(f.name)
+            if s.op == "clear":
+                out.append(f"{ind}val &= ~{m};")
+            elif s.value is None:
+                out.append(f"{ind}val |= {m};")
+            else:
+                out.append(f"{ind}val = (val & ~{m}) | (((pteval_t){s.value} << {f.lo}) & {m});")
+        elif isinstance(s, When):
+            cond = _unparen(w.layout_expr(s.cond, "val"))
+            then = _mutator_stmts(w, s.then, depth + 1)
+            orelse = _mutator_stmts(w, s.orelse, depth + 1)
+            braces = len(then) > 1 or len(orelse) > 1      # kernel style: none for one line
+            out.append(f"{ind}if ({cond})" + (" {" if braces else ""))
+            out += then
+            if orelse:
+                out.append(f"{ind}}} else {{" if braces else f"{ind}else")
+                out += orelse
+            if braces:
+                out.append(f"{ind}}}")
+    return out
+
+
+def _unparen(c: str) -> str:
+    """`(x & m)` -> `x & m` when the outer parentheses enclose it all."""
+    if not (c.startswith("(") and c.endswith(")")):
+        return c
+    depth = 0
+    for i, ch in enumerate(c):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(c) - 1:
+            return c
+    return c[1:-1]
+
+
+def _mutator_fn(w: CWriter, name: str) -> MutatorFn:
+    """The archdef's mutator body, or the role's single field set/cleared."""
+    a = w.a
+    m = a.mutator(name)
+    if m is not None:
+        return MutatorFn(name, tuple(_mutator_stmts(w, m.body, 0)))
+    role, value = catalog.MUTATORS[name]
+    f = a.role_fields(role)[0]
+    op = "val |= {};" if value != f.inverted else "val &= ~{};"
+    return MutatorFn(name, (op.format(w.fmacro(f.name)),))
 
 
 def build_view(a: Arch, source: str) -> HeaderView:
@@ -183,6 +247,8 @@ def build_view(a: Arch, source: str) -> HeaderView:
         anys=tuple(anys),
         generic_next_pfn=generic_next,
         calls=tuple(calls),
+        pfn_pte_applies=tuple(_mutator_fn(w, m) for m in
+                              (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
     )
 
 

@@ -102,6 +102,8 @@ class TestsView:
     read_mask: int                      # fields with the read role (0: none)
     props_finding: str                  # why a documented pte_property finding
                                         # of a pgtable_props scenario exists ('' none)
+    literal_prots: tuple[int, ...] = ()     # VM_* combinations written `entry ... =`
+    pfn_pte_applies: tuple[str, ...] = ()   # mutators pfn_pte() applies
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -153,7 +155,7 @@ def build_view(a: Arch, source: str) -> TestsView:
         combos=tuple(combos),
         findings=findings,
         scenarios=tuple((fam, sname) for fam, sname, _ in names),
-        roles=tuple(r for r in ("write", "exec", "user") if _has_role(a, r)),
+        roles=tuple(r for r in ("write", "exec", "user", "read") if _has_role(a, r)),
         mutator_pairs=tuple(p for p in MUTATOR_PAIRS if _has_role(a, p[0])),
         boundary_pfns=tuple(expect.boundary_pfns(a)),
         max_folio_pages=1 << a.max_folio_order,
@@ -166,6 +168,8 @@ def build_view(a: Arch, source: str) -> TestsView:
         events=tuple(_events(a, combos)),
         read_mask=read_mask,
         props_finding=props_finding,
+        literal_prots=tuple(e.flags for e in a.prot_entries),
+        pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
     )
 
 

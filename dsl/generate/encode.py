@@ -57,7 +57,9 @@ def eval_pte(a: Arch, e: Expr, v: int) -> bool:
 
 def pfn_pte(a: Arch, pfn: int, prot: int) -> int:
     """The arch's pfn_pte: PFN bits placed in their part(s), inverted where
-    the layout's transform says so (judged on prot), then prot's other bits."""
+    the layout's transform says so (judged on prot), then prot's other bits,
+    then the mutators of `pfn_pte { ... }` (s390: mkyoung) by this module's
+    own interpreter of their bodies."""
     v = 0
     for f in a.role_fields("pfn"):
         v |= ((pfn >> f.pfn_offset) & _mask(f.width)) << f.lo
@@ -65,7 +67,11 @@ def pfn_pte(a: Arch, pfn: int, prot: int) -> int:
     pm = pfn_mask(a)
     if t is not None and eval_pte(a, t.cond, prot):
         v = (v ^ pm) & pm
-    return v | (prot & ~pm & _mask(a.word_bits))
+    v |= prot & ~pm & _mask(a.word_bits)
+    if a.pfn_pte_applies is not None:
+        for name in a.pfn_pte_applies.names:
+            v = mutate(a, name, v)
+    return v
 
 
 def pte_pfn(a: Arch, pte: int) -> int:

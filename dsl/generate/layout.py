@@ -46,7 +46,8 @@ def prot_table(a: Arch) -> list[int]:
     EXEC; else base, plus write for shared writable (private writable stays
     read-only: COW), plus exec or noexec, plus noread with neither VM_READ
     nor VM_EXEC; without exec/noexec keys the exec role's fields follow
-    VM_EXEC (honouring their polarity)."""
+    VM_EXEC (honouring their polarity).  A literal `entry R|W|X|S = ...`
+    replaces the computed value of its combination whole."""
     exec_fields = a.role_fields("exec")
     table: list[int] = []
     for flags in range(16):
@@ -70,8 +71,24 @@ def prot_table(a: Arch) -> list[int]:
                     v |= f.mask
                 else:
                     v &= ~f.mask
+        e = a.prot_entry(flags)
+        if e is not None:
+            v = 0
+            for n, val in e.values:
+                v |= field_value_bits(a, n, val)
         table.append(v)
     return table
+
+
+def none_ignore_mask(a: Arch) -> int:
+    """The fields pte_none() ignores (`none_ignores` in the pte block)."""
+    m = 0
+    if a.none_ignores is not None:
+        for name in a.none_ignores.names:
+            f = a.field(name)
+            if f is not None:
+                m |= f.mask
+    return m
 
 
 def empty_pte(a: Arch) -> int:

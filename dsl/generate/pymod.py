@@ -79,6 +79,8 @@ class ModuleView:
     prot_table: tuple[int, ...]
     fields: tuple[Field, ...]
     empty_pte: int
+    none_ignore: int
+    pfn_pte_applies: tuple[str, ...]
     choices: tuple[Choice, ...]
     prefault: str
     methods: tuple[Method, ...]
@@ -169,6 +171,8 @@ def build_view(a: Arch, source: str) -> ModuleView:
         prot_table=tuple(prot_table(a)),
         fields=tuple(a.fields),
         empty_pte=layout.empty_pte(a),
+        none_ignore=layout.none_ignore_mask(a),
+        pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
         choices=tuple(choices),
         prefault=_x("const", False) if a.prefault_old is None else _cpu_cond(a.prefault_old),
         methods=tuple(methods),

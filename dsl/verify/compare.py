@@ -28,7 +28,7 @@ from typing import Any
 from ..model import Arch
 from ..source import Diagnostic, Loc
 from . import kbuild, probe
-from .facts import Fact, facts_for, prot_loc
+from .facts import Fact, facts_for, pfn_pte_loc, prot_loc
 from .karch import KArch, read_protection_map
 
 SHOW_PER_GROUP = 3
@@ -225,6 +225,8 @@ def verify_arch(root: Path, tree: Path, a: Arch, source: str, k: KArch,
             loc = f.loc
             if f.prot_flags >= 0:
                 loc = prot_loc(a, f.prot_flags, kv ^ f.expected)
+            elif f.group == "pfn_pte":
+                loc = pfn_pte_loc(a, kv ^ f.expected, f.loc)
             bad.setdefault((loc, f.group), []).append((f, kv, how))
     for (loc, group), items in sorted(bad.items(), key=lambda x: (x[0][0], x[0][1])):
         f, kv, how = items[0]

@@ -80,6 +80,13 @@ def _setting_loc(a: Arch, key: str, fallback: Loc) -> Loc:
     return s.loc if s is not None else fallback
 
 
+def _none_loc(a: Arch) -> Loc:
+    """What decides pte_none(): `none_ignores`, else `empty_pte`, else the arch."""
+    if a.none_ignores is not None:
+        return a.none_ignores.loc
+    return a.empty_pte.loc if a.empty_pte is not None else a.loc
+
+
 def values_for(a: Arch, rt: Any) -> list[int]:
     """At least MIN_VALUES PTE values: 0, every bit, every pair of named
     single-bit fields, the archdef's 16 protections over several pfns,
@@ -155,7 +162,7 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
     vals = values_for(a, rt)
     for p in PREDICATES:
         c = "PTDL_PTE_EXEC" if p == "exec" else f"pte_{p}"
-        loc = role_loc(a, p) if p != "none" else (a.empty_pte.loc if a.empty_pte else a.loc)
+        loc = role_loc(a, p) if p != "none" else _none_loc(a)
         meth = getattr(rt, f"pte_{p}")
         alt = k.assume_expr(f"pte_{p}")
         for v in vals:
@@ -188,9 +195,11 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
     if pm is not None:
         for e in pm.entries:
             item = a.prot_item("none" if e.flags & 7 == 0 else "base")
+            lit = a.prot_entry(e.flags)
             F.append(Fact("vm_get_page_prot", f"vm_get_page_prot({vm_name(e.flags)})",
                           k.vm_get_page_prot.format(P=e.expr),
                           rt.vm_get_page_prot(e.flags) & word,
+                          lit.loc if lit is not None else
                           item.loc if item is not None else a.loc,
                           runtime=e.runtime, prot_flags=e.flags))
     return F
@@ -198,6 +207,9 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
 
 def prot_loc(a: Arch, flags: int, diff: int) -> Loc:
     """The prot entry that decides the differing bits of vm_get_page_prot(flags)."""
+    lit = a.prot_entry(flags)
+    if lit is not None and flags & 7:
+        return lit.loc
     if flags & 7 == 0:
         it = a.prot_item("none")
         return it.loc if it is not None else a.loc
@@ -216,3 +228,16 @@ def prot_loc(a: Arch, flags: int, diff: int) -> Loc:
         return a.role_fields("exec")[0].loc
     it = a.prot_item("base")
     return it.loc if it is not None else a.loc
+
+
+def pfn_pte_loc(a: Arch, diff: int, fallback: Loc) -> Loc:
+    """Where a pfn_pte() mismatch is decided: the PFN field when PFN bits
+    differ, else the `pfn_pte { ... }` statement (or the arch, without one)."""
+    pm = 0
+    for f in a.pfn_fields:
+        pm |= f.mask
+    if diff & pm:
+        return fallback
+    if a.pfn_pte_applies is not None:
+        return a.pfn_pte_applies.loc
+    return a.loc

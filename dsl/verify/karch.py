@@ -110,7 +110,8 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
                            "(a lowcore machine flag: CPU facility 130), "
                            "arch/s390/include/asm/pgtable.h:1407"),)),
     KArch("riscv", "riscv", "riscv64-linux-gnu-", "arch/riscv/mm/init.c",
-          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          pteval_t=False),      # pte_t is struct { unsigned long pte; } (page.h)
     KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c"),
     KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),

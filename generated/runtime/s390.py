@@ -168,7 +168,9 @@ class Arch_s390(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0xfffffffffffff) << 12)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        v |= prot & ~PFN_MASK & WORD_MASK
+        v = self.pte_mkyoung(v)  # pfn_pte { mkyoung }
+        return v
 
     def pte_pgprot(self, pte: int) -> int:
         return pte & ~PFN_MASK & WORD_MASK

@@ -36,6 +36,7 @@ CASES = [
     ("x86_late_page_table_check", "ptc_mixed_mappings", (), "page_table_check", "x86"),
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
+    ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
 ]
 
 

@@ -13,7 +13,7 @@ import pytest
 from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
-             "s390": "s390"}
+             "s390": "s390", "riscv": "riscv", "riscv32": "riscv"}
 
 
 @lru_cache(maxsize=None)
@@ -41,12 +41,19 @@ BROKEN = [
     ("x86_wrong_mutator.arch", 4, 9, r"pte_mkclean\(0x400000000000000\): kernel 0x0, archdef 0x400000000000000"),
     ("x86_wrong_prot.arch", 4, 9, r"vm_get_page_prot\(VM_NONE\): kernel 0x120, archdef 0x20"),
     ("mips_wrong_mutator.arch", 5, 9, r"pte_mkyoung\(0x0\): kernel 0x104, archdef 0x4"),
+    # the descriptions before `none_ignores` / `pfn_pte { mkyoung }`, and a
+    # wrong literal prot entry, located at the arch / the entry line
+    ("x86_pte_none_exact.arch", 5, 6, r"pte_none\(0x20\): kernel 1, archdef 0"),
+    ("s390_pfn_pte_plain.arch", 5, 6, r"pfn_pte\(0x0, 0x601\): kernel 0x605, archdef 0x601"),
+    ("riscv_exec_with_read.arch", 5, 9, r"vm_get_page_prot\(VM_EXEC\): kernel 0x59, archdef 0x5b"),
 ]
+
+_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
 def test_broken_fixture_is_located(fixture: str, line: int, col: int, msg: str) -> None:
-    need_kernel("mips" if fixture.startswith("mips") else "x86")
+    need_kernel(_ROOT_OF[fixture.split("_")[0]])
     path = f"tests/fixtures/verify/{fixture}"
     r = _run("verify", *(f"tests/fixtures/verify/{b[0]}" for b in BROKEN))
     assert r.returncode == 1, r.stdout + r.stderr

@@ -130,7 +130,7 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 	for (;;) {
 		if (__ptdl_pte_present(pte) && __ptdl_pte_exec(pte)) {
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				sync_icache_aliases((unsigned long)folio_address(folio),
+				flush_icache_range((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
 				set_bit(PG_arch_1, &folio->flags);
 			}
@@ -170,4 +170,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:aa9b47eb923c345162a64c18357c3361fc74c2058f980da2f64cdb4062129ed5
+// ptdl-checksum: sha256:e7259a1b9cfb9da8456b173fc43f3fb14f6be9d4b532a3f80969779e29438875

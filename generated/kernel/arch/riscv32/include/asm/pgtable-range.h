@@ -126,7 +126,7 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 	for (;;) {
 		if (__ptdl_pte_present(pte) && __ptdl_pte_exec(pte)) {
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				sync_icache_aliases((unsigned long)folio_address(folio),
+				flush_icache_range((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
 				set_bit(PG_arch_1, &folio->flags);
 			}
@@ -166,4 +166,4 @@ static inline void flush_dcache_folio(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:274f4ca624386febfea845f61fdfe71dea43f0948a40c329805b87d9c9fa6bb1
+// ptdl-checksum: sha256:e550d7eb2d59a68b16ca154891a3f6d836125bba61b491a4140edc21b9f60f92

@@ -75,13 +75,24 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 	return pfn;
 }
 
+static inline pte_t __ptdl_pte_mkyoung(pte_t pte)
+{
+	pteval_t val = pte_val(pte);
+
+	val |= PTDL_S390_PTE_YOUNG;
+	if (val & PTDL_S390_PTE_READ)
+		val &= ~PTDL_S390_PTE_INVALID;
+	return __pte(val);
+}
+
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
 	pteval_t prot = pgprot_val(pgprot);
 	pteval_t val = 0;
 
 	val |= ((pteval_t)pfn << 12) & PTDL_S390_PTE_PFN;
-	return __pte(val | (prot & ~PTDL_S390_PTE_PFN));
+	/* pfn_pte { mkyoung }: the kernel's pfn_pte() applies these */
+	return __ptdl_pte_mkyoung(__pte(val | (prot & ~PTDL_S390_PTE_PFN)));
 }
 
 static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
@@ -153,4 +164,4 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 
 #endif /* _ASM_S390_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6ffedc8f52b78329133d8b128bd19d1a22a0a110baf9c0bfef485c302d359d71
+// ptdl-checksum: sha256:ab4cb42d981c11c7fc3b03ac96b56cd0df891af68c084bd9482fdcdf3e81b30f
