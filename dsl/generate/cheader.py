@@ -106,6 +106,7 @@ class HeaderView:
     anys: tuple[AnyHelper, ...]
     generic_next_pfn: bool
     calls: tuple[Function, ...]
+    includes: tuple[str, ...]
 
 
 _COMMENTS = {
@@ -114,6 +115,30 @@ _COMMENTS = {
     "flush_dcache_folio": "The kernel wrote to the folio through its kernel mapping.",
     "flush_icache_pages": "nr pages starting at page are about to be mapped in vma.",
 }
+
+
+# What the header includes: linux/mm.h (pte_t, struct folio, set_pte,
+# ptep_get, folio_page, test_bit, ...) always, and for each catalog entry
+# the header renders, the header declaring the kernel function it calls.
+BASE_INCLUDES = ("linux/mm.h",)
+INCLUDES: dict[str, str] = {
+    "folio.has_mapping": "linux/pagemap.h",     # folio_flush_mapping()
+    "folio.mapped": "linux/pagemap.h",          # folio_flush_mapping(), mapping_mapped()
+    "page_table_check": "linux/page_table_check.h",
+    "sync_icache": "asm/cacheflush.h",
+    "flush_dcache": "asm/cacheflush.h",
+    "clean_dcache": "asm/cacheflush.h",
+    "inval_icache": "asm/cacheflush.h",
+    "flush_dcache_user": "asm/cacheflush.h",
+    "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
+    "tlb_preload": "asm/tlbflush.h",
+    "tlb_flush_page": "asm/tlbflush.h",
+}
+
+
+def includes(used: set[str]) -> tuple[str, ...]:
+    names = set(BASE_INCLUDES) | {INCLUDES[u] for u in used if u in INCLUDES}
+    return tuple(sorted(names, key=lambda n: (not n.startswith("linux/"), n)))
 
 
 def _any_helpers(w: CWriter) -> list[AnyHelper]:
@@ -183,6 +208,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
         anys=tuple(anys),
         generic_next_pfn=generic_next,
         calls=tuple(calls),
+        includes=includes(w.used),
     )
 
 
