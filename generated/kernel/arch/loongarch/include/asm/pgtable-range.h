@@ -31,13 +31,14 @@
  * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
  * every call below is named PTDL_RANGE_PREFIX##name and the override
  * markers are left out, so this header compiles next to the arch's own
- * definitions.  The name is pasted unexpanded (a kernel macro of the same
- * name does not leak into it).
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
  */
 #ifdef PTDL_RANGE_PREFIX
 #define __PTDL_RANGE_PASTE(p, n)	p##n
-#define __PTDL_RANGE_CAT(p, n, e)	__PTDL_RANGE_PASTE(p, n##e)
-#define PTDL_RANGE_NAME(n)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n, /* empty */)
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
 #else
 #define PTDL_RANGE_NAME(n)	n
 #endif
@@ -150,4 +151,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_LOONGARCH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:148500881b36baede88751f927337e80c55b583dd98413d1b0809a134c494198
+// ptdl-checksum: sha256:7edbc299c008f9e53df2780228125460c59076b79ee93846498745c5c7390dee

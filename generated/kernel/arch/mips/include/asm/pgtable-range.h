@@ -31,13 +31,14 @@
  * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
  * every call below is named PTDL_RANGE_PREFIX##name and the override
  * markers are left out, so this header compiles next to the arch's own
- * definitions.  The name is pasted unexpanded (a kernel macro of the same
- * name does not leak into it).
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
  */
 #ifdef PTDL_RANGE_PREFIX
 #define __PTDL_RANGE_PASTE(p, n)	p##n
-#define __PTDL_RANGE_CAT(p, n, e)	__PTDL_RANGE_PASTE(p, n##e)
-#define PTDL_RANGE_NAME(n)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n, /* empty */)
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
 #else
 #define PTDL_RANGE_NAME(n)	n
 #endif
@@ -225,4 +226,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:bfa9d92744dbd76f0d7123e5228487a0c7004fe84ec9d71a705dc37feeee9164
+// ptdl-checksum: sha256:91883c475c96c6546e3289b1f0f24f4f85ce7254c3b6404c7111606b83a6b53d

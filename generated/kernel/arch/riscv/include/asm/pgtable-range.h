@@ -33,13 +33,14 @@
  * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
  * every call below is named PTDL_RANGE_PREFIX##name and the override
  * markers are left out, so this header compiles next to the arch's own
- * definitions.  The name is pasted unexpanded (a kernel macro of the same
- * name does not leak into it).
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
  */
 #ifdef PTDL_RANGE_PREFIX
 #define __PTDL_RANGE_PASTE(p, n)	p##n
-#define __PTDL_RANGE_CAT(p, n, e)	__PTDL_RANGE_PASTE(p, n##e)
-#define PTDL_RANGE_NAME(n)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n, /* empty */)
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
 #else
 #define PTDL_RANGE_NAME(n)	n
 #endif
@@ -198,4 +199,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:76d560009275b31deffda553bb11ab442bac2ca565d268542ec7ccfc5896c3de
+// ptdl-checksum: sha256:6c16aab2d15b5fba2d055443ef5b881d760f74989414bf871668e8e764215e94

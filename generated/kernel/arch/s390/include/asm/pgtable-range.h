@@ -28,13 +28,14 @@
  * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
  * every call below is named PTDL_RANGE_PREFIX##name and the override
  * markers are left out, so this header compiles next to the arch's own
- * definitions.  The name is pasted unexpanded (a kernel macro of the same
- * name does not leak into it).
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
  */
 #ifdef PTDL_RANGE_PREFIX
 #define __PTDL_RANGE_PASTE(p, n)	p##n
-#define __PTDL_RANGE_CAT(p, n, e)	__PTDL_RANGE_PASTE(p, n##e)
-#define PTDL_RANGE_NAME(n)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n, /* empty */)
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
 #else
 #define PTDL_RANGE_NAME(n)	n
 #endif
@@ -177,4 +178,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_S390_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:bfe21fe42394f6ff710aa27411fc25d176ac93973376d734feb8ce28198cbb28
+// ptdl-checksum: sha256:a85d680449d3bce13e541c48a8728f8a5f6d2f7f772d6b5f3b050e0bad04e7ab

@@ -30,13 +30,14 @@
  * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
  * every call below is named PTDL_RANGE_PREFIX##name and the override
  * markers are left out, so this header compiles next to the arch's own
- * definitions.  The name is pasted unexpanded (a kernel macro of the same
- * name does not leak into it).
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
  */
 #ifdef PTDL_RANGE_PREFIX
 #define __PTDL_RANGE_PASTE(p, n)	p##n
-#define __PTDL_RANGE_CAT(p, n, e)	__PTDL_RANGE_PASTE(p, n##e)
-#define PTDL_RANGE_NAME(n)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n, /* empty */)
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
 #else
 #define PTDL_RANGE_NAME(n)	n
 #endif
@@ -171,4 +172,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_X86_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:ef68fe192a9eea17478ebe1d7ccb4fdb72dfe3850a06aae095b67d2880a51e1e
+// ptdl-checksum: sha256:818d47516dc6b198a069941f5db737f2ed556436133c3270ea1c2991097016f8
