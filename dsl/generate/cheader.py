@@ -9,10 +9,17 @@ kernel shim and harness) compiles the result and replays call scripts on
 it; tests/c/ compares its trace with the Python model's.
 
 The header is kernel style (tabs, `static inline`, lines <= 100 columns
-except the one-line `ptdl-gen:` marker) and self-contained: besides the
-kernel's own types and primitives (pte_t, struct folio, set_pte,
-test_bit, ...) it uses only `__ptdl_*` helpers it defines itself, so the
-same text compiles in a kernel tree and in the userspace harness.
+except the one-line `ptdl-gen:` marker; checkpatch-clean) and
+self-contained: it includes the kernel headers declaring what it calls
+(`includes()`: linux/mm.h plus one per catalog entry rendered), and
+besides the kernel's own types and primitives (pte_t, struct folio,
+set_pte, test_bit, ...) it uses only `__ptdl_*` helpers and the
+`__ptdl_pteval_t` type (typeof pte_val(): not every arch has pteval_t) it
+defines itself, so the same text compiles in a kernel tree and in the
+userspace harness (runtime/c/include stands in for the kernel headers).
+Every other function it defines is named `PTDL_RANGE_NAME(name)`: `name`
+by default, with its override marker; `PTDL_RANGE_PREFIX##name` under
+`-DPTDL_RANGE_PREFIX=...`, without markers (`ptdl verify --dropin`).
 
 The call bodies are written by `CWriter` (dsl/generate/cwriter.py), a code
 writer in the manner of Linux YNL's.  Rendering rules (one C shape per catalog entry):
