@@ -25,11 +25,17 @@ STAMP  := $(VENV)/.ptdl-installed
 all: setup generate build summary
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "setup: creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+
+# pip: -qq keeps only errors; PYTHONWARNINGS reaches the setuptools build
+# backend pip runs in a subprocess (its deprecation boxes are warnings).
+PIP := PYTHONWARNINGS=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/python -m pip -qq
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "setup: installing ptdl and its dev extras into $(VENV) ..."
+	@$(PIP) install --upgrade pip
+	@$(PIP) install -e '.[dev]'
 	@touch $@
 
 setup: $(STAMP)
@@ -38,12 +44,14 @@ generate: setup
 	@if $(PTDL) generate --help >/dev/null 2>&1; then $(PTDL) generate; fi
 
 build: setup
-	$(PTDL) build
+	@$(PTDL) build
 
 summary: setup
 	@$(PTDL) list
 
 test: all
+	$(BIN)/python -m mypy --strict dsl runtime generated/runtime tests/runtime
+	@command -v rsvg-convert >/dev/null || echo "make test: rsvg-convert missing (Debian: apt-get install librsvg2-bin); SVG render tests skip (fail under CI=true)"
 	$(BIN)/python -m pytest -q
 
 test-interpreted: setup

@@ -5,7 +5,7 @@ benchmarks/bench_faultaround.py``).  It measures PTEs mapped per second by
 the runtime model on the x86-like layout (the generic asm-generic set_ptes
 and a compiled ``Arch``, as a generated module would be), once with the
 mypyc-compiled ``runtime`` and once interpreted (in a subprocess that
-imports a copy of ``runtime/*.py`` without the ``.so`` files), and prints
+imports a copy of ``runtime/`` without the ``.so`` files), and prints
 the ratio (best of 3 runs each).  Page cache: 16384 order-4 folios (no data writes, so the
 measurement is the fault path: filemap_map_pages -> filemap_map_folio_range
 -> set_pte_range -> set_ptes + update_mmu_cache_range, with
@@ -43,13 +43,19 @@ def measure(trace: bool) -> dict[str, float | int | str | bool]:
 
 
 def measure_once(trace: bool) -> dict[str, float | int | str | bool]:
-    sys.path.insert(0, os.path.join(ROOT, "tests", "runtime"))
+    import importlib.util
     import runtime.kernel
     from runtime.arch import Arch, VM_READ
     from runtime.kernel import Kernel
-    from archs import x86_fields
 
-    arch = Arch("x86", 64, 12, 512, 46, 12, 9, x86_fields())
+    # the x86 layout from the generated module (its .py source, so that it
+    # binds to whichever runtime this process imports), on the generic Arch
+    spec = importlib.util.spec_from_file_location(
+        "ptdl_bench_x86", os.path.join(ROOT, "generated", "runtime", "x86.py"))
+    assert spec is not None and spec.loader is not None
+    x86 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(x86)
+    arch = Arch("x86", 64, 12, 512, 46, 12, 9, x86.FIELDS)
     k = Kernel(arch, trace=trace)
     mm = k.new_mm()
     f = k.new_file()
@@ -72,11 +78,10 @@ def measure_once(trace: bool) -> dict[str, float | int | str | bool]:
 
 def interpreted(trace: bool) -> dict[str, float | int | str | bool]:
     with tempfile.TemporaryDirectory() as tmp:
-        os.mkdir(os.path.join(tmp, "runtime"))
-        for name in os.listdir(os.path.join(ROOT, "runtime")):
-            if name.endswith(".py"):
-                shutil.copy(os.path.join(ROOT, "runtime", name),
-                            os.path.join(tmp, "runtime", name))
+        # runtime/ and its subpackages, sources only
+        shutil.copytree(os.path.join(ROOT, "runtime"), os.path.join(tmp, "runtime"),
+                        ignore=lambda d, names: [n for n in names if n.endswith(".so")
+                                                 or n == "__pycache__"])
         env = dict(os.environ, PYTHONPATH=tmp)
         out = subprocess.run([sys.executable, __file__, "--child",
                               "--trace" if trace else "--no-trace"],

@@ -15,13 +15,16 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 STAMP = ".ptdl-build-stamp"
 
 
 def modules(root: Path) -> list[str]:
-    mods = sorted(str(p.relative_to(root)) for p in (root / "runtime").glob("*.py")
+    # runtime/*.py and its subpackages (runtime/families/); package
+    # __init__.py files stay interpreted
+    mods = sorted(str(p.relative_to(root)) for p in (root / "runtime").rglob("*.py")
                   if p.name != "__init__.py")
     gen = root / "generated" / "runtime"
     if gen.is_dir():
@@ -63,12 +66,15 @@ def build(root: Path, force: bool = False, quiet: bool = False) -> int:
         return 0
     # Remove .so files whose .py is gone (a removed arch).
     suf = _ext_suffix()
-    for d in ("runtime", "generated/runtime"):
+    for d in ("runtime", "runtime/families", "generated/runtime"):
         for so in (root / d).glob("*" + suf) if (root / d).is_dir() else []:
             if not so.with_name(so.name[: -len(suf)] + ".py").exists():
                 so.unlink()
+    groups = [("runtime + generated/runtime", mods)]   # one group: arch classes subclass runtime.arch.Arch
+    t0 = time.monotonic()
     if not quiet:
-        print(f"ptdl build: compiling {len(mods)} modules with mypyc ...", flush=True)
+        for i, (what, ms) in enumerate(groups, 1):
+            print(f"ptdl build: [{i}/{len(groups)}] mypyc {what}: {len(ms)} modules ...", flush=True)
     env = dict(os.environ)
     env.setdefault("MYPYC_OPT_LEVEL", "2")
     mypyc = shutil.which("mypyc", path=str(Path(sys.executable).parent)) or "mypyc"
@@ -82,5 +88,5 @@ def build(root: Path, force: bool = False, quiet: bool = False) -> int:
         return 1
     stamp.write_text(digest)
     if not quiet:
-        print(f"ptdl build: compiled {len(mods)} modules")
+        print(f"ptdl build: compiled {len(mods)} modules in {time.monotonic() - t0:.0f} s")
     return 0

@@ -2,8 +2,9 @@
 
 Place in the flow: first stage.  Bytes are decoded and screened (binary,
 non-UTF-8, nesting depth, size), Lark parses with dsl/grammar.lark (LALR,
-positions propagated), and the tree is walked into ArchDecl records whose
-every element carries its Loc.  Nothing here knows the vocabulary: that is
+positions propagated), and a typed Lark Transformer (`_Build`, one method
+per grammar rule, bottom-up and non-recursive) turns each `arch` subtree
+into an ArchDecl record whose every element carries its Loc.  Nothing here knows the vocabulary: that is
 dsl/resolve.py's and dsl/check.py's job.  Bad input yields Diagnostics,
 never an exception.
 """
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Union
 
 import lark
-from lark import Token, Tree
+from lark import Token, Transformer_NonRecursive, Tree, v_args
+from lark.exceptions import VisitError
+from lark.tree import Meta
 
 from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
                     EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
@@ -132,9 +136,9 @@ def _depth_check(path: str, text: str) -> Diagnostic | None:
     return None
 
 
-def _tree_too_deep(path: str, tree: Tree) -> Diagnostic | None:
+def _tree_too_deep(path: str, tree: Tree[Token]) -> Diagnostic | None:
     """The first node nested deeper than MAX_TREE_DEPTH (iterative walk)."""
-    todo: list[tuple[Tree, int]] = [(tree, 0)]
+    todo: list[tuple[Tree[Token], int]] = [(tree, 0)]
     while todo:
         node, depth = todo.pop()
         if depth > MAX_TREE_DEPTH:
@@ -169,7 +173,8 @@ def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
     try:
         tree = _parser().parse(text)
     except lark.exceptions.UnexpectedCharacters as e:
-        ch = text[e.pos_in_stream] if 0 <= e.pos_in_stream < len(text) else "?"
+        pos = e.pos_in_stream if e.pos_in_stream is not None else -1
+        ch = text[pos] if 0 <= pos < len(text) else "?"
         return [], [Diagnostic(Loc(path, e.line, e.column),
                                f"unexpected character {ch!r}")]
     except lark.exceptions.UnexpectedEOF as e:
@@ -193,15 +198,20 @@ def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
         return [], [deep]
     if not tree.children:
         return [], [Diagnostic(Loc(path, 1, 1), "no `arch` declaration in this file")]
-    walker = _Walker(path)
     decls: list[ArchDecl] = []
-    try:
-        for node in tree.children:
-            assert isinstance(node, Tree)
-            decls.append(walker.arch(node))
-    except _Bail as b:
-        return decls, walker.diags + [b.diag]
-    return decls, walker.diags
+    for node in tree.children:
+        if not isinstance(node, Tree):   # pragma: no cover - `start: arch*`
+            continue
+        build = _Build(path, str(node.children[0]))
+        try:
+            decls.append(build.transform(node))
+        except VisitError as e:
+            if isinstance(e.orig_exc, _Bail):
+                return decls, build.diags + [e.orig_exc.diag]
+            raise
+        except _Bail as b:      # from __default__ (not wrapped in VisitError)
+            return decls, build.diags + [b.diag]
+    return decls, []
 
 
 def parse_file(path: str, shown: str | None = None) -> tuple[list[ArchDecl], list[Diagnostic], str | None]:
@@ -218,19 +228,36 @@ def parse_file(path: str, shown: str | None = None) -> tuple[list[ArchDecl], lis
     return decls, pdiags, text
 
 
-class _Walker:
-    """Turns the Lark tree into ArchDecl records (the syntax layer)."""
+# ---------------------------------------------------------------------------
+# The typed transformer: one method per grammar rule, children already
+# transformed (bottom-up), so each method's parameters say what it gets.
+# Optional parts ([x]) arrive as None.  Items of an arch are returned as
+# `Apply` functions that add themselves to the ArchDecl being built.
 
-    def __init__(self, path: str) -> None:
+Apply = Callable[[ArchDecl], None]
+_Node = Union[Tree[Token], Token]
+_Arg = tuple[str | None, Token]           # (keyword or None, value token)
+_Args = tuple[str | None, tuple[tuple[str, str], ...]]
+_FieldValue = tuple[str, int | None]
+_Role = tuple[str, int, bool]              # role, pfn offset, inverted
+_Bits = tuple[int, int]
+
+
+@v_args(inline=True)
+class _Build(Transformer_NonRecursive[Token, ArchDecl]):
+    """Syntax tree of one `arch` -> ArchDecl (origin: that arch's name)."""
+
+    def __init__(self, path: str, origin: str) -> None:
+        super().__init__()
         self.path = path
-        self.origin = ""
+        self.origin = origin
         self.diags: list[Diagnostic] = []
 
     # -- helpers -----------------------------------------------------------
-    def loc(self, node: Tree | Token) -> Loc:
-        if isinstance(node, Token):
-            return Loc(self.path, node.line or 1, node.column or 1)
-        meta = node.meta
+    def at(self, tok: Token) -> Loc:
+        return Loc(self.path, tok.line or 1, tok.column or 1)
+
+    def at_meta(self, meta: Meta) -> Loc:
         if getattr(meta, "empty", True):
             return Loc(self.path, 1, 1)
         return Loc(self.path, meta.line, meta.column)
@@ -244,277 +271,252 @@ class _Walker:
                 v = int(s[2:], 2)
             else:
                 if len(s) > 40:
-                    raise _Bail(Diagnostic(self.loc(tok), "number too large"))
+                    raise _Bail(Diagnostic(self.at(tok), "number too large"))
                 v = int(s, 10)
         except ValueError:
-            raise _Bail(Diagnostic(self.loc(tok), f"malformed number {str(tok)!r}"))
+            raise _Bail(Diagnostic(self.at(tok), f"malformed number {str(tok)!r}"))
         if v.bit_length() > MAX_INT_BITS:
-            raise _Bail(Diagnostic(self.loc(tok),
+            raise _Bail(Diagnostic(self.at(tok),
                                    f"number too large (more than {MAX_INT_BITS} bits)"))
         return v
 
-    @staticmethod
-    def kids(node: Tree) -> list[Tree | Token | None]:
-        return list(node.children)
+    def __default__(self, data: str, children: list[object], meta: Meta) -> object:
+        """A grammar rule without a method here: say so (never build a
+        half-understood ArchDecl).  Adding a rule = adding its method."""
+        raise _Bail(Diagnostic(self.at_meta(meta),
+                               f"internal: grammar rule '{data}' has no method in dsl/parse.py _Build"))
 
     # -- arch --------------------------------------------------------------
-    def arch(self, node: Tree) -> ArchDecl:
-        name_tok, ext, *items = node.children
-        assert isinstance(name_tok, Token)
-        d = ArchDecl(str(name_tok), self.loc(name_tok))
-        self.origin = d.name
-        if isinstance(ext, Tree):
-            ptok = ext.children[0]
-            assert isinstance(ptok, Token)
-            d.parent, d.parent_loc = str(ptok), self.loc(ptok)
-        for it in items:
-            assert isinstance(it, Tree)
-            self.item(d, it)
+    def arch(self, name: Token, parent: Token | None, *items: Apply) -> ArchDecl:
+        d = ArchDecl(str(name), self.at(name))
+        if parent is not None:
+            d.parent, d.parent_loc = str(parent), self.at(parent)
+        for apply in items:
+            apply(d)
         return d
 
-    def item(self, d: ArchDecl, it: Tree) -> None:
-        kind = it.data
-        ch = it.children
-        if kind == "setting":
-            key_tree, val = ch
-            assert isinstance(key_tree, Tree) and isinstance(val, Token)
-            key = key_tree.children[0]
-            assert isinstance(key, Token)
-            d.settings.append((str(key), Setting(self.int_(val), self.loc(key), self.origin)))
-        elif kind == "pte_block":
-            for p in ch:
-                assert isinstance(p, Tree)
-                self.pte_item(d, p)
-        elif kind == "prot_block":
-            for p in ch:
-                assert isinstance(p, Tree)
-                key = p.children[0]
-                assert isinstance(key, Token)
-                vals: list[tuple[str, int | None]] = []
-                for fv in p.children[1:]:
-                    assert isinstance(fv, Tree)
-                    fname, fval = fv.children
-                    assert isinstance(fname, Token)
-                    vals.append((str(fname), self.int_(fval) if isinstance(fval, Token) else None))
-                d.prot.append(ProtItem(str(key), tuple(vals), self.loc(key), self.origin))
-        elif kind == "cache_block":
-            for c in ch:
-                assert isinstance(c, Tree)
-                key_tree, choice = c.children
-                assert isinstance(key_tree, Tree) and isinstance(choice, Tree)
-                key = key_tree.children[0]
-                assert isinstance(key, Token)
-                d.cache.append((str(key), self.choice(choice)))
-        elif kind == "tlb_setting":
-            k = ch[0]
-            assert isinstance(k, Tree)
-            d.tlb.append(self.kind(k))
-        elif kind == "advance_setting":
-            t = ch[0]
-            assert isinstance(t, Token)
-            d.advance.append((str(t), self.loc(t)))
-        elif kind == "pg_arch_1_setting":
-            use, gran = ch
-            assert isinstance(use, Token)
-            d.pg_arch_1.append((str(use), str(gran) if isinstance(gran, Token) else None,
-                                self.loc(use)))
-        elif kind == "cpu_decl":
-            for t in ch:
-                assert isinstance(t, Token)
-                d.cpu.append((str(t), self.loc(t)))
-        elif kind == "prefault_setting":
-            cond = ch[0]
-            d.prefault.append((self.expr(cond) if isinstance(cond, Tree | Token) else None,
-                               self.loc(it)))
-        elif kind == "primitives_block":
-            for p in ch:
-                assert isinstance(p, Tree)
-                key, val = p.children
-                assert isinstance(key, Token) and isinstance(val, Token)
-                d.primitives.append(Primitive(str(key), str(val)[1:-1], self.loc(key), self.origin))
-        elif kind == "call_def":
-            name, body = ch
-            assert isinstance(name, Token) and isinstance(body, Tree)
-            if body.data == "generic":
-                d.calls.append(Call(str(name), True, (), self.loc(name), self.origin))
-            else:
-                d.calls.append(Call(str(name), False, self.block(body), self.loc(name), self.origin))
-        elif kind == "empty_setting":
-            vals: list[tuple[str, int | None]] = []
-            for fv in ch:
-                assert isinstance(fv, Tree)
-                fname, fval = fv.children
-                assert isinstance(fname, Token)
-                vals.append((str(fname), self.int_(fval) if isinstance(fval, Token) else None))
-            d.empty.append(ProtItem("empty_pte", tuple(vals), self.loc(it), self.origin))
-        elif kind == "sw_mkyoung_setting":
-            d.sw_mkyoung.append(self.loc(it))
-        elif kind == "config_setting":
-            strs = [str(s)[1:-1] for s in ch if isinstance(s, Token)]
-            d.configs.append(KConfig(strs[0], tuple(strs[1:]), self.loc(it), self.origin))
-        elif kind == "kernel_diff":
-            ver, fact, commit = (str(s)[1:-1] for s in ch if isinstance(s, Token))
-            d.kernel_diffs.append(KernelDiff(ver, fact, commit, self.loc(it), self.origin))
-        elif kind == "cite":
-            key_tree, text = ch
-            assert isinstance(key_tree, Tree) and isinstance(text, Token)
-            key = key_tree.children[0]
-            assert isinstance(key, Token)
-            d.cites.append(Cite(str(key), str(text)[1:-1], self.loc(key), self.origin))
-        else:  # pragma: no cover - grammar and walker out of step
-            raise _Bail(Diagnostic(self.loc(it), f"internal: unhandled item {kind}"))
+    def extends(self, parent: Token) -> Token:
+        return parent
 
-    def pte_item(self, d: ArchDecl, p: Tree) -> None:
-        ch = p.children
-        if p.data == "field":
-            name, bits, role, overlaps, kmacro = ch
-            assert isinstance(name, Token) and isinstance(bits, Tree)
-            lo_t, hi_t = bits.children
-            assert isinstance(lo_t, Token)
-            lo = self.int_(lo_t)
-            hi = self.int_(hi_t) if isinstance(hi_t, Token) else lo
-            rname: str | None = None
-            offset = 0
-            inverted = False
-            if isinstance(role, Tree):
-                r, off, inv = role.children
-                assert isinstance(r, Token)
-                rname = str(r)
-                offset = self.int_(off) if isinstance(off, Token) else 0
-                inverted = inv is not None
-            ov: tuple[str, ...] = ()
-            if isinstance(overlaps, Tree):
-                ov = tuple(str(t) for t in overlaps.children)
-            kname: str | None = None
-            if isinstance(kmacro, Tree):
-                kt = kmacro.children[0]
-                assert isinstance(kt, Token)
-                kname = str(kt)[1:-1] if kt.type == "STRING" else str(kt)
-            d.fields.append(Field(str(name), lo, hi, rname, inverted, offset, ov,
-                                  self.loc(name), self.origin, kname))
-        elif p.data == "derived":
-            name, e = ch
-            assert isinstance(name, Token)
-            d.derived.append(Derived(str(name), self.expr(e), self.loc(name), self.origin))
-        elif p.data == "mutator":
-            name, *body = ch
-            assert isinstance(name, Token)
-            d.mutators.append(Mutator(str(name), self.stmts(body), self.loc(name), self.origin))
-        elif p.data == "transform":
-            target, e = ch
-            assert isinstance(target, Token)
-            d.transforms.append(Transform(str(target), self.expr(e), self.loc(p), self.origin))
-        elif p.data == "drop":
-            t = ch[0]
-            assert isinstance(t, Token)
-            d.drops.append((str(t), self.loc(t)))
+    def setting(self, key: Token, value: Token) -> Apply:
+        s = Setting(self.int_(value), self.at(key), self.origin)
+        return lambda d: d.settings.append((str(key), s))
 
-    def kind(self, k: Tree) -> Kind:
-        name, args = k.children
-        assert isinstance(name, Token)
-        pos, params = self.args(args) if isinstance(args, Tree) else (None, ())
+    def pte_block(self, *items: Apply) -> Apply:
+        def apply(d: ArchDecl) -> None:
+            for it in items:
+                it(d)
+        return apply
+
+    def prot_block(self, *items: ProtItem) -> Apply:
+        return lambda d: d.prot.extend(items)
+
+    def prot_item(self, key: Token, *values: _FieldValue) -> ProtItem:
+        return ProtItem(str(key), values, self.at(key), self.origin)
+
+    def field_value(self, name: Token, value: Token | None) -> _FieldValue:
+        return (str(name), self.int_(value) if value is not None else None)
+
+    def cache_block(self, *items: tuple[str, Choice]) -> Apply:
+        return lambda d: d.cache.extend(items)
+
+    def cache_item(self, key: Token, choice: Choice) -> tuple[str, Choice]:
+        return (str(key), choice)
+
+    def cache_key(self, key: Token) -> Token:
+        return key
+
+    def cite_key(self, key: Token) -> Token:
+        return key
+
+    def flag_op(self, op: Token) -> Token:
+        return op
+
+    @v_args(inline=True, meta=True)
+    def choice(self, meta: Meta, kind: Kind, cond: Expr | None, rest: Choice | None) -> Choice:
+        options: tuple[tuple[Expr | None, Kind], ...] = ((cond, kind),)
+        if rest is not None:
+            options += rest.options
+        return Choice(options, self.at_meta(meta), self.origin)
+
+    def kind(self, name: Token, args: _Args | None) -> Kind:
+        pos, params = args if args is not None else (None, ())
         if pos is not None:
             params = (("", pos),) + params
-        return Kind(str(name), params, self.loc(name))
+        return Kind(str(name), params, self.at(name))
 
-    def choice(self, c: Tree) -> Choice:
-        options: list[tuple[Expr | None, Kind]] = []
-        node: Tree | None = c
-        while node is not None:
-            k, cond, rest = node.children
-            assert isinstance(k, Tree)
-            options.append((self.expr(cond) if cond is not None else None, self.kind(k)))
-            node = rest if isinstance(rest, Tree) else None
-        return Choice(tuple(options), self.loc(c), self.origin)
-
-    def args(self, a: Tree) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    def args(self, *items: _Arg | None) -> _Args:
         pos: str | None = None
         params: list[tuple[str, str]] = []
-        for arg in a.children:
-            if arg is None:
+        for item in items:
+            if item is None:
                 continue
-            assert isinstance(arg, Tree)
-            if len(arg.children) == 1:
-                t = arg.children[0]
-                assert isinstance(t, Token)
+            key, tok = item
+            value = str(self.int_(tok)) if tok.type == "INT" else str(tok)
+            if key is None:
                 if pos is not None:
-                    raise _Bail(Diagnostic(self.loc(t), "only one positional argument is allowed"))
-                pos = str(self.int_(t)) if t.type == "INT" else str(t)
+                    raise _Bail(Diagnostic(self.at(tok), "only one positional argument is allowed"))
+                pos = value
             else:
-                k, v = arg.children
-                assert isinstance(k, Token)
-                if v is None:
-                    if pos is not None:
-                        raise _Bail(Diagnostic(self.loc(k), "only one positional argument is allowed"))
-                    pos = str(k)
-                else:
-                    assert isinstance(v, Token)
-                    params.append((str(k), str(self.int_(v)) if v.type == "INT" else str(v)))
+                params.append((key, value))
         return pos, tuple(params)
 
+    def arg(self, first: Token, value: Token | None = None) -> _Arg:
+        if value is None:
+            return (None, first)
+        return (str(first), value)
+
+    def tlb_setting(self, kind: Kind) -> Apply:
+        return lambda d: d.tlb.append(kind)
+
+    def advance_setting(self, name: Token) -> Apply:
+        return lambda d: d.advance.append((str(name), self.at(name)))
+
+    def pg_arch_1_setting(self, use: Token, gran: Token | None) -> Apply:
+        item = (str(use), str(gran) if gran is not None else None, self.at(use))
+        return lambda d: d.pg_arch_1.append(item)
+
+    def cpu_decl(self, *names: Token) -> Apply:
+        return lambda d: d.cpu.extend((str(t), self.at(t)) for t in names)
+
+    @v_args(inline=True, meta=True)
+    def prefault_setting(self, meta: Meta, cond: Expr | None) -> Apply:
+        item = (cond, self.at_meta(meta))
+        return lambda d: d.prefault.append(item)
+
+    def primitives_block(self, *prims: Primitive) -> Apply:
+        return lambda d: d.primitives.extend(prims)
+
+    def primitive_name(self, key: Token, value: Token) -> Primitive:
+        return Primitive(str(key), str(value)[1:-1], self.at(key), self.origin)
+
+    def call_def(self, name: Token, body: tuple[Stmt, ...] | None) -> Apply:
+        call = (Call(str(name), True, (), self.at(name), self.origin) if body is None
+                else Call(str(name), False, body, self.at(name), self.origin))
+        return lambda d: d.calls.append(call)
+
+    def generic(self) -> None:
+        return None
+
+    @v_args(inline=True, meta=True)
+    def empty_setting(self, meta: Meta, *values: _FieldValue) -> Apply:
+        item = ProtItem("empty_pte", values, self.at_meta(meta), self.origin)
+        return lambda d: d.empty.append(item)
+
+    @v_args(inline=True, meta=True)
+    def sw_mkyoung_setting(self, meta: Meta) -> Apply:
+        loc = self.at_meta(meta)
+        return lambda d: d.sw_mkyoung.append(loc)
+
+    @v_args(inline=True, meta=True)
+    def config_setting(self, meta: Meta, *strs: Token) -> Apply:
+        texts = [str(t)[1:-1] for t in strs]
+        c = KConfig(texts[0], tuple(texts[1:]), self.at_meta(meta), self.origin)
+        return lambda d: d.configs.append(c)
+
+    @v_args(inline=True, meta=True)
+    def kernel_diff(self, meta: Meta, ver: Token, fact: Token, commit: Token) -> Apply:
+        k = KernelDiff(str(ver)[1:-1], str(fact)[1:-1], str(commit)[1:-1],
+                       self.at_meta(meta), self.origin)
+        return lambda d: d.kernel_diffs.append(k)
+
+    def cite(self, key: Token, text: Token) -> Apply:
+        c = Cite(str(key), str(text)[1:-1], self.at(key), self.origin)
+        return lambda d: d.cites.append(c)
+
+    # -- the pte block -----------------------------------------------------
+    def field(self, name: Token, bits: _Bits, role: _Role | None,
+              overlaps: tuple[str, ...] | None, kmacro: str | None) -> Apply:
+        lo, hi = bits
+        rname, offset, inverted = role if role is not None else (None, 0, False)
+        f = Field(str(name), lo, hi, rname, inverted, offset, overlaps or (),
+                  self.at(name), self.origin, kmacro)
+        return lambda d: d.fields.append(f)
+
+    def bits(self, lo: Token, hi: Token | None) -> _Bits:
+        low = self.int_(lo)
+        return (low, self.int_(hi) if hi is not None else low)
+
+    def role(self, name: Token, offset: Token | None, inverted: Token | None) -> _Role:
+        return (str(name), self.int_(offset) if offset is not None else 0, inverted is not None)
+
+    def kmacro(self, t: Token) -> str:
+        """`= MACRO` or `= "C expression"`: the kernel's mask for the field."""
+        return str(t)[1:-1] if t.type == "STRING" else str(t)
+
+    def overlaps(self, *names: Token) -> tuple[str, ...]:
+        return tuple(str(t) for t in names)
+
+    def derived(self, name: Token, expr: Expr) -> Apply:
+        x = Derived(str(name), expr, self.at(name), self.origin)
+        return lambda d: d.derived.append(x)
+
+    def mutator(self, name: Token, *body: Stmt) -> Apply:
+        m = Mutator(str(name), body, self.at(name), self.origin)
+        return lambda d: d.mutators.append(m)
+
+    @v_args(inline=True, meta=True)
+    def transform_item(self, meta: Meta, target: Token, cond: Expr) -> Apply:
+        t = Transform(str(target), cond, self.at_meta(meta), self.origin)
+        return lambda d: d.transforms.append(t)
+
+    def drop(self, name: Token) -> Apply:
+        return lambda d: d.drops.append((str(name), self.at(name)))
+
     # -- statements --------------------------------------------------------
-    def block(self, b: Tree) -> tuple[Stmt, ...]:
-        return self.stmts(list(b.children))
+    def block(self, *stmts: Stmt) -> tuple[Stmt, ...]:
+        return stmts
 
-    def stmts(self, nodes: list[Tree | Token | None]) -> tuple[Stmt, ...]:
-        out: list[Stmt] = []
-        for n in nodes:
-            assert isinstance(n, Tree)
-            out.append(self.stmt(n))
-        return tuple(out)
+    @v_args(inline=True, meta=True)
+    def when_stmt(self, meta: Meta, cond: Expr, then: tuple[Stmt, ...],
+                  orelse: tuple[Stmt, ...] | When | None) -> When:
+        els: tuple[Stmt, ...] = () if orelse is None else \
+            (orelse,) if isinstance(orelse, When) else orelse
+        return When(cond, then, els, self.at_meta(meta))
 
-    def stmt(self, s: Tree) -> Stmt:
-        ch = s.children
-        if s.data == "when_stmt":
-            cond, then, orelse = ch
-            assert isinstance(then, Tree)
-            els: tuple[Stmt, ...] = ()
-            if isinstance(orelse, Tree):
-                els = self.block(orelse) if orelse.data == "block" else (self.stmt(orelse),)
-            return When(self.expr(cond), self.block(then), els, self.loc(s))
-        if s.data == "each_stmt":
-            kind, src, rev, body = ch
-            assert isinstance(kind, Token) and isinstance(body, Tree)
-            return Each(str(kind), str(src) if isinstance(src, Token) else "range",
-                        rev is not None, self.block(body), self.loc(s))
-        if s.data == "flag_stmt":
-            op_tree, ref, val = ch
-            assert isinstance(op_tree, Tree) and isinstance(ref, Tree)
-            op = op_tree.children[0]
-            assert isinstance(op, Token)
-            r = self.expr(ref)
-            assert isinstance(r, Ref)
-            return FlagOp(str(op), r, self.int_(val) if isinstance(val, Token) else None,
-                          self.loc(s))
-        if s.data == "effect_stmt":
-            name, args, body = ch
-            assert isinstance(name, Token)
-            pos, params = self.args(args) if isinstance(args, Tree) else (None, ())
-            inner = self.block(body) if isinstance(body, Tree) else ()
-            return EffectStmt(str(name), pos, params, self.loc(name), inner)
-        raise _Bail(Diagnostic(self.loc(s), f"internal: unhandled statement {s.data}"))
+    @v_args(inline=True, meta=True)
+    def each_stmt(self, meta: Meta, kind: Token, src: Token | None, rev: Token | None,
+                  body: tuple[Stmt, ...]) -> Each:
+        return Each(str(kind), str(src) if src is not None else "range", rev is not None,
+                    body, self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def flag_stmt(self, meta: Meta, op: Token, target: Expr, value: Token | None) -> FlagOp:
+        if not isinstance(target, Ref):   # pragma: no cover - the grammar says `ref`
+            raise _Bail(Diagnostic(self.at_meta(meta), "internal: flag target is not a name"))
+        return FlagOp(str(op), target, self.int_(value) if value is not None else None,
+                      self.at_meta(meta))
+
+    def effect_stmt(self, name: Token, args: _Args | None,
+                    body: tuple[Stmt, ...] | None) -> EffectStmt:
+        pos, params = args if args is not None else (None, ())
+        return EffectStmt(str(name), pos, params, self.at(name), body or ())
 
     # -- expressions -------------------------------------------------------
-    def expr(self, e: Tree | Token | None) -> Expr:
-        if isinstance(e, Token):
-            if e.type == "INT":
-                return Num(self.int_(e), self.loc(e))
-            return Ref((str(e),), self.loc(e))
-        assert isinstance(e, Tree)
-        loc = self.loc(e)
-        if e.data == "ref":
-            return Ref(tuple(str(t) for t in e.children), loc)
-        if e.data == "number":
-            t = e.children[0]
-            assert isinstance(t, Token)
-            return Num(self.int_(t), loc)
-        if e.data == "not_expr":
-            return Not(self.expr(e.children[0]), loc)
-        if e.data in ("or_expr", "and_expr"):
-            return BoolOp(e.data[:-5], tuple(self.expr(c) for c in e.children), loc)
-        if e.data == "compare":
-            left, op, right = e.children
-            return Compare(str(op), self.expr(left), self.expr(right), loc)
-        if e.data == "any_expr":
-            return AnyOf(self.expr(e.children[0]), loc)
-        raise _Bail(Diagnostic(loc, f"internal: unhandled expression {e.data}"))
+    @v_args(inline=True, meta=True)
+    def ref(self, meta: Meta, *names: Token) -> Ref:
+        return Ref(tuple(str(t) for t in names), self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def number(self, meta: Meta, tok: Token) -> Num:
+        return Num(self.int_(tok), self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def not_expr(self, meta: Meta, arg: Expr) -> Not:
+        return Not(arg, self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def or_expr(self, meta: Meta, *args: Expr) -> BoolOp:
+        return BoolOp("or", args, self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def and_expr(self, meta: Meta, *args: Expr) -> BoolOp:
+        return BoolOp("and", args, self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def compare(self, meta: Meta, left: Expr, op: Token, right: Expr) -> Compare:
+        return Compare(str(op), left, right, self.at_meta(meta))
+
+    @v_args(inline=True, meta=True)
+    def any_expr(self, meta: Meta, arg: Expr) -> AnyOf:
+        return AnyOf(arg, self.at_meta(meta))

@@ -3,7 +3,9 @@
 Place in the flow: the front end's entry point.  The CLI and the tests call
 `load()`; it returns the models and every diagnostic, and never raises on
 bad input.  A project is a directory with `archdefs/*.arch`; paths in
-diagnostics are relative to the project root.
+diagnostics are relative to the project root (the effective current
+directory: `ptdl -C DIR` acts like `cd DIR`); files outside it are shown
+by their absolute path.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ class Project:
 
     def archs_in(self, path: str) -> list[str]:
         return sorted(n for n, p in self.decl_files.items() if p == path)
+
+
+def project_problem(root: Path) -> str | None:
+    """Why root is not a ptdl project, or None if it is one."""
+    if not (root / "archdefs").is_dir():
+        return "no archdefs/ directory"
+    return None
+
+
+def archdefs_in(d: Path) -> list[str]:
+    """The *.arch files of directory d (absolute paths, sorted)."""
+    return sorted(str(p) for p in d.glob("*.arch") if p.is_file())
 
 
 def archdef_files(root: Path) -> list[str]:
@@ -67,8 +81,8 @@ def load(root: Path, files: list[str] | None = None) -> Project:
     for rel in all_files:
         path = rel if os.path.isabs(rel) else str(root / rel)
         shown = _rel(path, root)
-        if shown.startswith(".."):
-            shown = path
+        if shown.startswith(".."):     # outside the project: absolute
+            shown = os.path.normpath(path)
         ds, pd, text = parse_file(path, shown)
         if text is not None:
             cache.add(shown, text)

@@ -168,8 +168,8 @@ def merge(chain: list[ArchDecl]) -> Arch:
             prefault = d.prefault[-1]
         for pr in d.primitives:
             prims[pr.key] = pr
-        for c in d.calls:
-            calls[c.name] = c
+        for call in d.calls:
+            calls[call.name] = call
         cites += d.cites
 
     def num(key: str, default: int) -> int:

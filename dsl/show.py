@@ -18,7 +18,8 @@ from .model import Arch, expr_text
 _KEYS = string.ascii_lowercase + string.ascii_uppercase + string.digits
 
 
-def _keys(a: Arch) -> dict[str, str]:
+def field_keys(a: Arch) -> dict[str, str]:
+    """The one-letter key of each field in the diagram ('#' for PFN parts)."""
     keys: dict[str, str] = {}
     i = 0
     for f in a.fields:
@@ -31,7 +32,7 @@ def _keys(a: Arch) -> dict[str, str]:
 
 
 def diagram(a: Arch) -> list[str]:
-    keys = _keys(a)
+    keys = field_keys(a)
     cells = ["."] * a.word_bits
     for f in a.fields:
         for b in range(max(0, f.lo), min(a.word_bits - 1, f.hi) + 1):
@@ -66,7 +67,7 @@ def _choice(c: object) -> str:
 
 
 def render(a: Arch) -> str:
-    keys = _keys(a)
+    keys = field_keys(a)
     lines = [f"{a.name}: {a.word_bits}-bit PTE, {a.page_size // 1024} KiB pages "
              f"(page_shift {a.page_shift}), {a.ptrs_per_pte} PTEs per table, "
              f"PFN_PTE_SHIFT {a.pfn_pte_shift}, {a.phys_bits}-bit physical addresses"]

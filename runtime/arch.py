@@ -23,9 +23,13 @@ from typing import TYPE_CHECKING
 from mypy_extensions import mypyc_attr
 
 from runtime.layout import Layout
+from runtime.primitives import (
+    DCACHE_PIPT, GRANULARITY_NONE, ICACHE_COHERENT, PG_ARCH_1_NONE, TLB_HARDWARE,
+)
+from runtime.tlb import pte_none_ignores_global
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -91,14 +95,17 @@ class Arch:
     page_size: int
     kernel_base: int
     word_mask: int
+    # bits pte_none() disregards (the global bit where TLB pair halves
+    # share it: runtime.tlb.pte_none_ignores_global)
+    none_ignore_mask: int
 
     def __init__(self, name: str, word_bits: int, page_shift: int,
                  ptrs_per_pte: int, phys_bits: int, pfn_pte_shift: int,
                  max_folio_order: int, fields: tuple[Field, ...],
                  cpu_features: tuple[str, ...] = (),
-                 pg_arch_1_use: str = "none",
-                 pg_arch_1_granularity: str = "none",
-                 tlb_kind: str = "hardware",
+                 pg_arch_1_use: str = PG_ARCH_1_NONE,
+                 pg_arch_1_granularity: str = GRANULARITY_NONE,
+                 tlb_kind: str = TLB_HARDWARE,
                  supports_page_table_check: bool = True,
                  empty_pte: int = 0) -> None:
         self.name = name
@@ -119,26 +126,26 @@ class Arch:
         self.page_size = 1 << page_shift
         self.kernel_base = KERNEL_BASE_64 if word_bits == 64 else KERNEL_BASE_32
         self.word_mask = (1 << word_bits) - 1
+        self.none_ignore_mask = (self.layout.role_mask.get("global", 0)
+                                 if pte_none_ignores_global(tlb_kind) else 0)
 
     # --- CPU-feature dependent cache/TLB model -------------------------
     def dcache_kind(self, cpu: frozenset[str]) -> str:
-        return "pipt"
+        return DCACHE_PIPT
 
     def dcache_colours(self, cpu: frozenset[str]) -> int:
         return 1
 
     def icache_kind(self, cpu: frozenset[str]) -> str:
-        return "coherent"
+        return ICACHE_COHERENT
 
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
     # --- PTE predicates -------------------------------------------------
     def pte_none(self, pte: int) -> bool:
-        if self.tlb_kind == "software_pairs":
-            # MIPS: pte_none ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h)
-            return (pte & ~self.layout.role_mask.get("global", 0)) == self.empty_pte
-        return pte == self.empty_pte
+        # MIPS: pte_none ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h)
+        return (pte & ~self.none_ignore_mask) == self.empty_pte
 
     def pte_present(self, pte: int) -> bool:
         return self.layout.test(pte, "present")
@@ -232,7 +239,7 @@ class Arch:
         return prot
 
     # --- The four range-API calls (asm-generic defaults) --------------------
-    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int,
                  nr: int) -> None:
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         k.lazy_mmu_enter()
@@ -245,13 +252,13 @@ class Arch:
             pte = self.pte_advance(pte, 1)
         k.lazy_mmu_leave()
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma,
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma,
                                addr: int, ptep: PteRef, nr: int) -> None:
         pass
 
-    def flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+    def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         pass
 
-    def flush_icache_pages(self, k: Kernel, vma: Vma, page: Page,
+    def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page,
                            nr: int) -> None:
         pass

@@ -25,6 +25,11 @@ here.  Semantics follow Documentation/core-api/cachetlb.rst (v6.6):
 
 from __future__ import annotations
 
+from runtime.primitives import (
+    ALIASING_DCACHE_KINDS, DCACHE_KINDS, DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
+    ICACHE_COHERENT, ICACHE_KINDS,
+)
+
 from runtime.memory import Folio
 
 
@@ -40,12 +45,12 @@ class DCache:
     aliases: dict[int, set[int]]
 
     def __init__(self, kind: str, colours: int, page_shift: int) -> None:
-        if kind not in ("pipt", "vipt", "vipt_aliasing", "vivt"):
+        if kind not in DCACHE_KINDS:
             raise ValueError("unknown dcache kind %r" % kind)
         self.kind = kind
-        self.colours = colours if kind in ("vipt_aliasing", "vivt") else 1
+        self.colours = colours if kind in ALIASING_DCACHE_KINDS else 1
         self.page_shift = page_shift
-        self.coherent = kind in ("pipt", "vipt")
+        self.coherent = kind in (DCACHE_PIPT, DCACHE_VIPT)
         self.ver = {}
         self.dirty = set()
         self.aliases = {}
@@ -55,7 +60,7 @@ class DCache:
         if self.coherent:
             return 0
         vpage = vaddr >> self.page_shift
-        if self.kind == "vipt_aliasing":
+        if self.kind == DCACHE_VIPT_ALIASING:
             return vpage % self.colours
         return (space << 52) | (vpage & ((1 << 52) - 1))
 
@@ -117,13 +122,13 @@ class ICache:
     lines: dict[int, int]
 
     def __init__(self, kind: str) -> None:
-        if kind not in ("coherent", "needs_sync"):
+        if kind not in ICACHE_KINDS:
             raise ValueError("unknown icache kind %r" % kind)
         self.kind = kind
         self.lines = {}
 
     def fetch(self, folio: Folio, i: int, dcache: DCache, alias: int) -> int:
-        if self.kind == "coherent":
+        if self.kind == ICACHE_COHERENT:
             return dcache.read(folio, i, alias)
         pfn = folio.pfn + i
         v = self.lines.get(pfn)

@@ -29,6 +29,10 @@ from __future__ import annotations
 from runtime.kernel import Kernel
 from runtime.layout import Layout
 from runtime.mm import Mm
+from runtime.primitives import (
+    GRANULARITY_PAGE, ICACHE_COHERENT, PG_ARCH_1_DCACHE_CLEAN, PG_ARCH_1_DCACHE_DIRTY,
+    PG_ARCH_1_ICACHE_CLEAN,
+)
 from runtime.trace import hx
 from runtime.violation import (
     CHECK_NAMES, LAZY_MMU, PAGE_TABLE_CHECK, PG_ARCH_1_STATE, PREFAULT_YOUNG,
@@ -112,11 +116,11 @@ def check_ptc_counts(k: Kernel) -> list[Violation]:
 def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
     use = k.arch.pg_arch_1_use
     out: list[Violation] = []
-    if use not in ("dcache_clean", "icache_clean", "dcache_dirty"):
+    if use not in (PG_ARCH_1_DCACHE_CLEAN, PG_ARCH_1_ICACHE_CLEAN, PG_ARCH_1_DCACHE_DIRTY):
         return out
-    per_page = k.arch.pg_arch_1_granularity == "page"
-    if (use == "dcache_dirty" and k.dcache.colours <= 1
-            and k.arch.icache_kind(k.cpu) == "coherent"):
+    per_page = k.arch.pg_arch_1_granularity == GRANULARITY_PAGE
+    if (use == PG_ARCH_1_DCACHE_DIRTY and k.dcache.colours <= 1
+            and k.arch.icache_kind(k.cpu) == ICACHE_COHERENT):
         # A deferred flush only matters to a user alias of another colour or
         # to an I-cache that does not fill from the D-cache; with neither, a
         # dirty kernel-alias line is invisible and the flag carries nothing.
@@ -128,7 +132,7 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
             pfn = head + i
             kal = k.dcache.alias(0, k.kaddr(pfn))
             dirty = k.dcache.is_dirty(pfn, kal)
-            if use == "dcache_dirty":
+            if use == PG_ARCH_1_DCACHE_DIRTY:
                 if (not flag and dirty and f.mapping is not None and not f.anon
                         and f.total_mapcount() == 0):
                     out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),

@@ -47,7 +47,7 @@ from runtime.pagetable import PteRef, PteTable
 from runtime.trace import hx
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.machine import Machine
     from runtime.memory import Page
     from runtime.mm import Mm, Vma, Vmf
 
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 class ScriptWriter:
     lines: list[str]
 
-    def __init__(self, k: Kernel) -> None:
+    def __init__(self, k: Machine) -> None:
         self.lines = ["ptdl-script 1", "arch " + k.arch.name]
         for feat in sorted(k.cpu):
             self.lines.append("cpu " + feat)
@@ -67,14 +67,14 @@ class ScriptWriter:
     def _mm(self, mm: Mm) -> None:
         self.lines.append("mm id=%d pgste=%d" % (mm.id, int(mm.has_pgste)))
 
-    def _vma(self, k: Kernel, vma: Vma) -> None:
+    def _vma(self, k: Machine, vma: Vma) -> None:
         m = vma.mapping
         self.lines.append("vma id=%d mm=%d start=%s end=%s flags=%s pgoff=%s file=%d mapped=%d"
                           % (vma.id, vma.mm.id, hx(vma.start), hx(vma.end),
                              hx(vma.flags), hx(vma.pgoff), int(m is not None),
                              int(m is not None and m.nr_vmas > 0)))
 
-    def _folio(self, k: Kernel, f: Folio) -> None:
+    def _folio(self, k: Machine, f: Folio) -> None:
         m = f.mapping
         self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d"
                           % (hx(f.pfn), f.order, int(f.anon),
@@ -91,14 +91,14 @@ class ScriptWriter:
             if val != t.empty:
                 self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(val)))
 
-    def _folio_of_pte(self, k: Kernel, pte: int) -> None:
+    def _folio_of_pte(self, k: Machine, pte: int) -> None:
         if k.arch.pte_present(pte):
             f = k.mem.folio_of(k.arch.pte_pfn(pte))
             if f is not None:
                 self._folio(k, f)
 
     # --- calls --------------------------------------------------------------
-    def call_set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef,
+    def call_set_ptes(self, k: Machine, mm: Mm, addr: int, ptep: PteRef,
                       pte: int, nr: int) -> None:
         self._mm(mm)
         vma = mm.find_vma(addr)
@@ -109,7 +109,7 @@ class ScriptWriter:
         self.lines.append("call set_ptes mm=%d addr=%s pt=%d idx=%d pte=%s nr=%d"
                           % (mm.id, hx(addr), ptep.table.pt, ptep.idx, hx(pte), nr))
 
-    def call_update(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int,
+    def call_update(self, k: Machine, vmf: Vmf | None, vma: Vma, addr: int,
                     ptep: PteRef, nr: int) -> None:
         self._mm(vma.mm)
         self._vma(k, vma)
@@ -119,11 +119,11 @@ class ScriptWriter:
                           % (vma.id, hx(addr), ptep.table.pt, ptep.idx, nr,
                              "none" if vmf is None else hx(vmf.address)))
 
-    def call_flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+    def call_flush_dcache_folio(self, k: Machine, folio: Folio) -> None:
         self._folio(k, folio)
         self.lines.append("call flush_dcache_folio folio=%s" % hx(folio.pfn))
 
-    def call_flush_icache_pages(self, k: Kernel, vma: Vma, page: Page,
+    def call_flush_icache_pages(self, k: Machine, vma: Vma, page: Page,
                                 nr: int) -> None:
         self._mm(vma.mm)
         self._vma(k, vma)

@@ -1,10 +1,13 @@
-"""TLB models: hardware walker, software-loaded (single or MIPS even/odd
-pairs) and caches-invalid-entries (RISC-V).
+"""TLB models, one class per TLB kind: hardware walker, software-loaded
+(single or MIPS even/odd pairs) and caches-invalid-entries (RISC-V).
 
-Place in the flow: ``Kernel`` user accesses translate through ``Tlb``
-(entries keyed by (mm id, virtual page), holding the PTE value loaded);
-``tlb_preload`` / ``tlb_flush_page`` primitives act here; the oracle scans
-entries against the page tables (``tlb_stale``).
+Place in the flow: ``Kernel`` user accesses translate through a ``Tlb``
+made by ``make_tlb(arch.tlb_kind)`` (entries keyed by (mm id, virtual
+page), holding the PTE value loaded); the ``tlb_preload`` /
+``tlb_flush_page`` / ``set_pte`` primitives act here through the kind's
+interface below (``refill``, ``preload``, ``drop``, ``buddy``); the oracle
+scans entries against the page tables (``tlb_stale``).  Nothing outside
+this module branches on a TLB kind's name.
 
 * ``hardware`` (x86, arm64): a miss walks the table; a non-present PTE is
   never cached.
@@ -16,7 +19,11 @@ entries against the page tables (``tlb_stale``).
   once per page); when the fault path returns without a valid entry for
   the faulting address the model reports ``tlb_preload_missing`` (the CPU
   takes another refill or TLB-invalid exception, whose fast path reloads
-  from the PTE) and carries on.
+  from the PTE) and carries on.  The two halves of a pair share the global
+  bit (MIPS R4K EntryLo G is ANDed): ``set_pte`` of a global entry whose
+  buddy (idx ^ 1) is none gives the buddy the global bit (``buddy``;
+  arch/mips/include/asm/pgtable.h set_pte), and ``pte_none`` ignores it
+  (``pte_none_ignores_global``).
 * ``caches_invalid`` (RISC-V without Svvptc): a miss on a non-present PTE
   may leave an invalid entry cached; after the PTE is made present, an
   sfence.vma (``tlb_flush_page``) per page is needed, else the next access
@@ -28,22 +35,39 @@ entries against the page tables (``tlb_stale``).
 
 from __future__ import annotations
 
-TLB_KINDS: tuple[str, ...] = ("hardware", "software", "software_pairs",
-                              "caches_invalid", "hash")
+from typing import TYPE_CHECKING
+
+from runtime.primitives import (
+    TLB_CACHES_INVALID, TLB_HARDWARE, TLB_HASH, TLB_KINDS, TLB_SOFTWARE,
+    TLB_SOFTWARE_PAIRS,
+)
+
+if TYPE_CHECKING:
+    from runtime.arch import Arch
+
+__all__ = ["TLB_KINDS", "Tlb", "SoftwareTlb", "PairsTlb", "CachesInvalidTlb",
+           "make_tlb", "pte_none_ignores_global"]
+
+
+def pte_none_ignores_global(kind: str) -> bool:
+    """Whether pte_none() disregards the global bit on this TLB kind (the
+    pair halves share it, so an empty buddy may carry it)."""
+    return kind == TLB_SOFTWARE_PAIRS
 
 
 class Tlb:
-    """Entries: (mm id, vpage) -> PTE value loaded (may be non-present)."""
+    """Hardware walker (and ``hash``): entries (mm id, vpage) -> PTE value
+    loaded; only valid entries are cached."""
 
     kind: str
     pairs: bool
     entries: dict[tuple[int, int], int]
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str = TLB_HARDWARE) -> None:
         if kind not in TLB_KINDS:
             raise ValueError("unknown tlb kind %r" % kind)
         self.kind = kind
-        self.pairs = kind == "software_pairs"
+        self.pairs = False
         self.entries = {}
 
     def lookup(self, mm_id: int, vpage: int) -> int | None:
@@ -54,16 +78,101 @@ class Tlb:
 
     def drop(self, mm_id: int, vpage: int) -> None:
         """Drop the entry (pairs: the whole even/odd entry)."""
-        if self.pairs:
-            base = vpage & ~1
-            self.entries.pop((mm_id, base), None)
-            self.entries.pop((mm_id, base | 1), None)
-        else:
-            self.entries.pop((mm_id, vpage), None)
+        self.entries.pop((mm_id, vpage), None)
 
     def drop_mm(self, mm_id: int) -> None:
         for key in [k for k in self.entries if k[0] == mm_id]:
             del self.entries[key]
 
     def caches_invalid(self) -> bool:
-        return self.kind == "caches_invalid"
+        """A miss on a non-present PTE may leave an invalid entry."""
+        return False
+
+    def preloaded_by_update(self) -> bool:
+        """update_mmu_cache_range must load the entry (software TLBs)."""
+        return False
+
+    # -- the kind's interface to the Kernel -------------------------------
+    def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
+               idx: int, empty: int, pte: int, present: bool) -> None:
+        """A miss on ``vpage`` whose PTE is ``pte`` (entries: its table, or
+        None): what the walker / refill handler loads."""
+        if present:
+            self.load(mm_id, vpage, pte)
+
+    def preload(self, mm_id: int, vpage: int, entries: list[int], idx: int) -> None:
+        """tlb_preload: load the entry of ``vpage`` from its table."""
+        self.load(mm_id, vpage, entries[idx])
+
+    def buddy(self, arch: Arch, entries: list[int], idx: int, val: int) -> int:
+        """After ``set_pte(idx, val)``: the index of an entry the store
+        also changes (to ``buddy_value``), or -1."""
+        return -1
+
+    def buddy_value(self, arch: Arch) -> int:
+        return arch.empty_pte
+
+
+class CachesInvalidTlb(Tlb):
+    """RISC-V: the walker may cache a non-present PTE."""
+
+    def caches_invalid(self) -> bool:
+        return True
+
+    def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
+               idx: int, empty: int, pte: int, present: bool) -> None:
+        self.load(mm_id, vpage, pte)
+
+
+class SoftwareTlb(Tlb):
+    """Software-loaded, one page per entry."""
+
+    def preloaded_by_update(self) -> bool:
+        return True
+
+
+class PairsTlb(SoftwareTlb):
+    """MIPS R4K: one entry maps an even/odd page pair."""
+
+    def __init__(self, kind: str = TLB_SOFTWARE_PAIRS) -> None:
+        super().__init__(kind)
+        self.pairs = True
+
+    def drop(self, mm_id: int, vpage: int) -> None:
+        base = vpage & ~1
+        self.entries.pop((mm_id, base), None)
+        self.entries.pop((mm_id, base | 1), None)
+
+    def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
+               idx: int, empty: int, pte: int, present: bool) -> None:
+        # the refill handler loads both halves, valid or not
+        self.load(mm_id, vpage & ~1, empty if entries is None else entries[idx & ~1])
+        self.load(mm_id, vpage | 1, empty if entries is None else entries[idx | 1])
+
+    def preload(self, mm_id: int, vpage: int, entries: list[int], idx: int) -> None:
+        even = idx & ~1
+        self.load(mm_id, vpage & ~1, entries[even])
+        self.load(mm_id, vpage | 1, entries[even | 1])
+
+    def buddy(self, arch: Arch, entries: list[int], idx: int, val: int) -> int:
+        if arch.layout.has_role("global") and arch.pte_global(val):
+            bidx = idx ^ 1
+            if arch.pte_none(entries[bidx]):
+                return bidx
+        return -1
+
+    def buddy_value(self, arch: Arch) -> int:
+        return arch.layout.with_role(0, "global", True)
+
+
+def make_tlb(kind: str) -> Tlb:
+    """The TLB model of a kind (runtime.primitives.TLB_KINDS)."""
+    if kind == TLB_SOFTWARE_PAIRS:
+        return PairsTlb(kind)
+    if kind == TLB_SOFTWARE:
+        return SoftwareTlb(kind)
+    if kind == TLB_CACHES_INVALID:
+        return CachesInvalidTlb(kind)
+    if kind == TLB_HARDWARE or kind == TLB_HASH:
+        return Tlb(kind)
+    raise ValueError("unknown tlb kind %r" % kind)

@@ -6,7 +6,9 @@ runtime/c/harness.c with `gcc -Wall -Werror -O1` and the model's layout
 parameters as -D flags (`gcc_flags`), the call script written by
 runtime.script.ScriptWriter is fed on stdin, and the printed trace comes
 back as a list of lines, to compare with the script's `expect` lines
-(`expected`) -- the Python model's trace of the same calls.
+(`expected`) -- the Python model's trace of the same calls.  `trace_diff`
+renders a mismatch as a unified diff around the first difference (what
+`ptdl test` prints).
 
 Builds are cached by content hash (header, flags, shim sources, compiler)
 under $PTDL_CBUILD_DIR or <tmp>/ptdl-charness-<uid>; a cached binary is
@@ -162,6 +164,30 @@ def expected(script: str) -> list[str]:
     """The Python model's trace recorded in the script (`expect` lines)."""
     return [line[len("expect "):] for line in script.splitlines()
             if line.startswith("expect ")]
+
+
+def first_difference(py: list[str], c: list[str]) -> int | None:
+    """Index of the first line where the two traces differ (None: equal)."""
+    for i in range(max(len(py), len(c))):
+        if (py[i] if i < len(py) else None) != (c[i] if i < len(c) else None):
+            return i
+    return None
+
+
+def trace_diff(py: list[str], c: list[str], context: int = 3, max_lines: int = 40) -> str:
+    """A unified diff of the Python and C traces around the first
+    difference (`-` python model, `+` C header), at most max_lines long."""
+    import difflib
+    i = first_difference(py, c)
+    if i is None:
+        return "traces are equal"
+    lines = list(difflib.unified_diff(py, c, "python (model)", "C (generated header)",
+                                      n=context, lineterm=""))
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more diff lines)"]
+    head = (f"C trace differs from Python at line {i + 1} "
+            f"(python {len(py)} lines, C {len(c)} lines):")
+    return "\n".join([head] + lines)
 
 
 def clean() -> None:

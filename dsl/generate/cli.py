@@ -1,9 +1,9 @@
-"""CLI commands of the generators: `ptdl generate` and `ptdl test`.
+"""CLI command of the generators: `ptdl generate`.
 
-Place in the flow: registered by dsl/cli.py.  `generate` loads and checks
-the whole project, renders everything in memory, and writes (or with
-`--check`, compares).  `test` runs the generated conformance tests under
-pytest and prints a per-arch summary table.
+Place in the flow: registered in dsl/cli.py's COMMANDS (as `GENERATE`).
+`generate` loads and checks the whole project, renders everything in
+memory, and writes (or with `--check`, compares).  (`ptdl test` is
+dsl/testcmd.py.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from ..cli import _root
+from ..command import Command, root_of as _root
 from ..project import load
 from ..source import render as render_diags
 from . import writer
@@ -58,21 +58,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_test(args: argparse.Namespace) -> int:
-    from .report import run_conformance
-    return run_conformance(_root(args), args.arch, args.pytest_args)
-
-
-def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    g = sub.add_parser("generate", help="generate runtime modules, kernel headers and "
-                       "conformance tests from the archdefs")
+def _configure(g: argparse.ArgumentParser) -> None:
     g.add_argument("--arch", help="only this arch")
     g.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if generated/ is stale or edited by hand")
-    g.add_argument("-q", "--quiet", action="store_true")
-    g.set_defaults(func=cmd_generate)
+    g.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
-    t = sub.add_parser("test", help="run the generated conformance tests (pytest)")
-    t.add_argument("--arch", help="only this arch")
-    t.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
-    t.set_defaults(func=cmd_test)
+
+GENERATE = Command(
+    "generate", "generate runtime modules, kernel headers and conformance tests",
+    "Render generated/ from the archdefs: the runtime module, the kernel header and\n"
+    "the conformance tests of every arch.  Nothing is written if any archdef has an\n"
+    "error; files are replaced atomically; stale files of removed archs go.",
+    cmd_generate, _configure)

@@ -406,9 +406,9 @@ def pmd_shift(a: Arch) -> int:
 
 
 def direct_address(a: Arch, pages: int, colour_offset: int, colours: int = 1) -> int:
-    """Where runtime/conformance.py maps a direct scenario's VMA: the second
+    """Where runtime/families/base.py (region) maps a direct scenario's VMA: the second
     PMD-separated region of pages + 4 * colours pages, plus the colour
-    offset (its `_region(k, 1, n + 4 * colours) + (off << page_shift)`)."""
+    offset (its `region(k, 1, n + 4 * colours) + (off << page_shift)`)."""
     pmd = 1 << pmd_shift(a)
     span = (((pages + 4 * colours) << a.page_shift) + pmd - 1) & ~(pmd - 1)
     return _base(a) + (span + pmd) + (colour_offset << a.page_shift)

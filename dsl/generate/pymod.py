@@ -7,7 +7,7 @@ subclasses runtime.arch.Arch (docs/runtime-interface.md): constants and
 the layout as data, PTE helpers specialised to the layout (masks folded
 into constants), the CPU-feature dependent cache model, vm_get_page_prot
 as a 16-entry table, and the four calls compiled from the archdef's
-statements into calls of the Kernel's primitives.
+statements into calls of the runtime's primitives (runtime/primitives.py).
 
 The call bodies are written by `PyWriter` (dsl/generate/pywriter.py), a
 code writer in the manner of Linux YNL's.  Nothing here decides whether
@@ -90,11 +90,11 @@ class ModuleView:
 
 
 _SIGS = {
-    "set_ptes": "self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int",
-    "update_mmu_cache_range": "self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, "
+    "set_ptes": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int",
+    "update_mmu_cache_range": "self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, "
                               "ptep: PteRef, nr: int",
-    "flush_dcache_folio": "self, k: Kernel, folio: Folio",
-    "flush_icache_pages": "self, k: Kernel, vma: Vma, page: Page, nr: int",
+    "flush_dcache_folio": "self, k: Primitives, folio: Folio",
+    "flush_icache_pages": "self, k: Primitives, vma: Vma, page: Page, nr: int",
 }
 
 

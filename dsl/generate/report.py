@@ -9,8 +9,17 @@ table is printed:
     arch       scenarios  cpu combos  passed  failed  skipped
     arm64             22           8     ...
 
-followed by the first violation of every failed scenario run.  Exit status
-0 iff pytest collected something and nothing failed.
+followed by a readable account of every failed scenario run: the scenario
+and its CPU features, and
+- for a C-trace mismatch, a unified diff of the Python and C traces around
+  the first difference (dsl/generate/charness.py `trace_diff`);
+- for an invariant, the violation, the bad event (the last arch-call
+  trace line touching the violation's page or address before the check
+  fired; violations carry no trace index) and the lines leading to it.
+The plugin finds the traces in the failing test's frames (the locals `py`
+and `c` of the C comparison, the scenario Result `r`), so the generated
+tests need not change.  Exit status 0 iff pytest collected something and
+nothing failed.
 """
 
 from __future__ import annotations
@@ -20,7 +29,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Generator
+
+import pytest
+
+LEAD = 8            # trace lines shown before the bad event
 
 _FILE = re.compile(r"test_(?P<arch>[A-Za-z0-9_]+?)_conformance\.py")
 
@@ -46,6 +60,16 @@ class Collector:
         m = _FILE.search(nodeid.split("::")[0])
         return m.group("arch") if m else None
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> Generator[None, Any, None]:
+        outcome = yield
+        rep = outcome.get_result()
+        if call.excinfo is None or rep.passed or rep.skipped or self._arch(rep.nodeid) is None:
+            return
+        detail = failure_detail(call.excinfo.tb)
+        if detail:
+            rep.user_properties.append(("ptdl_detail", detail))
+
     def pytest_runtest_logreport(self, report: Any) -> None:
         arch = self._arch(report.nodeid)
         if arch is None:
@@ -66,11 +90,84 @@ class Collector:
                 if not what:
                     what = _first_line(report)
                 name = report.nodeid.split("::", 1)[-1]
-                st.failures.append(f"{name}: {what}")
+                head = f"{name}: {what}"
+                if "ptdl_scenario" in props:
+                    head = (f"{props['ptdl_scenario']} (cpu: {props.get('ptdl_cpu') or 'none'}, "
+                            f"check: {props.get('ptdl_check', '?')}): {what}")
+                detail = props.get("ptdl_detail")
+                st.failures.append(head + ("\n" + str(detail) if detail else ""))
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
             self.errors.append(f"{report.nodeid}: collection failed: {_first_line(report)}")
+
+
+def _frame_locals(tb: TracebackType | None) -> list[dict[str, Any]]:
+    """The locals of every frame of a traceback, innermost first."""
+    out: list[dict[str, Any]] = []
+    while tb is not None:
+        out.append(dict(tb.tb_frame.f_locals))
+        tb = tb.tb_next
+    return list(reversed(out))
+
+
+def _indent(lines: list[str], pad: str = "    ") -> str:
+    return "\n".join(pad + ln for ln in lines)
+
+
+def c_trace_detail(py: list[str], c: list[str], script: int | None = None) -> str:
+    from .charness import trace_diff
+    lines = trace_diff(py, c).splitlines()
+    if script is not None:
+        lines[0] = f"call script {script}: {lines[0]}"
+    return _indent(lines)
+
+
+def _touches(line: str, values: set[str]) -> bool:
+    return any(tok.split("=", 1)[-1] in values for tok in line.split() if "=" in tok)
+
+
+def violation_detail(r: Any) -> str:
+    """The first violation, the first trace event on its page/address and
+    the lines leading to it."""
+    v = r.violations[0]
+    lines = [f"violation: {v.check} at {v.where}",
+             f"  expected: {v.expected}",
+             f"  saw:      {v.seen}"]
+    more = len(r.violations) - 1
+    if more:
+        lines.append(f"  (+{more} more violation{'s' if more != 1 else ''})")
+    trace: list[str] = list(r.trace()) if hasattr(r, "trace") else []
+    values = {f"0x{n:x}" for n in (getattr(v, "pfn", -1), getattr(v, "addr", -1)) if n >= 0}
+    hits = [i for i, ln in enumerate(trace) if values and _touches(ln, values)]
+    if not hits:
+        if trace:
+            lines.append(f"last {min(LEAD, len(trace))} of {len(trace)} trace lines:")
+            lines += ["  " + ln for ln in trace[-LEAD:]]
+        return _indent(lines)
+    last = hits[-1]
+    shown = ", ".join(str(i + 1) for i in hits[:12]) + (", ..." if len(hits) > 12 else "")
+    lines.append(f"bad event: trace line {last + 1} of {len(trace)}, the last arch event on "
+                 f"{' / '.join(sorted(values))} before the check fired (lines touching it: "
+                 f"{shown}); the lines leading to it:")
+    for i in range(max(0, last - LEAD), last + 1):
+        lines.append(("> " if i in hits else "  ") + f"{i + 1:>5}  {trace[i]}")
+    return _indent(lines)
+
+
+def failure_detail(tb: TracebackType | None) -> str:
+    """What to print under a failed conformance test, from its frames."""
+    frames = _frame_locals(tb)
+    for loc in frames:
+        py, c = loc.get("py"), loc.get("c")
+        if isinstance(py, list) and isinstance(c, list) and py != c:
+            n = loc.get("n")
+            return c_trace_detail(py, c, n if isinstance(n, int) else None)
+    for loc in frames:
+        r = loc.get("r")
+        if r is not None and getattr(r, "violations", None):
+            return violation_detail(r)
+    return ""
 
 
 def _first_line(report: Any) -> str:
@@ -105,9 +202,11 @@ def format_table(col: Collector) -> str:
         st = col.archs[arch]
         if st.failures:
             out.append("")
-            out.append(f"{arch}: {st.failed} failed; first violation of each:")
+            out.append(f"{arch}: {st.failed} failed:")
             for f in st.failures:
-                out.append(f"  {f}")
+                first, *rest = f.splitlines()
+                out.append(f"  {first}")
+                out += [f"  {ln}" for ln in rest]
     for e in col.errors:
         out.append(e)
     return "\n".join(out)

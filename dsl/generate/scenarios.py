@@ -35,7 +35,7 @@ def runtime_constant(module: str, name: str) -> int:
     raise LookupError(f"{path}: no integer constant {name}")
 
 
-DIRECT_PFN = runtime_constant("conformance", "DIRECT_PFN")
+DIRECT_PFN = runtime_constant("scenarios", "DIRECT_PFN")
 KERNEL_BASE_64 = runtime_constant("arch", "KERNEL_BASE_64")
 KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"

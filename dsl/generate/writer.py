@@ -80,6 +80,12 @@ def existing_generated(root: Path) -> set[str]:
     return found
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(root: Path, out: Output) -> bool:
     """Write out.text to out.path unless identical; True if it changed."""
     dest = root / out.path
@@ -90,6 +96,7 @@ def write_atomic(root: Path, out: Output) -> bool:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(out.text)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; honour the umask
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):

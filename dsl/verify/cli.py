@@ -12,6 +12,8 @@ tree (or, with PTDL_REQUIRE_KERNEL=1, a tree or compiler is missing: 1).
 
 from __future__ import annotations
 
+from ..command import Command, root_of
+
 import argparse
 import os
 import sys
@@ -64,8 +66,7 @@ def table(results: list[Result]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..cli import _root
-    root = _root(args)
+    root = root_of(args)
     t0 = time.monotonic()
     tree = kernel_setup.tree_path()
     why = kernel_setup.tree_problem(tree)
@@ -164,9 +165,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    v = sub.add_parser("verify", help="compare archdefs with a real kernel tree "
-                       "(probes built with the kernel's own compilers)")
+def _configure_verify(v: argparse.ArgumentParser) -> None:
     v.add_argument("targets", nargs="*", metavar="ARCH|FILE",
                    help="archs or archdef files (default: every arch with a compiler)")
     v.add_argument("--dropin", action="store_true",
@@ -175,10 +174,28 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     v.add_argument("--no-cache", action="store_true",
                    help="recompile every probe (the kernel builds stay cached)")
     v.add_argument("-j", "--jobs", type=int, default=2, help="archs verified at once (max 2)")
-    v.set_defaults(func=cmd_verify)
-    k = sub.add_parser("kernel", help="kernel tree and cross compilers for `ptdl verify`")
+
+
+def _configure_kernel(k: argparse.ArgumentParser) -> None:
     ks = k.add_subparsers(dest="kernel_cmd", metavar="SUBCOMMAND")
     ks.required = True
     s = ks.add_parser("setup", help="install linux-source-6.12 and the cross compilers, "
                       "unpack the tree into the cache (as `make kernel`)")
     s.set_defaults(func=cmd_kernel)
+
+
+VERIFY = Command(
+    "verify", "compare archdefs with a real kernel tree (probes built with the kernel's "
+    "own compilers)",
+    "Build (out of tree, cached) a probe inside the kernel's own build for each arch\n"
+    "and configuration and compare layout constants, field masks, predicates,\n"
+    "mutators, pfn_pte/pte_pfn and vm_get_page_prot with the archdef; mismatches\n"
+    "are located errors (exit 1).  --dropin also compiles the generated header\n"
+    "inside the kernel build.",
+    cmd_verify, _configure_verify)
+KERNEL = Command(
+    "kernel", "kernel tree and cross compilers for `ptdl verify`",
+    "`ptdl kernel setup`: install linux-source-6.12 and the cross compilers and\n"
+    "unpack the tree into ~/.cache/ptdl (as `make kernel`); PTDL_KERNEL_TREE=DIR\n"
+    "uses your own tree instead.",
+    cmd_kernel, _configure_kernel, needs_project=False)

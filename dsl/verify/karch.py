@@ -52,6 +52,8 @@ class KArch:
     # fact group -> what makes it run-time dependent (for the report)
     runtime_causes: tuple[tuple[str, str], ...] = ()
     pteval_t: bool = True     # the arch's headers define pteval_t
+    # extra make variables (um needs SUBARCH=x86_64)
+    make_vars: tuple[str, ...] = ()
 
     def mutator_expr(self, name: str) -> str | None:
         return next((c for n, c, _ in self.mutator_c if n == name), None)
@@ -113,6 +115,10 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
+    # the Sun-3 MMU is its own root archdef (a different layout, not a variant)
+    KArch("m68k_sun3", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/sun3mmu.c"),
+    # User-Mode Linux on x86-64: the host compiler, SUBARCH selects the host
+    KArch("um", "um", "", "arch/um/kernel/mem.c", make_vars=("SUBARCH=x86_64",)),
     KArch("sh", "sh", "sh4-linux-gnu-", "arch/sh/mm/mmap.c"),
     KArch("alpha", "alpha", "alpha-linux-gnu-", "arch/alpha/mm/init.c"),
     KArch("parisc", "parisc", "hppa-linux-gnu-", "arch/parisc/mm/init.c"),

@@ -47,11 +47,13 @@ class Build:
         args = ["make", "-s", "-C", str(self.tree), f"O={self.dir}", f"ARCH={self.karch.karch}"]
         if self.karch.cross:
             args.append(f"CROSS_COMPILE={self.karch.cross}")
+        args.extend(self.karch.make_vars)
         return args
 
 
 def config_hash(k: KArch, c: KConfig) -> str:
-    spec = json.dumps([k.karch, k.cross, c.defconfig, list(c.fragments)])
+    spec = json.dumps([k.karch, k.cross, c.defconfig, list(c.fragments)]
+                      + list(k.make_vars))
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from runtime.arch import Arch, Field
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -155,7 +155,7 @@ class Arch_hexagon(Arch):
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         k.lazy_mmu_enter()
         if ((pte & 0x800) != 0 and (pte & 0x20) != 0):
@@ -171,7 +171,7 @@ class Arch_hexagon(Arch):
             pte = (pte + (1 << 12)) & 0xffffffff
         k.lazy_mmu_leave()
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pass
 
 

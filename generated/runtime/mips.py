@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from runtime.arch import Arch, Field
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -186,7 +186,7 @@ class Arch_mips(Arch):
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
         _any1 = False
         for _i2 in range(nr):
             if not (((k.read_pte(ptep.offset(_i2)) & 0x1) != 0 and self.pte_pfn(k.read_pte(ptep.offset(_i2))) == self.pte_pfn(pte))):
@@ -207,12 +207,12 @@ class Arch_mips(Arch):
                 break
             pte = (pte + (1 << 13)) & 0xffffffffffffffff
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         mm = vma.mm
         for _i6 in range(nr):
             k.tlb_preload(mm, addr + _i6 * PAGE_SIZE, ptep.offset(_i6))
 
-    def flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+    def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         if k.cpu_has('dc_aliases'):
             if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
                 k.folio_set_arch1(folio)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from runtime.arch import Arch, Field
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -164,7 +164,7 @@ class Arch_openrisc(Arch):
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pte = k.read_pte(ptep)
         if ((vma.flags & 4) != 0 and not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))))):
             for _j1 in range(k.pfn_folio(self.pte_pfn(pte)).nr_pages - 1, -1, -1):
@@ -172,7 +172,7 @@ class Arch_openrisc(Arch):
                 k.icache_sync(_page2.pfn, 1)
             k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
 
-    def flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+    def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         k.folio_clear_arch1(folio)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from runtime.arch import Arch, Field
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -158,7 +158,7 @@ class Arch_riscv32(Arch):
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         _i1 = 0
         while True:
@@ -172,12 +172,12 @@ class Arch_riscv32(Arch):
                 break
             pte = (pte + (1 << 10)) & 0xffffffff
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         mm = vma.mm
         for _i2 in range(nr - 1, -1, -1):
             k.tlb_flush_page(mm, addr + _i2 * PAGE_SIZE)
 
-    def flush_dcache_folio(self, k: Kernel, folio: Folio) -> None:
+    def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         if k.folio_test_arch1(folio):
             k.folio_clear_arch1(folio)
 

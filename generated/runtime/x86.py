@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from runtime.arch import Arch, Field
 
 if TYPE_CHECKING:
-    from runtime.kernel import Kernel
+    from runtime.primitives import Primitives
     from runtime.memory import Folio, Page
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
@@ -186,7 +186,7 @@ class Arch_x86(Arch):
     def vm_get_page_prot(self, vm_flags: int) -> int:
         return PROT_TABLE[vm_flags & 15]
 
-    def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
+    def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pass
 
 

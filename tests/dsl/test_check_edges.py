@@ -62,3 +62,25 @@ def test_overlap_answer_independent_of_path_spelling(tmp_path: Path) -> None:
     assert [(d.loc.line, d.message) for d in p.diags] == [
         (2, "field 'soft' overlaps field 'softdirty' (bit 11); "
             "add `overlaps softdirty` if intended")]
+
+
+def test_rule_without_transformer_method_is_a_located_error() -> None:
+    """A grammar rule added without its _Build method (e.g. when merging a
+    new item) is reported, not turned into a half-built ArchDecl or a crash."""
+    from lark import Token, Tree
+    from dsl import parse
+    tree = Tree("start", [Tree("arch", [Token("NAME", "x"), None,
+                                        Tree("config_item", [Token("STRING", '"a"')])])])
+    real = parse._parser
+
+    class Fake:
+        def parse(self, text: str) -> Tree:  # type: ignore[type-arg]
+            return tree
+    parse._parser = lambda: Fake()  # type: ignore[assignment,return-value]
+    try:
+        decls, diags = parse.parse_text("p.arch", "arch x { }")
+    finally:
+        parse._parser = real
+    assert decls == []
+    assert [d.message for d in diags] == [
+        "internal: grammar rule 'config_item' has no method in dsl/parse.py _Build"]

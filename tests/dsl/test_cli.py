@@ -65,8 +65,8 @@ def test_check_from_root_without_C(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args, needle", [
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "the following arguments are required: COMMAND"),
-    (["export"], "the following arguments are required: arch"),
-    (["show"], "the following arguments are required: arch"),
+    (["export"], "the following arguments are required: ARCH"),
+    (["show"], "the following arguments are required: ARCH"),
     (["export", "x86", "--format", "xml"], "invalid choice: 'xml'"),
     (["export", "sparc99"], "ptdl: error: no arch 'sparc99' (known: "),
     (["show", "sparc99"], "ptdl: error: no arch 'sparc99' (known: "),
@@ -87,9 +87,21 @@ def test_nonexistent_C_dir_exits_2(tmp_path: Path) -> None:
     assert r.stderr == f"ptdl: error: -C {tmp_path / 'nowhere'}: not a directory\n"
 
 
-def test_project_without_archdefs_is_clean_and_empty(tmp_path: Path) -> None:
-    r = run_ptdl("check", cwd=tmp_path, root=tmp_path)
-    assert (r.returncode, r.stdout) == (0, "ptdl: 0 files, 0 archs: no errors\n")
+@pytest.mark.parametrize("args", [["list"], ["check"], ["generate"], ["generate", "--check"],
+                                  ["build"], ["test"], ["show", "x86"], ["export", "x86"],
+                                  ["doc", "--all", "-o", "docs"], ["diff", "x86", "arm64"]])
+@pytest.mark.parametrize("with_C", [True, False])
+def test_not_a_project_exits_2_and_writes_nothing(tmp_path: Path, args: list[str],
+                                                  with_C: bool) -> None:
+    """Issue 16: an empty directory is not silently a project of 0 archs."""
+    r = run_ptdl(*args, cwd=tmp_path, root=tmp_path if with_C else None)
+    _no_traceback(r)
+    assert r.returncode == 2
+    shown = str(tmp_path)
+    assert r.stderr == (f"ptdl: {shown} is not a ptdl project (no archdefs/ directory); "
+                        "run from the project root or pass -C\n")
+    assert r.stdout == ""
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_export_refuses_a_broken_project(tmp_path: Path) -> None:

@@ -27,6 +27,12 @@ EXPECTED_MESSAGE = {
     "advance_wrong_step": "adds 1 << 13 to the entry, but PFN bit 0 is PTE bit 12",
     "any_outside_set_ptes": "any() is only available in set_ptes, not flush_dcache_folio",
     "bad_colours": "vipt_aliasing needs colours=N with N a power of two >= 2",
+    "did_you_mean_field": "unknown field or predicate 'hwdirt' (did you mean 'hwdirty'?)",
+    "did_you_mean_predicate": "unknown predicate 'folio.pg_arch1' (did you mean 'folio.pg_arch_1'?)",
+    "did_you_mean_role": "unknown role 'yuong' (did you mean 'young'?)",
+    "pfn_range_reversed": "bit range 51..12 is reversed; write it low..high (12..51)",
+    "unknown_setting": "unknown setting 'pagee_shift' (did you mean 'page_shift'?)",
+    "word_invalid": "word must be 32 or 64, not 48",
     "derived_cycle": "derived predicate 'loopy' depends on itself",
     "derived_role_mutators": "role 'young' is derived; define mutator 'mkyoung'",
     "duplicate_names": "duplicate field or predicate 'extra'",
@@ -47,8 +53,8 @@ EXPECTED_MESSAGE = {
     "syntax_bad_range": "4:22: error: unexpected ':'; expected a number",
     "syntax_error": "unexpected end of file; expected",
     "unknown_cache_kind": "unknown icache kind 'snooping'",
-    "unknown_cpu_feature": "unknown cpu feature 'dc_alias'",
-    "unknown_effect": "unknown effect 'sync_icahce'",
+    "unknown_cpu_feature": "unknown cpu feature 'dc_alias' (did you mean 'dc_aliases'?)",
+    "unknown_effect": "unknown effect 'sync_icahce' (did you mean 'sync_icache'?)",
     "unknown_mutator": "unknown mutator 'mkshiny'",
     "unknown_predicate": "unknown predicate 'pte.shiny'",
     "unknown_role": "unknown role 'writeprotect'",
@@ -85,6 +91,20 @@ def test_golden_shows_its_error(name: str) -> None:
     n = text.count(": error: ")
     assert text.endswith(f"\n{n} error{'s' if n != 1 else ''}\n")
     assert "Traceback" not in text
+
+
+# Fixtures whose one root cause must be the only error (issue 16: no
+# follow-on errors such as "PFN fields hold -38 bits" or every field lying
+# outside an invalid word).
+SINGLE_CAUSE = ("word_invalid", "pfn_range_reversed", "range_reversed", "unknown_setting",
+                "did_you_mean_role", "did_you_mean_field")
+
+
+@pytest.mark.parametrize("name", SINGLE_CAUSE)
+def test_root_cause_only(name: str) -> None:
+    text = (FIXTURES / f"{name}.expected").read_text(encoding="utf-8")
+    assert text.count(": error: ") == 1, text
+    assert "-" + "38 bits" not in text and "outside the 48-bit word" not in text
 
 
 def test_every_fixture_is_named_here() -> None:

@@ -1,6 +1,6 @@
 """Run ``runtime`` interpreted: a meta-path finder that loads
-``runtime`` and ``runtime.*`` from their ``.py`` sources even when mypyc's
-``.so`` files sit next to them.  Installed by conftest.py when
+``runtime``, ``runtime.*`` and ``generated.runtime.*`` from their ``.py``
+sources even when mypyc's ``.so`` files sit next to them.  Installed by conftest.py when
 ``PTDL_INTERPRETED=1``; must run before anything imports ``runtime``.
 """
 
@@ -21,7 +21,8 @@ class SourceOnlyFinder(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "runtime" and not fullname.startswith("runtime."):
+        if not (fullname == "runtime" or fullname.startswith("runtime.")
+                or fullname.startswith("generated.runtime.")):
             return None
         parts = fullname.split(".")
         base = os.path.join(self.root, *parts)

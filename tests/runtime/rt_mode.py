@@ -16,9 +16,12 @@ if INTERPRETED:
     import interp
     interp.install(ROOT)
 
-RUNTIME_MODULES = ("arch", "cache", "kernel", "layout", "lazy", "memory", "mm",
-                   "oracle", "pagetable", "ptcheck", "script", "tlb", "trace",
-                   "violation")
+# every module `ptdl build` compiles (runtime/*.py and runtime/families/*.py;
+# package __init__ files stay interpreted), as dotted names under runtime.
+RUNTIME_MODULES: tuple[str, ...] = tuple(sorted(
+    os.path.relpath(os.path.join(d, f), os.path.join(ROOT, "runtime"))[:-3].replace(os.sep, ".")
+    for d in (os.path.join(ROOT, "runtime"), os.path.join(ROOT, "runtime", "families"))
+    for f in os.listdir(d) if f.endswith(".py") and f != "__init__.py"))
 
 
 def runtime_files() -> dict[str, str]:

@@ -9,13 +9,13 @@ from runtime.memory import PhysMem
 from runtime.oracle import check_all
 from runtime.script import ScriptWriter, parse_script
 
-import archs
+from fixture_archs import generated
 
 BASE = 0x400000
 
 
 def test_ptc_anon_mapped_twice_writable() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm1, mm2 = k.new_mm(), k.new_mm()
     f = k.alloc_folio(0, anon=True)
     for mm in (mm1, mm2):
@@ -32,7 +32,7 @@ def test_ptc_anon_mapped_twice_writable() -> None:
 
 
 def test_ptc_anon_twice_readonly_ok_and_init_mm_skipped() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     f = k.alloc_folio(0, anon=True)
     ro = k.arch.pfn_pte(f.pfn, 0x25)
     for _ in range(2):
@@ -49,7 +49,7 @@ def test_ptc_anon_twice_readonly_ok_and_init_mm_skipped() -> None:
 
 
 def test_ptc_overwrite_clears_old_first() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     k.mmap(mm, BASE, 4096, VM_READ)
     a, b = k.alloc_folio(0), k.alloc_folio(0)
@@ -63,7 +63,7 @@ def test_ptc_overwrite_clears_old_first() -> None:
 
 
 def test_ptc_file_page_then_anon_is_violation() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     k.mmap(mm, BASE, 2 * 4096, VM_READ)
     f = k.alloc_folio(0)
@@ -76,7 +76,7 @@ def test_ptc_file_page_then_anon_is_violation() -> None:
 
 
 def test_fault_around_skips_populated_and_counts() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 4)
@@ -96,7 +96,7 @@ def test_fault_around_skips_populated_and_counts() -> None:
 
 
 def test_fault_around_clamped_to_vma_and_pmd() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     f = k.new_file()
     for i in range(0, 32, 16):
@@ -113,7 +113,7 @@ def test_fault_around_clamped_to_vma_and_pmd() -> None:
 
 
 def test_do_set_pmd_maps_pmd_folio() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     f = k.new_file()
     big = k.add_to_page_cache(f, 0, 9)
@@ -127,7 +127,7 @@ def test_do_set_pmd_maps_pmd_folio() -> None:
 
 
 def test_anon_fault_and_cow() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 0)
@@ -143,7 +143,7 @@ def test_anon_fault_and_cow() -> None:
 
 
 def test_user_segv() -> None:
-    k = Kernel(archs.X86())
+    k = Kernel(generated("x86"))
     mm = k.new_mm()
     k.mmap(mm, BASE, 4096, VM_READ)
     assert k.user_read(mm, BASE + 4096) == -1
@@ -181,7 +181,7 @@ def test_icache_needs_sync_fills_from_pou() -> None:
 
 
 def test_call_script_records_state_and_expectations() -> None:
-    k = Kernel(archs.Arm64(), frozenset({"hw_af"}))
+    k = Kernel(generated("arm64"), frozenset({"hw_af"}))
     k.script = ScriptWriter(k)
     mm = k.new_mm()
     f = k.new_file()
@@ -191,13 +191,17 @@ def test_call_script_records_state_and_expectations() -> None:
     text = k.script.text()
     lines = text.splitlines()
     assert lines[:3] == ["ptdl-script 1", "arch arm64", "cpu hw_af"]
-    i = lines.index("call set_ptes mm=1 addr=0x400000 pt=1 idx=0 pte=0x1000c41 nr=4")
+    # arm64.arch PAGE_READONLY_EXEC: valid|pagetype (0x3) | user 0x40 |
+    # rdonly 0x80 | sh=3 0x300 | af 0x400 | ng 0x800 | pxn bit 53, pfn << 12
+    pte = 0x3 | 0x40 | 0x80 | 0x300 | 0x400 | 0x800 | (1 << 53) | (0x1000 << 12)
+    assert pte == 0x20000001000fc3
+    i = lines.index("call set_ptes mm=1 addr=0x400000 pt=1 idx=0 pte=0x20000001000fc3 nr=4")
     assert lines[i - 3:i] == [
         "vma id=1 mm=1 start=0x400000 end=0x404000 flags=0x5 pgoff=0x0 file=1 mapped=1",
         "folio pfn=0x1000 order=2 anon=0 mapping=1 mapped=1 arch1=0",
         "table pt=1 mm=1 base=0x400000 empty=0x0"]
     assert lines[i + 1:i + 4] == [
-        "expect ptc_set pt=1 idx=0 val=0x1000c41 nr=4",
+        "expect ptc_set pt=1 idx=0 val=0x20000001000fc3 nr=4",
         "expect pg_arch_1 test folio=0x1000 -> 0",
         "expect icache_sync pfn=0x1000 nr=4"]
     recs = parse_script(text)
@@ -205,7 +209,7 @@ def test_call_script_records_state_and_expectations() -> None:
     assert [r.words[0] for r in calls] == ["flush_dcache_folio", "flush_icache_pages",
                                            "set_ptes", "update_mmu_cache_range"]
     sp = calls[2]
-    assert (sp.num("addr"), sp.num("nr"), sp.num("pte")) == (BASE, 4, 0x1000c41)
+    assert (sp.num("addr"), sp.num("nr"), sp.num("pte")) == (BASE, 4, pte)
     assert recs[-1].kind == "end"
     exp = [r.words[0] for r in recs if r.kind == "expect"]
     assert exp == [x for x in k.trace.lines if not x.startswith("set_pmd")]

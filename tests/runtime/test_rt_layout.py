@@ -8,11 +8,11 @@ from runtime.arch import Field
 from runtime.kernel import in_range
 from runtime.layout import Layout
 
-import archs
+from fixture_archs import generated
 
 
 def test_x86_pfn_pte_exact() -> None:
-    lay = Layout(archs.x86_fields(), 64)
+    lay = Layout(generated("x86").fields, 64)
     prot = (1 << 63) | 0x25
     assert lay.pfn_pte(0x1234, prot) == 0x8000000001234025
     assert lay.pfn_of(0x8000000001234025) == 0x1234
@@ -62,7 +62,7 @@ def test_in_range_matches_reference(val: int, start: int, length: int) -> None:
 
 @given(st.integers(0, 2**40 - 1), st.integers(0, 2**64 - 1))
 def test_codec_roundtrip(pfn: int, prot: int) -> None:
-    lay = Layout(archs.x86_fields(), 64)
+    lay = Layout(generated("x86").fields, 64)
     val = lay.pfn_pte(pfn, prot)
     assert lay.pfn_of(val) == pfn
     assert lay.prot_of(val) == lay.prot_of(prot)

@@ -5,13 +5,95 @@ from __future__ import annotations
 
 from runtime.arch import Arch, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 from runtime.kernel import Kernel
-from runtime.mm import Mm
+from runtime.memory import Folio, Mapping
+from runtime.mm import Mm, Vma, Vmf
 from runtime.oracle import Violation, check_all
-from runtime.memory import Mapping
+from runtime.pagetable import PteRef
 
-import archs
+from fixture_archs import fixture, fixture_class, generated, generated_class
 
 BASE = 0x400000
+
+
+# Breakages the archdef language cannot express (one page of a folio
+# singled out, a per-page flag on a per-folio arch or the reverse -- the
+# checker refuses both --, the kmap_local_folio byte-offset bug): the
+# generated arch with one step changed in front of its own set_ptes, which
+# then finds PG_arch_1 already settled.
+
+def arm64_sync_one_page() -> Arch:
+    """Syncs only the page being mapped, yet marks the folio clean."""
+    class Arm64SyncOnePage(generated_class("arm64")):  # type: ignore[misc]
+        def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+                     nr: int) -> None:
+            if self.pte_present(pte) and self.pte_exec(pte) and not self.pte_special(pte):
+                folio = k.pfn_folio(self.pte_pfn(pte))
+                if not k.folio_test_arch1(folio):
+                    k.icache_sync(self.pte_pfn(pte), 1)
+                    k.folio_set_arch1(folio)
+            super().set_ptes(k, mm, addr, ptep, pte, nr)
+    return Arm64SyncOnePage()
+
+
+def arm64_tail_flag() -> Arch:
+    """Keeps PG_dcache_clean on each page it maps (tail pages too)."""
+    class Arm64TailFlag(generated_class("arm64")):  # type: ignore[misc]
+        def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+                     nr: int) -> None:
+            if self.pte_present(pte) and self.pte_exec(pte) and not self.pte_special(pte):
+                for i in range(nr):
+                    page = k.pfn_page(self.pte_pfn(pte) + i)
+                    if not k.page_test_arch1(page):
+                        k.icache_sync(page.pfn, 1)
+                        k.page_set_arch1(page)
+            super().set_ptes(k, mm, addr, ptep, pte, nr)
+    return Arm64TailFlag()
+
+
+def mips_kmap_bytes() -> Arch:
+    """The 6.6 __update_cache text: kmap_local_folio(folio, i) takes a BYTE
+    offset, so every iteration flushes page 0 (archdefs/mips.arch)."""
+    class MipsKmapBytes(generated_class("mips")):  # type: ignore[misc]
+        def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+                     nr: int) -> None:
+            pfn = self.pte_pfn(pte)
+            if self.pte_present(pte) and any(
+                    not (self.pte_present(k.read_pte(ptep.offset(i)))
+                         and self.pte_pfn(k.read_pte(ptep.offset(i))) == pfn)
+                    for i in range(nr)):
+                folio = k.pfn_folio(pfn)
+                if k.folio_test_arch1(folio):
+                    for j in range(folio.nr_pages):
+                        p = folio.pfn + j
+                        if (self.pte_exec(pte) and not k.cpu_has("ic_fills_f_dc")) or \
+                                k.pages_do_alias(k.kaddr(p), addr + (p - pfn) * 4096):
+                            k.dcache_flush(folio.pfn, 1)          # page 0, every time
+                    k.folio_clear_arch1(folio)
+            super().set_ptes(k, mm, addr, ptep, pte, nr)
+    return MipsKmapBytes()
+
+
+def riscvish_fence_first() -> Arch:
+    """Fences only the first page of the range."""
+    class RiscvFenceFirst(fixture_class("riscvish")):  # type: ignore[misc]
+        def update_mmu_cache_range(self, k: Kernel, vmf: Vmf | None, vma: Vma,
+                                   addr: int, ptep: PteRef, nr: int) -> None:
+            k.tlb_flush_page(vma.mm, addr)
+    return RiscvFenceFirst()
+
+
+def s390_folio_flag() -> Arch:
+    """Treats 'secure' as a per-folio flag: tests and clears it on the folio
+    before mapping into a KVM mm."""
+    class S390FolioFlag(generated_class("s390")):  # type: ignore[misc]
+        def set_ptes(self, k: Kernel, mm: Mm, addr: int, ptep: PteRef, pte: int,
+                     nr: int) -> None:
+            if mm.has_pgste:
+                folio: Folio = k.pfn_folio(self.pte_pfn(pte))
+                if k.folio_test_arch1(folio):
+                    k.folio_clear_arch1(folio)
+            super().set_ptes(k, mm, addr, ptep, pte, nr)
+    return S390FolioFlag()
 
 
 def file_mm(arch: Arch, orders: list[int], flags: int, cpu: frozenset[str] | None = None,
@@ -34,7 +116,7 @@ def checks(v: list[Violation]) -> list[str]:
 # --- I-cache needs sync (arm64-like) -------------------------------------
 
 def test_arm64_exec_correct() -> None:
-    k, mm, _ = file_mm(archs.Arm64(), [4], VM_READ | VM_EXEC, frozenset({"hw_af"}))
+    k, mm, _ = file_mm(generated("arm64"), [4], VM_READ | VM_EXEC, frozenset({"hw_af"}))
     for i in range(16):
         assert k.user_exec(mm, BASE + i * 4096) == i + 1
     assert check_all(k) == []
@@ -43,7 +125,7 @@ def test_arm64_exec_correct() -> None:
 
 
 def test_arm64_missing_sync_stale_insn() -> None:
-    k, mm, _ = file_mm(archs.Arm64NoSync(), [4], VM_READ | VM_EXEC)
+    k, mm, _ = file_mm(fixture("arm64_no_icache_sync"), [4], VM_READ | VM_EXEC)
     k.user_exec(mm, BASE + 0x3000)
     v = check_all(k)
     assert checks(v)[0] == "stale_insn"
@@ -53,7 +135,7 @@ def test_arm64_missing_sync_stale_insn() -> None:
 
 
 def test_arm64_sync_one_page_stale_tail() -> None:
-    k, mm, _ = file_mm(archs.Arm64SyncOnePage(), [4], VM_READ | VM_EXEC)
+    k, mm, _ = file_mm(arm64_sync_one_page(), [4], VM_READ | VM_EXEC)
     assert k.user_exec(mm, BASE) == 1               # head was synced
     k.user_exec(mm, BASE + 0x5000)
     stale = [x for x in check_all(k) if x.check == "stale_insn"]
@@ -61,7 +143,7 @@ def test_arm64_sync_one_page_stale_tail() -> None:
 
 
 def test_arm64_rewrite_clears_flag_and_resyncs() -> None:
-    k, mm, f = file_mm(archs.Arm64(), [0], VM_READ | VM_EXEC)
+    k, mm, f = file_mm(generated("arm64"), [0], VM_READ | VM_EXEC)
     k.user_exec(mm, BASE)
     v2 = k.file_write(f, 0)                       # flush_dcache_folio clears PG_dcache_clean
     assert not k.pfn_folio(0x1000).arch1
@@ -72,7 +154,7 @@ def test_arm64_rewrite_clears_flag_and_resyncs() -> None:
 
 
 def test_arm64_tail_flag_is_granularity_violation() -> None:
-    k, mm, _ = file_mm(archs.Arm64TailFlag(), [2], VM_READ | VM_EXEC)
+    k, mm, _ = file_mm(arm64_tail_flag(), [2], VM_READ | VM_EXEC)
     k.user_exec(mm, BASE)
     g = [x for x in check_all(k) if x.check == "pg_arch_1_granularity"]
     assert [x.where for x in g] == ["page=0x1001", "page=0x1001", "page=0x1002",
@@ -82,7 +164,7 @@ def test_arm64_tail_flag_is_granularity_violation() -> None:
 def test_arm64_prefault_old_fixed_vs_v66() -> None:
     from runtime.oracle import check_prefault_young
     for v66, want_young_fault in ((False, True), (True, False)):
-        k = Kernel(archs.Arm64(), frozenset({"hw_af"}), v66_prefault=v66)
+        k = Kernel(generated("arm64"), frozenset({"hw_af"}), v66_prefault=v66)
         mm = k.new_mm()
         f = k.new_file()
         for i in range(4):
@@ -100,7 +182,7 @@ def test_arm64_prefault_old_fixed_vs_v66() -> None:
 # --- VIPT aliasing D (mips-like), software TLB with pairs ----------------
 
 def test_mips_deferred_flush_correct() -> None:
-    k = Kernel(archs.Mips(), frozenset({"dc_aliases"}))
+    k = Kernel(generated("mips"), frozenset({"dc_aliases"}))
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 0)
@@ -111,11 +193,14 @@ def test_mips_deferred_flush_correct() -> None:
     assert check_all(k) == []
     assert "dcache_flush pfn=0x1000 nr=1" in k.trace.lines
     assert not k.pfn_folio(0x1000).arch1
-    assert "tlb_preload mm=1 addr=0x401000 val=0x1000015" in k.trace.lines
+    # mips.arch: pfn << 13; PROT_TABLE[VM_READ] = present 0x1 | noexec 0x20;
+    # pte_sw_mkyoung (set_pte_range) = mkyoung: accessed 0x4, valid 0x100
+    val = (0x1000 << 13) | 0x1 | 0x20 | 0x4 | 0x100
+    assert "tlb_preload mm=1 addr=0x401000 val=%s" % hex(val) in k.trace.lines
 
 
 def test_mips_unmapped_dirty_without_flag_is_state_violation() -> None:
-    k = Kernel(archs.MipsNoFlush(), frozenset({"dc_aliases"}))
+    k = Kernel(fixture("mips_no_flush"), frozenset({"dc_aliases"}))
     f = k.new_file()
     k.add_to_page_cache(f, 0, 0)
     v = check_all(k)
@@ -123,7 +208,7 @@ def test_mips_unmapped_dirty_without_flag_is_state_violation() -> None:
 
 
 def test_mips_missing_flush_stale_data() -> None:
-    k = Kernel(archs.MipsNoFlush(), frozenset({"dc_aliases"}))
+    k = Kernel(fixture("mips_no_flush"), frozenset({"dc_aliases"}))
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 0)
@@ -136,7 +221,7 @@ def test_mips_missing_flush_stale_data() -> None:
 
 
 def test_mips_same_colour_needs_no_flush() -> None:
-    k = Kernel(archs.MipsNoFlush(), frozenset({"dc_aliases"}))
+    k = Kernel(fixture("mips_no_flush"), frozenset({"dc_aliases"}))
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 0)
@@ -146,7 +231,7 @@ def test_mips_same_colour_needs_no_flush() -> None:
 
 
 def test_mips_without_dc_aliases_is_coherent() -> None:
-    k = Kernel(archs.MipsNoFlush(), frozenset())
+    k = Kernel(fixture("mips_no_flush"), frozenset())
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 0)
@@ -156,7 +241,7 @@ def test_mips_without_dc_aliases_is_coherent() -> None:
 
 
 def test_mips_mapped_file_write_flushes_now() -> None:
-    k, mm, f = file_mm(archs.Mips(), [0, 0], VM_READ | VM_SHARED, frozenset({"dc_aliases"}))
+    k, mm, f = file_mm(generated("mips"), [0, 0], VM_READ | VM_SHARED, frozenset({"dc_aliases"}))
     k.user_read(mm, BASE)
     v = k.file_write(f, 0)
     assert k.trace.lines[-1] == "dcache_flush pfn=0x1000 nr=1"   # mapped: no deferral
@@ -165,7 +250,7 @@ def test_mips_mapped_file_write_flushes_now() -> None:
 
 
 def test_mips_kmap_bytes_bug_leaves_tails_stale() -> None:
-    k = Kernel(archs.MipsKmapBytes(), frozenset({"dc_aliases"}))
+    k = Kernel(mips_kmap_bytes(), frozenset({"dc_aliases"}))
     mm = k.new_mm()
     f = k.new_file()
     k.add_to_page_cache(f, 0, 2)
@@ -177,7 +262,7 @@ def test_mips_kmap_bytes_bug_leaves_tails_stale() -> None:
 
 
 def test_mips_pairs_preload() -> None:
-    for arch, want in ((archs.Mips(), []), (archs.MipsNoPreload(), ["tlb_preload_missing"] * 2)):
+    for arch, want in ((generated("mips"), []), (fixture("mips_no_tlb_preload"), ["tlb_preload_missing"] * 2)):
         k = Kernel(arch, frozenset({"dc_aliases"}))
         mm = k.new_mm()
         k.mmap(mm, BASE, 2 * 4096, VM_READ | VM_WRITE)
@@ -185,29 +270,36 @@ def test_mips_pairs_preload() -> None:
         k.user_write(mm, BASE + 0x1000)            # TLB-invalid on the odd half
         assert checks(check_all(k)) == want, arch.name
         preloads = [x for x in k.trace.lines if x.startswith("tlb_preload")]
+        # mips.arch: pfn << 13; PROT_TABLE[VM_READ|VM_WRITE] (private: COW)
+        # = present 0x1 | noexec 0x20; do_anonymous_page: mkdirty (modified
+        # 0x8), mkwrite (write 0x2, and hwdirty 0x200 as modified is set).
+        # The model's do_anonymous_page has no pte_sw_mkyoung (mm/memory.c
+        # has one), hence no accessed/valid bits here.
+        bits = 0x1 | 0x20 | 0x8 | 0x2 | 0x200
         assert preloads == ([] if want else [
-            "tlb_preload mm=1 addr=0x400000 val=0x100001f",
-            "tlb_preload mm=1 addr=0x401000 val=0x100101f"])
+            "tlb_preload mm=1 addr=0x400000 val=%s" % hex((0x1000 << 13) | bits),
+            "tlb_preload mm=1 addr=0x401000 val=%s" % hex((0x1001 << 13) | bits)])
 
 
 def test_mips_global_buddy() -> None:
-    k = Kernel(archs.Mips())
+    k = Kernel(generated("mips"))
     mm = k.init_mm
     k.mmap(mm, BASE, 2 << 20, VM_READ)
     ptep = k.pte_ref(mm, BASE, True)
     assert ptep is not None
     f = k.alloc_folio(0)
-    k.set_pte(ptep.offset(2), k.arch.pfn_pte(f.pfn, 0x41))
-    assert k.trace.lines == ["set_pte pt=1 idx=2 val=0x1000041",
-                             "set_pte_buddy pt=1 idx=3 val=0x40"]
+    # mips.arch: present 0x1, global 0x80, pfn << 13
+    k.set_pte(ptep.offset(2), k.arch.pfn_pte(f.pfn, 0x81))
+    assert k.trace.lines == ["set_pte pt=1 idx=2 val=%s" % hex((0x1000 << 13) | 0x81),
+                             "set_pte_buddy pt=1 idx=3 val=0x80"]
     assert k.arch.pte_none(ptep.table.entries[3])
 
 
 # --- TLB caches invalid entries (riscv-like) -----------------------------
 
 def test_riscv_fence() -> None:
-    for arch, want in ((archs.Riscv(), []), (archs.RiscvNoFence(), ["spurious_fault"]),
-                       (archs.RiscvFenceFirst(), ["spurious_fault"])):
+    for arch, want in ((fixture("riscvish"), []), (fixture("riscvish_nofence"), ["spurious_fault"]),
+                       (riscvish_fence_first(), ["spurious_fault"])):
         k, mm, _ = file_mm(arch, [4], VM_READ)
         assert k.user_read(mm, BASE + 0x3000) == 4
         v = check_all(k)
@@ -217,13 +309,13 @@ def test_riscv_fence() -> None:
 
 
 def test_riscv_fence_first_passes_at_range_start() -> None:
-    k, mm, _ = file_mm(archs.RiscvFenceFirst(), [4], VM_READ)
+    k, mm, _ = file_mm(riscvish_fence_first(), [4], VM_READ)
     k.user_read(mm, BASE)
     assert check_all(k) == []
 
 
 def test_riscv_pfn_pte_shift_10() -> None:
-    k, mm, _ = file_mm(archs.Riscv(), [4], VM_READ)
+    k, mm, _ = file_mm(fixture("riscvish"), [4], VM_READ)
     k.user_read(mm, BASE)
     assert k.pte_at(mm, BASE + 0x1000) - k.pte_at(mm, BASE) == 1 << 10
 
@@ -232,7 +324,7 @@ def test_riscv_pfn_pte_shift_10() -> None:
 
 def test_x86_tlb_flush_required_on_unmap() -> None:
     for flush, want in ((True, []), (False, ["tlb_stale"])):
-        k = Kernel(archs.X86())
+        k = Kernel(generated("x86"))
         mm = k.new_mm()
         k.mmap(mm, BASE, 4096, VM_READ | VM_WRITE)
         k.user_write(mm, BASE)
@@ -245,7 +337,7 @@ def test_x86_tlb_flush_required_on_unmap() -> None:
 
 
 def test_x86_fault_around_exact_trace_counts() -> None:
-    k, mm, _ = file_mm(archs.X86(), [4, 4, 4, 4], VM_READ)
+    k, mm, _ = file_mm(generated("x86"), [4, 4, 4, 4], VM_READ)
     k.user_read(mm, BASE + 0x11000)
     t = k.trace.lines
     assert t.count("lazy_mmu enter") == 1
@@ -257,8 +349,11 @@ def test_x86_fault_around_exact_trace_counts() -> None:
 # --- per-page PG_arch_1 (s390-like) --------------------------------------
 
 def test_s390_per_page_secure() -> None:
-    for arch, want_g, left in ((archs.S390(), [], [False] * 4),
-                               (archs.S390FolioFlag(), ["folio=0x1000"],
+    # s390.arch (6.6): the range calls leave the secure bits alone (uv.c
+    # tracks them per page); the broken arch's folio test is a
+    # granularity violation on a per-page arch.
+    for arch, want_g, left in ((generated("s390"), [], [False, True, True, False]),
+                               (s390_folio_flag(), ["folio=0x1000"],
                                 [False, True, True, False])):
         k, mm, _ = file_mm(arch, [2], VM_READ, pgste=True)
         f = k.pfn_folio(0x1000)

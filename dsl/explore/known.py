@@ -1,0 +1,105 @@
+"""Which explored violations are already understood: documented kernel
+findings and known gaps of the model.
+
+Place in the flow: ``search`` asks ``classify`` about each distinct
+violation (with the world it happened in); a non-empty answer marks it
+"known" in the report, and known violations do not make ``ptdl explore``
+exit 1.  Sources:
+
+* ``params.findings`` of runtime/scenarios/*.yaml (arch, cpu, check): the
+  findings the conformance suite documents;
+* ``FINDINGS`` below: consequences of those findings that only explored
+  sequences reach (same arch, root cause named);
+* ``model_gap``: violations that come from what runtime/ does not model
+  (each names the missing piece; see the README's Exploring section).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from runtime.violation import (
+    PG_ARCH_1_STATE, SPURIOUS_FAULT, STALE_DATA, STALE_INSN, TLB_PRELOAD_MISSING, Violation,
+)
+
+from .world import World
+
+MIPS_UPDATE_CACHE = (
+    "documented finding (runtime/scenarios/tlb.yaml, tlb_remap): mips __update_cache "
+    "(arch/mips/mm/cache.c, 6.6 L146-172) clears PG_dcache_dirty after mapping a folio "
+    "whose PTE is not exec (RIXI: pte_no_exec) and does not alias, without flushing; "
+    "on a CPU whose I-cache does not fill from the D-cache a later exec mapping finds "
+    "the flag clear and executes stale instructions")
+
+MIPS_UPDATE_CACHE_ALIAS = (
+    "same root cause as the documented tlb_remap finding, on an aliasing D-cache: mips "
+    "__update_cache (arch/mips/mm/cache.c L161-171) flushes only the pages that alias the "
+    "address being mapped (pages_do_alias, L165) and then clears PG_dcache_dirty for the "
+    "whole folio, so dirty kernel-alias lines stay behind with the flag clear; a later user "
+    "mapping at another colour (a private MAP_FIXED file mapping may have any colour: "
+    "arch/mips/mm/mmap.c L42-55 rejects misalignment only for MAP_SHARED) reads stale RAM")
+
+MIPS_MAPPED_FLUSH = (
+    "explore finding (tests/explore/findings/explored_mips_stale_data_354fe86e.yaml): on an "
+    "aliasing D-cache, mips flush_dcache_folio of a page-cache folio whose mapping is mapped "
+    "flushes only the kernel alias (arch/mips/mm/cache.c __flush_dcache_pages L119-123, "
+    "kmap_local_page + flush_data_cache_page); a line of a user mapping at another colour "
+    "that read the page before write(2) stays valid and the user reads stale data. arm "
+    "walks the mapping's VMAs and flushes each user alias (arch/arm/mm/flush.c "
+    "__flush_dcache_aliases L238, called from __flush_dcache_folio L360). Pre-dates the seed")
+
+# (arch, cpu, check) -> why; consequences explored sequences reach
+FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
+    ("mips", (), STALE_INSN): MIPS_UPDATE_CACHE,
+    ("mips", ("dc_aliases",), STALE_INSN): MIPS_UPDATE_CACHE,
+    ("mips", ("dc_aliases",), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE_ALIAS,
+    ("mips", ("dc_aliases", "ic_fills_f_dc"), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE_ALIAS,
+    ("mips", ("dc_aliases",), STALE_DATA): MIPS_MAPPED_FLUSH,
+    ("mips", ("dc_aliases", "ic_fills_f_dc"), STALE_DATA): MIPS_MAPPED_FLUSH,
+}
+
+
+def documented(directory: str = "") -> dict[tuple[str, tuple[str, ...], str], str]:
+    """params.findings of the scenario files: (arch, cpu, check) -> why."""
+    import yaml
+    from runtime.conformance import SCENARIO_DIR
+    d = directory or SCENARIO_DIR
+    out: dict[tuple[str, tuple[str, ...], str], str] = {}
+    for fn in sorted(os.listdir(d)):
+        if not fn.endswith(".yaml"):
+            continue
+        with open(os.path.join(d, fn), encoding="utf-8") as fh:
+            doc: Any = yaml.safe_load(fh)
+        for sc in (doc or {}).get("scenarios", []) or []:
+            params = sc.get("params") or {}
+            for f in params.get("findings", []) or []:
+                key = (str(f.get("arch")), tuple(sorted(f.get("cpu") or [])), str(f.get("check")))
+                out[key] = "documented finding (%s, %s): %s" % (
+                    fn, sc.get("name"), " ".join(str(f.get("why", "")).split()))
+    return out
+
+
+def model_gap(w: World, v: Violation) -> str:
+    """Why ``v`` is a gap of the model rather than of the arch, or ''."""
+    k = w.k
+    if v.check in (TLB_PRELOAD_MISSING, SPURIOUS_FAULT, "user_view") and v.addr >= 0:
+        base = (v.addr >> k.pmd_shift) << k.pmd_shift
+        for mm in w.mms:
+            if base in mm.pmd_leaves:
+                return ("model gap: do_set_pmd maps a PMD leaf but the model has no "
+                        "update_mmu_cache_pmd arch hook (mm/memory.c do_set_pmd calls it; "
+                        "mips loads the TLB there, riscv fences), so a software TLB is "
+                        "never preloaded and a cached invalid entry never dropped")
+    if (v.check == "user_view" and v.expected.startswith("SIGSEGV (PROT_NONE)")
+            and not w.arch.layout.has_role("user")):
+        return ("model gap: Kernel._allowed checks present/user/write/exec but no read "
+                "permission or hardware-valid bit, so a PROT_NONE entry that is present "
+                "but not accessible (mips _PAGE_NO_READ, s390 _PAGE_INVALID) can be "
+                "read in the model")
+    return ""
+
+
+def classify(w: World, v: Violation, docs: dict[tuple[str, tuple[str, ...], str], str]) -> str:
+    key = (w.arch.name, tuple(sorted(w.cpu)), v.check)
+    return docs.get(key) or FINDINGS.get(key, "") or model_gap(w, v)

@@ -1,0 +1,205 @@
+"""``ArchCalls``: the checked wrappers around the four arch calls, and the
+kernel's own actions on page-cache data (which call flush_dcache_folio).
+
+Place in the flow: the third class of ``Kernel``'s chain (see
+runtime/machine.py).  ``set_ptes`` / ``update_mmu_cache_range`` /
+``flush_dcache_folio`` / ``flush_icache_pages`` check the range
+preconditions (raising ``RangeError``), record the call in the script for
+the C replay, call the arch, then check what it wrote (``pte_value``,
+``pte_outside_range``, ``lazy_mmu``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runtime.effects import Effects
+from runtime.memory import Folio, Mapping, Page
+from runtime.mm import Mm, Vma, Vmf
+from runtime.pagetable import PteRef, PteTable
+from runtime.trace import hx
+from runtime.violation import LAZY_MMU, PTE_OUTSIDE_RANGE, PTE_VALUE, RangeError
+
+if TYPE_CHECKING:
+    from runtime.kernel import Kernel
+
+
+class ArchCalls(Effects):
+    """Checked arch calls and kernel actions.  Only ever instantiated as
+    ``runtime.kernel.Kernel``, which is what the arch calls receive."""
+
+    def _begin(self, name: str) -> int:
+        self.call = name
+        self.touched = []
+        self.buddies = []
+        return self.trace.mark()
+
+    def _returned(self) -> None:
+        """An arch call returned: it must have left lazy MMU mode (the
+        deferred stores are then applied so the run can go on)."""
+        if self.lazy.active:
+            self.violate(LAZY_MMU, self.call, "lazy MMU mode left before return",
+                         "returned in lazy MMU mode")
+            self.lazy.leave()
+
+    def _end(self, mark: int) -> None:
+        self._returned()
+        if self.script is not None:
+            self.script.expect(self.trace.since(mark))
+        self.call = ""
+
+    def _vma_of(self, mm: Mm, addr: int) -> Vma | None:
+        return mm.find_vma(addr)
+
+    def set_ptes(self, mm: Mm, addr: int, ptep: PteRef, pte: int,
+                 nr: int) -> None:
+        """Call the arch's set_ptes after checking the range preconditions
+        (include/linux/pgtable.h: one folio, one PMD; and one VMA), then
+        check the entries written (pte_value, pte_outside_range)."""
+        ps = self.page_size
+        if nr < 1:
+            raise RangeError("nr", "nr=%d" % nr)
+        t = ptep.table
+        if ptep.idx + nr > len(t.entries):
+            raise RangeError("pmd", "pt=%d idx=%d nr=%d crosses the PMD (%d entries)"
+                             % (t.pt, ptep.idx, nr, len(t.entries)))
+        if t.addr_of(ptep.idx) != addr:
+            raise RangeError("addr", "addr=%s but pt=%d idx=%d maps %s"
+                             % (hx(addr), t.pt, ptep.idx, hx(t.addr_of(ptep.idx))))
+        # The range invariant is the kernel's own definition: entry i equals
+        # pfn_pte(pte_pfn(pte) + i, pte_pgprot(pte)) with the arch's encoders
+        # (they know transforms such as x86's PROT_NONE PFN inversion, and
+        # derived roles such as present = valid or protnone).  Whether those
+        # encoders are right is checked separately against the independent
+        # layout codec by the pgtable property scenarios.
+        arch = self.arch
+        pfn = arch.pte_pfn(pte)
+        present = arch.pte_present(pte)
+        if present and nr > 1:
+            f = self.mem.folio_of(pfn)
+            if f is not None and not f.contains(pfn + nr - 1):
+                raise RangeError("folio", "pfn=%s nr=%d crosses folio pfn=%s order=%d"
+                                 % (hx(pfn), nr, hx(f.pfn), f.order))
+        if not mm.is_init:
+            vma = mm.find_vma(addr)
+            if vma is None or addr + (nr - 1) * ps >= vma.end:
+                raise RangeError("vma", "addr=%s nr=%d outside one VMA"
+                                 % (hx(addr), nr))
+        if self.script is not None:
+            self.script.call_set_ptes(self, mm, addr, ptep, pte, nr)
+        mark = self._begin("set_ptes")
+        self.arch.set_ptes(self, mm, addr, ptep, pte, nr)
+        self._returned()
+        if self.checking:
+            self._check_touched(t, ptep.idx, nr)
+            ents = t.entries
+            prot = arch.pte_pgprot(pte)
+            n = nr if present else 1
+            for i in range(n):
+                exp = arch.pfn_pte(pfn + i, prot)
+                got = ents[ptep.idx + i]
+                if got != exp:
+                    self.violate(PTE_VALUE, "pt=%d idx=%d addr=%s"
+                                 % (t.pt, ptep.idx + i, hx(addr + i * ps)),
+                                 hx(exp), hx(got), addr + i * ps, pfn + i)
+        self._end(mark)
+
+    def _check_touched(self, t: PteTable, idx: int, nr: int) -> None:
+        for tt, j in self.touched:
+            if tt is not t or j < idx or j >= idx + nr:
+                self.violate(PTE_OUTSIDE_RANGE, "pt=%d idx=%d" % (tt.pt, j),
+                             "pt=%d idx=%d..%d" % (t.pt, idx, idx + nr - 1),
+                             "write to pt=%d idx=%d" % (tt.pt, j))
+
+    def set_pte_at(self, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+        """include/linux/pgtable.h: set_pte_at is set_ptes(..., 1)."""
+        self.set_ptes(mm, addr, ptep, pte, 1)
+
+    def update_mmu_cache_range(self, vmf: Vmf | None, vma: Vma, addr: int,
+                               ptep: PteRef, nr: int) -> None:
+        if self.script is not None:
+            self.script.call_update(self, vmf, vma, addr, ptep, nr)
+        mark = self._begin("update_mmu_cache_range")
+        self.arch.update_mmu_cache_range(self, vmf, vma, addr, ptep, nr)
+        if self.checking:
+            self._check_touched(ptep.table, ptep.idx, nr)
+        self._end(mark)
+
+    def update_mmu_cache(self, vma: Vma, addr: int, ptep: PteRef) -> None:
+        """include/linux/pgtable.h: update_mmu_cache(vma, addr, ptep) is
+        update_mmu_cache_range(NULL, vma, addr, ptep, 1)."""
+        self.update_mmu_cache_range(None, vma, addr, ptep, 1)
+
+    def flush_dcache_folio(self, folio: Folio) -> None:
+        if self.script is not None:
+            self.script.call_flush_dcache_folio(self, folio)
+        mark = self._begin("flush_dcache_folio")
+        self.arch.flush_dcache_folio(self, folio)
+        if self.checking and self.touched:
+            t, j = self.touched[0]
+            self._check_touched(t, j, 0)
+        self._end(mark)
+
+    def flush_icache_pages(self, vma: Vma, page: Page, nr: int) -> None:
+        if not page.folio.contains(page.pfn + nr - 1):
+            raise RangeError("folio", "flush_icache_pages page=%s nr=%d"
+                             % (hx(page.pfn), nr))
+        if self.script is not None:
+            self.script.call_flush_icache_pages(self, vma, page, nr)
+        mark = self._begin("flush_icache_pages")
+        self.arch.flush_icache_pages(self, vma, page, nr)
+        if self.checking and self.touched:
+            t, j = self.touched[0]
+            self._check_touched(t, j, 0)
+        self._end(mark)
+
+    # ------------------------------------------------------------------
+    # Kernel actions
+    def add_to_page_cache(self, mapping: Mapping, index: int, order: int = 0,
+                          pfn: int = -1, fill: bool = True,
+                          flush: bool = True) -> Folio:
+        """A folio of the file at ``index`` (aligned to its size).  With
+        ``fill`` the kernel writes its contents through the kernel alias
+        (a CPU copy into the page cache) and, with ``flush``, then calls
+        flush_dcache_folio as cachetlb.rst requires."""
+        if index & ((1 << order) - 1):
+            raise ValueError("page cache folio index not aligned")
+        f = self.alloc_folio(order, False, pfn)
+        f.mapping = mapping
+        f.index = index
+        mapping.add(f)
+        if fill:
+            self.kernel_write_folio(f, flush)
+        return f
+
+    def kernel_write_page(self, pfn: int) -> int:
+        """The kernel stores new data through the direct map (kaddr)."""
+        f = self.pfn_folio(pfn)
+        v = self.mem.new_version()
+        self.dcache.write(f, pfn - f.pfn, self._kalias(pfn), v)
+        f.latest[pfn - f.pfn] = v
+        return v
+
+    def kernel_read_page(self, pfn: int) -> int:
+        f = self.pfn_folio(pfn)
+        return self.dcache.read(f, pfn - f.pfn, self._kalias(pfn))
+
+    def kernel_write_folio(self, folio: Folio, flush: bool = True) -> None:
+        """Write every page of a (page-cache) folio through the kernel
+        alias, then flush_dcache_folio (cachetlb.rst: "Any time the kernel
+        writes to a page cache page ... this routine is called")."""
+        for i in range(folio.nr_pages):
+            self.kernel_write_page(folio.pfn + i)
+        if flush:
+            self.flush_dcache_folio(folio)
+
+    def file_write(self, mapping: Mapping, index: int, flush: bool = True) -> int:
+        """write(2) into the page cache (generic_perform_write: copy, then
+        flush_dcache_folio)."""
+        f = mapping.folio_at(index)
+        if f is None:
+            f = self.add_to_page_cache(mapping, index, 0, fill=False)
+        v = self.kernel_write_page(f.pfn + index - f.index)
+        if flush:
+            self.flush_dcache_folio(f)
+        return v

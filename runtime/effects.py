@@ -1,0 +1,182 @@
+"""``Effects``: the primitives -- what an arch's effects do to the
+machine, each appending one trace line (runtime.primitives.TRACE_FORMATS
+via runtime.trace's emitters).
+
+Place in the flow: the second class of ``Kernel``'s chain (see
+runtime/machine.py); ``runtime.primitives.Primitives`` lists these (with
+``Machine``'s queries) as the whole surface generated arch modules may use.
+TLB-kind specifics (MIPS pair buddies, pair preloads) are the TLB model's
+(runtime/tlb.py), reached through ``self.tlb``.
+"""
+
+from __future__ import annotations
+
+from runtime.machine import Machine
+from runtime.memory import Folio, Page
+from runtime.mm import Mm
+from runtime.pagetable import PteRef
+from runtime.primitives import GRANULARITY_FOLIO, GRANULARITY_NONE, GRANULARITY_PAGE
+from runtime.trace import hx
+from runtime.violation import LAZY_MMU, PG_ARCH_1_GRANULARITY
+
+
+class Effects(Machine):
+    """The primitives (one trace line each)."""
+
+    def set_pte(self, ptep: PteRef, val: int) -> None:
+        t = ptep.table
+        self.trace.set_pte(t.pt, ptep.idx, val)
+        if self.call != "":
+            self.touched.append((t, ptep.idx))
+        if self.lazy.active:
+            self.lazy.defer(ptep, val)
+        else:
+            t.entries[ptep.idx] = val
+        # the TLB kind's side effect of the store (MIPS: the buddy of a
+        # global entry gets the global bit; runtime/tlb.py PairsTlb.buddy)
+        bidx = self.tlb.buddy(self.arch, t.entries, ptep.idx, val)
+        if bidx >= 0:
+            gval = self.tlb.buddy_value(self.arch)
+            self.trace.set_pte_buddy(t.pt, bidx, gval)
+            self.buddies.append((t, bidx))
+            t.entries[bidx] = gval
+
+    def pgste_set_pte(self, mm: Mm, addr: int, ptep: PteRef, val: int) -> None:
+        t = ptep.table
+        self.trace.pgste_set_pte(t.pt, ptep.idx, val)
+        if not mm.has_pgste:
+            self.violate("pgste", "mm=%d addr=%s" % (mm.id, hx(addr)),
+                         "mm with PGSTEs", "mm without PGSTEs", addr)
+        if self.call != "":
+            self.touched.append((t, ptep.idx))
+        if self.lazy.active:
+            self.lazy.defer(ptep, val)
+        else:
+            t.entries[ptep.idx] = val
+
+    def read_pte(self, ptep: PteRef) -> int:
+        if self.lazy.active and self.lazy.is_pending(ptep):
+            self.violate(LAZY_MMU, "pt=%d idx=%d" % (ptep.table.pt, ptep.idx),
+                         "no raw read of an entry deferred in lazy MMU mode",
+                         "read of a deferred entry")
+        return ptep.table.entries[ptep.idx]
+
+    def page_table_check_ptes_set(self, mm: Mm, ptep: PteRef, pte: int,
+                                  nr: int) -> None:
+        self.trace.ptc_set(ptep.table.pt, ptep.idx, pte, nr)
+        if not self.ptc.enabled or mm.is_init:
+            return
+        arch = self.arch
+        ents = ptep.table.entries
+        for i in range(nr):
+            old = ents[ptep.idx + i]
+            if arch.pte_user_accessible_page(old):
+                self.ptc.clear(arch.pte_pfn(old), 1)
+        if arch.pte_user_accessible_page(pte):
+            self.ptc.set(arch.pte_pfn(pte), nr, arch.pte_write(pte))
+
+    def lazy_mmu_enter(self) -> None:
+        self.trace.lazy_mmu_enter()
+        if not self.lazy.enter():
+            self.violate(LAZY_MMU, "lazy_mmu", "enter outside lazy MMU mode",
+                         "nested enter")
+
+    def lazy_mmu_leave(self) -> None:
+        self.trace.lazy_mmu_leave()
+        if not self.lazy.leave():
+            self.violate(LAZY_MMU, "lazy_mmu", "leave inside lazy MMU mode",
+                         "leave without enter")
+
+    def _kalias(self, pfn: int) -> int:
+        return self.dcache.alias(0, self.kaddr(pfn))
+
+    def dcache_flush(self, pfn: int, nr: int) -> None:
+        self.trace.dcache_flush(pfn, nr)
+        for p in range(pfn, pfn + nr):
+            f = self.mem.folio_of(p)
+            if f is not None:
+                self.dcache.flush(f, p - f.pfn, self._kalias(p))
+
+    def dcache_flush_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None:
+        self.trace.dcache_flush_user(mm.id, addr, pfn, nr)
+        for i in range(nr):
+            f = self.mem.folio_of(pfn + i)
+            if f is not None:
+                self.dcache.flush(f, pfn + i - f.pfn,
+                                  self.dcache.alias(mm.id, addr + i * self.page_size))
+
+    def dcache_clean(self, pfn: int, nr: int) -> None:
+        self.trace.dcache_clean(pfn, nr)
+        for p in range(pfn, pfn + nr):
+            f = self.mem.folio_of(p)
+            if f is not None:
+                self.dcache.writeback(f, p - f.pfn, self._kalias(p))
+
+    def icache_sync(self, pfn: int, nr: int) -> None:
+        self.trace.icache_sync(pfn, nr)
+        for p in range(pfn, pfn + nr):
+            f = self.mem.folio_of(p)
+            if f is not None:
+                self.dcache.writeback(f, p - f.pfn, self._kalias(p))
+            self.icache.invalidate(p)
+
+    def icache_inval(self, pfn: int, nr: int) -> None:
+        self.trace.icache_inval(pfn, nr)
+        for p in range(pfn, pfn + nr):
+            self.icache.invalidate(p)
+
+    def _granularity(self, want: str, what: str, pfn: int) -> None:
+        self.violate(PG_ARCH_1_GRANULARITY, "%s=%s" % (what, hx(pfn)),
+                     "PG_arch_1 per %s" % self.arch.pg_arch_1_granularity,
+                     "%s primitive on %s" % (want, what), pfn=pfn)
+
+    def _folio_gran(self, folio: Folio) -> None:
+        g = self.arch.pg_arch_1_granularity
+        if g == GRANULARITY_NONE or (g == GRANULARITY_PAGE and folio.nr_pages > 1):
+            self._granularity("folio", "folio", folio.pfn)
+
+    def _page_gran(self, page: Page) -> None:
+        g = self.arch.pg_arch_1_granularity
+        if g == GRANULARITY_NONE or (g == GRANULARITY_FOLIO and not page.is_head):
+            self._granularity("page", "page", page.pfn)
+
+    def folio_test_arch1(self, folio: Folio) -> bool:
+        v = folio.page_arch1[0]
+        self.trace.folio_test_arch1(folio.pfn, v)
+        self._folio_gran(folio)
+        return v
+
+    def folio_set_arch1(self, folio: Folio) -> None:
+        self.trace.folio_set_arch1(folio.pfn)
+        self._folio_gran(folio)
+        folio.page_arch1[0] = True
+
+    def folio_clear_arch1(self, folio: Folio) -> None:
+        self.trace.folio_clear_arch1(folio.pfn)
+        self._folio_gran(folio)
+        folio.page_arch1[0] = False
+
+    def page_test_arch1(self, page: Page) -> bool:
+        v = page.folio.page_arch1[page.i]
+        self.trace.page_test_arch1(page.pfn, v)
+        self._page_gran(page)
+        return v
+
+    def page_set_arch1(self, page: Page) -> None:
+        self.trace.page_set_arch1(page.pfn)
+        self._page_gran(page)
+        page.folio.page_arch1[page.i] = True
+
+    def page_clear_arch1(self, page: Page) -> None:
+        self.trace.page_clear_arch1(page.pfn)
+        self._page_gran(page)
+        page.folio.page_arch1[page.i] = False
+
+    def tlb_preload(self, mm: Mm, addr: int, ptep: PteRef) -> None:
+        t = ptep.table
+        self.trace.tlb_preload(mm.id, addr, t.entries[ptep.idx])
+        self.tlb.preload(mm.id, addr >> self.page_shift, t.entries, ptep.idx)
+
+    def tlb_flush_page(self, mm: Mm, addr: int) -> None:
+        self.trace.tlb_flush_page(mm.id, addr)
+        self.tlb.drop(mm.id, addr >> self.page_shift)

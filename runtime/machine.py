@@ -1,0 +1,206 @@
+"""``Machine``: the state of the modelled machine, its set-up and the
+queries arch code may make (no trace lines).
+
+Place in the flow: the base of ``runtime.kernel.Kernel``'s class chain
+``Machine`` (state, set-up, queries) -> ``runtime.effects.Effects`` (the
+primitives) -> ``runtime.archcalls.ArchCalls`` (checked wrappers around the
+four arch calls, kernel actions) -> ``runtime.mmcallers.MmCallers``
+(generic mm callers, fault path) -> ``runtime.kernel.Kernel`` (TLB walk,
+user actions).  One class per seam keeps each module small; mypyc compiles
+the chain as native single inheritance.
+"""
+
+from __future__ import annotations
+
+from runtime.arch import Arch
+from runtime.cache import DCache, ICache
+from runtime.layout import Layout
+from runtime.lazy import LazyMmu
+from runtime.memory import Folio, Mapping, Page, PhysMem
+from runtime.mm import Mm, Vma
+from runtime.pagetable import PteRef, PteTable
+from runtime.ptcheck import PageTableCheck
+from runtime.script import ScriptWriter
+from runtime.tlb import Tlb, make_tlb
+from runtime.trace import Trace
+from runtime.violation import Violation
+
+FAULT_AROUND_BYTES = 65536
+
+
+class Machine:
+    """The machine an arch runs on: memory, page tables, caches, TLB,
+    page_table_check, lazy MMU state, trace."""
+
+    arch: Arch
+    cpu: frozenset[str]
+    trace: Trace
+    mem: PhysMem
+    dcache: DCache
+    icache: ICache
+    tlb: Tlb
+    ptc: PageTableCheck
+    lazy: LazyMmu
+    ref: Layout
+    init_mm: Mm
+    mms: dict[int, Mm]
+    mappings: dict[int, Mapping]
+    vmas: list[Vma]
+    violations: list[Violation]
+    script: ScriptWriter | None
+    checking: bool
+    fault_around_bytes: int
+    v66_prefault: bool
+    page_size: int
+    page_shift: int
+    pmd_shift: int
+    next_pt: int
+    next_mm: int
+    next_mapping: int
+    # bookkeeping of the arch call in progress
+    call: str
+    touched: list[tuple[PteTable, int]]
+    buddies: list[tuple[PteTable, int]]
+    faults: int
+
+    def __init__(self, arch: Arch, cpu: frozenset[str] | None = None,
+                 trace: bool = True, page_table_check: bool | None = None,
+                 checking: bool = True, v66_prefault: bool = False) -> None:
+        if cpu is None:
+            cpu = frozenset()
+        for feat in cpu:
+            if feat not in arch.cpu_features:
+                raise ValueError("%s: unknown cpu feature %r" % (arch.name, feat))
+        self.arch = arch
+        self.cpu = cpu
+        self.trace = Trace(trace)
+        self.page_shift = arch.page_shift
+        self.page_size = 1 << arch.page_shift
+        self.pmd_shift = arch.page_shift + (arch.ptrs_per_pte.bit_length() - 1)
+        self.mem = PhysMem(arch.max_folio_order)
+        self.dcache = DCache(arch.dcache_kind(cpu), arch.dcache_colours(cpu),
+                             arch.page_shift)
+        self.icache = ICache(arch.icache_kind(cpu))
+        self.tlb = make_tlb(arch.tlb_kind)
+        self.violations = []
+        if page_table_check is None:
+            page_table_check = arch.supports_page_table_check
+        self.ptc = PageTableCheck(arch.name, self.mem, self.violations,
+                                  page_table_check)
+        self.lazy = LazyMmu()
+        self.ref = Layout(arch.fields, arch.word_bits)
+        self.init_mm = Mm(0)
+        self.mms = {0: self.init_mm}
+        self.mappings = {}
+        self.vmas = []
+        self.script = None
+        self.checking = checking
+        self.fault_around_bytes = FAULT_AROUND_BYTES
+        self.v66_prefault = v66_prefault
+        self.next_pt = 1
+        self.next_mm = 1
+        self.next_mapping = 1
+        self.call = ""
+        self.touched = []
+        self.buddies = []
+        self.faults = 0
+
+    # ------------------------------------------------------------------
+    # Reporting
+    def violate(self, check: str, where: str, expected: str, seen: str,
+                addr: int = -1, pfn: int = -1) -> None:
+        self.violations.append(Violation(check, self.arch.name, where,
+                                         expected, seen, addr, pfn))
+
+    # ------------------------------------------------------------------
+    # Set-up: mms, files, VMAs, folios
+    def new_mm(self, has_pgste: bool = False) -> Mm:
+        mm = Mm(self.next_mm, has_pgste)
+        self.next_mm += 1
+        self.mms[mm.id] = mm
+        return mm
+
+    def new_file(self, name: str = "file") -> Mapping:
+        m = Mapping(self.next_mapping, name)
+        self.next_mapping += 1
+        self.mappings[m.id] = m
+        return m
+
+    def mmap(self, mm: Mm, start: int, length: int, flags: int,
+             mapping: Mapping | None = None, pgoff: int = 0) -> Vma:
+        if start & (self.page_size - 1) or length <= 0 or length & (self.page_size - 1):
+            raise ValueError("mmap: unaligned start/length")
+        end = start + length
+        for v in mm.vmas:
+            if start < v.end and v.start < end:
+                raise ValueError("mmap: overlaps %r" % v)
+        vma = Vma(mm, start, end, flags, mapping, pgoff,
+                  self.arch.vm_get_page_prot(flags))
+        vma.id = len(self.vmas) + 1
+        self.vmas.append(vma)
+        mm.vmas.append(vma)
+        if mapping is not None:
+            mapping.nr_vmas += 1
+        return vma
+
+    def alloc_folio(self, order: int = 0, anon: bool = False,
+                    pfn: int = -1) -> Folio:
+        if pfn >= 0:
+            return self.mem.alloc_at(pfn, order, anon)
+        return self.mem.alloc(order, anon)
+
+
+    # ------------------------------------------------------------------
+    # Queries (no trace line)
+    def pfn_valid(self, pfn: int) -> bool:
+        return self.mem.pfn_valid(pfn)
+
+    def pfn_folio(self, pfn: int) -> Folio:
+        f = self.mem.folio_of(pfn)
+        if f is None:
+            raise KeyError("pfn 0x%x is not valid" % pfn)
+        return f
+
+    def pfn_page(self, pfn: int) -> Page:
+        f = self.pfn_folio(pfn)
+        return Page(f, pfn - f.pfn)
+
+    def folio_has_mapping(self, folio: Folio) -> bool:
+        return folio.mapping is not None and not folio.anon
+
+    def mapping_mapped(self, folio: Folio) -> bool:
+        m = folio.mapping
+        return m is not None and m.nr_vmas > 0
+
+    def kaddr(self, pfn: int) -> int:
+        return self.arch.kernel_base + (pfn << self.page_shift)
+
+    def pages_do_alias(self, a: int, b: int) -> bool:
+        c = self.dcache.colours
+        if c <= 1:
+            return False
+        return (a >> self.page_shift) % c != (b >> self.page_shift) % c
+
+    def cpu_has(self, feature: str) -> bool:
+        return feature in self.cpu
+
+    def pte_table(self, mm: Mm, addr: int, alloc: bool = False) -> PteTable | None:
+        base = (addr >> self.pmd_shift) << self.pmd_shift
+        t = mm.tables.get(base)
+        if t is None and alloc:
+            t = PteTable(self.next_pt, mm.id, base, self.arch.ptrs_per_pte,
+                         self.page_shift, self.arch.empty_pte)
+            self.next_pt += 1
+            mm.tables[base] = t
+        return t
+
+    def pte_ref(self, mm: Mm, addr: int, alloc: bool = False) -> PteRef | None:
+        t = self.pte_table(mm, addr, alloc)
+        if t is None:
+            return None
+        return PteRef(t, (addr >> self.page_shift) & (self.arch.ptrs_per_pte - 1))
+
+    def pte_at(self, mm: Mm, addr: int) -> int:
+        """The entry the hardware would see (deferred stores excluded)."""
+        r = self.pte_ref(mm, addr)
+        return self.arch.empty_pte if r is None else r.table.entries[r.idx]

@@ -1,0 +1,283 @@
+"""The runtime contract as code: what generated arch modules may call, the
+trace-line formats, and the kind constants shared with dsl/catalog.py.
+
+Place in the flow: the lowest layer of ``runtime/`` next to
+``runtime.trace``.  Three parts, each the single source of what it names:
+
+* ``Primitives`` -- a Protocol holding exactly the ``Kernel`` methods that
+  ``runtime/arch.py`` and the generated ``generated/runtime/<arch>.py``
+  modules may call (the effects' primitives, which each append one trace
+  line, and the queries, which append none).  ``runtime.kernel.Kernel``
+  satisfies it structurally (checked by mypy in tests/runtime/
+  test_rt_primitives.py), so generated code can be typed against this
+  instead of the whole Kernel.
+* ``TRACE_FORMATS`` -- one format per trace event kind.  A format is the
+  line with typed holes ``{name:dec}`` (decimal: ids, indices, counts) and
+  ``{name:hex}`` (lower-case hex with ``0x``: values, addresses, pfns);
+  ``runtime.trace`` builds its emitters from them (``py_format``), the C
+  shim's printf strings are checked against them (tests/runtime/
+  test_rt_primitives.py), and docs/runtime-interface.md carries the table
+  rendered by ``interface_markdown``.
+* Kind constants -- D-cache, I-cache and TLB kinds, PG_arch_1 uses and
+  granularities, PFN-advance strategies: the names ``runtime/`` branches on
+  and the catalog's vocabulary (tests/runtime/test_rt_primitives.py proves
+  the catalog's names equal these).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from runtime.memory import Folio, Page
+    from runtime.mm import Mm
+    from runtime.pagetable import PteRef
+
+# ---------------------------------------------------------------------------
+# Kind constants
+
+DCACHE_PIPT = "pipt"
+DCACHE_VIPT = "vipt"
+DCACHE_VIPT_ALIASING = "vipt_aliasing"
+DCACHE_VIVT = "vivt"
+DCACHE_KINDS: tuple[str, ...] = (DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
+                                 DCACHE_VIVT)
+# kinds with one line per colour (need ``colours=N``)
+ALIASING_DCACHE_KINDS: tuple[str, ...] = (DCACHE_VIPT_ALIASING, DCACHE_VIVT)
+
+ICACHE_COHERENT = "coherent"
+ICACHE_NEEDS_SYNC = "needs_sync"
+ICACHE_KINDS: tuple[str, ...] = (ICACHE_COHERENT, ICACHE_NEEDS_SYNC)
+
+TLB_HARDWARE = "hardware"
+TLB_SOFTWARE = "software"
+TLB_SOFTWARE_PAIRS = "software_pairs"
+TLB_CACHES_INVALID = "caches_invalid"
+TLB_HASH = "hash"
+TLB_KINDS: tuple[str, ...] = (TLB_HARDWARE, TLB_SOFTWARE, TLB_SOFTWARE_PAIRS,
+                              TLB_CACHES_INVALID, TLB_HASH)
+
+PG_ARCH_1_NONE = "none"
+PG_ARCH_1_DCACHE_CLEAN = "dcache_clean"
+PG_ARCH_1_DCACHE_DIRTY = "dcache_dirty"
+PG_ARCH_1_ICACHE_CLEAN = "icache_clean"
+PG_ARCH_1_SECURE = "secure"
+PG_ARCH_1_MTE_TAGGED = "mte_tagged"
+PG_ARCH_1_USES: tuple[str, ...] = (PG_ARCH_1_NONE, PG_ARCH_1_DCACHE_CLEAN,
+                                   PG_ARCH_1_DCACHE_DIRTY, PG_ARCH_1_ICACHE_CLEAN,
+                                   PG_ARCH_1_SECURE, PG_ARCH_1_MTE_TAGGED)
+
+GRANULARITY_FOLIO = "folio"
+GRANULARITY_PAGE = "page"
+# what an archdef may write after ``per`` ...
+PG_ARCH_1_GRANULARITIES: tuple[str, ...] = (GRANULARITY_FOLIO, GRANULARITY_PAGE)
+# ... and the runtime's value for an arch whose PG_arch_1 is unused
+GRANULARITY_NONE = "none"
+
+ADVANCE_PFN_SHIFT = "pfn_shift"
+ADVANCE_PAGE_SIZE = "page_size"
+ADVANCE_PFN_SHIFT_INVERT_AWARE = "pfn_shift_invert_aware"
+ADVANCE_REPACK = "repack"
+ADVANCES: tuple[str, ...] = (ADVANCE_PFN_SHIFT, ADVANCE_PAGE_SIZE,
+                             ADVANCE_PFN_SHIFT_INVERT_AWARE, ADVANCE_REPACK)
+# the ones that add a constant to the raw PTE (dsl/check.py proves them safe)
+ADDITIVE_ADVANCES: tuple[str, ...] = (ADVANCE_PFN_SHIFT, ADVANCE_PAGE_SIZE)
+
+# ---------------------------------------------------------------------------
+# Trace-line formats: event kind -> line with typed holes.
+
+TRACE_FORMATS: dict[str, str] = {
+    "set_pte": "set_pte pt={pt:dec} idx={idx:dec} val={val:hex}",
+    "set_pte_buddy": "set_pte_buddy pt={pt:dec} idx={idx:dec} val={val:hex}",
+    "pgste_set_pte": "pgste_set_pte pt={pt:dec} idx={idx:dec} val={val:hex}",
+    "ptc_set": "ptc_set pt={pt:dec} idx={idx:dec} val={val:hex} nr={nr:dec}",
+    "lazy_mmu_enter": "lazy_mmu enter",
+    "lazy_mmu_leave": "lazy_mmu leave",
+    "dcache_flush": "dcache_flush pfn={pfn:hex} nr={nr:dec}",
+    "dcache_flush_user": "dcache_flush_user mm={mm:dec} addr={addr:hex} pfn={pfn:hex} nr={nr:dec}",
+    "dcache_clean": "dcache_clean pfn={pfn:hex} nr={nr:dec}",
+    "icache_sync": "icache_sync pfn={pfn:hex} nr={nr:dec}",
+    "icache_inval": "icache_inval pfn={pfn:hex} nr={nr:dec}",
+    "folio_test_arch1": "pg_arch_1 test folio={pfn:hex} -> {bit:dec}",
+    "folio_set_arch1": "pg_arch_1 set folio={pfn:hex}",
+    "folio_clear_arch1": "pg_arch_1 clear folio={pfn:hex}",
+    "page_test_arch1": "pg_arch_1 test page={pfn:hex} -> {bit:dec}",
+    "page_set_arch1": "pg_arch_1 set page={pfn:hex}",
+    "page_clear_arch1": "pg_arch_1 clear page={pfn:hex}",
+    "tlb_preload": "tlb_preload mm={mm:dec} addr={addr:hex} val={val:hex}",
+    "tlb_flush_page": "tlb_flush_page mm={mm:dec} addr={addr:hex}",
+    # the model's own events (generic kernel code, not arch calls; the C
+    # harness never prints them)
+    "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
+    "set_pmd": "set_pmd mm={mm:dec} addr={addr:hex} pfn={pfn:hex}",
+}
+MODEL_ONLY_EVENTS: tuple[str, ...] = ("pte_clear", "set_pmd")
+HOLE_KINDS: tuple[str, ...] = ("dec", "hex")
+
+
+def py_format(fmt: str) -> str:
+    """A trace format as a %-format: ``{x:dec}`` -> ``%d``, ``{x:hex}`` ->
+    ``%#x`` (which renders like ``hex()``: ``0x0``, ``0x1f``)."""
+    out = ""
+    i = 0
+    n = len(fmt)
+    while i < n:
+        ch = fmt[i]
+        if ch == "%":
+            out += "%%"
+            i += 1
+        elif ch == "{":
+            j = fmt.index("}", i)
+            name, _, kind = fmt[i + 1:j].partition(":")
+            if not name or kind not in HOLE_KINDS:
+                raise ValueError("bad hole %r in trace format %r" % (fmt[i:j + 1], fmt))
+            out += "%d" if kind == "dec" else "%#x"
+            i = j + 1
+        else:
+            out += ch
+            i += 1
+    return out
+
+
+def holes(fmt: str) -> list[tuple[str, str]]:
+    """The (name, kind) holes of a trace format, in order."""
+    out: list[tuple[str, str]] = []
+    i = fmt.find("{")
+    while i >= 0:
+        j = fmt.index("}", i)
+        name, _, kind = fmt[i + 1:j].partition(":")
+        out.append((name, kind))
+        i = fmt.find("{", j)
+    return out
+
+
+def event_of(line: str) -> str:
+    """The event kind of one trace line ('' if no format matches)."""
+    for ev, fmt in TRACE_FORMATS.items():
+        if _matches(fmt, line):
+            return ev
+    return ""
+
+
+def _matches(fmt: str, line: str) -> bool:
+    i = 0
+    j = 0
+    n = len(fmt)
+    m = len(line)
+    while i < n:
+        ch = fmt[i]
+        if ch == "{":
+            k = fmt.index("}", i)
+            kind = fmt[i + 1:k].partition(":")[2]
+            start = j
+            if kind == "hex":
+                if not line.startswith("0x", j):
+                    return False
+                j += 2
+                start = j
+                while j < m and line[j] in "0123456789abcdef":
+                    j += 1
+            else:
+                if j < m and line[j] == "-":
+                    j += 1
+                    start = j
+                while j < m and line[j].isdigit():
+                    j += 1
+            if j == start:
+                return False
+            i = k + 1
+        else:
+            if j >= m or line[j] != ch:
+                return False
+            i += 1
+            j += 1
+    return j == m
+
+
+# ---------------------------------------------------------------------------
+# What generated arch modules may call on ``k``
+
+
+class Primitives(Protocol):
+    """The part of ``runtime.kernel.Kernel`` an arch module may use.
+
+    Primitives append one trace line each (the event of the same name in
+    ``TRACE_FORMATS``; ``set_pte`` may add a ``set_pte_buddy`` line on a
+    TLB kind whose pairs share the global bit); queries append none.
+    """
+
+    # -- primitives ------------------------------------------------------
+    def set_pte(self, ptep: PteRef, val: int) -> None: ...
+    def pgste_set_pte(self, mm: Mm, addr: int, ptep: PteRef, val: int) -> None: ...
+    def page_table_check_ptes_set(self, mm: Mm, ptep: PteRef, pte: int, nr: int) -> None: ...
+    def lazy_mmu_enter(self) -> None: ...
+    def lazy_mmu_leave(self) -> None: ...
+    def dcache_flush(self, pfn: int, nr: int) -> None: ...
+    def dcache_flush_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None: ...
+    def dcache_clean(self, pfn: int, nr: int) -> None: ...
+    def icache_sync(self, pfn: int, nr: int) -> None: ...
+    def icache_inval(self, pfn: int, nr: int) -> None: ...
+    def folio_test_arch1(self, folio: Folio) -> bool: ...
+    def folio_set_arch1(self, folio: Folio) -> None: ...
+    def folio_clear_arch1(self, folio: Folio) -> None: ...
+    def page_test_arch1(self, page: Page) -> bool: ...
+    def page_set_arch1(self, page: Page) -> None: ...
+    def page_clear_arch1(self, page: Page) -> None: ...
+    def tlb_preload(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
+    def tlb_flush_page(self, mm: Mm, addr: int) -> None: ...
+
+    # -- queries (no trace line) -----------------------------------------
+    def read_pte(self, ptep: PteRef) -> int: ...
+    def pfn_valid(self, pfn: int) -> bool: ...
+    def pfn_folio(self, pfn: int) -> Folio: ...
+    def pfn_page(self, pfn: int) -> Page: ...
+    def folio_has_mapping(self, folio: Folio) -> bool: ...
+    def mapping_mapped(self, folio: Folio) -> bool: ...
+    def kaddr(self, pfn: int) -> int: ...
+    def pages_do_alias(self, a: int, b: int) -> bool: ...
+    def cpu_has(self, feature: str) -> bool: ...
+
+
+# Member names of the Protocol, in declaration order (the tests compare
+# them with Kernel, with the generated modules' calls and with the doc).
+PRIMITIVE_NAMES: tuple[str, ...] = (
+    "set_pte", "pgste_set_pte", "page_table_check_ptes_set", "lazy_mmu_enter",
+    "lazy_mmu_leave", "dcache_flush", "dcache_flush_user", "dcache_clean",
+    "icache_sync", "icache_inval", "folio_test_arch1", "folio_set_arch1",
+    "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
+    "tlb_preload", "tlb_flush_page",
+)
+QUERY_NAMES: tuple[str, ...] = (
+    "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
+    "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has",
+)
+
+# ---------------------------------------------------------------------------
+# The generated part of docs/runtime-interface.md
+
+DOC_BEGIN = "<!-- ptdl: generated from runtime/primitives.py (interface_markdown); do not edit -->"
+DOC_END = "<!-- ptdl: end of generated section -->"
+
+
+def interface_markdown() -> str:
+    """The section of docs/runtime-interface.md rendered from this module
+    (between ``DOC_BEGIN`` and ``DOC_END``, markers included)."""
+    out = [DOC_BEGIN, "", "### Trace-line formats (`runtime.primitives.TRACE_FORMATS`)", "",
+           "`{x:dec}` is a decimal number, `{x:hex}` lower-case hex with `0x`.", "",
+           "| event | format | printed by the C shim |", "|---|---|---|"]
+    for ev, fmt in TRACE_FORMATS.items():
+        out.append("| `%s` | `%s` | %s |" % (ev, fmt, "no" if ev in MODEL_ONLY_EVENTS else "yes"))
+    out += ["", "### `Primitives` (`runtime.primitives.Primitives`)", "",
+            "Primitives (one trace line each): "
+            + ", ".join("`%s`" % n for n in PRIMITIVE_NAMES) + ".", "",
+            "Queries (no trace line): " + ", ".join("`%s`" % n for n in QUERY_NAMES) + ".", "",
+            "### Kinds (`runtime.primitives`)", "",
+            "| constant | values |", "|---|---|"]
+    for name, vals in (("DCACHE_KINDS", DCACHE_KINDS), ("ALIASING_DCACHE_KINDS", ALIASING_DCACHE_KINDS),
+                       ("ICACHE_KINDS", ICACHE_KINDS), ("TLB_KINDS", TLB_KINDS),
+                       ("PG_ARCH_1_USES", PG_ARCH_1_USES),
+                       ("PG_ARCH_1_GRANULARITIES", PG_ARCH_1_GRANULARITIES),
+                       ("ADVANCES", ADVANCES), ("ADDITIVE_ADVANCES", ADDITIVE_ADVANCES)):
+        out.append("| `%s` | %s |" % (name, ", ".join("`%s`" % v for v in vals)))
+    out += ["", DOC_END]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,222 @@
+"""Issue 16, items 6 and 7: `ptdl show --svg` rendered by a real SVG
+renderer (rsvg-convert) and checked pixel by pixel; `ptdl doc` pages built
+by docutils with warnings as errors; `ptdl diff`; the .arch Pygments lexer
+(registered entry point) over every archdef and fixture with no Error
+tokens; colour only when asked for or on a terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dsl.palette import fill
+from dsl.project import load
+from dsl.svg import render_svg, size
+from frontend_util import FIXTURES, ROOT, run_ptdl
+from pngread import read_png
+
+PROJECT = load(ROOT)
+ARCHS = sorted(PROJECT.archs)
+
+
+def _rsvg() -> str:
+    exe = shutil.which("rsvg-convert")
+    if exe is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("rsvg-convert (Debian librsvg2-bin) is required under CI=true")
+        pytest.skip("rsvg-convert not installed (Debian: apt-get install librsvg2-bin)")
+    return exe
+
+
+def _rgb(hexcol: str) -> tuple[int, int, int]:
+    return (int(hexcol[1:3], 16), int(hexcol[3:5], 16), int(hexcol[5:7], 16))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_svg_renders_with_role_colours(arch: str, tmp_path: Path) -> None:
+    exe = _rsvg()
+    svg = tmp_path / f"{arch}.svg"
+    r = run_ptdl("show", arch, "--svg", str(svg), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"ptdl show: wrote {svg}\n"
+    png = tmp_path / f"{arch}.png"
+    subprocess.run([exe, "-f", "png", "-o", str(png), str(svg)], check=True, timeout=60)
+    w, h, pixels = read_png(png.read_bytes())
+    assert (w, h) == size(PROJECT.archs[arch])
+    colours = {p[:3] for p in pixels}
+    a = PROJECT.archs[arch]
+    for f in a.fields:
+        assert _rgb(fill(f.role)) in colours, f"{arch}: no pixel of {f.name}'s colour {fill(f.role)}"
+    # something other than the background was drawn over most of the rows
+    assert len(colours) > 10
+
+
+def test_svg_marks_inversion_and_links_split_pfn() -> None:
+    a = PROJECT.archs["arm64_64k"]      # addr 16..47 + addr_hi 12..15 @ 32; uxn inverted
+    text = render_svg(a)
+    assert text.count('class="pfn-link"') == 1
+    # addr crosses the row boundary at bit 32: two boxes, then addr_hi
+    assert re.findall(r"PFN bits [0-9.]+", text) == ["PFN bits 0..15", "PFN bits 16..31",
+                                                     "PFN bits 32..35"]
+    assert 'fill="url(#inverted)"' in text and "¬uxn" in text
+    assert render_svg(PROJECT.archs["x86"]).count('class="pfn-link"') == 0
+    assert text == render_svg(a)          # deterministic
+
+
+def test_svg_file_is_parseable_xml() -> None:
+    import xml.etree.ElementTree as ET
+    for arch in ARCHS:
+        root = ET.fromstring(render_svg(PROJECT.archs[arch]).encode())
+        assert root.tag.endswith("svg")
+
+
+# -- ptdl doc ------------------------------------------------------------------
+def _build_rst(text: str, base: Path) -> str:
+    from docutils.core import publish_string
+    warnings = io.StringIO()
+    html = publish_string(text, source_path=str(base / "page.rst"), writer="html5",
+                          settings_overrides={"halt_level": 2, "report_level": 1,
+                                              "warning_stream": warnings,
+                                              "syntax_highlight": "short"})
+    assert warnings.getvalue() == "", warnings.getvalue()
+    return html.decode("utf-8") if isinstance(html, bytes) else str(html)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_doc_page_builds_without_warnings(arch: str, tmp_path: Path) -> None:
+    r = run_ptdl("doc", arch, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    html = _build_rst(r.stdout, tmp_path)
+    a = PROJECT.archs[arch]
+    for f in a.fields:
+        assert f">{f.name}<" in html
+    for part in ("PTE layout", "Caches and TLB", "PG_arch_1", "The four calls", "Sources",
+                 "set_ptes", "flush_dcache_folio"):
+        assert part in html
+    # the archdef listing went through the ptdl lexer (pygments classes)
+    assert 'class="code ptdl literal-block"' in html and '<span class="k">arch</span>' in html
+    for c in a.cites:
+        assert c.text.split(" ")[0].replace("<", "&lt;") in html
+
+
+def test_doc_all_writes_pages_and_diagrams(tmp_path: Path) -> None:
+    r = run_ptdl("doc", "--all", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for arch in ARCHS:
+        rst = tmp_path / "out" / f"{arch}.rst"
+        assert (tmp_path / "out" / f"{arch}-pte.svg").exists()
+        html = _build_rst(rst.read_text(encoding="utf-8"), tmp_path / "out")
+        assert f"{arch}-pte.svg" in html
+
+
+def test_doc_usage() -> None:
+    r = run_ptdl("doc", cwd=ROOT)
+    assert r.returncode == 2 and "give one ARCH or --all" in r.stderr
+    r = run_ptdl("doc", "--all", cwd=ROOT)
+    assert r.returncode == 2 and "give -o DIR" in r.stderr
+
+
+def test_doc_fails_on_a_broken_page() -> None:
+    """The docutils check can fail: a malformed table is a warning -> error."""
+    from docutils.utils import SystemMessage
+    with pytest.raises(SystemMessage):
+        _build_rst(".. list-table::\n\n   * - a\n     - b\n   * - c\n", Path("."))
+
+
+# -- ptdl diff -------------------------------------------------------------------
+def test_diff_variant() -> None:
+    r = run_ptdl("diff", "arm64", "arm64_64k", cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (
+        "                 arm64            | arm64_64k\n"
+        "[settings]\n"
+        "max_folio_order  9                | 13\n"
+        "page_shift       12               | 16\n"
+        "pfn_pte_shift    12               | 16\n"
+        "phys_bits        48               | 52\n"
+        "ptrs_per_pte     512              | 8192\n"
+        "[fields]\n"
+        "addr             12..47 : pfn @ 0 | 16..47 : pfn @ 0\n"
+        "addr_hi          -                | 12..15 : pfn @ 32\n")   # calls inherited: same
+
+
+def test_diff_calls_and_same() -> None:
+    r = run_ptdl("diff", "x86", "arm64", cwd=ROOT)
+    assert r.returncode == 0
+    out = r.stdout
+    assert "[set_ptes]" in out and "[fields]" in out and "[mutators]" in out
+    assert "\ntlb " not in out   # both hardware
+    assert "> store the nr entries with set_pte(), advancing by pte += PAGE_SIZE" in out
+    assert "nx  " in out and "63 : exec inverted" in out
+    same = run_ptdl("diff", "x86", "x86", cwd=ROOT)
+    assert same.stdout == "(no differences: x86 and x86 describe the same behaviour)\n"
+    bad = run_ptdl("diff", "x86", "arm46", cwd=ROOT)
+    assert bad.returncode == 2 and "did you mean 'arm64'" in bad.stderr
+
+
+# -- the lexer -----------------------------------------------------------------------
+ARCH_FILES = sorted((ROOT / "archdefs").glob("*.arch")) + sorted(FIXTURES.glob("*.arch")) + \
+    sorted((ROOT / "tests" / "fixtures").glob("*/*.arch"))
+
+
+@pytest.mark.parametrize("path", sorted(set(ARCH_FILES)), ids=lambda p: str(p.relative_to(ROOT)))
+def test_lexer_has_no_error_tokens(path: Path) -> None:
+    from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+    from pygments.token import Error
+    lexer = get_lexer_by_name("ptdl")          # through the entry point
+    assert type(lexer).__name__ == "ArchLexer"
+    assert type(get_lexer_for_filename(path.name)).__name__ == "ArchLexer"
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if "syntax_error" in path.name or "\0" in text:
+        pytest.skip("deliberately not an archdef")
+    bad = [(t, v) for t, v in lexer.get_tokens(text) if t in Error]
+    assert bad == []
+
+
+def test_lexer_reports_junk() -> None:
+    from pygments.token import Error
+    from dsl.lexer import ArchLexer
+    toks = list(ArchLexer().get_tokens("arch x { word 64 $ }"))
+    assert (Error, "$") in toks
+
+
+# -- colour -----------------------------------------------------------------------------
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_show_colour_only_when_asked() -> None:
+    plain = run_ptdl("show", "x86", cwd=ROOT)            # a pipe: no colour
+    assert plain.returncode == 0 and not ANSI.search(plain.stdout)
+    forced = run_ptdl("--color", "always", "show", "x86", cwd=ROOT)
+    assert ANSI.search(forced.stdout)
+    assert ANSI.sub("", forced.stdout) == plain.stdout
+    after = run_ptdl("show", "x86", "--color=always", cwd=ROOT)
+    assert after.stdout == forced.stdout
+
+
+def test_no_color_env_and_tty() -> None:
+    from dsl.command import use_color
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    env = dict(os.environ)
+    try:
+        os.environ.pop("NO_COLOR", None)
+        os.environ["TERM"] = "xterm"
+        assert use_color("auto", Tty()) is True
+        assert use_color("auto", io.StringIO()) is False
+        os.environ["NO_COLOR"] = "1"
+        assert use_color("auto", Tty()) is False
+        assert use_color("always", io.StringIO()) is True
+        assert use_color("never", Tty()) is False
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
