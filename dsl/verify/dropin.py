@@ -39,7 +39,7 @@ CALLS = {
 _NAMED = re.compile(r"^static inline [^(]*?\bPTDL_RANGE_NAME\((\w+)\)\(", re.M)
 _PLAIN = re.compile(r"^static inline [^(]*?\b(\w+)\(", re.M)
 # the macros the header may add in prefix mode: its own namespace and guard
-_OWN_MACRO = re.compile(r"^(PTDL_\w+|__PTDL_\w+|__ptdl_\w+|_ASM_\w+_PGTABLE_RANGE_H|PFN_PTE_SHIFT)$")
+_OWN_MACRO = re.compile(r"^(PTDL_\w+|__PTDL_\w+|__ptdl_\w+|_ASM_\w+_PGTABLE_RANGE_H)$")
 
 
 def header_path(root: Path, a: Arch) -> Path:

@@ -100,8 +100,9 @@
 #ifndef PTDL_ARM64_PTE_PN
 #define PTDL_ARM64_PTE_PN	((__ptdl_pteval_t)0x400000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -130,7 +131,7 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* advance: pte += PAGE_SIZE */
@@ -142,7 +143,7 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -219,4 +220,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:ceaef38860219e2cfe82c7cfcfe6ce32558d194a927fb53dc631b4d88b83abf7
+// ptdl-checksum: sha256:5ef07433d9abc959281982ed80b063502656896d172e60254614629bd1011966

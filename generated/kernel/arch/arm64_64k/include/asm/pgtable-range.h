@@ -104,8 +104,9 @@
 #ifndef PTDL_ARM64_64K_PTE_PN
 #define PTDL_ARM64_64K_PTE_PN	((__ptdl_pteval_t)0x400000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	16
+#define __PTDL_PFN_PTE_SHIFT	16
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -136,7 +137,7 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* advance: pte += PAGE_SIZE */
@@ -148,7 +149,7 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -225,4 +226,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_ARM64_64K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6833b2d25d29ee6b2a6010ddc9eef34e45ee2bb908620c513f7e8938500b7ca1
+// ptdl-checksum: sha256:526045791e399c793846b3d4ef7de5faee4dfdb251bbc29975171af1a6c90078

@@ -95,8 +95,9 @@
 #ifndef PTDL_LOONGARCH_PTE_RPLV
 #define PTDL_LOONGARCH_PTE_RPLV	((__ptdl_pteval_t)0x8000000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	14
+#define __PTDL_PFN_PTE_SHIFT	14
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -125,13 +126,13 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -151,4 +152,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_LOONGARCH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:7edbc299c008f9e53df2780228125460c59076b79ee93846498745c5c7390dee
+// ptdl-checksum: sha256:e99ce64fe8fbb43d858908ef3df0a4042364af6f84d1754e0c2f8d6b4b47f663

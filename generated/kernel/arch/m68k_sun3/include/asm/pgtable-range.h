@@ -76,8 +76,9 @@
 #ifndef PTDL_M68K_SUN3_PTE_VEXEC
 #define PTDL_M68K_SUN3_PTE_VEXEC	((__ptdl_pteval_t)0x80000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	0
+#define __PTDL_PFN_PTE_SHIFT	0
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -106,13 +107,13 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -150,4 +151,4 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #endif
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4c6a0964aba255a125c6913f6cf831c1ebad7ef4386a8a93412fa52adf0b7d18
+// ptdl-checksum: sha256:f2b6173627ddeb257783638c2144054103934e22d80371cd506ea9ee8ae3b572

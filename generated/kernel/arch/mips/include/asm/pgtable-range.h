@@ -83,8 +83,9 @@
 #ifndef PTDL_MIPS_PTE_PFN
 #define PTDL_MIPS_PTE_PFN	((__ptdl_pteval_t)0xffffffffffffe000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	13
+#define __PTDL_PFN_PTE_SHIFT	13
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -113,13 +114,13 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -226,4 +227,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:91883c475c96c6546e3289b1f0f24f4f85ce7254c3b6404c7111606b83a6b53d
+// ptdl-checksum: sha256:22f1514da7fcd63ac71d8d01baa8f90e63876de107341d8a9a34d803be7fc086

@@ -85,8 +85,9 @@
 #ifndef PTDL_OPENRISC_PTE_PFN
 #define PTDL_OPENRISC_PTE_PFN	((__ptdl_pteval_t)0xffffe000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	13
+#define __PTDL_PFN_PTE_SHIFT	13
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -115,13 +116,13 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -159,4 +160,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_OPENRISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:b6f8e912dc5ac132f4d230ee6acf9dd3114532950538cc21abde05754795b00d
+// ptdl-checksum: sha256:56b82dbdad71fcbf5ebfdcb6213a55871a386cc527c5aaae69a61a6a43a334b2

@@ -87,8 +87,9 @@
 #ifndef PTDL_RISCV32_PTE_PFN
 #define PTDL_RISCV32_PTE_PFN	((__ptdl_pteval_t)0xfffffc00ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	10
+#define __PTDL_PFN_PTE_SHIFT	10
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -117,13 +118,13 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
@@ -195,4 +196,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:885b32c48800354c4322c011f619ed598c415300226da2049ab6f33a8dc375ce
+// ptdl-checksum: sha256:924212179af2afe2f7a31b045583998bc60de6127dbe6b6ae536fa1a7326c9bd

@@ -83,8 +83,9 @@
 #ifndef PTDL_S390_PTE_PFN
 #define PTDL_S390_PTE_PFN	((__ptdl_pteval_t)0xfffffffffffff000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -113,7 +114,7 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* advance: pte += PAGE_SIZE */
@@ -125,7 +126,7 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
@@ -178,4 +179,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_S390_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a85d680449d3bce13e541c48a8728f8a5f6d2f7f772d6b5f3b050e0bad04e7ab
+// ptdl-checksum: sha256:2da309142625ed033d72cce009ec5b266757347b611402e6811201ba8fff143b

@@ -76,8 +76,9 @@
 #ifndef PTDL_UM_PTE_PFN
 #define PTDL_UM_PTE_PFN	((__ptdl_pteval_t)0xfffffffffffff000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -106,13 +107,13 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
@@ -128,4 +129,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:64188f0198b5f37cd620f7f47e68c18ae269f69f7f23bef7cf0a03985227cf68
+// ptdl-checksum: sha256:12b3e02283e3dc2651aa3a46e907c3a84f840a1e184c5b54affacd1ac339ad78

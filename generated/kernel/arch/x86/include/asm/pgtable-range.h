@@ -100,8 +100,9 @@
 #ifndef PTDL_X86_PTE_NX
 #define PTDL_X86_PTE_NX	((__ptdl_pteval_t)0x8000000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
@@ -138,16 +139,16 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
 	if ((pte_val(pte) != 0) && !(pte_val(pte) & PTDL_X86_PTE_VALID))
-		return __pte(pte_val(pte) - ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << PFN_PTE_SHIFT));
+		return __pte(pte_val(pte) - ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
 	if ((pte_val(pte) != 0) && !(pte_val(pte) & PTDL_X86_PTE_VALID))
-		return __pte(pte_val(pte) - ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
-	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << PFN_PTE_SHIFT));
+		return __pte(pte_val(pte) - ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the generic set_ptes() steps the entry with pte_next_pfn() */
@@ -172,4 +173,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_X86_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:818d47516dc6b198a069941f5db737f2ed556436133c3270ea1c2991097016f8
+// ptdl-checksum: sha256:9e275e737ff7e4f9514ef31a107cec59b983f7fcaabe0166f38153cd47a2c7b4
