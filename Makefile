@@ -6,7 +6,8 @@
 #               when nothing changed (pip and mypyc steps are stamped).
 # make test     the above, then the whole test suite (compiled modules).
 # make test-interpreted   the suite against the pure-Python runtime.
-# make bench    the fault-around benchmark (compiled vs interpreted).
+# make bench    the fault-around benchmark (compiled vs interpreted, trace
+#               off/on, peak RSS) and generated C set_ptes vs a plain loop.
 # make kernel   install linux-source-6.12 + the cross compilers (apt, as
 #               root) and unpack the tree into ~/.cache/ptdl/ (idempotent;
 #               PTDL_KERNEL_TREE=DIR uses your own tree).  Needs no venv.
@@ -52,10 +53,10 @@ summary: setup
 test: all
 	$(BIN)/python -m mypy --strict dsl runtime generated/runtime tests/runtime
 	@command -v rsvg-convert >/dev/null || echo "make test: rsvg-convert missing (Debian: apt-get install librsvg2-bin); SVG render tests skip (fail under CI=true)"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-interpreted: setup
-	PTDL_INTERPRETED=1 $(BIN)/python -m pytest -q
+	PTDL_INTERPRETED=1 $(BIN)/python -m pytest -q -n auto
 
 kernel:
 	$(PYTHON) -m dsl.verify.kernel_setup
@@ -65,6 +66,7 @@ verify: all
 
 bench: all
 	$(BIN)/python benchmarks/bench_faultaround.py
+	$(BIN)/python benchmarks/bench_c_setptes.py
 
 clean:
 	rm -rf build .ptdl-build-stamp

@@ -99,6 +99,9 @@ class TestsView:
     boundary: tuple[BoundaryRow, ...]
     direct_pfn: int
     events: tuple[EventGroup, ...]
+    read_mask: int                      # fields with the read role (0: none)
+    props_finding: str                  # why a documented pte_property finding
+                                        # of a pgtable_props scenario exists ('' none)
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -135,13 +138,21 @@ def build_view(a: Arch, source: str) -> TestsView:
     name = ident(a.name)
     combos = cpu_combinations(a.cpu_features)
     t = a.pfn_transform()
+    names = expect.load_scenario_names()
+    findings = tuple(Finding(*f) for f in expect.load_findings(a.name))
+    props = {sname for fam, sname, _ in names if fam == "pgtable_props"}
+    props_finding = next((f.why for f in findings if f.scenario in props
+                          and f.check == "pte_property" and not f.cpu), "")
+    read_mask = 0
+    for f in a.role_fields("read"):
+        read_mask |= f.mask
     return TestsView(
         banner=banner(a, source, "conformance-tests"),
         name=name, source=source,
         features=", ".join(a.cpu_features) or "none declared",
         combos=tuple(combos),
-        findings=tuple(Finding(*f) for f in expect.load_findings(a.name)),
-        scenarios=tuple((fam, sname) for fam, sname, _ in expect.load_scenario_names()),
+        findings=findings,
+        scenarios=tuple((fam, sname) for fam, sname, _ in names),
         roles=tuple(r for r in ("write", "exec", "user") if _has_role(a, r)),
         mutator_pairs=tuple(p for p in MUTATOR_PAIRS if _has_role(a, p[0])),
         boundary_pfns=tuple(expect.boundary_pfns(a)),
@@ -153,6 +164,8 @@ def build_view(a: Arch, source: str) -> TestsView:
                        for p, fl, v in expect.boundary_ptes(a)),
         direct_pfn=expect.DIRECT_PFN,
         events=tuple(_events(a, combos)),
+        read_mask=read_mask,
+        props_finding=props_finding,
     )
 
 

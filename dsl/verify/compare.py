@@ -52,23 +52,26 @@ class Result:
 
 
 def runtime_arch(root: Path, a: Arch, source: str) -> tuple[Any, str | None]:
-    """The arch object of generated/runtime/<arch>.py (fresh: rendered from
-    the archdef into a temporary module when the committed one is stale or
-    absent, e.g. for a fixture).  Returns (ARCH, warning)."""
+    """The arch object of generated/runtime/<arch>.py, executed from its
+    source (never a compiled .so, which may predate the source: verify is
+    never stale).  When the committed module is stale or absent (e.g. a
+    fixture) a fresh rendering of the archdef is used instead, with a
+    warning.  Returns (ARCH, warning)."""
     from ..generate import pymod
     text = pymod.render(a, source)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     committed = root / "generated" / "runtime" / f"{a.name}.py"
-    if committed.is_file() and committed.read_text(encoding="utf-8") == text:
-        mod = importlib.import_module(f"generated.runtime.{a.name}")
-        return mod.ARCH, None
     warn = None
-    if committed.is_file():
-        warn = f"{committed.relative_to(root)} is stale; compared with a fresh rendering (run `ptdl generate`)"
-    tmp = Path(tempfile.mkdtemp(prefix="ptdl-verify-rt-"))
-    path = tmp / f"ptdl_verify_rt_{a.name}.py"
-    path.write_text(text, encoding="utf-8")
+    if committed.is_file() and committed.read_text(encoding="utf-8") == text:
+        path = committed
+    else:
+        if committed.is_file():
+            warn = (f"{committed.relative_to(root)} is stale; compared with a fresh "
+                    "rendering (run `ptdl generate`)")
+        tmp = Path(tempfile.mkdtemp(prefix="ptdl-verify-rt-"))
+        path = tmp / f"ptdl_verify_rt_{a.name}.py"
+        path.write_text(text, encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"ptdl_verify_rt_{a.name}", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

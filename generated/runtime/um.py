@@ -55,8 +55,7 @@ FIELDS: tuple[Field, ...] = (
     Field('newpage', 1, 1, '', False, 0),
     Field('newprot', 2, 2, '', False, 0),
     Field('pn', 4, 4, '', False, 0),
-    Field('rw', 5, 5, 'write', False, 0),
-    Field('uexec', 6, 6, 'exec', False, 0),
+    Field('rw', 5, 5, '', False, 0),
     Field('user', 6, 6, 'user', False, 0),
     Field('accessed', 7, 7, 'young', False, 0),
     Field('hwdirty', 8, 8, 'dirty', False, 0),
@@ -88,7 +87,7 @@ class Arch_um(Arch):
         return (((pte) & 0x1) != 0 or ((pte) & 0x10) != 0)
 
     def pte_write(self, pte: int) -> bool:
-        return (pte & 0x20) != 0
+        return (((pte) & 0x20) != 0 and not (((pte) & 0x10) != 0))
 
     def pte_dirty(self, pte: int) -> bool:
         return (pte & 0x100) != 0
@@ -97,7 +96,7 @@ class Arch_um(Arch):
         return (pte & 0x80) != 0
 
     def pte_exec(self, pte: int) -> bool:
-        return (pte & 0x40) != 0
+        return (((pte) & 0x40) != 0 and not (((pte) & 0x10) != 0))
 
     def pte_user(self, pte: int) -> bool:
         return (pte & 0x40) != 0
@@ -141,10 +140,14 @@ class Arch_um(Arch):
         return pte
 
     def pte_mkexec(self, pte: int) -> int:
-        return pte | 0x40
+        v = pte
+        v |= 0x40
+        return v
 
     def pte_mknoexec(self, pte: int) -> int:
-        return pte & ~0x40
+        v = pte
+        v &= ~0x40
+        return v
 
     def pte_pfn(self, pte: int) -> int:
         v = pte

@@ -73,6 +73,17 @@ typedef struct { pteval_t pgprot; } pgprot_t;
 
 #define __PTDL_PICK2(_1, _2, NAME, ...) NAME
 
+/*
+ * Every trace line goes through ptdl_trace.  -DPTDL_NO_TRACE compiles the
+ * trace out (benchmarks/bench_setptes.c: the cost of the calls alone); the
+ * arguments are then type-checked but never evaluated.
+ */
+#ifdef PTDL_NO_TRACE
+#define ptdl_trace(...)	do { if (0) printf(__VA_ARGS__); } while (0)
+#else
+#define ptdl_trace	printf
+#endif
+
 /* ---------------------------------------------------------------- objects */
 
 struct address_space {
@@ -123,6 +134,13 @@ struct ptdl_table {
 	int mm;
 	unsigned long base;
 	pte_t entries[PTDL_PTRS_PER_PTE];
+	int pend[PTDL_PTRS_PER_PTE];	/* lazy MMU: entry i's slot in ptdl.pend, if it is there */
+};
+
+/* A store deferred in lazy MMU mode. */
+struct ptdl_pend {
+	pte_t *ptep;
+	pte_t val;
 };
 
 /* ------------------------------------------------------------ machine state */
@@ -140,8 +158,8 @@ struct ptdl_state {
 	int nr_cpu;
 	struct mm_struct *current_mm;	/* local_flush_tlb_page's address space */
 	bool lazy;
-	pte_t **pend_ptep;		/* lazy MMU mode: deferred stores */
-	pte_t *pend_val;
+	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
+	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, first-store order */
 	int nr_pend;
 	int cap_pend;
 };
@@ -228,15 +246,21 @@ static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order
 	return f;
 }
 
+/* The table holding ptep (the last one found is tried first: O(1) in a loop). */
 static inline struct ptdl_table *ptdl_table_of(const pte_t *ptep, int *idx)
 {
+	struct ptdl_table *t = ptdl.last_table;
 	int i;
 
+	if (t && ptep >= t->entries && ptep < t->entries + PTDL_PTRS_PER_PTE) {
+		*idx = (int)(ptep - t->entries);
+		return t;
+	}
 	for (i = 0; i < ptdl.nr_tables; i++) {
-		struct ptdl_table *t = ptdl.tables[i];
-
+		t = ptdl.tables[i];
 		if (t && ptep >= t->entries && ptep < t->entries + PTDL_PTRS_PER_PTE) {
 			*idx = (int)(ptep - t->entries);
+			ptdl.last_table = t;
 			return t;
 		}
 	}
@@ -368,7 +392,7 @@ static inline bool ptdl_test_bit(long nr, const volatile unsigned long *addr)
 	bool v = (*w >> nr) & 1;
 
 	if (nr == PG_arch_1)
-		printf("pg_arch_1 test %s=0x%lx -> %d\n", what, pfn, (int)v);
+		ptdl_trace("pg_arch_1 test %s=0x%lx -> %d\n", what, pfn, (int)v);
 	return v;
 }
 
@@ -378,7 +402,7 @@ static inline void ptdl_change_bit(long nr, volatile unsigned long *addr, bool s
 	unsigned long pfn, *w = ptdl_flags_owner(addr, &what, &pfn);
 
 	if (nr == PG_arch_1)
-		printf("pg_arch_1 %s %s=0x%lx\n", set ? "set" : "clear", what, pfn);
+		ptdl_trace("pg_arch_1 %s %s=0x%lx\n", set ? "set" : "clear", what, pfn);
 	if (set)
 		*w |= 1UL << nr;
 	else
@@ -396,43 +420,53 @@ static inline pte_t ptep_get(pte_t *ptep)
 	return *ptep;
 }
 
-static inline void ptdl_store(pte_t *ptep, pte_t pte)
+/*
+ * Store entry idx of table t; in lazy MMU mode defer it (a later store to
+ * the same entry replaces the deferred value).  O(1) per store: t->pend
+ * and ptdl.pend form a sparse set (entry i is deferred iff its slot s is
+ * below nr_pend and pend[s] points back at it), so leaving the mode needs
+ * no clearing.
+ */
+static inline void ptdl_store(struct ptdl_table *t, int idx, pte_t pte)
 {
-	int i;
+	pte_t *ptep = &t->entries[idx];
+	int slot;
 
 	if (!ptdl.lazy) {
 		*ptep = pte;
 		return;
 	}
-	for (i = 0; i < ptdl.nr_pend; i++) {
-		if (ptdl.pend_ptep[i] == ptep) {
-			ptdl.pend_val[i] = pte;
-			return;
-		}
+	slot = t->pend[idx];
+	if (slot >= 0 && slot < ptdl.nr_pend && ptdl.pend[slot].ptep == ptep) {
+		ptdl.pend[slot].val = pte;
+		return;
 	}
 	if (ptdl.nr_pend == ptdl.cap_pend) {
 		int cap = ptdl.cap_pend;
 
-		ptdl.pend_ptep = ptdl_grow(ptdl.pend_ptep, &cap, cap * 2 + 16,
-					   sizeof(*ptdl.pend_ptep));
-		cap = ptdl.cap_pend;
-		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap, cap * 2 + 16,
-					  sizeof(*ptdl.pend_val));
+		ptdl.pend = ptdl_grow(ptdl.pend, &cap, cap * 2 + 16, sizeof(*ptdl.pend));
 		ptdl.cap_pend = cap;
 	}
-	ptdl.pend_ptep[ptdl.nr_pend] = ptep;
-	ptdl.pend_val[ptdl.nr_pend] = pte;
-	ptdl.nr_pend++;
+	ptdl.pend[ptdl.nr_pend] = (struct ptdl_pend) { .ptep = ptep, .val = pte };
+	t->pend[idx] = ptdl.nr_pend++;
 }
 
 static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 {
 	int idx;
-	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
+	struct ptdl_table *t;
 
-	printf("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
-	       (unsigned long long)pte_val(pte));
-	ptdl_store(ptep, pte);
+#if defined(PTDL_NO_TRACE) && !defined(PTDL_PAIRS_GLOBAL_MASK)
+	if (!ptdl.lazy) {		/* nothing to print, no buddy: a store */
+		*ptep = pte;
+		return;
+	}
+#endif
+	t = ptdl_table_of(ptep, &idx);
+
+	ptdl_trace("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
+		   (unsigned long long)pte_val(pte));
+	ptdl_store(t, idx, pte);
 #ifdef PTDL_PAIRS_GLOBAL_MASK
 	{
 		pteval_t g = (pteval_t)(PTDL_PAIRS_GLOBAL_MASK);
@@ -445,7 +479,7 @@ static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 		pteval_t gval = g;
 #endif
 		if (global && (pte_val(t->entries[b]) & ~g) == 0) {
-			printf("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, b,
+			ptdl_trace("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, b,
 			       (unsigned long long)gval);
 			t->entries[b] = __pte(gval);
 		}
@@ -461,9 +495,9 @@ static inline void ptdl_prim_pgste_set_pte(struct mm_struct *mm, unsigned long a
 
 	(void)mm;
 	(void)addr;
-	printf("pgste_set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
-	       (unsigned long long)pte_val(pte));
-	ptdl_store(ptep, pte);
+	ptdl_trace("pgste_set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
+		   (unsigned long long)pte_val(pte));
+	ptdl_store(t, idx, pte);
 }
 
 static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
@@ -473,13 +507,13 @@ static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
 	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
 
 	(void)mm;
-	printf("ptc_set pt=%d idx=%d val=0x%llx nr=%u\n", t->pt, idx,
+	ptdl_trace("ptc_set pt=%d idx=%d val=0x%llx nr=%u\n", t->pt, idx,
 	       (unsigned long long)pte_val(pte), nr);
 }
 
 static inline void ptdl_prim_lazy_mmu_enter(void)
 {
-	printf("lazy_mmu enter\n");
+	ptdl_trace("lazy_mmu enter\n");
 	ptdl.lazy = true;
 }
 
@@ -489,20 +523,20 @@ static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 	int i;
 
 	for (i = 0; i < ptdl.nr_pend; i++)
-		*ptdl.pend_ptep[i] = ptdl.pend_val[i];
+		*ptdl.pend[i].ptep = ptdl.pend[i].val;
 	ptdl.nr_pend = 0;
 	ptdl.lazy = false;
 }
 
 static inline void ptdl_prim_lazy_mmu_leave(void)
 {
-	printf("lazy_mmu leave\n");
+	ptdl_trace("lazy_mmu leave\n");
 	ptdl_prim_lazy_mmu_leave_quiet();
 }
 
 static inline void ptdl_cache_op(const char *op, unsigned long start, unsigned long end)
 {
-	printf("%s pfn=0x%lx nr=%lu\n", op, ptdl_kaddr_pfn(start),
+	ptdl_trace("%s pfn=0x%lx nr=%lu\n", op, ptdl_kaddr_pfn(start),
 	       (end - start) >> PAGE_SHIFT);
 }
 
@@ -549,20 +583,20 @@ static inline void ptdl_icache_inval_page(unsigned long s)
 static inline void ptdl_prim_flush_dcache_user(struct mm_struct *mm, unsigned long addr,
 					       struct page *page)
 {
-	printf("dcache_flush_user mm=%d addr=0x%lx pfn=0x%lx nr=1\n", mm->id, addr,
+	ptdl_trace("dcache_flush_user mm=%d addr=0x%lx pfn=0x%lx nr=1\n", mm->id, addr,
 	       page->pfn);
 }
 
 static inline void ptdl_prim_tlb_preload(struct vm_area_struct *vma, unsigned long addr,
 					 pte_t pte)
 {
-	printf("tlb_preload mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	ptdl_trace("tlb_preload mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
 	       (unsigned long long)pte_val(pte));
 }
 
 static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 {
-	printf("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
+	ptdl_trace("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
 }
 
 /* (start, end) over kernel addresses, or (kaddr) for one page */

@@ -61,9 +61,6 @@
 #ifndef PTDL_UM_PTE_RW
 #define PTDL_UM_PTE_RW	((__ptdl_pteval_t)0x20ULL)
 #endif
-#ifndef PTDL_UM_PTE_UEXEC
-#define PTDL_UM_PTE_UEXEC	((__ptdl_pteval_t)0x40ULL)
-#endif
 #ifndef PTDL_UM_PTE_USER
 #define PTDL_UM_PTE_USER	((__ptdl_pteval_t)0x40ULL)
 #endif
@@ -129,4 +126,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:12b3e02283e3dc2651aa3a46e907c3a84f840a1e184c5b54affacd1ac339ad78
+// ptdl-checksum: sha256:8c7623311c04ca618edab087d90df88c315c21ae401d0973735038e5d68a2d6c

@@ -1,0 +1,189 @@
+"""`ptdl build` is incremental and never leaves a stale extension in use.
+
+Place in the flow: tests of dsl/build.py.  Each test builds a small
+throw-away project (a runtime package with a subpackage, two generated
+"arch" modules subclassing a runtime class) in tmp_path, so it neither
+touches nor depends on the worktree's own compiled modules, and checks,
+from the outside: which mypyc groups were compiled (the build report and
+the libraries' mtimes), what the compiled modules return when imported by
+a fresh interpreter, and which extension files exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dsl import build as B
+
+SUF = str(sysconfig.get_config_var("EXT_SUFFIX"))
+
+BASE = '''
+class Base:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def value(self) -> int:
+        return self.n * 10
+
+def helper_sum(xs: list[int]) -> int:
+    return sum(xs)
+'''
+
+GEN = '''
+from runtime.base import Base
+from runtime.sub.helpers import twice
+
+class {cls}(Base):
+    def value(self) -> int:
+        return twice(self.n) + {k}
+
+ARCH = {cls}(4)
+'''
+
+HELPERS = '''
+def twice(x: int) -> int:
+    return 2 * x
+'''
+
+
+def _write(root: Path, rel: str, text: str) -> None:
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(textwrap.dedent(text))
+
+
+def make_project(root: Path) -> None:
+    _write(root, "runtime/__init__.py", "")
+    _write(root, "runtime/base.py", BASE)
+    _write(root, "runtime/sub/__init__.py", "")
+    _write(root, "runtime/sub/helpers.py", HELPERS)
+    _write(root, "generated/__init__.py", "")
+    _write(root, "generated/runtime/__init__.py", "")
+    _write(root, "generated/runtime/alpha.py", GEN.format(cls="Alpha", k=1))
+    _write(root, "generated/runtime/beta.py", GEN.format(cls="Beta", k=2))
+
+
+def probe(root: Path) -> dict[str, object]:
+    """Import the compiled modules in a fresh interpreter (root first on the path)."""
+    code = textwrap.dedent('''
+        import json, importlib
+        out = {}
+        for m in ("runtime.base", "runtime.sub.helpers", "generated.runtime.alpha",
+                  "generated.runtime.beta"):
+            try:
+                mod = importlib.import_module(m)
+            except ImportError as e:
+                out[m] = {"error": str(e)}
+                continue
+            arch = getattr(mod, "ARCH", None)
+            out[m] = {"file": mod.__file__,
+                      "value": arch.value() if arch is not None else None}
+        print(json.dumps(out))
+    ''')
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, env=env,
+                       capture_output=True, text=True, check=True)
+    res: dict[str, object] = json.loads(r.stdout)
+    return res
+
+
+def report(root: Path) -> list[str]:
+    got: list[str] = json.loads((root / "build" / B.REPORT).read_text())["compiled"]
+    return got
+
+
+def lib(root: Path, group: str) -> Path:
+    return root / (group + "__mypyc" + SUF)
+
+
+def test_discovery_is_glob_based(tmp_path: Path) -> None:
+    make_project(tmp_path)
+    _write(tmp_path, "runtime/families/__init__.py", "")
+    _write(tmp_path, "runtime/families/fault.py", "X = 1\n")
+    _write(tmp_path, "runtime/primitives.py", "Y = 2\n")
+    assert B.runtime_modules(tmp_path) == [
+        "runtime/base.py", "runtime/families/fault.py", "runtime/primitives.py",
+        "runtime/sub/helpers.py"]
+    assert [g for g, _ in B.groups(tmp_path)] == [
+        "ptdl_runtime", "ptdl_gen_alpha", "ptdl_gen_beta"]
+
+
+def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path
+    make_project(root)
+
+    # cold: every group compiled, one progress line per group
+    assert B.build(root) == 0
+    out = capsys.readouterr().out
+    assert sorted(report(root)) == ["ptdl_gen_alpha", "ptdl_gen_beta", "ptdl_runtime"]
+    for g in ("ptdl_runtime", "ptdl_gen_alpha", "ptdl_gen_beta"):
+        assert f"compiling {g}" in out, out
+    p = probe(root)
+    for m, v in p.items():
+        assert isinstance(v, dict) and str(v["file"]).endswith(SUF), (m, v)
+    assert p["generated.runtime.alpha"]["value"] == 9      # type: ignore[index]
+    assert p["generated.runtime.beta"]["value"] == 10      # type: ignore[index]
+
+    # nothing changed: a no-op that never starts mypyc
+    def no_popen(*a: object, **k: object) -> None:
+        raise AssertionError("mypyc started on a no-op build")
+    with monkeypatch.context() as mp:
+        mp.setattr(subprocess, "Popen", no_popen)
+        assert B.build(root) == 0
+    assert "up to date" in capsys.readouterr().out
+
+    # one generated module changed: only its group is compiled, and the
+    # rebuilt extension (not a stale one) is what imports
+    beta_mtime = lib(root, "ptdl_gen_beta").stat().st_mtime_ns
+    rt_mtime = lib(root, "ptdl_runtime").stat().st_mtime_ns
+    _write(root, "generated/runtime/alpha.py", GEN.format(cls="Alpha", k=100))
+    assert B.build(root) == 0
+    assert report(root) == ["ptdl_gen_alpha"]
+    assert lib(root, "ptdl_gen_beta").stat().st_mtime_ns == beta_mtime
+    assert lib(root, "ptdl_runtime").stat().st_mtime_ns == rt_mtime
+    p = probe(root)
+    assert p["generated.runtime.alpha"]["value"] == 108    # type: ignore[index]
+    assert str(p["generated.runtime.alpha"]["file"]).endswith(SUF)  # type: ignore[index]
+
+    # a runtime change (subpackage module) rebuilds the runtime group and
+    # every module that now behaves differently shows it
+    _write(root, "runtime/sub/helpers.py", HELPERS.replace("2 * x", "3 * x"))
+    assert B.build(root) == 0
+    assert "ptdl_runtime" in report(root)
+    p = probe(root)
+    assert p["generated.runtime.alpha"]["value"] == 112    # type: ignore[index]
+    assert p["generated.runtime.beta"]["value"] == 14      # type: ignore[index]
+
+    # a removed arch: its extension and group library are deleted
+    (root / "generated/runtime/beta.py").unlink()
+    assert B.build(root) == 0
+    assert not (root / ("generated/runtime/beta" + SUF)).exists()
+    assert not lib(root, "ptdl_gen_beta").exists()
+    assert "error" in probe(root)["generated.runtime.beta"]    # type: ignore[operator]
+
+    # other compiler flags (setuptools does not track them): everything again
+    monkeypatch.setenv("MYPYC_DEBUG_LEVEL", "1")
+    assert B.build(root) == 0
+    assert report(root) == ["ptdl_gen_alpha", "ptdl_runtime"]
+
+
+def test_failed_build_leaves_no_stamp(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path
+    make_project(root)
+    (root / "generated/runtime/beta.py").unlink()
+    _write(root, "generated/runtime/alpha.py",
+           "from runtime.base import Base\n\ndef f() -> int:\n    return 'not an int'\n")
+    assert B.build(root) == 1
+    err = capsys.readouterr().err
+    assert "mypyc failed" in err and "alpha.py" in err, err
+    assert not (root / B.STAMP).exists()
