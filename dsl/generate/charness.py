@@ -30,6 +30,8 @@ from . import common
 
 C_DIR = Path(__file__).resolve().parent.parent.parent / "runtime" / "c"
 SOURCES = ("harness.c", "ptdl_shim.h", "ptdl_generic.h")
+# stand-ins for the kernel headers a generated header includes (<linux/mm.h>, ...)
+STUB_DIR = C_DIR / "include"
 CFLAGS = ("-std=gnu11", "-Wall", "-Werror", "-O1")
 GCC = os.environ.get("CC", "gcc")
 
@@ -119,7 +121,8 @@ def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
     flags = list(CFLAGS) + gcc_flags(a) + list(extra_flags or [])
     h = hashlib.sha256()
     for part in [header, "\0".join(flags), _gcc_version()] + \
-            [(C_DIR / s).read_text() for s in SOURCES]:
+            [(C_DIR / s).read_text() for s in SOURCES] + \
+            [p.read_text() for p in sorted(STUB_DIR.rglob("*.h"))]:
         h.update(part.encode())
         h.update(b"\0\1")
     key = h.hexdigest()[:24]
@@ -134,7 +137,7 @@ def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
     os.replace(tmp_h, hdr)
     tmp = out / f".harness.{os.getpid()}"
     cmd = [GCC, *flags, f'-DPTDL_HEADER="{hdr}"', f"-I{C_DIR}",
-           str(C_DIR / "harness.c"), "-o", str(tmp)]
+           f"-I{STUB_DIR}", str(C_DIR / "harness.c"), "-o", str(tmp)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         tmp.unlink(missing_ok=True)

@@ -9,10 +9,17 @@ kernel shim and harness) compiles the result and replays call scripts on
 it; tests/c/ compares its trace with the Python model's.
 
 The header is kernel style (tabs, `static inline`, lines <= 100 columns
-except the one-line `ptdl-gen:` marker) and self-contained: besides the
-kernel's own types and primitives (pte_t, struct folio, set_pte,
-test_bit, ...) it uses only `__ptdl_*` helpers it defines itself, so the
-same text compiles in a kernel tree and in the userspace harness.
+except the one-line `ptdl-gen:` marker; checkpatch-clean) and
+self-contained: it includes the kernel headers declaring what it calls
+(`includes()`: linux/mm.h plus one per catalog entry rendered), and
+besides the kernel's own types and primitives (pte_t, struct folio,
+set_pte, test_bit, ...) it uses only `__ptdl_*` helpers and the
+`__ptdl_pteval_t` type (typeof pte_val(): not every arch has pteval_t) it
+defines itself, so the same text compiles in a kernel tree and in the
+userspace harness (runtime/c/include stands in for the kernel headers).
+Every other function it defines is named `PTDL_RANGE_NAME(name)`: `name`
+by default, with its override marker; `PTDL_RANGE_PREFIX##name` under
+`-DPTDL_RANGE_PREFIX=...`, without markers (`ptdl verify --dropin`).
 
 The call bodies are written by `CWriter` (dsl/generate/cwriter.py), a code
 writer in the manner of Linux YNL's.  Rendering rules (one C shape per catalog entry):
@@ -106,6 +113,7 @@ class HeaderView:
     anys: tuple[AnyHelper, ...]
     generic_next_pfn: bool
     calls: tuple[Function, ...]
+    includes: tuple[str, ...]
     pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
 
 
@@ -115,6 +123,30 @@ _COMMENTS = {
     "flush_dcache_folio": "The kernel wrote to the folio through its kernel mapping.",
     "flush_icache_pages": "nr pages starting at page are about to be mapped in vma.",
 }
+
+
+# What the header includes: linux/mm.h (pte_t, struct folio, set_pte,
+# ptep_get, folio_page, test_bit, ...) always, and for each catalog entry
+# the header renders, the header declaring the kernel function it calls.
+BASE_INCLUDES = ("linux/mm.h",)
+INCLUDES: dict[str, str] = {
+    "folio.has_mapping": "linux/pagemap.h",     # folio_flush_mapping()
+    "folio.mapped": "linux/pagemap.h",          # folio_flush_mapping(), mapping_mapped()
+    "page_table_check": "linux/page_table_check.h",
+    "sync_icache": "asm/cacheflush.h",
+    "flush_dcache": "asm/cacheflush.h",
+    "clean_dcache": "asm/cacheflush.h",
+    "inval_icache": "asm/cacheflush.h",
+    "flush_dcache_user": "asm/cacheflush.h",
+    "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
+    "tlb_preload": "asm/tlbflush.h",
+    "tlb_flush_page": "asm/tlbflush.h",
+}
+
+
+def includes(used: set[str]) -> tuple[str, ...]:
+    names = set(BASE_INCLUDES) | {INCLUDES[u] for u in used if u in INCLUDES}
+    return tuple(sorted(names, key=lambda n: (not n.startswith("linux/"), n)))
 
 
 def _any_helpers(w: CWriter) -> list[AnyHelper]:
@@ -161,7 +193,7 @@ def _mutator_stmts(w: CWriter, body: tuple[Stmt, ...], depth: int) -> list[str]:
             elif s.value is None:
                 out.append(f"{ind}val |= {m};")
             else:
-                out.append(f"{ind}val = (val & ~{m}) | (((pteval_t){s.value} << {f.lo}) & {m});")
+                out.append(f"{ind}val = (val & ~{m}) | (((__ptdl_pteval_t){s.value} << {f.lo}) & {m});")
         elif isinstance(s, When):
             cond = _unparen(w.layout_expr(s.cond, "val"))
             then = _mutator_stmts(w, s.then, depth + 1)
@@ -247,6 +279,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
         anys=tuple(anys),
         generic_next_pfn=generic_next,
         calls=tuple(calls),
+        includes=includes(w.used),
         pfn_pte_applies=tuple(_mutator_fn(w, m) for m in
                               (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
     )

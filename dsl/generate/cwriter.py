@@ -138,6 +138,7 @@ class CWriter:
         self.anys: list[tuple[str, Expr]] = []
         self.preds: set[str] = set()
         self.advances: set[str] = {a.advance}
+        self.used: set[str] = set()     # catalog effects and predicates rendered
         self.pred = macros(catalog.MACRO_FILES["predicate"]["c"])
         self.eff = macros(catalog.MACRO_FILES["effect"]["c"])
 
@@ -199,6 +200,7 @@ class CWriter:
             if obj == "cpu":
                 return _x("cpu_has", attr)
             p = catalog.PREDICATES[f"{obj}.{attr}"]
+            self.used.add(f"{obj}.{attr}")
             return self.pred.line(p.c_macro, ctx.get(obj), Read(ctx, "uaddr", "0"))
         if isinstance(e, Num):
             return _x("num", e.value)
@@ -224,6 +226,7 @@ class CWriter:
 
     def effect(self, s: EffectStmt, ctx: Ctx) -> list[str]:
         e = catalog.EFFECTS[s.name]
+        self.used.add(s.name)
 
         def first() -> str:
             if ctx.call == "flush_dcache_folio":
@@ -332,6 +335,7 @@ class CWriter:
 
     def store(self, s: EffectStmt, ctx: Ctx, rest: tuple[Stmt, ...]) -> list[str]:
         a = self.a
+        self.used.add(s.name)
         strategy = s.param("advance", a.advance)
         nxt = self.next_fn(strategy)
         ranged = any(isinstance(x, EffectStmt) and x.positional == "range"

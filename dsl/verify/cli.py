@@ -125,7 +125,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         n, k = job
         t = time.monotonic()
         r = verify_arch(root, tree, p.archs[n], p.decl_files[n], k, version)
-        if args.dropin and not [d for d in r.diags if d.severity == "error"]:
+        # the dropin compile needs the build, not agreeing facts: it runs
+        # when the probes ran (compared > 0), mismatches or not
+        if args.dropin and (r.compared > 0 or not [d for d in r.diags if d.severity == "error"]):
             from .dropin import dropin
             r.diags += dropin(root, tree, p.archs[n], k, r)
         r.seconds = time.monotonic() - t

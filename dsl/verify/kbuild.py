@@ -185,3 +185,29 @@ def compile_c(b: Build, name: str, text: str, extra: str = "") -> Compiled:
         return Compiled(False, "", r.stdout + r.stderr, real)
     return Compiled(True, out.read_text(encoding="utf-8", errors="replace"),
                     r.stderr, real)
+
+
+def macros(b: Build, name: str, text: str, extra: str = "") -> dict[str, str] | None:
+    """The macros defined after preprocessing PROBE_DIR/name.c with the
+    kernel's command (`-E -dM`); None if it does not preprocess.  Needs a
+    saved command: call compile_c once before."""
+    cmd = _saved_command(b)
+    if cmd is None:
+        return None
+    pd = b.dir / PROBE_DIR
+    src = pd / f"{name}.c"
+    out = pd / f"{name}.i"
+    src.write_text(text, encoding="utf-8")
+    real = cmd.replace(_CMD_NAME, name).replace(" -S -o ", f" {extra} -E -dM -o ", 1)
+    real = real.replace(f"{PROBE_DIR}/{name}.s", f"{PROBE_DIR}/{name}.i")
+    r = subprocess.run(real, shell=True, cwd=b.dir, capture_output=True, text=True)
+    if r.returncode != 0 or not out.is_file():
+        return None
+    found: dict[str, str] = {}
+    for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = re.match(r"#define (\w+)(\([^)]*\))?(?: (.*))?$", line)
+        if m:
+            found[m.group(1)] = (m.group(2) or "") + " " + (m.group(3) or "")
+    for p in (src, out):
+        p.unlink(missing_ok=True)
+    return found

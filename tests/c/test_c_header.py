@@ -71,7 +71,7 @@ def test_override_markers(name: str) -> None:
         return c is not None and not c.generic
 
     assert ("#define set_ptes set_ptes" in text) == own("set_ptes")
-    assert ("\nstatic inline void set_ptes(" in text) == own("set_ptes")
+    assert ("\nstatic inline void PTDL_RANGE_NAME(set_ptes)(" in text) == own("set_ptes")
     want_next = not own("set_ptes") and a.advance != "pfn_shift"
     assert ("#define pte_next_pfn pte_next_pfn" in text) == want_next
     assert ("#define update_mmu_cache(vma, addr, ptep)" in text) == \
@@ -102,7 +102,7 @@ def test_header_is_self_contained_c(name: str, tmp_path: Path) -> None:
     src.write_text(f'#include "ptdl_shim.h"\n#include "{h}"\n#include "{h}"\n'
                    "int main(void) { return 0; }\n")
     r = subprocess.run(["gcc", *charness.CFLAGS, *charness.gcc_flags(a),
-                        f"-I{charness.C_DIR}", "-c", str(src), "-o", str(tmp_path / "t.o")],
+                        f"-I{charness.C_DIR}", f"-I{charness.STUB_DIR}", "-c", str(src), "-o", str(tmp_path / "t.o")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 

@@ -141,14 +141,37 @@ def test_config_fragments() -> None:
 
 def test_dropin_translation_unit() -> None:
     hdr = (ROOT / "generated/kernel/arch/mips/include/asm/pgtable-range.h").read_text()
-    calls = dropin.defined_calls(hdr)
-    assert "set_ptes" in calls and not any(c.startswith("__ptdl") for c in calls)
-    body = dropin.strip_markers(hdr)
-    assert "#define set_ptes set_ptes" not in body and "static inline void set_ptes(" in body
-    tu = dropin.translation_unit(_project().archs["mips"], "h.h", calls, has_pteval_t=False)
-    assert tu.index("#define set_ptes ptdl_set_ptes") < tu.index('#include "h.h"')
-    assert "ptdl_set_ptes(" not in tu and "set_ptes(mm, addr, ptep, pte, nr);" in tu
-    assert "typedef __typeof__(pte_val(__pte(0))) ptdl_pteval_t;" in tu
+    calls, problems = dropin.defined_calls(hdr)
+    assert problems == []
+    assert calls == ["set_ptes", "update_mmu_cache_range", "flush_dcache_folio"]
+    tu = dropin.translation_unit(calls)
+    # the header first, nothing before it: it brings its own includes
+    assert tu.splitlines()[1] == "#include <asm/pgtable-range.h>"
+    assert "\tptdl_set_ptes(mm, addr, ptep, pte, nr);" in tu
+    assert "#define" not in tu and "#undef" not in tu
+    assert dropin.compile_flags(ROOT, _project().archs["mips"]).endswith(
+        "-DPTDL_RANGE_PREFIX=ptdl_ -Werror")
+    assert "#include <linux/pagemap.h>" in dropin.baseline_unit(hdr)
+
+
+def test_dropin_refuses_a_call_outside_the_prefix() -> None:
+    hdr = (ROOT / "generated/kernel/arch/mips/include/asm/pgtable-range.h").read_text()
+    broken = hdr.replace("PTDL_RANGE_NAME(set_ptes)(", "set_ptes(", 1)
+    calls, problems = dropin.defined_calls(broken)
+    assert "set_ptes" not in calls
+    assert problems == ["defines set_ptes() without PTDL_RANGE_NAME(): it would clash in "
+                        "prefix mode"]
+    odd = hdr.replace("PTDL_RANGE_NAME(set_ptes)(", "PTDL_RANGE_NAME(set_ptes_odd)(", 1)
+    assert dropin.defined_calls(odd)[1] == [
+        "defines set_ptes_odd(), which dsl/verify/dropin.py CALLS does not know how to call"]
+
+
+def test_dropin_foreign_macros() -> None:
+    before = {"set_ptes": " set_ptes", "X": " 1"}
+    after = {**before, "PTDL_RANGE_NAME": "(n) n", "__ptdl_pteval_t": " int",
+             "_ASM_MIPS_PGTABLE_RANGE_H": " ", "ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO": " 1",
+             "X": " 2"}
+    assert dropin.foreign_macros(before, after) == ["ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO", "X"]
 
 
 def test_setup_without_root_or_apt_is_exit_2(monkeypatch: pytest.MonkeyPatch,

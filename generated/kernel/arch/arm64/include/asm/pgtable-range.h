@@ -22,68 +22,92 @@
 #ifndef _ASM_ARM64_PGTABLE_RANGE_H
 #define _ASM_ARM64_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+#include <linux/page_table_check.h>
+#include <asm/cacheflush.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (arm64 layout) */
 #ifndef PTDL_ARM64_PTE_VALID
-#define PTDL_ARM64_PTE_VALID	((pteval_t)0x1ULL)
+#define PTDL_ARM64_PTE_VALID	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_PAGETYPE
-#define PTDL_ARM64_PTE_PAGETYPE	((pteval_t)0x2ULL)
+#define PTDL_ARM64_PTE_PAGETYPE	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_ATTRINDX
-#define PTDL_ARM64_PTE_ATTRINDX	((pteval_t)0x1cULL)
+#define PTDL_ARM64_PTE_ATTRINDX	((__ptdl_pteval_t)0x1cULL)
 #endif
 #ifndef PTDL_ARM64_PTE_USER
-#define PTDL_ARM64_PTE_USER	((pteval_t)0x40ULL)
+#define PTDL_ARM64_PTE_USER	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_RDONLY
-#define PTDL_ARM64_PTE_RDONLY	((pteval_t)0x80ULL)
+#define PTDL_ARM64_PTE_RDONLY	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_SH
-#define PTDL_ARM64_PTE_SH	((pteval_t)0x300ULL)
+#define PTDL_ARM64_PTE_SH	((__ptdl_pteval_t)0x300ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_AF
-#define PTDL_ARM64_PTE_AF	((pteval_t)0x400ULL)
+#define PTDL_ARM64_PTE_AF	((__ptdl_pteval_t)0x400ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_NG
-#define PTDL_ARM64_PTE_NG	((pteval_t)0x800ULL)
+#define PTDL_ARM64_PTE_NG	((__ptdl_pteval_t)0x800ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_ADDR
-#define PTDL_ARM64_PTE_ADDR	((pteval_t)0xfffffffff000ULL)
+#define PTDL_ARM64_PTE_ADDR	((__ptdl_pteval_t)0xfffffffff000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_GP
-#define PTDL_ARM64_PTE_GP	((pteval_t)0x4000000000000ULL)
+#define PTDL_ARM64_PTE_GP	((__ptdl_pteval_t)0x4000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_DBM
-#define PTDL_ARM64_PTE_DBM	((pteval_t)0x8000000000000ULL)
+#define PTDL_ARM64_PTE_DBM	((__ptdl_pteval_t)0x8000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_CONT
-#define PTDL_ARM64_PTE_CONT	((pteval_t)0x10000000000000ULL)
+#define PTDL_ARM64_PTE_CONT	((__ptdl_pteval_t)0x10000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_PXN
-#define PTDL_ARM64_PTE_PXN	((pteval_t)0x20000000000000ULL)
+#define PTDL_ARM64_PTE_PXN	((__ptdl_pteval_t)0x20000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_UXN
-#define PTDL_ARM64_PTE_UXN	((pteval_t)0x40000000000000ULL)
+#define PTDL_ARM64_PTE_UXN	((__ptdl_pteval_t)0x40000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_SWDIRTY
-#define PTDL_ARM64_PTE_SWDIRTY	((pteval_t)0x80000000000000ULL)
+#define PTDL_ARM64_PTE_SWDIRTY	((__ptdl_pteval_t)0x80000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_SPECIAL
-#define PTDL_ARM64_PTE_SPECIAL	((pteval_t)0x100000000000000ULL)
+#define PTDL_ARM64_PTE_SPECIAL	((__ptdl_pteval_t)0x100000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_DEVMAP
-#define PTDL_ARM64_PTE_DEVMAP	((pteval_t)0x200000000000000ULL)
+#define PTDL_ARM64_PTE_DEVMAP	((__ptdl_pteval_t)0x200000000000000ULL)
 #endif
 #ifndef PTDL_ARM64_PTE_PN
-#define PTDL_ARM64_PTE_PN	((pteval_t)0x400000000000000ULL)
+#define PTDL_ARM64_PTE_PN	((__ptdl_pteval_t)0x400000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_ARM64_PTE_ADDR) >> 12);
@@ -92,10 +116,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 12) & PTDL_ARM64_PTE_ADDR;
+	val |= ((__ptdl_pteval_t)pfn << 12) & PTDL_ARM64_PTE_ADDR;
 	return __pte(val | (prot & ~PTDL_ARM64_PTE_ADDR));
 }
 
@@ -107,7 +131,7 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* advance: pte += PAGE_SIZE */
@@ -119,33 +143,33 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return !(val & PTDL_ARM64_PTE_UXN);
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_ARM64_PTE_VALID) || (val & PTDL_ARM64_PTE_PN);
 }
 
 static inline bool __ptdl_pte_special(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_ARM64_PTE_SPECIAL);
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
-static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte, unsigned int nr)
+static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
+		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	struct folio *folio = page_folio(pte_page(pte));
 
@@ -168,26 +192,32 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 		pte = __ptdl_pte_next_pfn_page_size(pte);
 	}
 }
+#ifndef PTDL_RANGE_PREFIX
 #define set_ptes set_ptes
+#endif
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 /* The kernel wrote to the folio through its kernel mapping. */
-static inline void flush_dcache_folio(struct folio *folio)
+static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
 	if (test_bit(PG_arch_1, &folio->flags))
 		clear_bit(PG_arch_1, &folio->flags);
 }
+#ifndef PTDL_RANGE_PREFIX
 #define flush_dcache_folio flush_dcache_folio
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
+#endif
 
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:7dc5e8786e4601a579c562361c6666623f80ee12566e0901e56a4769b6221162
+// ptdl-checksum: sha256:5ef07433d9abc959281982ed80b063502656896d172e60254614629bd1011966

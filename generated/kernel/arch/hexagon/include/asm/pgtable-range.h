@@ -23,44 +23,68 @@
 #ifndef _ASM_HEXAGON_PGTABLE_RANGE_H
 #define _ASM_HEXAGON_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+#include <linux/page_table_check.h>
+#include <asm/cacheflush.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (hexagon layout) */
 #ifndef PTDL_HEXAGON_PTE_PRESENT
-#define PTDL_HEXAGON_PTE_PRESENT	((pteval_t)0x1ULL)
+#define PTDL_HEXAGON_PTE_PRESENT	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_DIRTY
-#define PTDL_HEXAGON_PTE_DIRTY	((pteval_t)0x2ULL)
+#define PTDL_HEXAGON_PTE_DIRTY	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_ACCESSED
-#define PTDL_HEXAGON_PTE_ACCESSED	((pteval_t)0x4ULL)
+#define PTDL_HEXAGON_PTE_ACCESSED	((__ptdl_pteval_t)0x4ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_T
-#define PTDL_HEXAGON_PTE_T	((pteval_t)0x10ULL)
+#define PTDL_HEXAGON_PTE_T	((__ptdl_pteval_t)0x10ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_USER
-#define PTDL_HEXAGON_PTE_USER	((pteval_t)0x20ULL)
+#define PTDL_HEXAGON_PTE_USER	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_CACHE
-#define PTDL_HEXAGON_PTE_CACHE	((pteval_t)0x1c0ULL)
+#define PTDL_HEXAGON_PTE_CACHE	((__ptdl_pteval_t)0x1c0ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_READ
-#define PTDL_HEXAGON_PTE_READ	((pteval_t)0x200ULL)
+#define PTDL_HEXAGON_PTE_READ	((__ptdl_pteval_t)0x200ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_WRITE
-#define PTDL_HEXAGON_PTE_WRITE	((pteval_t)0x400ULL)
+#define PTDL_HEXAGON_PTE_WRITE	((__ptdl_pteval_t)0x400ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_EXEC
-#define PTDL_HEXAGON_PTE_EXEC	((pteval_t)0x800ULL)
+#define PTDL_HEXAGON_PTE_EXEC	((__ptdl_pteval_t)0x800ULL)
 #endif
 #ifndef PTDL_HEXAGON_PTE_PFN
-#define PTDL_HEXAGON_PTE_PFN	((pteval_t)0xfffff000ULL)
+#define PTDL_HEXAGON_PTE_PFN	((__ptdl_pteval_t)0xfffff000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_HEXAGON_PTE_PFN) >> 12);
@@ -69,10 +93,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 12) & PTDL_HEXAGON_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 12) & PTDL_HEXAGON_PTE_PFN;
 	return __pte(val | (prot & ~PTDL_HEXAGON_PTE_PFN));
 }
 
@@ -84,32 +108,32 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_HEXAGON_PTE_EXEC);
 }
 
 static inline bool __ptdl_pte_user(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_HEXAGON_PTE_USER);
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
-static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte, unsigned int nr)
+static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
+		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	unsigned int i;
 
@@ -132,17 +156,21 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 	}
 	arch_leave_lazy_mmu_mode();
 }
+#ifndef PTDL_RANGE_PREFIX
 #define set_ptes set_ptes
+#endif
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 #endif /* _ASM_HEXAGON_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:ac760034928fcc1ba3153ec7208e68b2c4585f477ffff1c375108d8ff0eca2a2
+// ptdl-checksum: sha256:0bc5711856958b17bde4631ae50dcf490baefe36aca8fd62022c0f75e3c0054b

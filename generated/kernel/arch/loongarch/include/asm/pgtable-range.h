@@ -24,62 +24,85 @@
 #ifndef _ASM_LOONGARCH_PGTABLE_RANGE_H
 #define _ASM_LOONGARCH_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+#include <asm/tlbflush.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (loongarch layout) */
 #ifndef PTDL_LOONGARCH_PTE_ACCESSED
-#define PTDL_LOONGARCH_PTE_ACCESSED	((pteval_t)0x1ULL)
+#define PTDL_LOONGARCH_PTE_ACCESSED	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_VALID
-#define PTDL_LOONGARCH_PTE_VALID	((pteval_t)0x1ULL)
+#define PTDL_LOONGARCH_PTE_VALID	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_HWDIRTY
-#define PTDL_LOONGARCH_PTE_HWDIRTY	((pteval_t)0x2ULL)
+#define PTDL_LOONGARCH_PTE_HWDIRTY	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_PLV
-#define PTDL_LOONGARCH_PTE_PLV	((pteval_t)0xcULL)
+#define PTDL_LOONGARCH_PTE_PLV	((__ptdl_pteval_t)0xcULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_CACHE
-#define PTDL_LOONGARCH_PTE_CACHE	((pteval_t)0x30ULL)
+#define PTDL_LOONGARCH_PTE_CACHE	((__ptdl_pteval_t)0x30ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_GLOBAL
-#define PTDL_LOONGARCH_PTE_GLOBAL	((pteval_t)0x40ULL)
+#define PTDL_LOONGARCH_PTE_GLOBAL	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_SWPRESENT
-#define PTDL_LOONGARCH_PTE_SWPRESENT	((pteval_t)0x80ULL)
+#define PTDL_LOONGARCH_PTE_SWPRESENT	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_WRITE
-#define PTDL_LOONGARCH_PTE_WRITE	((pteval_t)0x100ULL)
+#define PTDL_LOONGARCH_PTE_WRITE	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_MODIFIED
-#define PTDL_LOONGARCH_PTE_MODIFIED	((pteval_t)0x200ULL)
+#define PTDL_LOONGARCH_PTE_MODIFIED	((__ptdl_pteval_t)0x200ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_PN
-#define PTDL_LOONGARCH_PTE_PN	((pteval_t)0x400ULL)
+#define PTDL_LOONGARCH_PTE_PN	((__ptdl_pteval_t)0x400ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_SPECIAL
-#define PTDL_LOONGARCH_PTE_SPECIAL	((pteval_t)0x800ULL)
+#define PTDL_LOONGARCH_PTE_SPECIAL	((__ptdl_pteval_t)0x800ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_PFN
-#define PTDL_LOONGARCH_PTE_PFN	((pteval_t)0xffffffffc000ULL)
+#define PTDL_LOONGARCH_PTE_PFN	((__ptdl_pteval_t)0xffffffffc000ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_DEVMAP
-#define PTDL_LOONGARCH_PTE_DEVMAP	((pteval_t)0x800000000000000ULL)
+#define PTDL_LOONGARCH_PTE_DEVMAP	((__ptdl_pteval_t)0x800000000000000ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_NOREAD
-#define PTDL_LOONGARCH_PTE_NOREAD	((pteval_t)0x2000000000000000ULL)
+#define PTDL_LOONGARCH_PTE_NOREAD	((__ptdl_pteval_t)0x2000000000000000ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_NOEXEC
-#define PTDL_LOONGARCH_PTE_NOEXEC	((pteval_t)0x4000000000000000ULL)
+#define PTDL_LOONGARCH_PTE_NOEXEC	((__ptdl_pteval_t)0x4000000000000000ULL)
 #endif
 #ifndef PTDL_LOONGARCH_PTE_RPLV
-#define PTDL_LOONGARCH_PTE_RPLV	((pteval_t)0x8000000000000000ULL)
+#define PTDL_LOONGARCH_PTE_RPLV	((__ptdl_pteval_t)0x8000000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	14
+#define __PTDL_PFN_PTE_SHIFT	14
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_LOONGARCH_PTE_PFN) >> 14);
@@ -88,10 +111,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 14) & PTDL_LOONGARCH_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 14) & PTDL_LOONGARCH_PTE_PFN;
 	return __pte(val | (prot & ~PTDL_LOONGARCH_PTE_PFN));
 }
 
@@ -103,29 +126,30 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 	unsigned int i;
 
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i++)
 		__update_tlb(vma, addr + i * PAGE_SIZE, ptep_get(ptep + i));
-	}
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 #endif /* _ASM_LOONGARCH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:74f699dbca6fb8665e8af432a158c37dda5d8f294265028400b3fecc2bc41216
+// ptdl-checksum: sha256:e99ce64fe8fbb43d858908ef3df0a4042364af6f84d1754e0c2f8d6b4b47f663

@@ -26,41 +26,64 @@
 #ifndef _ASM_M68K_SUN3_PGTABLE_RANGE_H
 #define _ASM_M68K_SUN3_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+#include <asm/cacheflush.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (m68k_sun3 layout) */
 #ifndef PTDL_M68K_SUN3_PTE_PGNUM
-#define PTDL_M68K_SUN3_PTE_PGNUM	((pteval_t)0x7ffffULL)
+#define PTDL_M68K_SUN3_PTE_PGNUM	((__ptdl_pteval_t)0x7ffffULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_MODIFIED
-#define PTDL_M68K_SUN3_PTE_MODIFIED	((pteval_t)0x1000000ULL)
+#define PTDL_M68K_SUN3_PTE_MODIFIED	((__ptdl_pteval_t)0x1000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_ACCESSED
-#define PTDL_M68K_SUN3_PTE_ACCESSED	((pteval_t)0x2000000ULL)
+#define PTDL_M68K_SUN3_PTE_ACCESSED	((__ptdl_pteval_t)0x2000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_TYPE
-#define PTDL_M68K_SUN3_PTE_TYPE	((pteval_t)0xc000000ULL)
+#define PTDL_M68K_SUN3_PTE_TYPE	((__ptdl_pteval_t)0xc000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_NOCACHE
-#define PTDL_M68K_SUN3_PTE_NOCACHE	((pteval_t)0x10000000ULL)
+#define PTDL_M68K_SUN3_PTE_NOCACHE	((__ptdl_pteval_t)0x10000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_SYSTEM
-#define PTDL_M68K_SUN3_PTE_SYSTEM	((pteval_t)0x20000000ULL)
+#define PTDL_M68K_SUN3_PTE_SYSTEM	((__ptdl_pteval_t)0x20000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_WRITEABLE
-#define PTDL_M68K_SUN3_PTE_WRITEABLE	((pteval_t)0x40000000ULL)
+#define PTDL_M68K_SUN3_PTE_WRITEABLE	((__ptdl_pteval_t)0x40000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_VALID
-#define PTDL_M68K_SUN3_PTE_VALID	((pteval_t)0x80000000ULL)
+#define PTDL_M68K_SUN3_PTE_VALID	((__ptdl_pteval_t)0x80000000ULL)
 #endif
 #ifndef PTDL_M68K_SUN3_PTE_VEXEC
-#define PTDL_M68K_SUN3_PTE_VEXEC	((pteval_t)0x80000000ULL)
+#define PTDL_M68K_SUN3_PTE_VEXEC	((__ptdl_pteval_t)0x80000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	0
+#define __PTDL_PFN_PTE_SHIFT	0
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_M68K_SUN3_PTE_PGNUM));
@@ -69,10 +92,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 0) & PTDL_M68K_SUN3_PTE_PGNUM;
+	val |= ((__ptdl_pteval_t)pfn << 0) & PTDL_M68K_SUN3_PTE_PGNUM;
 	return __pte(val | (prot & ~PTDL_M68K_SUN3_PTE_PGNUM));
 }
 
@@ -84,42 +107,48 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 /* The kernel wrote to the folio through its kernel mapping. */
-static inline void flush_dcache_folio(struct folio *folio)
+static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
 	flush_icache_range((unsigned long)folio_address(folio),
 		(unsigned long)folio_address(folio) + folio_size(folio));
 }
+#ifndef PTDL_RANGE_PREFIX
 #define flush_dcache_folio flush_dcache_folio
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
+#endif
 
 /* nr pages starting at page are about to be mapped in vma. */
-static inline void flush_icache_pages(struct vm_area_struct *vma,
-				      struct page *page, unsigned int nr)
+static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vma,
+		struct page *page, unsigned int nr)
 {
 	flush_icache_range((unsigned long)page_address(page),
 		(unsigned long)page_address(page) + nr * PAGE_SIZE);
 }
+#ifndef PTDL_RANGE_PREFIX
 #define flush_icache_pages flush_icache_pages
+#endif
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:372df17784fe1f2a1520df8395cc410981a0a9a1b4e60852a14f66ce8aa1f3f7
+// ptdl-checksum: sha256:f2b6173627ddeb257783638c2144054103934e22d80371cd506ea9ee8ae3b572

@@ -23,53 +23,76 @@
 #ifndef _ASM_OPENRISC_PGTABLE_RANGE_H
 #define _ASM_OPENRISC_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+#include <asm/cacheflush.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (openrisc layout) */
 #ifndef PTDL_OPENRISC_PTE_CC
-#define PTDL_OPENRISC_PTE_CC	((pteval_t)0x1ULL)
+#define PTDL_OPENRISC_PTE_CC	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_CI
-#define PTDL_OPENRISC_PTE_CI	((pteval_t)0x2ULL)
+#define PTDL_OPENRISC_PTE_CI	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_WBC
-#define PTDL_OPENRISC_PTE_WBC	((pteval_t)0x4ULL)
+#define PTDL_OPENRISC_PTE_WBC	((__ptdl_pteval_t)0x4ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_WOM
-#define PTDL_OPENRISC_PTE_WOM	((pteval_t)0x8ULL)
+#define PTDL_OPENRISC_PTE_WOM	((__ptdl_pteval_t)0x8ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_A
-#define PTDL_OPENRISC_PTE_A	((pteval_t)0x10ULL)
+#define PTDL_OPENRISC_PTE_A	((__ptdl_pteval_t)0x10ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_D
-#define PTDL_OPENRISC_PTE_D	((pteval_t)0x20ULL)
+#define PTDL_OPENRISC_PTE_D	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_URE
-#define PTDL_OPENRISC_PTE_URE	((pteval_t)0x40ULL)
+#define PTDL_OPENRISC_PTE_URE	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_UWE
-#define PTDL_OPENRISC_PTE_UWE	((pteval_t)0x80ULL)
+#define PTDL_OPENRISC_PTE_UWE	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_SRE
-#define PTDL_OPENRISC_PTE_SRE	((pteval_t)0x100ULL)
+#define PTDL_OPENRISC_PTE_SRE	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_SWE
-#define PTDL_OPENRISC_PTE_SWE	((pteval_t)0x200ULL)
+#define PTDL_OPENRISC_PTE_SWE	((__ptdl_pteval_t)0x200ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_EXEC
-#define PTDL_OPENRISC_PTE_EXEC	((pteval_t)0x400ULL)
+#define PTDL_OPENRISC_PTE_EXEC	((__ptdl_pteval_t)0x400ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_SHARED
-#define PTDL_OPENRISC_PTE_SHARED	((pteval_t)0x800ULL)
+#define PTDL_OPENRISC_PTE_SHARED	((__ptdl_pteval_t)0x800ULL)
 #endif
 #ifndef PTDL_OPENRISC_PTE_PFN
-#define PTDL_OPENRISC_PTE_PFN	((pteval_t)0xffffe000ULL)
+#define PTDL_OPENRISC_PTE_PFN	((__ptdl_pteval_t)0xffffe000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	13
+#define __PTDL_PFN_PTE_SHIFT	13
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_OPENRISC_PTE_PFN) >> 13);
@@ -78,10 +101,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 13) & PTDL_OPENRISC_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 13) & PTDL_OPENRISC_PTE_PFN;
 	return __pte(val | (prot & ~PTDL_OPENRISC_PTE_PFN));
 }
 
@@ -93,17 +116,17 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
@@ -120,17 +143,21 @@ static inline void update_mmu_cache_range(struct vm_fault *vmf,
 		set_bit(PG_arch_1, &folio->flags);
 	}
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 /* The kernel wrote to the folio through its kernel mapping. */
-static inline void flush_dcache_folio(struct folio *folio)
+static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
 	clear_bit(PG_arch_1, &folio->flags);
 }
+#ifndef PTDL_RANGE_PREFIX
 #define flush_dcache_folio flush_dcache_folio
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
+#endif
 
 #endif /* _ASM_OPENRISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:be8ee5eb3bbb9d379636faf8ec278f4e7cfa61eb0238d7a0690d9b9246b118fc
+// ptdl-checksum: sha256:56b82dbdad71fcbf5ebfdcb6213a55871a386cc527c5aaae69a61a6a43a334b2

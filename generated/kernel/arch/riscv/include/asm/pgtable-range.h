@@ -24,56 +24,81 @@
 #ifndef _ASM_RISCV_PGTABLE_RANGE_H
 #define _ASM_RISCV_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+#include <linux/page_table_check.h>
+#include <asm/cacheflush.h>
+#include <asm/tlbflush.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (riscv layout) */
 #ifndef PTDL_RISCV_PTE_VALID
-#define PTDL_RISCV_PTE_VALID	((pteval_t)0x1ULL)
+#define PTDL_RISCV_PTE_VALID	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_READ
-#define PTDL_RISCV_PTE_READ	((pteval_t)0x2ULL)
+#define PTDL_RISCV_PTE_READ	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_WRITE
-#define PTDL_RISCV_PTE_WRITE	((pteval_t)0x4ULL)
+#define PTDL_RISCV_PTE_WRITE	((__ptdl_pteval_t)0x4ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_EXEC
-#define PTDL_RISCV_PTE_EXEC	((pteval_t)0x8ULL)
+#define PTDL_RISCV_PTE_EXEC	((__ptdl_pteval_t)0x8ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_USER
-#define PTDL_RISCV_PTE_USER	((pteval_t)0x10ULL)
+#define PTDL_RISCV_PTE_USER	((__ptdl_pteval_t)0x10ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_GLOBAL
-#define PTDL_RISCV_PTE_GLOBAL	((pteval_t)0x20ULL)
+#define PTDL_RISCV_PTE_GLOBAL	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_PN
-#define PTDL_RISCV_PTE_PN	((pteval_t)0x20ULL)
+#define PTDL_RISCV_PTE_PN	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_ACCESSED
-#define PTDL_RISCV_PTE_ACCESSED	((pteval_t)0x40ULL)
+#define PTDL_RISCV_PTE_ACCESSED	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_DIRTY
-#define PTDL_RISCV_PTE_DIRTY	((pteval_t)0x80ULL)
+#define PTDL_RISCV_PTE_DIRTY	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_SPECIAL
-#define PTDL_RISCV_PTE_SPECIAL	((pteval_t)0x100ULL)
+#define PTDL_RISCV_PTE_SPECIAL	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_RSW1
-#define PTDL_RISCV_PTE_RSW1	((pteval_t)0x200ULL)
+#define PTDL_RISCV_PTE_RSW1	((__ptdl_pteval_t)0x200ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_PFN
-#define PTDL_RISCV_PTE_PFN	((pteval_t)0x3ffffffffffc00ULL)
+#define PTDL_RISCV_PTE_PFN	((__ptdl_pteval_t)0x3ffffffffffc00ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_MT
-#define PTDL_RISCV_PTE_MT	((pteval_t)0x6000000000000000ULL)
+#define PTDL_RISCV_PTE_MT	((__ptdl_pteval_t)0x6000000000000000ULL)
 #endif
 #ifndef PTDL_RISCV_PTE_NAPOT
-#define PTDL_RISCV_PTE_NAPOT	((pteval_t)0x8000000000000000ULL)
+#define PTDL_RISCV_PTE_NAPOT	((__ptdl_pteval_t)0x8000000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	10
+#define __PTDL_PFN_PTE_SHIFT	10
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_RISCV_PTE_PFN) >> 10);
@@ -82,10 +107,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 10) & PTDL_RISCV_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 10) & PTDL_RISCV_PTE_PFN;
 	return __pte(val | (prot & ~PTDL_RISCV_PTE_PFN));
 }
 
@@ -97,32 +122,32 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_exec(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_RISCV_PTE_EXEC);
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_RISCV_PTE_VALID) || (val & PTDL_RISCV_PTE_PN);
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
-static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte, unsigned int nr)
+static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
+		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	struct folio *folio = page_folio(pte_page(pte));
 
@@ -143,31 +168,36 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 		pte = __ptdl_pte_next_pfn(pte);
 	}
 }
+#ifndef PTDL_RANGE_PREFIX
 #define set_ptes set_ptes
+#endif
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 	unsigned int i;
 
-	for (i = nr; i-- > 0; ) {
+	for (i = nr; i-- > 0; )
 		local_flush_tlb_page(addr + i * PAGE_SIZE);
-	}
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 /* The kernel wrote to the folio through its kernel mapping. */
-static inline void flush_dcache_folio(struct folio *folio)
+static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
 	if (test_bit(PG_arch_1, &folio->flags))
 		clear_bit(PG_arch_1, &folio->flags);
 }
+#ifndef PTDL_RANGE_PREFIX
 #define flush_dcache_folio flush_dcache_folio
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
+#endif
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e7259a1b9cfb9da8456b173fc43f3fb14f6be9d4b532a3f80969779e29438875
+// ptdl-checksum: sha256:326356eb992539cf5163129d02411598466d0e2634392893b56975f826a854c2

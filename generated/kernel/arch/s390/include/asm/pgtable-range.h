@@ -22,53 +22,75 @@
 #ifndef _ASM_S390_PGTABLE_RANGE_H
 #define _ASM_S390_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (s390 layout) */
 #ifndef PTDL_S390_PTE_PRESENT
-#define PTDL_S390_PTE_PRESENT	((pteval_t)0x1ULL)
+#define PTDL_S390_PTE_PRESENT	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_S390_PTE_SOFTDIRTY
-#define PTDL_S390_PTE_SOFTDIRTY	((pteval_t)0x2ULL)
+#define PTDL_S390_PTE_SOFTDIRTY	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_S390_PTE_YOUNG
-#define PTDL_S390_PTE_YOUNG	((pteval_t)0x4ULL)
+#define PTDL_S390_PTE_YOUNG	((__ptdl_pteval_t)0x4ULL)
 #endif
 #ifndef PTDL_S390_PTE_DIRTY
-#define PTDL_S390_PTE_DIRTY	((pteval_t)0x8ULL)
+#define PTDL_S390_PTE_DIRTY	((__ptdl_pteval_t)0x8ULL)
 #endif
 #ifndef PTDL_S390_PTE_READ
-#define PTDL_S390_PTE_READ	((pteval_t)0x10ULL)
+#define PTDL_S390_PTE_READ	((__ptdl_pteval_t)0x10ULL)
 #endif
 #ifndef PTDL_S390_PTE_WRITE
-#define PTDL_S390_PTE_WRITE	((pteval_t)0x20ULL)
+#define PTDL_S390_PTE_WRITE	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_S390_PTE_SPECIAL
-#define PTDL_S390_PTE_SPECIAL	((pteval_t)0x40ULL)
+#define PTDL_S390_PTE_SPECIAL	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_S390_PTE_UNUSED
-#define PTDL_S390_PTE_UNUSED	((pteval_t)0x80ULL)
+#define PTDL_S390_PTE_UNUSED	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_S390_PTE_NOEXEC
-#define PTDL_S390_PTE_NOEXEC	((pteval_t)0x100ULL)
+#define PTDL_S390_PTE_NOEXEC	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_S390_PTE_PROTECT
-#define PTDL_S390_PTE_PROTECT	((pteval_t)0x200ULL)
+#define PTDL_S390_PTE_PROTECT	((__ptdl_pteval_t)0x200ULL)
 #endif
 #ifndef PTDL_S390_PTE_INVALID
-#define PTDL_S390_PTE_INVALID	((pteval_t)0x400ULL)
+#define PTDL_S390_PTE_INVALID	((__ptdl_pteval_t)0x400ULL)
 #endif
 #ifndef PTDL_S390_PTE_LARGE
-#define PTDL_S390_PTE_LARGE	((pteval_t)0x800ULL)
+#define PTDL_S390_PTE_LARGE	((__ptdl_pteval_t)0x800ULL)
 #endif
 #ifndef PTDL_S390_PTE_PFN
-#define PTDL_S390_PTE_PFN	((pteval_t)0xfffffffffffff000ULL)
+#define PTDL_S390_PTE_PFN	((__ptdl_pteval_t)0xfffffffffffff000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_S390_PTE_PFN) >> 12);
@@ -77,7 +99,7 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pte_mkyoung(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	val |= PTDL_S390_PTE_YOUNG;
 	if (val & PTDL_S390_PTE_READ)
@@ -87,10 +109,10 @@ static inline pte_t __ptdl_pte_mkyoung(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 12) & PTDL_S390_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 12) & PTDL_S390_PTE_PFN;
 	/* pfn_pte { mkyoung }: the kernel's pfn_pte() applies these */
 	return __ptdl_pte_mkyoung(__pte(val | (prot & ~PTDL_S390_PTE_PFN)));
 }
@@ -103,7 +125,7 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* advance: pte += PAGE_SIZE */
@@ -115,19 +137,19 @@ static inline pte_t __ptdl_pte_next_pfn_page_size(pte_t pte)
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_S390_PTE_PRESENT);
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
-static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
-			    pte_t *ptep, pte_t pte, unsigned int nr)
+static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
+		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	if (__ptdl_pte_present(pte))
 		pte = __pte(pte_val(pte) & ~PTDL_S390_PTE_UNUSED);
@@ -151,17 +173,21 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 		}
 	}
 }
+#ifndef PTDL_RANGE_PREFIX
 #define set_ptes set_ptes
+#endif
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 #endif /* _ASM_S390_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:ab4cb42d981c11c7fc3b03ac96b56cd0df891af68c084bd9482fdcdf3e81b30f
+// ptdl-checksum: sha256:3973b974860c0f1d57d8774708bc7f123935e95283da4b58b0022acc2f8ef4c8

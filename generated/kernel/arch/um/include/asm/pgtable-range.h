@@ -24,41 +24,63 @@
 #ifndef _ASM_UM_PGTABLE_RANGE_H
 #define _ASM_UM_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (um layout) */
 #ifndef PTDL_UM_PTE_VALID
-#define PTDL_UM_PTE_VALID	((pteval_t)0x1ULL)
+#define PTDL_UM_PTE_VALID	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_UM_PTE_NEWPAGE
-#define PTDL_UM_PTE_NEWPAGE	((pteval_t)0x2ULL)
+#define PTDL_UM_PTE_NEWPAGE	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_UM_PTE_NEWPROT
-#define PTDL_UM_PTE_NEWPROT	((pteval_t)0x4ULL)
+#define PTDL_UM_PTE_NEWPROT	((__ptdl_pteval_t)0x4ULL)
 #endif
 #ifndef PTDL_UM_PTE_PN
-#define PTDL_UM_PTE_PN	((pteval_t)0x10ULL)
+#define PTDL_UM_PTE_PN	((__ptdl_pteval_t)0x10ULL)
 #endif
 #ifndef PTDL_UM_PTE_RW
-#define PTDL_UM_PTE_RW	((pteval_t)0x20ULL)
+#define PTDL_UM_PTE_RW	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_UM_PTE_USER
-#define PTDL_UM_PTE_USER	((pteval_t)0x40ULL)
+#define PTDL_UM_PTE_USER	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_UM_PTE_ACCESSED
-#define PTDL_UM_PTE_ACCESSED	((pteval_t)0x80ULL)
+#define PTDL_UM_PTE_ACCESSED	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_UM_PTE_HWDIRTY
-#define PTDL_UM_PTE_HWDIRTY	((pteval_t)0x100ULL)
+#define PTDL_UM_PTE_HWDIRTY	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_UM_PTE_PFN
-#define PTDL_UM_PTE_PFN	((pteval_t)0xfffffffffffff000ULL)
+#define PTDL_UM_PTE_PFN	((__ptdl_pteval_t)0xfffffffffffff000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	pfn |= (unsigned long)((val & PTDL_UM_PTE_PFN) >> 12);
@@ -67,10 +89,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 12) & PTDL_UM_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 12) & PTDL_UM_PTE_PFN;
 	return __pte(val | (prot & ~PTDL_UM_PTE_PFN));
 }
 
@@ -82,24 +104,26 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 #endif /* _ASM_UM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4c98154fc2f5e7cf72d9ee88bb812347e65be16e6b162b4c1948c181cb492b17
+// ptdl-checksum: sha256:8c7623311c04ca618edab087d90df88c315c21ae401d0973735038e5d68a2d6c

@@ -24,68 +24,90 @@
 #ifndef _ASM_X86_PGTABLE_RANGE_H
 #define _ASM_X86_PGTABLE_RANGE_H
 
+#include <linux/mm.h>
+
+/*
+ * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
+ * every call below is named PTDL_RANGE_PREFIX##name and the override
+ * markers are left out, so this header compiles next to the arch's own
+ * definitions.  The name is pasted unexpanded at every level (n##, with
+ * the empty variadic argument), so a kernel macro of the same name
+ * (arm64: set_ptes -> __set_ptes) does not leak into it.
+ */
+#ifdef PTDL_RANGE_PREFIX
+#define __PTDL_RANGE_PASTE(p, n)	p##n
+#define __PTDL_RANGE_CAT(p, n, ...)	__PTDL_RANGE_PASTE(p, n##__VA_ARGS__)
+#define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
+#else
+#define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* the type of an entry's value (not every arch has pteval_t) */
+#define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
+
 /* PTE fields (x86 layout) */
 #ifndef PTDL_X86_PTE_VALID
-#define PTDL_X86_PTE_VALID	((pteval_t)0x1ULL)
+#define PTDL_X86_PTE_VALID	((__ptdl_pteval_t)0x1ULL)
 #endif
 #ifndef PTDL_X86_PTE_RW
-#define PTDL_X86_PTE_RW	((pteval_t)0x2ULL)
+#define PTDL_X86_PTE_RW	((__ptdl_pteval_t)0x2ULL)
 #endif
 #ifndef PTDL_X86_PTE_USER
-#define PTDL_X86_PTE_USER	((pteval_t)0x4ULL)
+#define PTDL_X86_PTE_USER	((__ptdl_pteval_t)0x4ULL)
 #endif
 #ifndef PTDL_X86_PTE_PWT
-#define PTDL_X86_PTE_PWT	((pteval_t)0x8ULL)
+#define PTDL_X86_PTE_PWT	((__ptdl_pteval_t)0x8ULL)
 #endif
 #ifndef PTDL_X86_PTE_PCD
-#define PTDL_X86_PTE_PCD	((pteval_t)0x10ULL)
+#define PTDL_X86_PTE_PCD	((__ptdl_pteval_t)0x10ULL)
 #endif
 #ifndef PTDL_X86_PTE_ACCESSED
-#define PTDL_X86_PTE_ACCESSED	((pteval_t)0x20ULL)
+#define PTDL_X86_PTE_ACCESSED	((__ptdl_pteval_t)0x20ULL)
 #endif
 #ifndef PTDL_X86_PTE_HWDIRTY
-#define PTDL_X86_PTE_HWDIRTY	((pteval_t)0x40ULL)
+#define PTDL_X86_PTE_HWDIRTY	((__ptdl_pteval_t)0x40ULL)
 #endif
 #ifndef PTDL_X86_PTE_PAT
-#define PTDL_X86_PTE_PAT	((pteval_t)0x80ULL)
+#define PTDL_X86_PTE_PAT	((__ptdl_pteval_t)0x80ULL)
 #endif
 #ifndef PTDL_X86_PTE_GLOBAL
-#define PTDL_X86_PTE_GLOBAL	((pteval_t)0x100ULL)
+#define PTDL_X86_PTE_GLOBAL	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_X86_PTE_PN
-#define PTDL_X86_PTE_PN	((pteval_t)0x100ULL)
+#define PTDL_X86_PTE_PN	((__ptdl_pteval_t)0x100ULL)
 #endif
 #ifndef PTDL_X86_PTE_SPECIAL
-#define PTDL_X86_PTE_SPECIAL	((pteval_t)0x200ULL)
+#define PTDL_X86_PTE_SPECIAL	((__ptdl_pteval_t)0x200ULL)
 #endif
 #ifndef PTDL_X86_PTE_UFFDWP
-#define PTDL_X86_PTE_UFFDWP	((pteval_t)0x400ULL)
+#define PTDL_X86_PTE_UFFDWP	((__ptdl_pteval_t)0x400ULL)
 #endif
 #ifndef PTDL_X86_PTE_SOFTDIRTY
-#define PTDL_X86_PTE_SOFTDIRTY	((pteval_t)0x800ULL)
+#define PTDL_X86_PTE_SOFTDIRTY	((__ptdl_pteval_t)0x800ULL)
 #endif
 #ifndef PTDL_X86_PTE_PFN
-#define PTDL_X86_PTE_PFN	((pteval_t)0xffffffffff000ULL)
+#define PTDL_X86_PTE_PFN	((__ptdl_pteval_t)0xffffffffff000ULL)
 #endif
 #ifndef PTDL_X86_PTE_DEVMAP
-#define PTDL_X86_PTE_DEVMAP	((pteval_t)0x200000000000000ULL)
+#define PTDL_X86_PTE_DEVMAP	((__ptdl_pteval_t)0x200000000000000ULL)
 #endif
 #ifndef PTDL_X86_PTE_SAVEDDIRTY
-#define PTDL_X86_PTE_SAVEDDIRTY	((pteval_t)0x400000000000000ULL)
+#define PTDL_X86_PTE_SAVEDDIRTY	((__ptdl_pteval_t)0x400000000000000ULL)
 #endif
 #ifndef PTDL_X86_PTE_PKEY
-#define PTDL_X86_PTE_PKEY	((pteval_t)0x7800000000000000ULL)
+#define PTDL_X86_PTE_PKEY	((__ptdl_pteval_t)0x7800000000000000ULL)
 #endif
 #ifndef PTDL_X86_PTE_NX
-#define PTDL_X86_PTE_NX	((pteval_t)0x8000000000000000ULL)
+#define PTDL_X86_PTE_NX	((__ptdl_pteval_t)0x8000000000000000ULL)
 #endif
-#ifndef PFN_PTE_SHIFT
-#define PFN_PTE_SHIFT	12
+#define __PTDL_PFN_PTE_SHIFT	12
+#if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
+#define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
 #endif
 
 static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 {
-	pteval_t val = pte_val(pte);
+	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
 	if ((val != 0) && !(val & PTDL_X86_PTE_VALID))
@@ -96,10 +118,10 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 
 static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 {
-	pteval_t prot = pgprot_val(pgprot);
-	pteval_t val = 0;
+	__ptdl_pteval_t prot = pgprot_val(pgprot);
+	__ptdl_pteval_t val = 0;
 
-	val |= ((pteval_t)pfn << 12) & PTDL_X86_PTE_PFN;
+	val |= ((__ptdl_pteval_t)pfn << 12) & PTDL_X86_PTE_PFN;
 	if ((prot != 0) && !(prot & PTDL_X86_PTE_VALID))
 		val ^= PTDL_X86_PTE_PFN;	/* store inverted */
 	return __pte(val | (prot & ~PTDL_X86_PTE_PFN));
@@ -117,34 +139,38 @@ static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 static inline pte_t __ptdl_pte_next_pfn(pte_t pte)
 {
 	if ((pte_val(pte) != 0) && !(pte_val(pte) & PTDL_X86_PTE_VALID))
-		return __pte(pte_val(pte) - ((pteval_t)1 << PFN_PTE_SHIFT));
-	return __pte(pte_val(pte) + ((pteval_t)1 << PFN_PTE_SHIFT));
+		return __pte(pte_val(pte) - ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)1 << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the entry set_ptes() stores n pages after pte */
 static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
 	if ((pte_val(pte) != 0) && !(pte_val(pte) & PTDL_X86_PTE_VALID))
-		return __pte(pte_val(pte) - ((pteval_t)n << PFN_PTE_SHIFT));
-	return __pte(pte_val(pte) + ((pteval_t)n << PFN_PTE_SHIFT));
+		return __pte(pte_val(pte) - ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
+	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
 /* the generic set_ptes() steps the entry with pte_next_pfn() */
-static inline pte_t pte_next_pfn(pte_t pte)
+static inline pte_t PTDL_RANGE_NAME(pte_next_pfn)(pte_t pte)
 {
 	return __ptdl_pte_next_pfn(pte);
 }
+#ifndef PTDL_RANGE_PREFIX
 #define pte_next_pfn pte_next_pfn
+#endif
 
 /* Called after set_ptes() installed nr entries at addr. */
-static inline void update_mmu_cache_range(struct vm_fault *vmf,
+static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
 		pte_t *ptep, unsigned int nr)
 {
 }
+#ifndef PTDL_RANGE_PREFIX
 #define update_mmu_cache_range update_mmu_cache_range
 #define update_mmu_cache(vma, addr, ptep) \
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
+#endif
 
 #endif /* _ASM_X86_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e91f51779a975f229e16d24c116ae29ef258d7f550da97c3f50a465fbdb45b08
+// ptdl-checksum: sha256:9e275e737ff7e4f9514ef31a107cec59b983f7fcaabe0166f38153cd47a2c7b4
