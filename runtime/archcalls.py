@@ -94,9 +94,14 @@ class ArchCalls(Effects):
             self._check_touched(t, ptep.idx, nr)
             ents = t.entries
             prot = arch.pte_pgprot(pte)
+            # what the entry holds beyond pfn_pte(pfn, prot): 0 unless
+            # pfn_pte() itself adds bits (s390's mk_pte_phys makes the
+            # entry young, so an old entry set_ptes is given, e.g. fork's
+            # copy, differs); entry i keeps the same difference
+            extra = pte ^ arch.pfn_pte(pfn, prot)
             n = nr if present else 1
             for i in range(n):
-                exp = arch.pfn_pte(pfn + i, prot)
+                exp = arch.pfn_pte(pfn + i, prot) ^ extra
                 got = ents[ptep.idx + i]
                 if got != exp:
                     self.violate(PTE_VALUE, "pt=%d idx=%d addr=%s"
