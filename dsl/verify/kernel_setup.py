@@ -24,6 +24,10 @@ TREE_NAME = "linux-source-6.12"
 TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
 BUILD_DEPS = ("make", "gcc", "flex", "bison", "bc", "libelf-dev", "libssl-dev",
               "perl", "xz-utils", "python3")
+# Not for the kernel: the test suite renders `ptdl show --svg` with
+# rsvg-convert (required under CI=true), and this is the project's one
+# apt step, so `make kernel` brings it too.
+TEST_DEPS = ("librsvg2-bin",)
 # Debian package -> CROSS_COMPILE prefix (x86 and um use the host gcc)
 CROSS_PACKAGES: dict[str, str] = {
     "gcc-aarch64-linux-gnu": "aarch64-linux-gnu-",
@@ -120,7 +124,7 @@ def _manual_hint(missing: list[str]) -> str:
 def setup() -> Path:
     """Install what is missing, unpack the tree; return the tree path."""
     env_tree = os.environ.get("PTDL_KERNEL_TREE")
-    pkgs = list(BUILD_DEPS) + list(CROSS_PACKAGES)
+    pkgs = list(BUILD_DEPS) + list(TEST_DEPS) + list(CROSS_PACKAGES)
     if env_tree is None:
         pkgs.insert(0, TREE_NAME)
     missing = [p for p in pkgs if not _installed(p)]
