@@ -7,6 +7,9 @@ per grammar rule, bottom-up and non-recursive) turns each `arch` subtree
 into an ArchDecl record whose every element carries its Loc.  Nothing here knows the vocabulary: that is
 dsl/resolve.py's and dsl/check.py's job.  Bad input yields Diagnostics,
 never an exception.
+
+(Over 500 lines on purpose: Lark's Transformer wants one method per
+grammar rule on one class, so the whole grammar's walker stays together.)
 """
 
 from __future__ import annotations

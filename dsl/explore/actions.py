@@ -60,6 +60,10 @@ Deliberate limits keep the search on the kernel's side of the contract:
 no ``w`` + ``x`` VMA (self-modifying code must flush the I-cache itself,
 and stale_insn for a version a user stored is not reported), no write(2)
 to a file page an exec VMA maps (ETXTBSY / user-visible text rewrite).
+
+(Over 500 lines on purpose: the action table and its generators are one
+vocabulary, kept side by side so each action's meaning and its argument
+drawing are read together.)
 """
 
 from __future__ import annotations

@@ -74,6 +74,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _err(f"no kernel tree: {why}; run `make kernel` (or `ptdl kernel setup`), "
              "or set PTDL_KERNEL_TREE=DIR")
         return 1 if require_kernel() else 2
+    if args.no_build:
+        print("ptdl verify: --no-build: using generated/ and the compiled runtime as they "
+              "are (they may be stale)")
+    else:
+        # never stale: the archdef side runs the generated module on the
+        # compiled runtime, so bring both up to date first (a no-op when
+        # nothing changed)
+        from ..uptodate import ensure_up_to_date
+        rep = ensure_up_to_date(root, None, prefix="ptdl verify")
+        if not rep.ok:
+            sys.stderr.write(rep.error)
+            return 1
     files = [t for t in args.targets if t.endswith(".arch")]
     names = [t for t in args.targets if not t.endswith(".arch")]
     abs_files = [f if Path(f).is_absolute() else str((root / f).resolve()) for f in files]
@@ -174,6 +186,8 @@ def _configure_verify(v: argparse.ArgumentParser) -> None:
     v.add_argument("--no-cache", action="store_true",
                    help="recompile every probe (the kernel builds stay cached)")
     v.add_argument("-j", "--jobs", type=int, default=2, help="archs verified at once (max 2)")
+    v.add_argument("--no-build", action="store_true",
+                   help="do not regenerate or rebuild first; compare with what is there")
 
 
 def _configure_kernel(k: argparse.ArgumentParser) -> None:

@@ -39,7 +39,7 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
     ('props_basic', ()): ('pte_property',
-        'um has no execute-permission bit: pte_exec() is _PAGE_USER and not _PAGE_PROTNONE (arch/um/include/asm/pgtable.h, 6.1 and 6.12, "The i386 can\'t do page protection for execute"), and protection_map gives VM_READ the same PAGE_READONLY as VM_EXEC|VM_READ (arch/um/kernel/mem.c), so every readable user page is executable, and fix_range maps it on the host with UM_PROT_EXEC (arch/um/kernel/tlb.c, x = pte_exec(*pte)). A design limitation kept since i386, not a range-API bug; the property "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
+        'um has no execute-permission bit: pte_exec() is _PAGE_USER and not _PAGE_PROTNONE (arch/um/include/asm/pgtable.h, 6.1 and 6.12: a limitation inherited from i386, which had no execute protection), and protection_map gives VM_READ the same PAGE_READONLY as VM_EXEC|VM_READ (arch/um/kernel/mem.c), so every readable user page is executable, and fix_range maps it on the host with UM_PROT_EXEC (arch/um/kernel/tlb.c, x = pte_exec(*pte)). A design limitation kept since i386, not a range-API bug; the property "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -111,7 +111,7 @@ ACCESSIBLE = [f for f in range(16) if f & 7]
 # pte_property) says the kernel itself breaks one of these properties on
 # this arch; a property that fails here is then an expected failure that
 # names the finding (the props scenario asserts the violation fires).
-PROPS_FINDING = 'um has no execute-permission bit: pte_exec() is _PAGE_USER and not _PAGE_PROTNONE (arch/um/include/asm/pgtable.h, 6.1 and 6.12, "The i386 can\'t do page protection for execute"), and protection_map gives VM_READ the same PAGE_READONLY as VM_EXEC|VM_READ (arch/um/kernel/mem.c), so every readable user page is executable, and fix_range maps it on the host with UM_PROT_EXEC (arch/um/kernel/tlb.c, x = pte_exec(*pte)). A design limitation kept since i386, not a range-API bug; the property "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'
+PROPS_FINDING = 'um has no execute-permission bit: pte_exec() is _PAGE_USER and not _PAGE_PROTNONE (arch/um/include/asm/pgtable.h, 6.1 and 6.12: a limitation inherited from i386, which had no execute protection), and protection_map gives VM_READ the same PAGE_READONLY as VM_EXEC|VM_READ (arch/um/kernel/mem.c), so every readable user page is executable, and fix_range maps it on the host with UM_PROT_EXEC (arch/um/kernel/tlb.c, x = pte_exec(*pte)). A design limitation kept since i386, not a range-API bug; the property "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'
 READ_MASK = 0x0      # fields with the read role
 
 
