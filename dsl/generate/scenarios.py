@@ -11,6 +11,7 @@ generation must not load the mypyc-compiled runtime.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 
@@ -41,6 +42,31 @@ KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
 
 
+def _read_docs(d: Path) -> tuple[tuple[str, object], ...]:
+    """(file name, parsed YAML) of every scenario file in d, in name order:
+    parsed once per process (with libyaml's loader where PyYAML has it) and
+    keyed by the files' names, sizes and mtimes, so an edited file is read
+    again.  Callers must not mutate the documents."""
+    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in sorted(d.glob("*.yaml")))
+    key = (str(d), stamp)
+    hit = _DOCS.get(key)
+    if hit is None:
+        import yaml
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        hit = tuple((name, yaml.load((d / name).read_text(encoding="utf-8"), Loader=loader))
+                    for name, _, _ in stamp)
+        _DOCS[key] = hit
+    return hit
+
+
+_DOCS: dict[tuple[str, tuple[tuple[str, int, int], ...]], tuple[tuple[str, object], ...]] = {}
+
+
+def _docs(directory: Path | None) -> list[dict[str, Any]]:
+    return [doc for _, doc in _read_docs(directory or SCENARIO_DIR) if isinstance(doc, dict)]
+
+
 def parse_vm_flags(text: str | int) -> int:
     if isinstance(text, int):
         return text
@@ -53,11 +79,8 @@ def parse_vm_flags(text: str | int) -> int:
 def load_direct_scenarios(directory: Path | None = None) -> list[tuple[str, int, int, int]]:
     """(name, order, colour offset, vm_flags) of every ``path: direct``
     scenario in the scenario files."""
-    import yaml
     out: list[tuple[str, int, int, int]] = []
-    d = directory or SCENARIO_DIR
-    for p in sorted(d.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    for doc in _docs(directory):
         for e in doc.get("scenarios", []):
             params = e.get("params") or {}
             if params.get("path") != "direct":
@@ -78,11 +101,8 @@ def load_findings(arch: str, directory: Path | None = None
     violation that we believe the kernel really has (not a model gap); the
     generated test asserts that exactly that check fires, so the finding
     stays reproduced and visible instead of silently skipped."""
-    import yaml
     out: list[tuple[str, tuple[str, ...], str, str]] = []
-    d = directory or SCENARIO_DIR
-    for p in sorted(d.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    for doc in _docs(directory):
         for e in doc.get("scenarios", []):
             for f in (e.get("params") or {}).get("findings", []) or []:
                 if f.get("arch") == arch:
@@ -93,11 +113,8 @@ def load_findings(arch: str, directory: Path | None = None
 
 def load_scenario_names(directory: Path | None = None) -> list[tuple[str, str, str]]:
     """(family, name, description) of every scenario, file then entry order."""
-    import yaml
     out: list[tuple[str, str, str]] = []
-    d = directory or SCENARIO_DIR
-    for p in sorted(d.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    for doc in _docs(directory):
         for e in doc.get("scenarios", []):
             out.append((str(doc.get("family")), str(e["name"]),
                         " ".join(str(e.get("description", "")).split())))
