@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import catalog
 from .command import Command, load_ok, need_arch, root_of, shown

@@ -11,7 +11,6 @@ the C replay, call the arch, then check what it wrote (``pte_value``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from runtime.effects import Effects
 from runtime.memory import Folio, Mapping, Page
@@ -20,13 +19,10 @@ from runtime.pagetable import PteRef, PteTable
 from runtime.trace import hx
 from runtime.violation import LAZY_MMU, PTE_OUTSIDE_RANGE, PTE_VALUE, RangeError
 
-if TYPE_CHECKING:
-    from runtime.kernel import Kernel
-
-
 class ArchCalls(Effects):
     """Checked arch calls and kernel actions.  Only ever instantiated as
-    ``runtime.kernel.Kernel``, which is what the arch calls receive."""
+    ``runtime.kernel.Kernel``; the arch calls receive it typed as
+    ``runtime.primitives.Primitives``."""
 
     def _begin(self, name: str) -> int:
         self.call = name

@@ -57,12 +57,6 @@ def _configure(e: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _root(args: argparse.Namespace) -> Path:
-    """The project root dsl.cli.main() validated (exit 2 before we run if
-    it is not a ptdl project)."""
-    return root_of(args)
-
-
 def load_arch(root: Path, name: str) -> Arch:
     """The generated runtime module of ``name`` in project ``root``: the
     compiled one when ``root`` is this checkout, else its .py source."""
@@ -119,7 +113,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if pkg not in sys.path:
         sys.path.insert(0, pkg)
     try:
-        root = _root(args)
+        root = root_of(args)
         if args.replay is not None:
             return _replay(root, args)
     except UsageError as e:

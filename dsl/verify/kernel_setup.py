@@ -118,7 +118,7 @@ def _say(msg: str) -> None:
 def _manual_hint(missing: list[str]) -> str:
     return ("install them as root: apt-get update && apt-get install -y "
             + " ".join(missing)
-            + f"; or point PTDL_KERNEL_TREE at a Linux tree (6.6 or later)")
+            + "; or point PTDL_KERNEL_TREE at a Linux tree (6.6 or later)")
 
 
 def setup() -> Path:

@@ -8,7 +8,6 @@ that they are interpreted.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 

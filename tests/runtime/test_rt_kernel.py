@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.arch import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
+from runtime.arch import VM_EXEC, VM_READ, VM_WRITE
 from runtime.cache import DCache, ICache
 from runtime.kernel import Kernel
 from runtime.memory import PhysMem
