@@ -155,6 +155,63 @@ def run(exe: Path, script: str) -> list[str]:
     return r.stdout.splitlines()
 
 
+class Server:
+    """One harness process (``harness --serve``) replaying many scripts:
+    each script runs in a child the harness forks from its pristine state,
+    so results equal ``run()``'s while a suite pays one exec per arch and
+    worker instead of one per script."""
+
+    def __init__(self, exe: Path) -> None:
+        self.exe = exe
+        self._err = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self._proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen([str(self.exe), "--serve"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=self._err,
+                                          text=True, bufsize=1)
+        return self._proc
+
+    def run(self, script: str) -> list[str]:
+        """The trace of one script, as ``run(exe, script)`` would print it."""
+        if not script.endswith("end\n"):
+            script = script + ("" if script.endswith("\n") or not script else "\n") + "end\n"
+        p = self._start()
+        assert p.stdin is not None and p.stdout is not None
+        self._err.seek(0)
+        self._err.truncate()
+        try:
+            p.stdin.write(script)
+            p.stdin.flush()
+        except BrokenPipeError as e:
+            raise HarnessError(f"harness exited early: {self._stderr()}") from e
+        out: list[str] = []
+        for line in p.stdout:
+            if line.startswith("ptdl-done "):
+                status = int(line.split()[1])
+                if status != 0:
+                    raise HarnessError(f"harness exited {status}:\n{self._stderr()}")
+                return out
+            out.append(line.rstrip("\n"))
+        raise HarnessError(f"harness stopped without finishing the script:\n{self._stderr()}")
+
+    def _stderr(self) -> str:
+        self._err.flush()
+        self._err.seek(0)
+        return self._err.read()
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+            self._proc.wait(timeout=60)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        self._err.close()
+
+
 def replay(a: Arch, header: str, script: str) -> list[str]:
     """Compile (cached) and run: the C trace of the script's calls."""
     return run(build(a, header), script)

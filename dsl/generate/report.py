@@ -46,6 +46,7 @@ class ArchStats:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    seconds: float = 0.0                # setup + call + teardown, summed over its tests
     failures: list[str] = field(default_factory=list)
 
 
@@ -75,6 +76,7 @@ class Collector:
         if arch is None:
             return
         st = self.archs.setdefault(arch, ArchStats())
+        st.seconds += float(getattr(report, "duration", 0.0) or 0.0)
         props = dict(report.user_properties)
         if "ptdl_scenario" in props:
             st.scenarios.add(str(props["ptdl_scenario"]))
@@ -180,17 +182,21 @@ def _first_line(report: Any) -> str:
 
 
 def format_table(col: Collector) -> str:
-    head = ("arch", "scenarios", "cpu combos", "passed", "failed", "skipped")
+    # seconds: test time spent on the arch (summed over workers under -n,
+    # so the column is what adding the arch costs, not wall time)
+    head = ("arch", "scenarios", "cpu combos", "passed", "failed", "skipped", "seconds")
     rows = [head]
     tot = ArchStats()
     for arch in sorted(col.archs):
         st = col.archs[arch]
         rows.append((arch, str(len(st.scenarios)), str(len(st.cpus)), str(st.passed),
-                     str(st.failed), str(st.skipped)))
+                     str(st.failed), str(st.skipped), f"{st.seconds:.1f}"))
         tot.passed += st.passed
         tot.failed += st.failed
         tot.skipped += st.skipped
-    rows.append(("total", "", "", str(tot.passed), str(tot.failed), str(tot.skipped)))
+        tot.seconds += st.seconds
+    rows.append(("total", "", "", str(tot.passed), str(tot.failed), str(tot.skipped),
+                 f"{tot.seconds:.1f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     out: list[str] = []
     for n, r in enumerate(rows):

@@ -8,11 +8,16 @@
  *   gcc -Wall -Werror -O1 -DPAGE_SHIFT=12 -DPTDL_WORD_BITS=64 ...
  *       -DPTDL_HEADER='"path/to/pgtable-range.h"' -Iruntime/c harness.c
  * Run: ./harness < script     (exit 0; 2 on a malformed script)
+ *      ./harness --serve        (many scripts, see serve())
  *
  * State records (mm, vma, folio, page_arch1, table, pte) set up the
  * machine; `call` records run one arch call; `expect` lines are ignored
  * (the driver compares); `end` stops.
  */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "ptdl_shim.h"
 
 #ifndef PTDL_HEADER
@@ -274,7 +279,8 @@ static void rec_call(const struct rec *r)
 	fflush(stdout);
 }
 
-int main(void)
+/* Replay one script read from in; returns at its end record or EOF. */
+static void replay(FILE *in)
 {
 	static char line[8192];
 	struct rec r;
@@ -282,7 +288,7 @@ int main(void)
 	ptdl.mms = ptdl_grow(ptdl.mms, &ptdl.nr_mms, 1, sizeof(*ptdl.mms));
 	ptdl.mms[0] = &init_mm;
 	ptdl.current_mm = &init_mm;
-	while (fgets(line, sizeof(line), stdin)) {
+	while (fgets(line, sizeof(line), in)) {
 		size_t n = strlen(line);
 
 		lineno++;
@@ -320,5 +326,73 @@ int main(void)
 			bad("unknown record", r.kind);
 		}
 	}
+}
+
+/*
+ * --serve: many scripts through one process.  Each script (up to and
+ * including its end record) is read into memory and replayed by a forked
+ * child, so every script starts from the pristine state whatever the
+ * state records add; after the child's trace the parent prints
+ * "ptdl-done STATUS" (the child's exit status: 0, or 2 on a malformed
+ * script) and waits for the next script.
+ */
+static int serve(void)
+{
+	static char line[8192];
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		bool have = false, ended = false;
+		int status;
+		pid_t pid;
+
+		len = 0;
+		while (fgets(line, sizeof(line), stdin)) {
+			size_t n = strlen(line);
+
+			have = true;
+			if (len + n + 1 > cap) {
+				cap = 2 * (len + n + 1);
+				buf = realloc(buf, cap);
+				if (!buf)
+					bad("out of memory", NULL);
+			}
+			memcpy(buf + len, line, n);
+			len += n;
+			if (!strcmp(line, "end\n") || !strcmp(line, "end")) {
+				ended = true;
+				break;
+			}
+		}
+		if (!have)
+			return 0;
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			bad("fork failed", NULL);
+		if (pid == 0) {
+			FILE *in = fmemopen(buf, len, "r");
+
+			if (!in)
+				bad("fmemopen failed", NULL);
+			replay(in);
+			fflush(stdout);
+			exit(0);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			bad("waitpid failed", NULL);
+		printf("ptdl-done %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		fflush(stdout);
+		if (!ended)
+			return 0;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--serve"))
+		return serve();
+	replay(stdin);
 	return 0;
 }
