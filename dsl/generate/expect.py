@@ -429,7 +429,7 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     start = direct_address(a, n, colour_offset, max(dcache_colours(a, cpu), 1))
     idx = (start >> a.page_shift) & (a.ptrs_per_pte - 1)
     it.call("flush_icache_pages", Cx("flush_icache_pages", page=DIRECT_PFN, nr=n))
-    entry = pfn_pte(a, DIRECT_PFN, prot_table(a)[vm_flags & 15])     # mk_pte
+    entry = pfn_pte(a, DIRECT_PFN, prot_table(a, frozenset(cpu))[vm_flags & 15])   # mk_pte
     if a.sw_mkyoung:
         entry = mutate(a, "mkyoung", entry)                            # pte_sw_mkyoung
     it.call("set_ptes", Cx("set_ptes", pte=entry, addr=start, idx=idx, nr=n))
