@@ -35,7 +35,7 @@ from typing import Callable, TypedDict
 
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp,
-                     Not, Num, Ref, Stmt, When, walk_expr)
+                     Not, Num, Ref, Stmt, When)
 from . import layout
 from .encode import (_mask, boundary_pfns, boundary_ptes, eval_pte, mutate, pfn_pte,
                      pfn_width, pte_pfn, pte_test)
@@ -143,7 +143,15 @@ class Interp:
     def cond(self, e: Expr, cx: Cx) -> bool:
         m = self.m
         if isinstance(e, AnyOf):
-            return cx.anys[id(e)]
+            # evaluated where it stands, entry 0 first, stopping at the first
+            # hit: the C header's short-circuit order (issue 10 item 12)
+            for i in range(cx.nr):
+                inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
+                           new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
+                           index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr)
+                if self.cond(e.arg, inner):
+                    return True
+            return False
         if isinstance(e, Not):
             return not self.cond(e.arg, cx)
         if isinstance(e, BoolOp):
@@ -203,17 +211,6 @@ class Interp:
     def stmt(self, s: Stmt, cx: Cx) -> None:
         m = self.m
         if isinstance(s, When):
-            for x in walk_expr(s.cond):
-                if isinstance(x, AnyOf):
-                    hit = False
-                    for i in range(cx.nr):
-                        inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
-                                   new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
-                                   index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr)
-                        if self.cond(x.arg, inner):
-                            hit = True
-                            break
-                    cx.anys[id(x)] = hit
             self.run(s.then if self.cond(s.cond, cx) else s.orelse, cx)
         elif isinstance(s, Each):
             self.each(s, cx)
