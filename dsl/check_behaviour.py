@@ -12,7 +12,7 @@ import re
 from . import catalog
 from .model import (AnyOf, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp, Not,
                     Num, ProtEntry, ProtItem, Ref, Stmt, When, walk_expr, walk_stmts)
-from .source import Note
+from .source import Loc, Note
 from .suggest import closest, did_you_mean
 from .check_base import CheckerBase, advance_problem
 
@@ -125,6 +125,59 @@ class BehaviourChecks(CheckerBase):
                     elif f.role == "pfn":
                         self.err(x.loc, f"prot entry {label} may not set PFN field '{name}'",
                                  x.origin)
+
+    # -- lints (warnings; issue 10 item 11) --------------------------------
+    def lints(self) -> None:
+        """Descriptions that check clean but say something no kernel means:
+        a TLB that caches invalid entries with no fence, an I-cache that
+        needs syncing with no sync, a per-folio `secure` PG_arch_1, a
+        PG_arch_1 set but never tested.  Warnings: the broken fixtures that
+        reproduce such kernels must still generate."""
+        a = self.a
+        stmts = [s for c in a.calls for s in walk_stmts(c.body)]
+        effects = {s.name for s in stmts if isinstance(s, EffectStmt)}
+        fence_calls = {c.name for c in a.calls
+                       if any(isinstance(s, EffectStmt) and s.name == "tlb_flush_page"
+                              for s in walk_stmts(c.body))}
+        def at(loc: Loc, what: str) -> tuple[Loc, tuple[Note, ...]]:
+            """An inherited element is reported at the arch, with a note."""
+            if loc.path == a.loc.path:
+                return loc, ()
+            return a.loc, (Note(loc, f"{what} inherited from here"),)
+        if a.tlb.name == "caches_invalid" and not fence_calls:
+            loc, notes = at(a.tlb.loc, "tlb caches_invalid")
+            self.warn(loc, "tlb caches_invalid, but no call fences a new mapping "
+                      "(tlb_flush_page in update_mmu_cache_range or set_ptes): the first "
+                      "access through an entry the TLB cached as invalid faults again",
+                      a.name, notes)
+        syncs = {"sync_icache", "inval_icache", "flush_dcache", "clean_dcache",
+                 "icache_flush_all"} & effects
+        kinds = [k for _, k in a.icache.options]
+        needs = [k for k in kinds if k.name == "needs_sync"]
+        if needs and not syncs:
+            loc, notes = at(needs[0].loc, "icache needs_sync")
+            self.warn(loc, "icache needs_sync, but no call syncs it (sync_icache, "
+                      "inval_icache, flush_dcache, clean_dcache or icache_flush_all): "
+                      "instruction fetch can see stale memory", a.name, notes)
+        if a.pg_arch_1_use == "secure" and a.pg_arch_1_granularity == "folio":
+            loc, notes = at(a.pg_arch_1_loc, "pg_arch_1 secure per folio")
+            self.warn(loc, "PG_arch_1 'secure' per folio: the Ultravisor makes one "
+                      "4 KiB page secure per call (s390 arch/s390/kernel/uv.c make_folio_secure "
+                      "refuses large folios), so one bit for a large folio claims pages that "
+                      "are not; write `per page`", a.name, notes)
+        tested: set[str] = set()
+        for s in stmts:
+            if isinstance(s, When):
+                for x in walk_expr(s.cond):
+                    if isinstance(x, Ref) and len(x.path) == 2 and x.path[1] == "pg_arch_1":
+                        tested.add(x.path[0])
+        for c in a.calls:
+            for s in walk_stmts(c.body):
+                if (isinstance(s, FlagOp) and s.op == "set" and len(s.target.path) == 2
+                        and s.target.path[1] == "pg_arch_1"
+                        and s.target.path[0] not in tested):
+                    self.warn(s.loc, f"{s.target.text} is set here but no call tests it: "
+                              "the flag saves no work and means nothing", c.origin)
 
     # -- behaviour ----------------------------------------------------------
     def calls(self) -> None:
