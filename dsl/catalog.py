@@ -144,6 +144,9 @@ PTE_STATEMENTS: dict[str, str] = {
                          "apart from these fields (x86 _PAGE_KNL_ERRATUM_MASK)",
     "pfn_pte { M ... }": "pfn_pte() applies these mutators, in order, to the entry it builds "
                          "(s390 mk_pte_phys() returns pte_mkyoung())",
+    "pfn_clear_lowest when EXPR": "pte_pfn() clears the lowest set PFN bit of an entry for "
+                                  "which EXPR holds; pfn_pte() is unchanged (riscv Svnapot: "
+                                  "the bit encodes the NAPOT size)",
 }
 
 # ---------------------------------------------------------------------------

@@ -210,12 +210,19 @@ class Mutator:
 
 @dataclass(frozen=True)
 class Transform:
-    """`invert pfn when cond`: the kernel stores the PFN inverted when cond."""
+    """`invert pfn when cond`: the kernel stores the PFN inverted when cond.
+    `pfn_clear_lowest when cond` (kind 'napot'): pte_pfn() clears the
+    lowest set PFN bit when cond (riscv Svnapot); pfn_pte() is unchanged."""
 
     target: str
     cond: Expr
     loc: Loc
     origin: str
+    kind: str = "invert"
+
+    @property
+    def key(self) -> str:
+        return self.target if self.kind == "invert" else f"{self.kind} {self.target}"
 
 
 @dataclass(frozen=True)
@@ -459,8 +466,16 @@ class Arch:
         return sum(f.width for f in self.role_fields("pfn"))
 
     def pfn_transform(self) -> Transform | None:
+        """The `invert pfn` transform (the one pfn_pte and pte_pfn share)."""
         for t in self.transforms:
-            if t.target == "pfn":
+            if t.target == "pfn" and t.kind == "invert":
+                return t
+        return None
+
+    def pfn_napot(self) -> Transform | None:
+        """The `napot pfn` transform (pte_pfn only)."""
+        for t in self.transforms:
+            if t.target == "pfn" and t.kind == "napot":
                 return t
         return None
 

@@ -496,6 +496,11 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
         t = Transform(str(target), cond, self.at_meta(meta), self.origin)
         return lambda d: d.transforms.append(t)
 
+    @v_args(inline=True, meta=True)
+    def napot_item(self, meta: Meta, cond: Expr) -> Apply:
+        t = Transform("pfn", cond, self.at_meta(meta), self.origin, "napot")
+        return lambda d: d.transforms.append(t)
+
     def drop(self, name: Token) -> Apply:
         return lambda d: d.drops.append((str(name), self.at(name)))
 

@@ -49,7 +49,7 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     names = [(f.name, f.loc) for f in d.fields] + [(x.name, x.loc) for x in d.derived]
     out += _dups(names, "field or predicate")
     out += _dups([(m.name, m.loc) for m in d.mutators], "mutator")
-    out += _dups([(t.target, t.loc) for t in d.transforms], "transform of")
+    out += _dups([(t.key, t.loc) for t in d.transforms], "transform of")
     out += _dups([(p.key, p.loc) for p in d.prot], "prot entry")
     out += _dups([(k, c.loc) for k, c in d.cache], "cache setting")
     out += _dups([("tlb", k.loc) for k in d.tlb], "setting")
@@ -189,7 +189,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
         for m in d.mutators:
             mutators[m.name] = m
         for t in d.transforms:
-            transforms[t.target] = t
+            transforms[t.key] = t
         for p in d.prot:
             prot[p.key] = p
         for k, c in d.cache:

@@ -115,6 +115,7 @@ class HeaderView:
     calls: tuple[Function, ...]
     includes: tuple[str, ...]
     pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
+    napot_val: str = ""          # `pfn_clear_lowest when C`: C over val (pte_pfn only)
 
 
 _COMMENTS = {
@@ -270,6 +271,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
         pfn_pte_shift=a.pfn_pte_shift,
         pfn_mask=w.pfn_mask(),
         transform_val=w.transform_cond("val") or "",
+        napot_val=w.layout_expr(a.pfn_napot().cond, "val") if a.pfn_napot() is not None else "",
         transform_prot=w.transform_cond("prot") or "",
         pfn_parts=tuple(PfnPart(w.fmacro(f.name), f.lo, f.pfn_offset) for f in a.pfn_fields),
         advances=tuple(advances),

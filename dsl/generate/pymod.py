@@ -90,6 +90,7 @@ class ModuleView:
     advance: str
     calls: tuple[CallView, ...]
     prot_cpu: tuple[ProtCpu, ...] = ()
+    napot_pfn: str = ""          # `pfn_clear_lowest when C`: C over the entry v
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         advance=py.advance_expr(a.advance, "pte", "pages"),
         calls=tuple(calls),
         prot_cpu=_prot_cpu(a),
+        napot_pfn=py.pte_expr(a.pfn_napot().cond, "v") if a.pfn_napot() is not None else "",
     )
 
 
