@@ -382,6 +382,15 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),
+    # primitives with their own argument shapes (issue 10 item 11): the
+    # whole I-cache, no argument; on every CPU or on this one
+    Effect("icache_flush_all", "make instruction fetch see every store so far, on every CPU: "
+           "the whole I-cache (flush_icache_all(): riscv IPI / SBI remote fence.i, arm, csky)",
+           {}, (), _ALL, "", "flush_icache_all", "icache_flush_all", "icache_flush_all"),
+    Effect("icache_flush_local", "the same on this CPU only (local_flush_icache_all(): riscv "
+           "fence.i); the model has one CPU, so it differs from icache_flush_all in name only",
+           {}, (), _ALL, "", "local_flush_icache_all", "icache_flush_local",
+           "icache_flush_local"),
     Effect("tlb_preload", "load the TLB entry for addr from *ptep (update_mmu_cache)",
            {}, (), ("update_mmu_cache_range",), "pte", "__update_tlb", "tlb_preload",
            "tlb_preload mm={mm} addr={addr:#x} val={val:#x}", "entry"),

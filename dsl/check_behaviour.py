@@ -209,8 +209,13 @@ class BehaviourChecks(CheckerBase):
                 if s.kind not in catalog.EACH_KINDS:
                     self.err(s.loc, f"unknown loop 'each {s.kind}' (each pte, each page)", origin)
                     continue
+                if each == "pte" and s.kind == "page" and s.source == "range":
+                    # the page the entry maps (issue 10 item 11): no loop
+                    self.body(call, s.body, origin, "page", in_any)
+                    continue
                 if each:
-                    self.err(s.loc, "loops do not nest", origin)
+                    self.err(s.loc, "loops do not nest (only `each page` -- the page "
+                             "the entry maps -- nests in `each pte` or a store body)", origin)
                 if s.kind == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
                     self.err(s.loc, f"`each pte` is not available in {call}", origin)
                 if s.source not in catalog.EACH_SOURCES or (s.kind == "pte" and s.source != "range"):

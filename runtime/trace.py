@@ -28,6 +28,8 @@ _DCACHE_FLUSH_USER = py_format(TRACE_FORMATS["dcache_flush_user"])
 _DCACHE_CLEAN = py_format(TRACE_FORMATS["dcache_clean"])
 _ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
 _ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
+_ICACHE_FLUSH_ALL = py_format(TRACE_FORMATS["icache_flush_all"])
+_ICACHE_FLUSH_LOCAL = py_format(TRACE_FORMATS["icache_flush_local"])
 _FOLIO_TEST = py_format(TRACE_FORMATS["folio_test_arch1"])
 _FOLIO_SET = py_format(TRACE_FORMATS["folio_set_arch1"])
 _FOLIO_CLEAR = py_format(TRACE_FORMATS["folio_clear_arch1"])
@@ -112,6 +114,14 @@ class Trace:
         if self.enabled:
             self.lines.append(_ICACHE_INVAL % (pfn, nr))
 
+    def icache_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_ICACHE_FLUSH_ALL)
+
+    def icache_flush_local(self) -> None:
+        if self.enabled:
+            self.lines.append(_ICACHE_FLUSH_LOCAL)
+
     def folio_test_arch1(self, pfn: int, bit: bool) -> None:
         if self.enabled:
             self.lines.append(_FOLIO_TEST % (pfn, int(bit)))
@@ -157,7 +167,8 @@ class Trace:
 # Trace events by the work they stand for.  Each line is one operation; the
 # pages it covers are its ``nr=`` (1 for per-address events).
 DCACHE_EVENTS: tuple[str, ...] = ("dcache_flush", "dcache_clean", "dcache_flush_user")
-ICACHE_EVENTS: tuple[str, ...] = ("icache_sync", "icache_inval")
+ICACHE_EVENTS: tuple[str, ...] = ("icache_sync", "icache_inval", "icache_flush_all",
+                                   "icache_flush_local")
 TLB_EVENTS: tuple[str, ...] = ("tlb_preload", "tlb_flush_page")
 STORE_EVENTS: tuple[str, ...] = ("set_pte", "pgste_set_pte")
 

@@ -118,6 +118,7 @@ class Cx:
     idx: int = 0                 # ptep index in the table
     nr: int = 1
     anys: dict[int, bool] = field(default_factory=dict)
+    nested: bool = False         # inside `each pte` or a store body
 
 
 class Interp:
@@ -226,8 +227,15 @@ class Interp:
             for i in order:
                 inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
                            new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
-                           index=i, addr=cx.addr, idx=cx.idx, nr=cx.nr)
+                           index=i, addr=cx.addr, idx=cx.idx, nr=cx.nr, nested=True)
                 self.run(s.body, inner)
+            return
+        if cx.nested and s.source == "range":
+            # nested in `each pte` / a store body: the page entry i maps
+            inner = Cx(cx.call, pte=cx.pte, old=cx.old, new=cx.new, page=pte_pfn(self.a, cx.new),
+                       uaddr=cx.addr + cx.index * self.a.page_size, index=cx.index,
+                       addr=cx.addr, idx=cx.idx, nr=cx.nr)
+            self.run(s.body, inner)
             return
         if s.source == "folio":
             first, count = m.folio.pfn, m.folio.nr
@@ -302,7 +310,9 @@ class Interp:
             cx.index = i
             cx.old = self.m.table.get(cx.idx + i, 0)
             cx.new = cx.pte
+            cx.nested = True
             self.run(s.body, cx)
+            cx.nested = False
             if pgste:
                 self.m.emit(f"pgste_set_pte pt={self.m.pt} idx={cx.idx + i} val={cx.pte:#x}")
                 self.m.table[cx.idx + i] = cx.pte

@@ -305,6 +305,12 @@ class PyWriter:
             inner = cx.derive(old=_lazy("read_pte", _lazy("ptep_i", i)), new=_nth(cx, i), index=i)
             out += self.stmts(s.body, inner, depth + 1) or [pad + "    " + _s("pass_")]
             return out
+        if cx.index != "0" and s.source == "range":
+            # nested in `each pte` / a store body: the page entry i maps
+            page = self.fresh("page")
+            out.append(pad + _s("assign", page, _x("pfn_page", _x("pte_pfn", cx.ptev("new")), "0")))
+            inner = cx.derive(page=page, uaddr=cx.addr_i())
+            return out + self.stmts(s.body, inner, depth)
         j = self.fresh("j")
         page = self.fresh("page")
         if s.source == "folio":

@@ -50,6 +50,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_read', 'exec_after_read_other_mm'),
     ('exec_after_read', 'exec_after_read_direct'),
     ('exec_after_read', 'exec_after_read_pmd_order'),
+    ('exec_after_read', 'exec_after_read_exec_only'),
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
