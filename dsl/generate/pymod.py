@@ -152,6 +152,12 @@ def _mutator(py: PyWriter, a: Arch, name: str, role: str, value: bool) -> tuple[
     return (macros(_S).line("mut_return", value != f.inverted, f.mask),)
 
 
+def _napot(py: PyWriter, a: Arch) -> str:
+    """The `pfn_clear_lowest when C` condition over v, or ''."""
+    n = a.pfn_napot()
+    return py.pte_expr(n.cond, "v") if n is not None else ""
+
+
 def build_view(a: Arch, source: str) -> ModuleView:
     ident(a.name)
     py = PyWriter(a)
@@ -208,7 +214,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         advance=py.advance_expr(a.advance, "pte", "pages"),
         calls=tuple(calls),
         prot_cpu=_prot_cpu(a),
-        napot_pfn=py.pte_expr(a.pfn_napot().cond, "v") if a.pfn_napot() is not None else "",
+        napot_pfn=_napot(py, a),
     )
 
 
