@@ -211,7 +211,7 @@ class BehaviourChecks(CheckerBase):
                     continue
                 if each == "pte" and s.kind == "page" and s.source == "range":
                     # the page the entry maps (issue 10 item 11): no loop
-                    self.body(call, s.body, origin, "page", in_any)
+                    self.body(call, s.body, origin, "pte+page", in_any)
                     continue
                 if each:
                     self.err(s.loc, "loops do not nest (only `each page` -- the page "
@@ -267,7 +267,7 @@ class BehaviourChecks(CheckerBase):
         elif obj == "page" and a.pg_arch_1_granularity == "folio":
             self.err(r.loc, "per-page PG_arch_1 used by an arch that declares it per folio",
                      origin, (Note(a.pg_arch_1_loc, "granularity declared here"),))
-        if obj == "page" and each != "page":
+        if obj == "page" and "page" not in each.split("+"):
             self.err(r.loc, f"'{r.text}' is only available inside `each page`", origin)
         if obj == "folio" and "folio" not in catalog.CALL_OBJECTS[call]:
             self.err(r.loc, f"no folio in {call}", origin)
@@ -280,7 +280,7 @@ class BehaviourChecks(CheckerBase):
             return
         if call not in e.calls:
             self.err(s.loc, f"effect '{s.name}' is not allowed in {call}", origin)
-        if e.needs_each and each != e.needs_each:
+        if e.needs_each and e.needs_each not in each.split("+"):
             self.err(s.loc, f"effect '{s.name}' belongs inside `each {e.needs_each}`", origin)
         if s.name == "store" and each:
             self.err(s.loc, "`store` is the loop itself; it cannot sit inside a loop", origin)
@@ -291,7 +291,7 @@ class BehaviourChecks(CheckerBase):
             elif s.positional not in e.positional:
                 self.err(s.loc, f"effect '{s.name}' takes {', '.join(e.positional)}, "
                          f"not '{s.positional}'", origin)
-            elif s.positional == "page" and each != "page":
+            elif s.positional == "page" and "page" not in each.split("+"):
                 self.err(s.loc, f"'{s.name}(page)' is only available inside `each page`", origin)
             elif s.positional == "folio" and "folio" not in catalog.CALL_OBJECTS[call]:
                 self.err(s.loc, f"no folio in {call}", origin)
@@ -347,7 +347,7 @@ class BehaviourChecks(CheckerBase):
                          f"{did_you_mean(attr, a.cpu_features)}", origin)
             return
         if obj in catalog.PTE_OBJECTS:
-            if obj in ("old", "new") and not (in_any or each == "pte"):
+            if obj in ("old", "new") and not (in_any or "pte" in each.split("+")):
                 self.err(r.loc, f"'{obj}' is only bound inside any() or `each pte`", origin)
             if obj == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
                 self.err(r.loc, f"no pte in {call}", origin)
@@ -375,7 +375,7 @@ class BehaviourChecks(CheckerBase):
                      f"{_qualified(obj, closest(attr, preds))} ({obj} has "
                      f"{', '.join(sorted(preds))})", origin)
             return
-        if obj == "page" and each != "page":
+        if obj == "page" and "page" not in each.split("+"):
             self.err(r.loc, f"'{r.text}' is only available inside `each page`", origin)
         elif obj != "page" and obj not in catalog.CALL_OBJECTS[call]:
             self.err(r.loc, f"no {obj} in {call}", origin)
