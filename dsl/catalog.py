@@ -124,7 +124,13 @@ PROT_KEYS: dict[str, str] = {
     "noexec": "fields added without VM_EXEC (default: an inverted exec role's bit)",
     "noread": "fields added to an accessible protection with neither VM_READ nor VM_EXEC "
               "(MIPS write-only pages carry _PAGE_NO_READ)",
+    "all": "fields ORed into all 16 values, PAGE_NONE and literal entries included "
+           "(m68k paging_init ORs the 040/060 cache mode into protection_map)",
 }
+PROT_WHEN_DOC = ("protections that depend on a CPU feature (a boot-time rewrite of "
+                 "protection_map): with COND (over `cpu.X`), each key's fields are added "
+                 "to it and each `entry` replaces its combination; conformance runs "
+                 "every CPU combination")
 
 # Names of the VM_* flags in a literal prot entry (`entry shared|exec = ...`).
 VM_FLAGS: dict[str, int] = {"read": 1, "write": 2, "exec": 4, "shared": 8}
@@ -138,6 +144,9 @@ PTE_STATEMENTS: dict[str, str] = {
                          "apart from these fields (x86 _PAGE_KNL_ERRATUM_MASK)",
     "pfn_pte { M ... }": "pfn_pte() applies these mutators, in order, to the entry it builds "
                          "(s390 mk_pte_phys() returns pte_mkyoung())",
+    "pfn_clear_lowest when EXPR": "pte_pfn() clears the lowest set PFN bit of an entry for "
+                                  "which EXPR holds; pfn_pte() is unchanged (riscv Svnapot: "
+                                  "the bit encodes the NAPOT size)",
 }
 
 # ---------------------------------------------------------------------------
@@ -373,6 +382,15 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),
+    # primitives with their own argument shapes (issue 10 item 11): the
+    # whole I-cache, no argument; on every CPU or on this one
+    Effect("icache_flush_all", "make instruction fetch see every store so far, on every CPU: "
+           "the whole I-cache (flush_icache_all(): riscv IPI / SBI remote fence.i, arm, csky)",
+           {}, (), _ALL, "", "flush_icache_all", "icache_flush_all", "icache_flush_all"),
+    Effect("icache_flush_local", "the same on this CPU only (local_flush_icache_all(): riscv "
+           "fence.i); the model has one CPU, so it differs from icache_flush_all in name only",
+           {}, (), _ALL, "", "local_flush_icache_all", "icache_flush_local",
+           "icache_flush_local"),
     Effect("tlb_preload", "load the TLB entry for addr from *ptep (update_mmu_cache)",
            {}, (), ("update_mmu_cache_range",), "pte", "__update_tlb", "tlb_preload",
            "tlb_preload mm={mm} addr={addr:#x} val={val:#x}", "entry"),
@@ -439,7 +457,9 @@ def vocabulary_markdown() -> dict[str, str]:
         "advances": items([(x.name, x.doc) for x in ADVANCE_ENTRIES]),
         "effects": items([(_effect_signature(e), _effect_doc(e)) for e in EFFECTS.values()]),
         "predicates": items([(f"{p.obj}.{p.name}", p.doc) for p in PREDICATE_ENTRIES]),
-        "prot": items(list(PROT_KEYS.items()) + [("entry FLAGS", PROT_ENTRY_DOC)]),
+        "prot": items(list(PROT_KEYS.items()) + [("entry FLAGS", PROT_ENTRY_DOC),
+                                                 ("when COND { KEY = ... entry FLAGS = ... }",
+                                                  PROT_WHEN_DOC)]),
         "pte_statements": items(list(PTE_STATEMENTS.items())),
     }
     return out

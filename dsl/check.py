@@ -39,10 +39,12 @@ class _ArchChecker(LayoutChecks, BehaviourChecks):
         self.mutators()
         self.transforms()
         self.prot()
+        self.prot_cpu()
         self.caches()
         self.misc()
         self.calls()
         self.advance()
+        self.lints()
         return self.found
 
 
@@ -62,7 +64,7 @@ def check(res: Resolved) -> list[Diagnostic]:
                 continue
             if any((d.loc, d.message) in found.get(anc, set()) for anc in a.lineage[1:]):
                 continue
-            out.append(Diagnostic(a.loc, f"in arch '{name}': {d.message}",
+            out.append(Diagnostic(a.loc, f"in arch '{name}': {d.message}", severity=d.severity,
                                   notes=(Note(d.loc, f"inherited from arch '{origin}' here"),)
                                   + d.notes))
     return out

@@ -62,3 +62,7 @@ class CheckerBase:
 
     def err(self, loc: Loc, msg: str, origin: str, notes: tuple[Note, ...] = ()) -> None:
         self.found.append((Diagnostic(loc, msg, notes=notes), origin))
+
+    def warn(self, loc: Loc, msg: str, origin: str, notes: tuple[Note, ...] = ()) -> None:
+        """A lint: located, printed by `ptdl check`, never blocks generation."""
+        self.found.append((Diagnostic(loc, msg, severity="warning", notes=notes), origin))

@@ -11,8 +11,8 @@ import re
 
 from . import catalog
 from .model import (AnyOf, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp, Not,
-                    Num, Ref, Stmt, When, walk_expr, walk_stmts)
-from .source import Note
+                    Num, ProtEntry, ProtItem, Ref, Stmt, When, walk_expr, walk_stmts)
+from .source import Loc, Note
 from .suggest import closest, did_you_mean
 from .check_base import CheckerBase, advance_problem
 
@@ -90,6 +90,95 @@ class BehaviourChecks(CheckerBase):
                 self.err(a.loc, f"no `{kind}` citation: every archdef cites the kernel "
                          f"{'files' if kind == 'source' else 'seed patch'} it follows", a.name)
 
+    def prot_cpu(self) -> None:
+        """`when cpu.X { KEY = ...  entry FLAGS = ... }` in the prot block:
+        the condition tests CPU features only; keys, flags and fields as in
+        the unconditional prot block."""
+        a = self.a
+        for w in a.prot_when:
+            self.cpu_expr(w.cond, w.origin, "a prot `when` condition")
+            named: list[tuple[str, ProtItem | ProtEntry]] = []
+            for p in w.items:
+                if p.key not in catalog.PROT_KEYS:
+                    self.err(p.loc, f"unknown prot entry '{p.key}'"
+                             f"{did_you_mean(p.key, catalog.PROT_KEYS)} (one of "
+                             f"{', '.join(catalog.PROT_KEYS)})", p.origin)
+                named.append((f"'{p.key}'", p))
+            for e in w.entries:
+                if not e.flags & 7:
+                    self.err(e.loc, f"prot entry '{e.label}' has none of read, write, exec: "
+                             "that is PAGE_NONE, written `none = ...`", e.origin)
+                for n in e.names:
+                    if n not in catalog.VM_FLAGS:
+                        self.err(e.loc, f"unknown VM flag '{n}' in prot entry (one of "
+                                 f"{', '.join(catalog.VM_FLAGS)})", e.origin)
+                named.append((f"'{e.label}'", e))
+            for label, x in named:
+                for name, value in x.values:
+                    f = a.field(name)
+                    if f is None:
+                        self.err(x.loc, f"prot entry {label} names unknown field '{name}'"
+                                 f"{did_you_mean(name, self.field_names)}", x.origin)
+                    elif value is not None and value.bit_length() > max(0, f.width):
+                        self.err(x.loc, f"value {value} does not fit field '{name}' "
+                                 f"({f.width} bits)", x.origin)
+                    elif f.role == "pfn":
+                        self.err(x.loc, f"prot entry {label} may not set PFN field '{name}'",
+                                 x.origin)
+
+    # -- lints (warnings; issue 10 item 11) --------------------------------
+    def lints(self) -> None:
+        """Descriptions that check clean but say something no kernel means:
+        a TLB that caches invalid entries with no fence, an I-cache that
+        needs syncing with no sync, a per-folio `secure` PG_arch_1, a
+        PG_arch_1 set but never tested.  Warnings: the broken fixtures that
+        reproduce such kernels must still generate."""
+        a = self.a
+        stmts = [s for c in a.calls for s in walk_stmts(c.body)]
+        effects = {s.name for s in stmts if isinstance(s, EffectStmt)}
+        fence_calls = {c.name for c in a.calls
+                       if any(isinstance(s, EffectStmt) and s.name == "tlb_flush_page"
+                              for s in walk_stmts(c.body))}
+        def at(loc: Loc, what: str) -> tuple[Loc, tuple[Note, ...]]:
+            """An inherited element is reported at the arch, with a note."""
+            if loc.path == a.loc.path:
+                return loc, ()
+            return a.loc, (Note(loc, f"{what} inherited from here"),)
+        if a.tlb.name == "caches_invalid" and not fence_calls:
+            loc, notes = at(a.tlb.loc, "tlb caches_invalid")
+            self.warn(loc, "tlb caches_invalid, but no call fences a new mapping "
+                      "(tlb_flush_page in update_mmu_cache_range or set_ptes): the first "
+                      "access through an entry the TLB cached as invalid faults again",
+                      a.name, notes)
+        syncs = {"sync_icache", "inval_icache", "flush_dcache", "clean_dcache",
+                 "icache_flush_all"} & effects
+        kinds = [k for _, k in a.icache.options]
+        needs = [k for k in kinds if k.name == "needs_sync"]
+        if needs and not syncs:
+            loc, notes = at(needs[0].loc, "icache needs_sync")
+            self.warn(loc, "icache needs_sync, but no call syncs it (sync_icache, "
+                      "inval_icache, flush_dcache, clean_dcache or icache_flush_all): "
+                      "instruction fetch can see stale memory", a.name, notes)
+        if a.pg_arch_1_use == "secure" and a.pg_arch_1_granularity == "folio":
+            loc, notes = at(a.pg_arch_1_loc, "pg_arch_1 secure per folio")
+            self.warn(loc, "PG_arch_1 'secure' per folio: the Ultravisor makes one "
+                      "4 KiB page secure per call (s390 arch/s390/kernel/uv.c make_folio_secure "
+                      "refuses large folios), so one bit for a large folio claims pages that "
+                      "are not; write `per page`", a.name, notes)
+        tested: set[str] = set()
+        for s in stmts:
+            if isinstance(s, When):
+                for x in walk_expr(s.cond):
+                    if isinstance(x, Ref) and len(x.path) == 2 and x.path[1] == "pg_arch_1":
+                        tested.add(x.path[0])
+        for c in a.calls:
+            for s in walk_stmts(c.body):
+                if (isinstance(s, FlagOp) and s.op == "set" and len(s.target.path) == 2
+                        and s.target.path[1] == "pg_arch_1"
+                        and s.target.path[0] not in tested):
+                    self.warn(s.loc, f"{s.target.text} is set here but no call tests it: "
+                              "the flag saves no work and means nothing", c.origin)
+
     # -- behaviour ----------------------------------------------------------
     def calls(self) -> None:
         a = self.a
@@ -120,8 +209,13 @@ class BehaviourChecks(CheckerBase):
                 if s.kind not in catalog.EACH_KINDS:
                     self.err(s.loc, f"unknown loop 'each {s.kind}' (each pte, each page)", origin)
                     continue
+                if each == "pte" and s.kind == "page" and s.source == "range":
+                    # the page the entry maps (issue 10 item 11): no loop
+                    self.body(call, s.body, origin, "pte+page", in_any)
+                    continue
                 if each:
-                    self.err(s.loc, "loops do not nest", origin)
+                    self.err(s.loc, "loops do not nest (only `each page` -- the page "
+                             "the entry maps -- nests in `each pte` or a store body)", origin)
                 if s.kind == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
                     self.err(s.loc, f"`each pte` is not available in {call}", origin)
                 if s.source not in catalog.EACH_SOURCES or (s.kind == "pte" and s.source != "range"):
@@ -173,7 +267,7 @@ class BehaviourChecks(CheckerBase):
         elif obj == "page" and a.pg_arch_1_granularity == "folio":
             self.err(r.loc, "per-page PG_arch_1 used by an arch that declares it per folio",
                      origin, (Note(a.pg_arch_1_loc, "granularity declared here"),))
-        if obj == "page" and each != "page":
+        if obj == "page" and "page" not in each.split("+"):
             self.err(r.loc, f"'{r.text}' is only available inside `each page`", origin)
         if obj == "folio" and "folio" not in catalog.CALL_OBJECTS[call]:
             self.err(r.loc, f"no folio in {call}", origin)
@@ -186,7 +280,7 @@ class BehaviourChecks(CheckerBase):
             return
         if call not in e.calls:
             self.err(s.loc, f"effect '{s.name}' is not allowed in {call}", origin)
-        if e.needs_each and each != e.needs_each:
+        if e.needs_each and e.needs_each not in each.split("+"):
             self.err(s.loc, f"effect '{s.name}' belongs inside `each {e.needs_each}`", origin)
         if s.name == "store" and each:
             self.err(s.loc, "`store` is the loop itself; it cannot sit inside a loop", origin)
@@ -197,7 +291,7 @@ class BehaviourChecks(CheckerBase):
             elif s.positional not in e.positional:
                 self.err(s.loc, f"effect '{s.name}' takes {', '.join(e.positional)}, "
                          f"not '{s.positional}'", origin)
-            elif s.positional == "page" and each != "page":
+            elif s.positional == "page" and "page" not in each.split("+"):
                 self.err(s.loc, f"'{s.name}(page)' is only available inside `each page`", origin)
             elif s.positional == "folio" and "folio" not in catalog.CALL_OBJECTS[call]:
                 self.err(s.loc, f"no folio in {call}", origin)
@@ -253,7 +347,7 @@ class BehaviourChecks(CheckerBase):
                          f"{did_you_mean(attr, a.cpu_features)}", origin)
             return
         if obj in catalog.PTE_OBJECTS:
-            if obj in ("old", "new") and not (in_any or each == "pte"):
+            if obj in ("old", "new") and not (in_any or "pte" in each.split("+")):
                 self.err(r.loc, f"'{obj}' is only bound inside any() or `each pte`", origin)
             if obj == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
                 self.err(r.loc, f"no pte in {call}", origin)
@@ -281,7 +375,7 @@ class BehaviourChecks(CheckerBase):
                      f"{_qualified(obj, closest(attr, preds))} ({obj} has "
                      f"{', '.join(sorted(preds))})", origin)
             return
-        if obj == "page" and each != "page":
+        if obj == "page" and "page" not in each.split("+"):
             self.err(r.loc, f"'{r.text}' is only available inside `each page`", origin)
         elif obj != "page" and obj not in catalog.CALL_OBJECTS[call]:
             self.err(r.loc, f"no {obj} in {call}", origin)

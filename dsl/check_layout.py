@@ -235,7 +235,7 @@ class LayoutChecks(CheckerBase):
     def transforms(self) -> None:
         for t in self.a.transforms:
             if t.target != "pfn":
-                self.err(t.loc, f"only `invert pfn` is supported, not `invert {t.target}`",
+                self.err(t.loc, f"only `{t.kind} pfn` is supported, not `{t.kind} {t.target}`",
                          t.origin)
             self.pte_expr(t.cond, t.origin, "a transform condition")
 

@@ -106,7 +106,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     p = load(root, files or None)
     if p.diags:
         report(p)
-        return 1
+        if not p.ok:
+            return 1
     if not args.quiet:
         checked = files or p.files
         print(f"ptdl: {len(checked)} file{'s' if len(checked) != 1 else ''}, "
@@ -183,7 +184,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(one_line(p.archs[name]))
     if p.diags:
         report(p)
-        return 1
+        return 1 if not p.ok else 0
     return 0
 
 

@@ -88,8 +88,11 @@ def report(p: "Project") -> None:
     text = render(p.diags, p.sources)
     if text:
         sys.stderr.write(text)
-        n = len(p.diags)
-        sys.stderr.write(f"{n} error{'s' if n != 1 else ''}\n")
+        n = len([d for d in p.diags if d.severity == "error"])
+        w = len(p.diags) - n
+        parts = [f"{n} error{'s' if n != 1 else ''}"] if n or not w else []
+        parts += [f"{w} warning{'s' if w != 1 else ''}"] if w else []
+        sys.stderr.write(", ".join(parts) + "\n")
 
 
 def load_ok(root: Path, files: list[str] | None = None) -> "Project | None":

@@ -52,7 +52,9 @@ def _table(a: Arch) -> dict[str, dict[str, str]]:
         "fields": {f.name: _field(f) for f in a.fields},
         "predicates": {d.name: expr_text(d.expr) for d in a.derived},
         "mutators": {m.name: " ".join(_stmt_words(a, m.body)) for m in a.mutators},
-        "transforms": {t.target: f"inverted when {expr_text(t.cond)}" for t in a.transforms},
+        "transforms": {t.key: (f"inverted when {expr_text(t.cond)}" if t.kind == "invert" else
+                               f"lowest set bit cleared by pte_pfn when {expr_text(t.cond)}")
+                       for t in a.transforms},
         "prot": {p.key: " | ".join(n if v is None else f"{n}={v}" for n, v in p.values)
                  for p in a.prot},
         "machine": {

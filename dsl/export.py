@@ -82,7 +82,7 @@ def arch_data(a: Arch) -> dict[str, Any]:
         "predicates": {d.name: expr_text(d.expr) for d in a.derived},
         "predicate_sources": {d.name: _src(d.loc) for d in a.derived},
         "mutators": {m.name: [stmt_data(s) for s in m.body] for m in a.mutators},
-        "transforms": [{"invert": t.target, "when": expr_text(t.cond), "source": _src(t.loc)}
+        "transforms": [{t.kind: t.target, "when": expr_text(t.cond), "source": _src(t.loc)}
                        for t in a.transforms],
         "prot": {p.key: {"fields": {n: v for n, v in p.values}, "source": _src(p.loc)}
                  for p in a.prot},

@@ -210,12 +210,19 @@ class Mutator:
 
 @dataclass(frozen=True)
 class Transform:
-    """`invert pfn when cond`: the kernel stores the PFN inverted when cond."""
+    """`invert pfn when cond`: the kernel stores the PFN inverted when cond.
+    `pfn_clear_lowest when cond` (kind 'napot'): pte_pfn() clears the
+    lowest set PFN bit when cond (riscv Svnapot); pfn_pte() is unchanged."""
 
     target: str
     cond: Expr
     loc: Loc
     origin: str
+    kind: str = "invert"
+
+    @property
+    def key(self) -> str:
+        return self.target if self.kind == "invert" else f"{self.kind} {self.target}"
 
 
 @dataclass(frozen=True)
@@ -241,6 +248,22 @@ class ProtEntry:
     @property
     def label(self) -> str:
         return "|".join(self.names)
+
+
+@dataclass(frozen=True)
+class ProtWhen:
+    """`when COND { KEY = f | g  entry FLAGS = ... }` in the prot block: a
+    CPU-feature dependent rewrite of the protection table (m68k paging_init
+    ORs _PAGE_CACHE040 into every protection_map entry on 040/060).  With
+    COND, each key's fields are added to the key (`all`: to all 16 values,
+    PAGE_NONE included, after literal entries), an entry replaces its
+    combination."""
+
+    cond: Expr
+    items: tuple[ProtItem, ...]
+    entries: tuple[ProtEntry, ...]
+    loc: Loc
+    origin: str
 
 
 @dataclass(frozen=True)
@@ -370,6 +393,7 @@ class Arch:
     prot_entries: tuple[ProtEntry, ...] = ()   # literal entries of the prot block
     none_ignores: NameList | None = None       # fields pte_none() ignores
     pfn_pte_applies: NameList | None = None    # mutators pfn_pte() applies
+    prot_when: tuple[ProtWhen, ...] = ()       # CPU-dependent protections
 
     def supports_page_table_check(self) -> bool:
         """Does set_ptes call page_table_check_ptes_set()?"""
@@ -442,8 +466,16 @@ class Arch:
         return sum(f.width for f in self.role_fields("pfn"))
 
     def pfn_transform(self) -> Transform | None:
+        """The `invert pfn` transform (the one pfn_pte and pte_pfn share)."""
         for t in self.transforms:
-            if t.target == "pfn":
+            if t.target == "pfn" and t.kind == "invert":
+                return t
+        return None
+
+    def pfn_napot(self) -> Transform | None:
+        """The `napot pfn` transform (pte_pfn only)."""
+        for t in self.transforms:
+            if t.target == "pfn" and t.kind == "napot":
                 return t
         return None
 

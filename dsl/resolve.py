@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from . import catalog
 from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, KConfig,
                     KernelDiff, Kind, Mutator, NameList, Num, Primitive, ProtEntry, ProtItem,
-                    Setting,
+                    ProtWhen, Setting,
                     Transform)
 from .parse import ArchDecl
 from .source import Diagnostic, Loc, Note
@@ -49,7 +49,7 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     names = [(f.name, f.loc) for f in d.fields] + [(x.name, x.loc) for x in d.derived]
     out += _dups(names, "field or predicate")
     out += _dups([(m.name, m.loc) for m in d.mutators], "mutator")
-    out += _dups([(t.target, t.loc) for t in d.transforms], "transform of")
+    out += _dups([(t.key, t.loc) for t in d.transforms], "transform of")
     out += _dups([(p.key, p.loc) for p in d.prot], "prot entry")
     out += _dups([(k, c.loc) for k, c in d.cache], "cache setting")
     out += _dups([("tlb", k.loc) for k in d.tlb], "setting")
@@ -152,7 +152,9 @@ def merge(chain: list[ArchDecl]) -> Arch:
     entries: dict[int, ProtEntry] = {}
     none_ign: NameList | None = None
     pfn_applies: NameList | None = None
+    prot_when: list[ProtWhen] = []
     for d in chain:
+        prot_when += d.prot_when
         for e in d.prot_entries:
             if all(n in catalog.VM_FLAGS for n in e.names):
                 entries[e.flags] = e
@@ -187,7 +189,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
         for m in d.mutators:
             mutators[m.name] = m
         for t in d.transforms:
-            transforms[t.target] = t
+            transforms[t.key] = t
         for p in d.prot:
             prot[p.key] = p
         for k, c in d.cache:
@@ -274,4 +276,5 @@ def merge(chain: list[ArchDecl]) -> Arch:
         prot_entries=tuple(entries[f] for f in sorted(entries)),
         none_ignores=none_ign,
         pfn_pte_applies=pfn_applies,
+        prot_when=tuple(prot_when),
     )

@@ -102,7 +102,8 @@ def render(a: Arch) -> str:
     for d in a.derived:
         lines.append(f"  derived   {d.name} = {expr_text(d.expr)}")
     for t in a.transforms:
-        lines.append(f"  transform {t.target} stored inverted when {expr_text(t.cond)}")
+        how = "stored inverted" if t.kind == "invert" else "lowest set bit cleared by pte_pfn"
+        lines.append(f"  transform {t.target} {how} when {expr_text(t.cond)}")
     if a.none_ignores is not None:
         lines.append(f"  pte_none  ignores {', '.join(a.none_ignores.names)}")
     if a.pfn_pte_applies is not None:

@@ -125,6 +125,22 @@ class Effects(Machine):
         for p in range(pfn, pfn + nr):
             self.icache.invalidate(p)
 
+    def _icache_all(self) -> None:
+        """Every page's kernel-alias D lines reach the point of unification
+        and the whole I-cache is invalidated (one CPU in the model)."""
+        for f in self.mem.folios.values():
+            for i in range(f.nr_pages):
+                self.dcache.writeback(f, i, self._kalias(f.pfn + i))
+        self.icache.lines.clear()
+
+    def icache_flush_all(self) -> None:
+        self.trace.icache_flush_all()
+        self._icache_all()
+
+    def icache_flush_local(self) -> None:
+        self.trace.icache_flush_local()
+        self._icache_all()
+
     def _granularity(self, want: str, what: str, pfn: int) -> None:
         self.violate(PG_ARCH_1_GRANULARITY, "%s=%s" % (what, hx(pfn)),
                      "PG_arch_1 per %s" % self.arch.pg_arch_1_granularity,

@@ -25,7 +25,7 @@ not modelled; fault-around only needs a file VMA.
 
 from __future__ import annotations
 
-from runtime.arch import VM_EXEC, VM_READ, VM_WRITE
+from runtime.arch import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 from runtime.archcalls import ArchCalls
 from runtime.memory import Folio, Page
 from runtime.mm import Mm, Vma, Vmf
@@ -392,3 +392,79 @@ class MmCallers(ArchCalls):
         elif write:
             self.tlb_flush_page(mm, addr)
         return True
+
+    # -- mprotect (issue 10 item 7) ----------------------------------------
+    def pte_modify(self, old: int, prot: int) -> int:
+        """pte_modify(old, newprot): the new protection with the entry's
+        pfn, young, dirty and special kept (the _PAGE_CHG_MASK bits the
+        archs keep; mm/mprotect.c change_pte_range)."""
+        a = self.arch
+        e = a.pfn_pte(a.pte_pfn(old), prot)
+        e = a.pte_mkyoung(e) if a.pte_young(old) else a.pte_mkold(e)
+        if a.pte_dirty(old):
+            e = a.pte_mkdirty(e)
+        if a.pte_special(old):
+            e = a.pte_mkspecial(e)
+        return e
+
+    def ptep_modify_prot_start(self, mm: Mm, addr: int, ptep: PteRef) -> int:
+        """include/linux/pgtable.h __ptep_modify_prot_start: ptep_get_and_clear
+        (page_table_check_pte_clear of a user entry; the rmap and counters do
+        not change: the page stays mapped)."""
+        t = ptep.table
+        old = t.entries[ptep.idx]
+        self.trace.pte_clear(t.pt, ptep.idx)
+        t.entries[ptep.idx] = self.arch.empty_pte
+        a = self.arch
+        if (self.ptc.enabled and not mm.is_init and a.pte_present(old)
+                and a.pte_user_accessible_page(old)):
+            self.ptc.clear(a.pte_pfn(old), 1)
+        return old
+
+    def ptep_modify_prot_commit(self, vma: Vma, addr: int, ptep: PteRef, old: int,
+                                pte: int) -> None:
+        """__ptep_modify_prot_commit: set_pte_at over the cleared entry."""
+        self.set_pte_at(vma.mm, addr, ptep, pte)
+
+    def change_pte_range(self, vma: Vma, start: int, end: int, newprot: int,
+                         lazy: bool = False) -> int:
+        """mm/mprotect.c change_pte_range (6.12.117 L86-291): for every
+        present entry of [start, end) ptep_modify_prot_start, pte_modify,
+        ptep_modify_prot_commit; then the range's TLB entries are flushed
+        (tlb_flush_pte_range, done by tlb_finish_mmu).  Returns the number
+        of entries changed.  The kernel runs the loop inside
+        arch_enter/leave_lazy_mmu_mode (L109, L290); ``lazy`` does so here
+        too.  It is off by default: the model's generic set_ptes enters
+        lazy MMU mode itself, and 6.6's mode does not nest (runtime/lazy.py),
+        so the region needs the arch's own nesting rule (issue 10 item 6)."""
+        a = self.arch
+        mm = vma.mm
+        changed: list[int] = []
+        if lazy:
+            self.lazy_mmu_enter()
+        addr = start
+        while addr < end:
+            ptep = self.pte_ref(mm, addr)
+            if ptep is not None:
+                old = ptep.table.entries[ptep.idx]
+                if a.pte_present(old):
+                    oldpte = self.ptep_modify_prot_start(mm, addr, ptep)
+                    ptent = self.pte_modify(oldpte, newprot)
+                    self.ptep_modify_prot_commit(vma, addr, ptep, oldpte, ptent)
+                    changed.append(addr)
+            addr += self.page_size
+        if lazy:
+            self.lazy_mmu_leave()
+        for x in changed:
+            self.tlb_flush_page(mm, x)
+        return len(changed)
+
+    def mprotect(self, vma: Vma, flags: int) -> int:
+        """mprotect_fixup + change_protection for a whole VMA: the new
+        vm_flags and vm_page_prot (vm_get_page_prot on this CPU), then
+        change_pte_range over it.  MAP_SHARED does not change."""
+        if (flags ^ vma.flags) & VM_SHARED:
+            raise ValueError("mprotect cannot change VM_SHARED")
+        vma.flags = flags
+        vma.page_prot = self.arch.vm_get_page_prot_cpu(flags, self.cpu)
+        return self.change_pte_range(vma, vma.start, vma.end, vma.page_prot)

@@ -28,6 +28,8 @@ _DCACHE_FLUSH_USER = py_format(TRACE_FORMATS["dcache_flush_user"])
 _DCACHE_CLEAN = py_format(TRACE_FORMATS["dcache_clean"])
 _ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
 _ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
+_ICACHE_FLUSH_ALL = py_format(TRACE_FORMATS["icache_flush_all"])
+_ICACHE_FLUSH_LOCAL = py_format(TRACE_FORMATS["icache_flush_local"])
 _FOLIO_TEST = py_format(TRACE_FORMATS["folio_test_arch1"])
 _FOLIO_SET = py_format(TRACE_FORMATS["folio_set_arch1"])
 _FOLIO_CLEAR = py_format(TRACE_FORMATS["folio_clear_arch1"])
@@ -112,6 +114,14 @@ class Trace:
         if self.enabled:
             self.lines.append(_ICACHE_INVAL % (pfn, nr))
 
+    def icache_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_ICACHE_FLUSH_ALL)
+
+    def icache_flush_local(self) -> None:
+        if self.enabled:
+            self.lines.append(_ICACHE_FLUSH_LOCAL)
+
     def folio_test_arch1(self, pfn: int, bit: bool) -> None:
         if self.enabled:
             self.lines.append(_FOLIO_TEST % (pfn, int(bit)))
@@ -151,3 +161,78 @@ class Trace:
     def set_pmd(self, mm: int, addr: int, pfn: int) -> None:
         if self.enabled:
             self.lines.append(_SET_PMD % (mm, addr, pfn))
+
+
+# -- work counts (issue 10 item 7) -------------------------------------------
+# Trace events by the work they stand for.  Each line is one operation; the
+# pages it covers are its ``nr=`` (1 for per-address events).
+DCACHE_EVENTS: tuple[str, ...] = ("dcache_flush", "dcache_clean", "dcache_flush_user")
+ICACHE_EVENTS: tuple[str, ...] = ("icache_sync", "icache_inval", "icache_flush_all",
+                                   "icache_flush_local")
+TLB_EVENTS: tuple[str, ...] = ("tlb_preload", "tlb_flush_page")
+STORE_EVENTS: tuple[str, ...] = ("set_pte", "pgste_set_pte")
+
+
+def _nr_of(line: str) -> int:
+    at = line.find(" nr=")
+    if at < 0:
+        return 1
+    end = line.find(" ", at + 4)
+    return int(line[at + 4:] if end < 0 else line[at + 4:end])
+
+
+class WorkCounts:
+    """What a run cost in cache and TLB maintenance: operations (trace
+    lines) and the pages they covered, per kind, and the PTEs stored."""
+
+    dcache_ops: int
+    dcache_pages: int
+    icache_ops: int
+    icache_pages: int
+    tlb_ops: int
+    stores: int
+
+    def __init__(self) -> None:
+        self.dcache_ops = 0
+        self.dcache_pages = 0
+        self.icache_ops = 0
+        self.icache_pages = 0
+        self.tlb_ops = 0
+        self.stores = 0
+
+    def add(self, line: str) -> None:
+        sp = line.find(" ")
+        ev = line if sp < 0 else line[:sp]
+        if ev in DCACHE_EVENTS:
+            self.dcache_ops += 1
+            self.dcache_pages += _nr_of(line)
+        elif ev in ICACHE_EVENTS:
+            self.icache_ops += 1
+            self.icache_pages += _nr_of(line)
+        elif ev in TLB_EVENTS:
+            self.tlb_ops += 1
+        elif ev in STORE_EVENTS:
+            self.stores += 1
+
+    @property
+    def maintenance(self) -> int:
+        """Cache maintenance operations (D and I)."""
+        return self.dcache_ops + self.icache_ops
+
+    def text(self) -> str:
+        """``dcache=OPS/PAGES icache=OPS/PAGES tlb=OPS stores=N`` plus each
+        per stored PTE (two decimals)."""
+        per = max(self.stores, 1)
+        return ("dcache=%d/%d icache=%d/%d tlb=%d stores=%d per_pte: dcache=%.2f "
+                "icache=%.2f tlb=%.2f" % (
+                    self.dcache_ops, self.dcache_pages, self.icache_ops, self.icache_pages,
+                    self.tlb_ops, self.stores, self.dcache_pages / per,
+                    self.icache_pages / per, self.tlb_ops / per))
+
+
+def work_counts(lines: list[str]) -> WorkCounts:
+    """The work counts of trace lines."""
+    w = WorkCounts()
+    for ln in lines:
+        w.add(ln)
+    return w

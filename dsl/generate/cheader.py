@@ -115,6 +115,7 @@ class HeaderView:
     calls: tuple[Function, ...]
     includes: tuple[str, ...]
     pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
+    napot_val: str = ""          # `pfn_clear_lowest when C`: C over val (pte_pfn only)
 
 
 _COMMENTS = {
@@ -137,6 +138,8 @@ INCLUDES: dict[str, str] = {
     "flush_dcache": "asm/cacheflush.h",
     "clean_dcache": "asm/cacheflush.h",
     "inval_icache": "asm/cacheflush.h",
+    "icache_flush_all": "asm/cacheflush.h",     # flush_icache_all()
+    "icache_flush_local": "asm/cacheflush.h",   # local_flush_icache_all()
     "flush_dcache_user": "asm/cacheflush.h",
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
     "tlb_preload": "asm/tlbflush.h",
@@ -234,6 +237,12 @@ def _mutator_fn(w: CWriter, name: str) -> MutatorFn:
     return MutatorFn(name, (op.format(w.fmacro(f.name)),))
 
 
+def _napot(w: CWriter, a: Arch) -> str:
+    """The `pfn_clear_lowest when C` condition over val, or ''."""
+    n = a.pfn_napot()
+    return w.layout_expr(n.cond, "val") if n is not None else ""
+
+
 def build_view(a: Arch, source: str) -> HeaderView:
     w = CWriter(a)
     name = ident(a.name)
@@ -270,6 +279,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
         pfn_pte_shift=a.pfn_pte_shift,
         pfn_mask=w.pfn_mask(),
         transform_val=w.transform_cond("val") or "",
+        napot_val=_napot(w, a),
         transform_prot=w.transform_cond("prot") or "",
         pfn_parts=tuple(PfnPart(w.fmacro(f.name), f.lo, f.pfn_offset) for f in a.pfn_fields),
         advances=tuple(advances),

@@ -256,6 +256,9 @@ class Support:
         record_property("ptdl_scenario", scenario)
         record_property("ptdl_cpu", Support.cpu_id(cpu))
         record_property("ptdl_violations", len(r.violations))
+        work = getattr(r, "work", None)
+        if work is not None:          # D-cache, I-cache, TLB work per scenario (item 7)
+            record_property("ptdl_work", work.text())
         if r.violations:
             record_property("ptdl_first_violation", r.first_violation())
 

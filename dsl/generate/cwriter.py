@@ -295,7 +295,9 @@ class CWriter:
         return out + _s("close_if", _ind(other), bool(s.orelse))
 
     def each(self, s: Each, ctx: Ctx) -> list[str]:
-        ctx.scope.uses.add("i")
+        nested = s.kind == "page" and s.source == "range" and ctx.has("new")
+        if not nested:
+            ctx.scope.uses.add("i")
         local = Scope()
         if s.kind == "pte":
             n = ctx.get("nr")
@@ -311,6 +313,15 @@ class CWriter:
                            else _x("ptep_get", _x("plus_i", ctx.get("ptep"))))
             if "old" in local.uses:
                 locs += _s("decl_old", _x("plus_i", ctx.get("ptep")))
+        elif nested:
+            # nested in `each pte` / a store body: the page the entry maps,
+            # at the entry's address (no loop of its own)
+            inner = ctx.derive(page=B("pg"), uaddr=B(ctx.get("addr")))
+            inner.scope = local
+            body = self.block(s.body, inner)
+            ctx.scope.uses.update(local.uses)
+            return ["{", *_ind(_s("decl_page", "pte_page(%s)" % ctx.get("new"))), "",
+                    *_ind(body), "}"]
         else:
             if s.source == "folio" or ctx.call == "flush_dcache_folio":
                 n = _x("folio_nr_pages", ctx.get("folio"))

@@ -82,6 +82,9 @@ def pte_pfn(a: Arch, pte: int) -> int:
     pfn = 0
     for f in a.role_fields("pfn"):
         pfn |= ((v >> f.lo) & _mask(f.width)) << f.pfn_offset
+    n = a.pfn_napot()
+    if n is not None and eval_pte(a, n.cond, pte):
+        pfn &= pfn - 1              # napot: clear the lowest set PFN bit
     return pfn
 
 

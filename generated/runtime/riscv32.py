@@ -164,7 +164,7 @@ class Arch_riscv32(Arch):
         while True:
             if (self.pte_present(pte) and (pte & 0x8) != 0):
                 if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
-                    k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                    k.icache_flush_all()
                     k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
             k.set_pte(ptep.offset(_i1), pte)
             _i1 += 1

@@ -46,6 +46,11 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_kernel_write', 'exec_direct_order4'),
     ('exec_after_kernel_write', 'exec_many_mms'),
     ('exec_after_kernel_write', 'exec_pmd_order'),
+    ('exec_after_read', 'exec_after_read_same_mm'),
+    ('exec_after_read', 'exec_after_read_other_mm'),
+    ('exec_after_read', 'exec_after_read_direct'),
+    ('exec_after_read', 'exec_after_read_pmd_order'),
+    ('exec_after_read', 'exec_after_read_exec_only'),
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
@@ -59,6 +64,11 @@ SCENARIOS: list[tuple[str, str]] = [
     ('read_after_kernel_write', 'read_direct_order2'),
     ('read_after_kernel_write', 'read_many_colours'),
     ('read_after_kernel_write', 'read_private_colours'),
+    ('remap_present', 'remap_identical_exec'),
+    ('remap_present', 'remap_identical_read'),
+    ('remap_present', 'remap_mprotect_exec'),
+    ('remap_present', 'remap_mprotect_shared_write'),
+    ('remap_present', 'remap_mprotect_none'),
     ('set_ptes_vs_set_pte_at', 'equiv_small_folios'),
     ('set_ptes_vs_set_pte_at', 'equiv_pmd_order'),
     ('tlb', 'tlb_anon_pairs'),
@@ -252,7 +262,7 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order0', [()], {
         "counts": {
-            'icache_sync pfn=0x10000 nr=1': 1,
+            'icache_flush_all': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 2,
             'ptc_set pt=1 idx=1 val=0x400005b nr=1': 1,
@@ -264,7 +274,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('exec_direct_order4', [()], {
         "counts": {
-            'icache_sync pfn=0x10000 nr=16': 1,
+            'icache_flush_all': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 2,
             'pg_arch_1 test folio=0x10000 -> 1': 15,

@@ -599,6 +599,17 @@ static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 	ptdl_trace("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
 }
 
+/* the whole I-cache, every CPU / this CPU (no argument) */
+static inline void ptdl_prim_icache_flush_all(void)
+{
+	ptdl_trace("icache_flush_all\n");
+}
+
+static inline void ptdl_prim_icache_flush_local(void)
+{
+	ptdl_trace("icache_flush_local\n");
+}
+
 /* (start, end) over kernel addresses, or (kaddr) for one page */
 #define ptdl_prim_sync_icache(...) \
 	__PTDL_PICK2(__VA_ARGS__, ptdl_icache_sync_range, ptdl_icache_sync_page, _)(__VA_ARGS__)
@@ -636,6 +647,12 @@ static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 #endif
 #ifndef flush_icache_range_kaddr
 #define flush_icache_range_kaddr ptdl_prim_inval_icache
+#endif
+#ifndef flush_icache_all
+#define flush_icache_all ptdl_prim_icache_flush_all
+#endif
+#ifndef local_flush_icache_all
+#define local_flush_icache_all ptdl_prim_icache_flush_local
 #endif
 #ifndef flush_dcache_page_user
 #define flush_dcache_page_user ptdl_prim_flush_dcache_user

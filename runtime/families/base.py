@@ -22,7 +22,7 @@ from runtime.mm import Vma, Vmf
 from runtime.oracle import check_all
 from runtime.scenarios import Scenario
 from runtime.script import ScriptWriter
-from runtime.trace import hx
+from runtime.trace import WorkCounts, hx
 from runtime.violation import Violation
 
 # Check names added by the conformance scenarios (the oracle's are in
@@ -31,8 +31,11 @@ PTE_PROPERTY = "pte_property"
 SET_PTES_EQUIVALENCE = "set_ptes_equivalence"
 PREFAULT_OLD = "prefault_old"
 USER_VIEW = "user_view"
+# issue 10 item 7: per-call work bounded independently of the archdef
+# (runtime/families/remap_present.py)
+WORK_BOUND = "work_bound"
 SCENARIO_CHECK_NAMES: tuple[str, ...] = (PTE_PROPERTY, SET_PTES_EQUIVALENCE,
-                                         PREFAULT_OLD, USER_VIEW)
+                                         PREFAULT_OLD, USER_VIEW, WORK_BOUND)
 
 
 class Result:
@@ -46,6 +49,7 @@ class Result:
     scripts: list[str]
     traces: list[list[str]]
     notes: list[str]
+    work: WorkCounts
 
     def __init__(self, arch: str, cpu: tuple[str, ...], scenario: str,
                  family: str) -> None:
@@ -57,6 +61,7 @@ class Result:
         self.scripts = []
         self.traces = []
         self.notes = []
+        self.work = WorkCounts()     # cache/TLB work of every kernel of the run
 
     @property
     def ok(self) -> bool:
@@ -130,6 +135,8 @@ class Run:
         res.violations = []
         for k in self.kernels:
             res.violations.extend(check_all(k))
+            for ln in k.trace.lines:
+                res.work.add(ln)
             s = k.script
             if s is not None:
                 res.scripts.append(s.text())

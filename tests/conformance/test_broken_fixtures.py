@@ -37,6 +37,15 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
+    # issue 10 item 11: a CPU-dependent protection rewrite (prot `when`)
+    ("x86_cpu_prot_writable", "props_basic", ("wr",), "pte_property", "x86"),
+    # issue 10 item 7: work bounds on set_ptes over present entries
+    ("arm64_flush_every_set_ptes", "remap_identical_exec", (), "work_bound", "arm64"),
+    ("arm64_sync_while_clean", "remap_mprotect_exec", (), "work_bound", "arm64"),
+    # issue 10 item 8: exec after a read-only mapping of the same folio
+    # (openrisc finding 1: PG_dc_clean set by the read mapping, no sync)
+    ("openrisc_dc_clean_without_sync", "exec_after_read_other_mm", (), "stale_insn", "openrisc"),
+    ("openrisc_dc_clean_without_sync", "exec_after_read_same_mm", (), "stale_insn", "openrisc"),
 ]
 
 

@@ -17,7 +17,9 @@ from dsl.source import render
 
 from frontend_util import FIXTURES, ROOT
 
-CASES = sorted(p.stem for p in FIXTURES.glob("*.arch"))
+CASES = sorted(p.stem for p in FIXTURES.glob("*.arch") if not p.stem.startswith("lint_"))
+# lint_*: warnings only (issue 10 item 11): exit 0, the warning printed
+LINTS = sorted(p.stem for p in FIXTURES.glob("lint_*.arch"))
 UPDATE = os.environ.get("PTDL_UPDATE_GOLDEN") == "1"
 
 # The message each fixture exists for: a golden that loses it is wrong even
@@ -49,6 +51,7 @@ EXPECTED_MESSAGE = {
     "pfn_pte_applies_errors": "pfn_pte applies unknown mutator 'mkshiny'",
     "prot_entry_errors": "unknown VM flag 'exce' in prot entry",
     "prot_unknown_field": "prot entry 'write' names unknown field 'rwx'",
+    "prot_when_errors": "a prot `when` condition may only test CPU features (cpu.NAME)",
     "range_outside_word": "bit range 60..70 lies outside the 64-bit word",
     "range_reversed": "bit range 62..59 is reversed",
     "store_paths": "set_ptes must run `store` exactly once on every path (some path runs it 0 times)",
@@ -63,7 +66,28 @@ EXPECTED_MESSAGE = {
     "unknown_role": "unknown role 'writeprotect'",
     "unknown_tlb_kind": "unknown tlb kind 'tlbless'",
     "x86_seed_advance": "advance 'pfn_shift' adds to the raw entry, but the PFN is stored inverted",
+    "lint_tlb_no_fence": "warning: tlb caches_invalid, but no call fences a new mapping",
+    "lint_icache_no_sync": "warning: icache needs_sync, but no call syncs it",
+    "lint_secure_per_folio": "warning: PG_arch_1 'secure' per folio",
+    "lint_flag_never_tested": "warning: folio.pg_arch_1 is set here but no call tests it",
 }
+
+
+@pytest.mark.parametrize("name", LINTS)
+def test_lint_golden(name: str, capsys: pytest.CaptureFixture[str],
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lint is a located warning: `ptdl check` prints it and exits 0."""
+    monkeypatch.chdir(ROOT)
+    rc = main(["check", _rel(name)])
+    _, err = capsys.readouterr()
+    golden = FIXTURES / f"{name}.expected"
+    if UPDATE:
+        golden.write_text(err, encoding="utf-8")
+    assert rc == 0
+    assert err == golden.read_text(encoding="utf-8")
+    assert EXPECTED_MESSAGE[name] in err
+    assert err.splitlines()[0].startswith(f"{_rel(name)}:")
+    assert ": error: " not in err and err.endswith("\n1 warning\n")
 
 
 def _rel(name: str) -> str:
@@ -111,7 +135,7 @@ def test_root_cause_only(name: str) -> None:
 
 
 def test_every_fixture_is_named_here() -> None:
-    assert sorted(EXPECTED_MESSAGE) == CASES
+    assert sorted(EXPECTED_MESSAGE) == sorted(CASES + LINTS)
 
 
 @pytest.mark.parametrize("name", ["overlap", "pfn_too_narrow", "missing_call"])
@@ -129,5 +153,5 @@ def test_load_and_render_agree_with_cli(name: str) -> None:
 
 def test_goldens_have_no_orphans() -> None:
     expected = sorted(p.stem for p in FIXTURES.glob("*.expected"))
-    assert expected == CASES
+    assert expected == sorted(CASES + LINTS)
     assert Path(FIXTURES / "x86_seed_advance.arch").exists()

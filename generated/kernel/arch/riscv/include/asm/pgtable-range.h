@@ -155,8 +155,7 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	for (;;) {
 		if (__ptdl_pte_present(pte) && __ptdl_pte_exec(pte)) {
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_range((unsigned long)folio_address(folio),
-					(unsigned long)folio_address(folio) + folio_size(folio));
+				flush_icache_all();
 				set_bit(PG_arch_1, &folio->flags);
 			}
 		}
@@ -200,4 +199,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:326356eb992539cf5163129d02411598466d0e2634392893b56975f826a854c2
+// ptdl-checksum: sha256:c988c8e619e7bb50151eb16811a6c5bbc7d5a99ac497c1cd8217f106a42cb630

@@ -151,8 +151,7 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	for (;;) {
 		if (__ptdl_pte_present(pte) && __ptdl_pte_exec(pte)) {
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_range((unsigned long)folio_address(folio),
-					(unsigned long)folio_address(folio) + folio_size(folio));
+				flush_icache_all();
 				set_bit(PG_arch_1, &folio->flags);
 			}
 		}
@@ -196,4 +195,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:924212179af2afe2f7a31b045583998bc60de6127dbe6b6ae536fa1a7326c9bd
+// ptdl-checksum: sha256:2ea776b60316fe8251630673535c37217f42775d52d43cc62cfd231a77f01fe1
