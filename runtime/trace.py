@@ -28,6 +28,7 @@ _DCACHE_FLUSH_USER = py_format(TRACE_FORMATS["dcache_flush_user"])
 _DCACHE_CLEAN = py_format(TRACE_FORMATS["dcache_clean"])
 _ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
 _ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
+_ICACHE_INVAL_MM = py_format(TRACE_FORMATS["icache_inval_mm"])
 _FOLIO_TEST = py_format(TRACE_FORMATS["folio_test_arch1"])
 _FOLIO_SET = py_format(TRACE_FORMATS["folio_set_arch1"])
 _FOLIO_CLEAR = py_format(TRACE_FORMATS["folio_clear_arch1"])
@@ -111,6 +112,10 @@ class Trace:
     def icache_inval(self, pfn: int, nr: int) -> None:
         if self.enabled:
             self.lines.append(_ICACHE_INVAL % (pfn, nr))
+
+    def icache_inval_mm(self, mm: int) -> None:
+        if self.enabled:
+            self.lines.append(_ICACHE_INVAL_MM % (mm,))
 
     def folio_test_arch1(self, pfn: int, bit: bool) -> None:
         if self.enabled:

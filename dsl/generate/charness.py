@@ -47,6 +47,7 @@ SHIM_PRIMITIVES = {
     "flush_dcache": "ptdl_prim_flush_dcache",
     "clean_dcache": "ptdl_prim_clean_dcache",
     "inval_icache": "ptdl_prim_inval_icache",
+    "inval_icache_mm": "ptdl_prim_inval_icache_mm",
     "flush_dcache_user": "ptdl_prim_flush_dcache_user",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",

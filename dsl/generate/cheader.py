@@ -137,6 +137,7 @@ INCLUDES: dict[str, str] = {
     "flush_dcache": "asm/cacheflush.h",
     "clean_dcache": "asm/cacheflush.h",
     "inval_icache": "asm/cacheflush.h",
+    "inval_icache_mm": "asm/cacheflush.h",
     "flush_dcache_user": "asm/cacheflush.h",
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
     "tlb_preload": "asm/tlbflush.h",

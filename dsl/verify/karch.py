@@ -116,8 +116,11 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
-    # the Sun-3 MMU is its own root archdef (a different layout, not a variant)
+    # the Sun-3 and ColdFire MMUs are variants of m68k with their own
+    # protection maps (arch/m68k/mm/Makefile: sun3mmu.o / mcfmmu.o instead
+    # of motorola.o)
     KArch("m68k_sun3", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/sun3mmu.c"),
+    KArch("m68k_coldfire", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/mcfmmu.c"),
     # User-Mode Linux on x86-64: the host compiler, SUBARCH selects the host
     KArch("um", "um", "", "arch/um/kernel/mem.c", make_vars=("SUBARCH=x86_64",)),
     KArch("sh", "sh", "sh4-linux-gnu-", "arch/sh/mm/mmap.c"),
@@ -128,8 +131,11 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
 
 
 def for_lineage(lineage: tuple[str, ...]) -> KArch | None:
-    """The kernel arch of an archdef: its root ancestor's name."""
-    for name in reversed(lineage):
+    """The kernel arch of an archdef: the nearest of itself and its
+    ancestors (leaf first) that has an entry -- a variant with its own
+    protection_map file (m68k_sun3, m68k_coldfire) has one, the others
+    fall through to their root."""
+    for name in lineage:
         if name in KARCHS:
             return KARCHS[name]
     return None

@@ -4,7 +4,7 @@
 """Conformance tests for m68k_sun3, generated from archdefs/m68k.arch.
 
 Every scenario of runtime/scenarios/*.yaml runs under every combination
-of m68k_sun3's CPU features (none declared) on the
+of m68k_sun3's CPU features (m040_060) on the
 executable model (runtime.conformance); no invariant may be violated, and
 the generated C header must print the same trace for the same calls.
 The expected events below were computed by dsl/generate/expect.py from
@@ -31,7 +31,7 @@ conformance = importlib.import_module("runtime.conformance")
 
 # Every subset of the declared CPU features.
 CPU_COMBINATIONS: list[tuple[str, ...]] = [
-    (),
+    (), ('m040_060',),
 ]
 
 # Documented findings (runtime/scenarios/*.yaml, params.findings): runs in
@@ -39,6 +39,8 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
     ('props_basic', ()): ('pte_property',
+        'The Sun-3 MMU has no execute permission: protection_map gives VM_READ and VM_EXEC|VM_READ the same PAGE_READONLY (VALID | ACCESSED | NOCACHE, arch/m68k/mm/sun3mmu.c and include/asm/sun3_pgtable.h, 6.1 and 6.12) and mmu_emu_handle_fault (arch/m68k/sun3/mmu_emu.c) loads any VALID entry, so every readable user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
+    ('props_basic', ('m040_060',)): ('pte_property',
         'The Sun-3 MMU has no execute permission: protection_map gives VM_READ and VM_EXEC|VM_READ the same PAGE_READONLY (VALID | ACCESSED | NOCACHE, arch/m68k/mm/sun3mmu.c and include/asm/sun3_pgtable.h, 6.1 and 6.12) and mmu_emu_handle_fault (arch/m68k/sun3/mmu_emu.c) loads any VALID entry, so every readable user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
 }
 
@@ -105,6 +107,10 @@ def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], check: str,
 # layout: the two must agree.
 PROPS_PFN = 0x10000
 ACCESSIBLE = [f for f in range(16) if f & 7]
+# combinations the archdef writes out whole (`entry ... =`, the kernel's
+# protection_map as it is; ptdl verify compares them): exempt from the
+# role rules below, which describe the computed entries
+LITERAL_PROTS = {0xa, 0xb, 0xe, 0xf}
 
 
 # A documented finding of a pgtable_props scenario (params.findings, check
@@ -129,6 +135,8 @@ def test_vm_get_page_prot_roles(vm_flags: int) -> None:
     pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
     if vm_flags & 7:
         _property(ARCH.pte_present(pte), f"prot({vm_flags:#x}): {pte:#x} not present")
+        if vm_flags in LITERAL_PROTS:
+            return
         want_write = bool(vm_flags & 2) and bool(vm_flags & 8)     # private writable: COW
         _property(ARCH.pte_write(pte) == want_write, f"prot({vm_flags:#x}): pte_write({pte:#x})")
         _property(ARCH.pte_exec(pte) == bool(vm_flags & 4), f"prot({vm_flags:#x}): pte_exec({pte:#x})")
@@ -156,8 +164,10 @@ def test_mutators(role: str, mk: str, un: str) -> None:
     unx = getattr(ARCH, "pte_" + un)
     for vm_flags in ACCESSIBLE:
         pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
-        assert test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}"
-        assert not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}"
+        # a documented pte_property finding (PROPS_FINDING) makes these two
+        # an expected failure naming it (ia64: wrprotect of AR_X_RX)
+        _property(test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}")
+        _property(not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}")
         assert mkx(mkx(pte)) == mkx(pte) and unx(unx(pte)) == unx(pte), f"{mk}/{un} not idempotent"
         assert ARCH.pte_pfn(mkx(pte)) == PROPS_PFN == ARCH.pte_pfn(unx(pte)), f"{mk}/{un} moved the pfn"
 
@@ -245,7 +255,7 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 # counts: every trace line but set_pte, with its count; set_pte: how many,
 # and the first and last.
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
-    ('exec_direct_order0', [()], {
+    ('exec_direct_order0', [(), ('m040_060',)], {
         "counts": {
             'icache_sync pfn=0x10000 nr=1': 2,
             'lazy_mmu enter': 1,
@@ -256,7 +266,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x92010000',
         "last_set_pte": 'set_pte pt=1 idx=1 val=0x92010000',
     }),
-    ('read_direct_order2', [()], {
+    ('read_direct_order2', [(), ('m040_060',)], {
         "counts": {
             'icache_sync pfn=0x10000 nr=4': 2,
             'lazy_mmu enter': 1,
