@@ -124,7 +124,13 @@ PROT_KEYS: dict[str, str] = {
     "noexec": "fields added without VM_EXEC (default: an inverted exec role's bit)",
     "noread": "fields added to an accessible protection with neither VM_READ nor VM_EXEC "
               "(MIPS write-only pages carry _PAGE_NO_READ)",
+    "all": "fields ORed into all 16 values, PAGE_NONE and literal entries included "
+           "(m68k paging_init ORs the 040/060 cache mode into protection_map)",
 }
+PROT_WHEN_DOC = ("protections that depend on a CPU feature (a boot-time rewrite of "
+                 "protection_map): with COND (over `cpu.X`), each key's fields are added "
+                 "to it and each `entry` replaces its combination; conformance runs "
+                 "every CPU combination")
 
 # Names of the VM_* flags in a literal prot entry (`entry shared|exec = ...`).
 VM_FLAGS: dict[str, int] = {"read": 1, "write": 2, "exec": 4, "shared": 8}
@@ -445,7 +451,9 @@ def vocabulary_markdown() -> dict[str, str]:
         "advances": items([(x.name, x.doc) for x in ADVANCE_ENTRIES]),
         "effects": items([(_effect_signature(e), _effect_doc(e)) for e in EFFECTS.values()]),
         "predicates": items([(f"{p.obj}.{p.name}", p.doc) for p in PREDICATE_ENTRIES]),
-        "prot": items(list(PROT_KEYS.items()) + [("entry FLAGS", PROT_ENTRY_DOC)]),
+        "prot": items(list(PROT_KEYS.items()) + [("entry FLAGS", PROT_ENTRY_DOC),
+                                                 ("when COND { KEY = ... entry FLAGS = ... }",
+                                                  PROT_WHEN_DOC)]),
         "pte_statements": items(list(PTE_STATEMENTS.items())),
     }
     return out

@@ -39,6 +39,7 @@ class _ArchChecker(LayoutChecks, BehaviourChecks):
         self.mutators()
         self.transforms()
         self.prot()
+        self.prot_cpu()
         self.caches()
         self.misc()
         self.calls()

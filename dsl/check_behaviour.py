@@ -11,7 +11,7 @@ import re
 
 from . import catalog
 from .model import (AnyOf, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp, Not,
-                    Num, Ref, Stmt, When, walk_expr, walk_stmts)
+                    Num, ProtEntry, ProtItem, Ref, Stmt, When, walk_expr, walk_stmts)
 from .source import Note
 from .suggest import closest, did_you_mean
 from .check_base import CheckerBase, advance_problem
@@ -89,6 +89,42 @@ class BehaviourChecks(CheckerBase):
             if kind not in kinds:
                 self.err(a.loc, f"no `{kind}` citation: every archdef cites the kernel "
                          f"{'files' if kind == 'source' else 'seed patch'} it follows", a.name)
+
+    def prot_cpu(self) -> None:
+        """`when cpu.X { KEY = ...  entry FLAGS = ... }` in the prot block:
+        the condition tests CPU features only; keys, flags and fields as in
+        the unconditional prot block."""
+        a = self.a
+        for w in a.prot_when:
+            self.cpu_expr(w.cond, w.origin, "a prot `when` condition")
+            named: list[tuple[str, ProtItem | ProtEntry]] = []
+            for p in w.items:
+                if p.key not in catalog.PROT_KEYS:
+                    self.err(p.loc, f"unknown prot entry '{p.key}'"
+                             f"{did_you_mean(p.key, catalog.PROT_KEYS)} (one of "
+                             f"{', '.join(catalog.PROT_KEYS)})", p.origin)
+                named.append((f"'{p.key}'", p))
+            for e in w.entries:
+                if not e.flags & 7:
+                    self.err(e.loc, f"prot entry '{e.label}' has none of read, write, exec: "
+                             "that is PAGE_NONE, written `none = ...`", e.origin)
+                for n in e.names:
+                    if n not in catalog.VM_FLAGS:
+                        self.err(e.loc, f"unknown VM flag '{n}' in prot entry (one of "
+                                 f"{', '.join(catalog.VM_FLAGS)})", e.origin)
+                named.append((f"'{e.label}'", e))
+            for label, x in named:
+                for name, value in x.values:
+                    f = a.field(name)
+                    if f is None:
+                        self.err(x.loc, f"prot entry {label} names unknown field '{name}'"
+                                 f"{did_you_mean(name, self.field_names)}", x.origin)
+                    elif value is not None and value.bit_length() > max(0, f.width):
+                        self.err(x.loc, f"value {value} does not fit field '{name}' "
+                                 f"({f.width} bits)", x.origin)
+                    elif f.role == "pfn":
+                        self.err(x.loc, f"prot entry {label} may not set PFN field '{name}'",
+                                 x.origin)
 
     # -- behaviour ----------------------------------------------------------
     def calls(self) -> None:

@@ -244,6 +244,22 @@ class ProtEntry:
 
 
 @dataclass(frozen=True)
+class ProtWhen:
+    """`when COND { KEY = f | g  entry FLAGS = ... }` in the prot block: a
+    CPU-feature dependent rewrite of the protection table (m68k paging_init
+    ORs _PAGE_CACHE040 into every protection_map entry on 040/060).  With
+    COND, each key's fields are added to the key (`all`: to all 16 values,
+    PAGE_NONE included, after literal entries), an entry replaces its
+    combination."""
+
+    cond: Expr
+    items: tuple[ProtItem, ...]
+    entries: tuple[ProtEntry, ...]
+    loc: Loc
+    origin: str
+
+
+@dataclass(frozen=True)
 class NameList:
     """A pte-block statement naming fields or mutators: `none_ignores a, d`,
     `pfn_pte { mkyoung }`."""
@@ -370,6 +386,7 @@ class Arch:
     prot_entries: tuple[ProtEntry, ...] = ()   # literal entries of the prot block
     none_ignores: NameList | None = None       # fields pte_none() ignores
     pfn_pte_applies: NameList | None = None    # mutators pfn_pte() applies
+    prot_when: tuple[ProtWhen, ...] = ()       # CPU-dependent protections
 
     def supports_page_table_check(self) -> bool:
         """Does set_ptes call page_table_check_ptes_set()?"""

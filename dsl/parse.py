@@ -25,7 +25,7 @@ from lark.tree import Meta
 
 from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
                     EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
-                    Mutator, NameList, Not, Num, Primitive, ProtEntry, ProtItem, Ref,
+                    Mutator, NameList, Not, Num, Primitive, ProtEntry, ProtItem, ProtWhen, Ref,
                     Setting, Stmt, Transform, When)
 from . import catalog
 from .source import Diagnostic, Loc
@@ -56,6 +56,7 @@ class ArchDecl:
     drops: list[tuple[str, Loc]] = field(default_factory=list)
     prot: list[ProtItem] = field(default_factory=list)
     prot_entries: list[ProtEntry] = field(default_factory=list)
+    prot_when: list[ProtWhen] = field(default_factory=list)
     none_ignores: list[NameList] = field(default_factory=list)
     pfn_pte_applies: list[NameList] = field(default_factory=list)
     cache: list[tuple[str, Choice]] = field(default_factory=list)
@@ -315,14 +316,23 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
                 it(d)
         return apply
 
-    def prot_block(self, *items: ProtItem | ProtEntry) -> Apply:
+    def prot_block(self, *items: ProtItem | ProtEntry | ProtWhen) -> Apply:
         def apply(d: ArchDecl) -> None:
             for it in items:
                 if isinstance(it, ProtEntry):
                     d.prot_entries.append(it)
+                elif isinstance(it, ProtWhen):
+                    d.prot_when.append(it)
                 else:
                     d.prot.append(it)
         return apply
+
+    @v_args(inline=True, meta=True)
+    def prot_when(self, meta: Meta, cond: Expr, *items: ProtItem | ProtEntry) -> ProtWhen:
+        """`when COND { ... }`: protections that depend on a CPU feature."""
+        return ProtWhen(cond, tuple(i for i in items if isinstance(i, ProtItem)),
+                        tuple(i for i in items if isinstance(i, ProtEntry)),
+                        self.at_meta(meta), self.origin)
 
     @v_args(inline=True, meta=True)
     def prot_entry(self, meta: Meta, combo: tuple[Token, ...], *values: _FieldValue) -> ProtEntry:

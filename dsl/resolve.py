@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from . import catalog
 from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, KConfig,
                     KernelDiff, Kind, Mutator, NameList, Num, Primitive, ProtEntry, ProtItem,
-                    Setting,
+                    ProtWhen, Setting,
                     Transform)
 from .parse import ArchDecl
 from .source import Diagnostic, Loc, Note
@@ -152,7 +152,9 @@ def merge(chain: list[ArchDecl]) -> Arch:
     entries: dict[int, ProtEntry] = {}
     none_ign: NameList | None = None
     pfn_applies: NameList | None = None
+    prot_when: list[ProtWhen] = []
     for d in chain:
+        prot_when += d.prot_when
         for e in d.prot_entries:
             if all(n in catalog.VM_FLAGS for n in e.names):
                 entries[e.flags] = e
@@ -274,4 +276,5 @@ def merge(chain: list[ArchDecl]) -> Arch:
         prot_entries=tuple(entries[f] for f in sorted(entries)),
         none_ignores=none_ign,
         pfn_pte_applies=pfn_applies,
+        prot_when=tuple(prot_when),
     )

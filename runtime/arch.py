@@ -244,6 +244,13 @@ class Arch:
         prot = lay.with_role(prot, "exec", bool(vm_flags & VM_EXEC))
         return prot
 
+    def vm_get_page_prot_cpu(self, vm_flags: int, cpu: frozenset[str]) -> int:
+        """vm_get_page_prot() on a CPU with these features: protection_map
+        after the arch's boot code rewrote it (m68k paging_init ORs the
+        040/060 cache mode into every entry); an archdef's prot `when`
+        blocks override this.  Default: the static table."""
+        return self.vm_get_page_prot(vm_flags)
+
     # --- The four range-API calls (asm-generic defaults) --------------------
     def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int,
                  nr: int) -> None:

@@ -135,7 +135,7 @@ class Machine:
             if start < v.end and v.start < end:
                 raise ValueError("mmap: overlaps %r" % v)
         vma = Vma(mm, start, end, flags, mapping, pgoff,
-                  self.arch.vm_get_page_prot(flags))
+                  self.arch.vm_get_page_prot_cpu(flags, self.cpu))
         vma.id = len(self.vmas) + 1
         self.vmas.append(vma)
         mm.vmas.append(vma)

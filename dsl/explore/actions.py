@@ -309,7 +309,7 @@ def _mprotect(w: World, s: Step) -> None:
     if (vma.flags & VM_SHARED) != (flags & VM_SHARED):
         return                         # mprotect cannot change MAP_SHARED
     vma.flags = flags
-    vma.page_prot = a.vm_get_page_prot(flags)
+    vma.page_prot = a.vm_get_page_prot_cpu(flags, k.cpu)
     mm = vma.mm
     _drop_pmd_leaves(w, mm, vma.start, vma.end)
     for i in range((vma.end - vma.start) >> k.page_shift):

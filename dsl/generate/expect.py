@@ -35,7 +35,7 @@ from typing import Callable, TypedDict
 
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr, FlagOp,
-                     Not, Num, Ref, Stmt, When, walk_expr)
+                     Not, Num, Ref, Stmt, When)
 from . import layout
 from .encode import (_mask, boundary_pfns, boundary_ptes, eval_pte, mutate, pfn_pte,
                      pfn_width, pte_pfn, pte_test)
@@ -143,7 +143,15 @@ class Interp:
     def cond(self, e: Expr, cx: Cx) -> bool:
         m = self.m
         if isinstance(e, AnyOf):
-            return cx.anys[id(e)]
+            # evaluated where it stands, entry 0 first, stopping at the first
+            # hit: the C header's short-circuit order (issue 10 item 12)
+            for i in range(cx.nr):
+                inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
+                           new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
+                           index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr)
+                if self.cond(e.arg, inner):
+                    return True
+            return False
         if isinstance(e, Not):
             return not self.cond(e.arg, cx)
         if isinstance(e, BoolOp):
@@ -203,17 +211,6 @@ class Interp:
     def stmt(self, s: Stmt, cx: Cx) -> None:
         m = self.m
         if isinstance(s, When):
-            for x in walk_expr(s.cond):
-                if isinstance(x, AnyOf):
-                    hit = False
-                    for i in range(cx.nr):
-                        inner = Cx(cx.call, pte=cx.pte, old=m.table.get(cx.idx + i, 0),
-                                   new=self.next_pte(cx.pte, i), page=cx.page, uaddr=cx.uaddr,
-                                   index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr)
-                        if self.cond(x.arg, inner):
-                            hit = True
-                            break
-                    cx.anys[id(x)] = hit
             self.run(s.then if self.cond(s.cond, cx) else s.orelse, cx)
         elif isinstance(s, Each):
             self.each(s, cx)
@@ -429,7 +426,7 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     start = direct_address(a, n, colour_offset, max(dcache_colours(a, cpu), 1))
     idx = (start >> a.page_shift) & (a.ptrs_per_pte - 1)
     it.call("flush_icache_pages", Cx("flush_icache_pages", page=DIRECT_PFN, nr=n))
-    entry = pfn_pte(a, DIRECT_PFN, prot_table(a)[vm_flags & 15])     # mk_pte
+    entry = pfn_pte(a, DIRECT_PFN, prot_table(a, frozenset(cpu))[vm_flags & 15])   # mk_pte
     if a.sw_mkyoung:
         entry = mutate(a, "mkyoung", entry)                            # pte_sw_mkyoung
     it.call("set_ptes", Cx("set_ptes", pte=entry, addr=start, idx=idx, nr=n))

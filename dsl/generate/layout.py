@@ -12,7 +12,7 @@ VM_SHARED, PROT_NONE is not user-accessible, ...).
 
 from __future__ import annotations
 
-from ..model import Arch
+from ..model import Arch, BoolOp, Expr, Not, ProtEntry, Ref
 
 VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 1, 2, 4, 8
 
@@ -31,52 +31,100 @@ def field_value_bits(a: Arch, name: str, value: int | None) -> int:
     return f.mask if value is None else (value << f.lo) & f.mask
 
 
-def prot_bits(a: Arch, key: str) -> int:
+def cpu_holds(e: Expr, cpu: frozenset[str]) -> bool:
+    """A condition over `cpu.X` features (checked so by dsl/check_layout.py)."""
+    if isinstance(e, Ref):
+        return len(e.path) == 2 and e.path[0] == "cpu" and e.path[1] in cpu
+    if isinstance(e, Not):
+        return not cpu_holds(e.arg, cpu)
+    if isinstance(e, BoolOp):
+        vals = [cpu_holds(x, cpu) for x in e.args]
+        return all(vals) if e.op == "and" else any(vals)
+    return False
+
+
+def prot_cpu_features(a: Arch) -> tuple[str, ...]:
+    """The CPU features the prot block's `when` conditions test."""
+    out: set[str] = set()
+    for w in a.prot_when:
+        todo: list[Expr] = [w.cond]
+        while todo:
+            x = todo.pop()
+            if isinstance(x, Ref) and len(x.path) == 2 and x.path[0] == "cpu":
+                out.add(x.path[1])
+            elif isinstance(x, Not):
+                todo.append(x.arg)
+            elif isinstance(x, BoolOp):
+                todo.extend(x.args)
+    return tuple(sorted(out))
+
+
+def prot_bits(a: Arch, key: str, cpu: frozenset[str] = frozenset()) -> int:
     item = a.prot_item(key)
     v = 0
     if item is not None:
         for n, val in item.values:
             v |= field_value_bits(a, n, val)
+    for w in a.prot_when:
+        if cpu_holds(w.cond, cpu):
+            for it in w.items:
+                if it.key == key:
+                    for n, val in it.values:
+                        v |= field_value_bits(a, n, val)
     return v
 
 
-def prot_table(a: Arch) -> list[int]:
+def _entry(a: Arch, flags: int, cpu: frozenset[str]) -> ProtEntry | None:
+    e = a.prot_entry(flags)
+    for w in a.prot_when:
+        if cpu_holds(w.cond, cpu):
+            for x in w.entries:
+                if x.flags == flags:
+                    e = x
+    return e
+
+
+def prot_table(a: Arch, cpu: frozenset[str] = frozenset()) -> list[int]:
     """vm_get_page_prot() for the 16 VM_READ|WRITE|EXEC|SHARED combinations
     (semantics: dsl/catalog.py PROT_KEYS): PAGE_NONE without VM_READ|WRITE|
     EXEC; else base, plus write for shared writable (private writable stays
     read-only: COW), plus exec or noexec, plus noread with neither VM_READ
     nor VM_EXEC; without exec/noexec keys the exec role's fields follow
     VM_EXEC (honouring their polarity).  A literal `entry R|W|X|S = ...`
-    replaces the computed value of its combination whole."""
+    replaces the computed value of its combination whole.  `cpu` selects
+    the prot block's `when cpu.X { ... }` rewrites (their keys add fields,
+    their entries replace one combination, `all` is ORed into every value
+    last); without it the table is the kernel's static protection_map."""
     exec_fields = a.role_fields("exec")
     table: list[int] = []
     for flags in range(16):
         r, w, x, s = (bool(flags & VM_READ), bool(flags & VM_WRITE),
                       bool(flags & VM_EXEC), bool(flags & VM_SHARED))
+        every = prot_bits(a, "all", cpu)
         if not (r or w or x):
-            table.append(prot_bits(a, "none"))
+            table.append(prot_bits(a, "none", cpu) | every)
             continue
-        v = prot_bits(a, "base")
+        v = prot_bits(a, "base", cpu)
         if w and s:
-            v |= prot_bits(a, "write")
+            v |= prot_bits(a, "write", cpu)
         if x:
-            v |= prot_bits(a, "exec")
+            v |= prot_bits(a, "exec", cpu)
         else:
-            v |= prot_bits(a, "noexec")
+            v |= prot_bits(a, "noexec", cpu)
         if not (r or x):
-            v |= prot_bits(a, "noread")
+            v |= prot_bits(a, "noread", cpu)
         if a.prot_item("exec") is None and a.prot_item("noexec") is None:
             for f in exec_fields:
                 if x != f.inverted:
                     v |= f.mask
                 else:
                     v &= ~f.mask
-        e = a.prot_entry(flags)
+        e = _entry(a, flags, cpu)
         if e is not None:
             v = 0
             for n, val in e.values:
                 v |= field_value_bits(a, n, val)
-        table.append(v)
+        table.append(v | every)
     return table
 
 

@@ -89,6 +89,31 @@ class ModuleView:
     pfn_parts: tuple[PfnPart, ...]
     advance: str
     calls: tuple[CallView, ...]
+    prot_cpu: tuple[ProtCpu, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProtCpu:
+    """One CPU-feature combination whose vm_get_page_prot table differs
+    from the static one (the prot block's `when cpu.X { ... }`)."""
+
+    cond: str
+    table: tuple[int, ...]
+
+
+def _prot_cpu(a: Arch) -> tuple[ProtCpu, ...]:
+    feats = layout.prot_cpu_features(a)
+    static = prot_table(a)
+    out: list[ProtCpu] = []
+    for bits in range(1, 1 << len(feats)):
+        have = frozenset(f for i, f in enumerate(feats) if bits >> i & 1)
+        t = prot_table(a, have)
+        if t == static:
+            continue
+        terms = [_x("cpu_in", f) if f in have else _x("not_", _x("cpu_in", f)) for f in feats]
+        out.append(ProtCpu(terms[0] if len(terms) == 1 else _x("bool_op", "and", terms),
+                           tuple(t)))
+    return tuple(out)
 
 
 _SIGS = {
@@ -181,6 +206,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         pfn_parts=tuple(PfnPart(f.lo, (1 << f.width) - 1, f.pfn_offset) for f in a.pfn_fields),
         advance=py.advance_expr(a.advance, "pte", "pages"),
         calls=tuple(calls),
+        prot_cpu=_prot_cpu(a),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Callable, Union
 
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Compare, Each, EffectStmt, Expr,
-                     FlagOp, Not, Num, Ref, Stmt, When, walk_expr)
+                     FlagOp, Not, Num, Ref, Stmt, When)
 from .templating import Lazy, macros
 
 _X = "py/exprs.j2"
@@ -229,7 +229,12 @@ class PyWriter:
             op = "==" if e.op == "==" else "!="
             return _x("compare", self.value(e.left, cx), op, self.value(e.right, cx))
         if isinstance(e, AnyOf):
-            raise AssertionError("any() is hoisted before use")
+            # inline and lazy, as the C header's helper call inside its
+            # && / || chain: evaluated only when reached, left to right,
+            # stopping at the first entry that holds (issue 10 item 12)
+            i = self.fresh("i")
+            inner = cx.derive(old=_lazy("read_pte", _lazy("ptep_i", i)), new=_nth(cx, i))
+            return _x("any_of", i, self.cond(e.arg, inner))
         if isinstance(e, Num):
             return _x("const", e.value)
         assert isinstance(e, Ref)
@@ -258,27 +263,6 @@ class PyWriter:
         return _x("pte_pfn", cx.ptev(e.path[0]))
 
     # -- statements ---------------------------------------------------------
-    def hoist_any(self, e: Expr, cx: Cx, pad: str, out: list[str]) -> None:
-        """Compute each any(...) into a variable first."""
-        for x in walk_expr(e):
-            if not isinstance(x, AnyOf):
-                continue
-            var = self.fresh("any")
-            i = self.fresh("i")
-            inner = cx.derive(old=_lazy("read_pte", _lazy("ptep_i", i)), new=_nth(cx, i))
-            text = macros(_S).lines("any_loop", var, i, self.cond(x.arg, inner))
-            out += [pad + ln for ln in text]
-            cx.anys[id(x)] = var
-
-    def cond_with_any(self, e: Expr, cx: Cx) -> str:
-        if isinstance(e, AnyOf):
-            return cx.anys[id(e)]
-        if isinstance(e, Not):
-            return _x("not_", self.cond_with_any(e.arg, cx))
-        if isinstance(e, BoolOp):
-            return _x("bool_op", e.op, [self.cond_with_any(x, cx) for x in e.args])
-        return self.cond(e, cx)
-
     def range_of(self, arg: str, cx: Cx) -> tuple[str, str]:
         """(first pfn, number of pages) an effect's positional arg covers."""
         if arg == "folio":
@@ -299,8 +283,7 @@ class PyWriter:
         out: list[str] = []
         for s in body:
             if isinstance(s, When):
-                self.hoist_any(s.cond, cx, pad, out)
-                out.append(pad + _s("if_", self.cond_with_any(s.cond, cx)))
+                out.append(pad + _s("if_", self.cond(s.cond, cx)))
                 out += self.stmts(s.then, cx, depth + 1) or [pad + "    " + _s("pass_")]
                 if s.orelse:
                     out.append(pad + _s("else_"))

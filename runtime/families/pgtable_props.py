@@ -77,9 +77,11 @@ class PgtableProps(Family):
     def run(self, run: Run, sc: Scenario) -> None:
         a = run.arch
         pfns = fixture_pfns(a, sc)
-        has_protnone = a.layout.has_role("protnone") or a.pte_protnone(a.vm_get_page_prot(0))
+        cpu = run.cpu
+        has_protnone = a.layout.has_role("protnone") or a.pte_protnone(
+            a.vm_get_page_prot_cpu(0, cpu))
         for flags in range(16):
-            prot = a.vm_get_page_prot(flags)
+            prot = a.vm_get_page_prot_cpu(flags, cpu)     # as the boot code leaves it
             acc = bool(flags & (VM_READ | VM_WRITE | VM_EXEC))
             for pfn in pfns:
                 pte = a.pfn_pte(pfn, prot)

@@ -37,6 +37,8 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
+    # issue 10 item 11: a CPU-dependent protection rewrite (prot `when`)
+    ("x86_cpu_prot_writable", "props_basic", ("wr",), "pte_property", "x86"),
     ("alpha_no_new_asn", "exec_many_mms", (), "stale_insn", "alpha"),
     ("m68k_coldfire_shipped", "props_basic", (), "pte_property", "m68k_coldfire"),
 ]

@@ -49,6 +49,7 @@ EXPECTED_MESSAGE = {
     "pfn_pte_applies_errors": "pfn_pte applies unknown mutator 'mkshiny'",
     "prot_entry_errors": "unknown VM flag 'exce' in prot entry",
     "prot_unknown_field": "prot entry 'write' names unknown field 'rwx'",
+    "prot_when_errors": "a prot `when` condition may only test CPU features (cpu.NAME)",
     "range_outside_word": "bit range 60..70 lies outside the 64-bit word",
     "range_reversed": "bit range 62..59 is reversed",
     "store_paths": "set_ptes must run `store` exactly once on every path (some path runs it 0 times)",
