@@ -52,6 +52,26 @@ PROT_TABLE: tuple[int, ...] = (
     0x9,  # 0xf
 )
 
+# vm_get_page_prot() when 'm040_060' in cpu (the prot block's `when`)
+PROT_TABLE_CPU0: tuple[int, ...] = (
+    0x2c,  # 0x0
+    0x2d,  # 0x1
+    0x2d,  # 0x2
+    0x2d,  # 0x3
+    0x2d,  # 0x4
+    0x2d,  # 0x5
+    0x2d,  # 0x6
+    0x2d,  # 0x7
+    0x2c,  # 0x8
+    0x2d,  # 0x9
+    0x29,  # 0xa
+    0x29,  # 0xb
+    0x2d,  # 0xc
+    0x2d,  # 0xd
+    0x29,  # 0xe
+    0x29,  # 0xf
+)
+
 FIELDS: tuple[Field, ...] = (
     Field('valid', 0, 0, 'valid', False, 0),
     Field('vexec', 0, 0, 'exec', False, 0),
@@ -156,6 +176,12 @@ class Arch_m68k(Arch):
         return (pte + (pages << 12)) & 0xffffffff
 
     def vm_get_page_prot(self, vm_flags: int) -> int:
+        return PROT_TABLE[vm_flags & 15]
+
+    def vm_get_page_prot_cpu(self, vm_flags: int, cpu: frozenset[str]) -> int:
+        """protection_map as the boot code leaves it on this CPU (prot `when`)."""
+        if 'm040_060' in cpu:
+            return PROT_TABLE_CPU0[vm_flags & 15]
         return PROT_TABLE[vm_flags & 15]
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:

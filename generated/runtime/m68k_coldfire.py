@@ -76,7 +76,7 @@ class Arch_m68k_coldfire(Arch):
 
     def __init__(self) -> None:
         super().__init__('m68k_coldfire', 32, 13, 512, 32, 13,
-                         9, FIELDS, ('m040_060',),
+                         9, FIELDS, (),
                          'none', 'none', 'hardware', True, 0x0)
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:

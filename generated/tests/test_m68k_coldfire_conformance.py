@@ -4,7 +4,7 @@
 """Conformance tests for m68k_coldfire, generated from archdefs/m68k.arch.
 
 Every scenario of runtime/scenarios/*.yaml runs under every combination
-of m68k_coldfire's CPU features (m040_060) on the
+of m68k_coldfire's CPU features (none declared) on the
 executable model (runtime.conformance); no invariant may be violated, and
 the generated C header must print the same trace for the same calls.
 The expected events below were computed by dsl/generate/expect.py from
@@ -31,7 +31,7 @@ conformance = importlib.import_module("runtime.conformance")
 
 # Every subset of the declared CPU features.
 CPU_COMBINATIONS: list[tuple[str, ...]] = [
-    (), ('m040_060',),
+    (),
 ]
 
 # Documented findings (runtime/scenarios/*.yaml, params.findings): runs in
@@ -251,7 +251,7 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 # counts: every trace line but set_pte, with its count; set_pte: how many,
 # and the first and last.
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
-    ('exec_direct_order0', [(), ('m040_060',)], {
+    ('exec_direct_order0', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=1': 2,
             'lazy_mmu enter': 1,
@@ -262,7 +262,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x20001414',
         "last_set_pte": 'set_pte pt=1 idx=1 val=0x20001414',
     }),
-    ('exec_direct_order4', [(), ('m040_060',)], {
+    ('exec_direct_order4', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=16': 2,
             'lazy_mmu enter': 1,
@@ -273,7 +273,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x20001414',
         "last_set_pte": 'set_pte pt=1 idx=16 val=0x2001f414',
     }),
-    ('read_direct_order2', [(), ('m040_060',)], {
+    ('read_direct_order2', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=4': 2,
             'lazy_mmu enter': 1,

@@ -250,7 +250,7 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 # counts: every trace line but set_pte, with its count; set_pte: how many,
 # and the first and last.
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
-    ('exec_direct_order0', [(), ('m040_060',)], {
+    ('exec_direct_order0', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=1': 2,
             'lazy_mmu enter': 1,
@@ -261,7 +261,18 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x1000000d',
         "last_set_pte": 'set_pte pt=1 idx=1 val=0x1000000d',
     }),
-    ('exec_direct_order4', [(), ('m040_060',)], {
+    ('exec_direct_order0', [('m040_060',)], {
+        "counts": {
+            'icache_sync pfn=0x10000 nr=1': 2,
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x1000002d nr=1': 1,
+        },
+        "set_pte": 1,
+        "first_set_pte": 'set_pte pt=1 idx=1 val=0x1000002d',
+        "last_set_pte": 'set_pte pt=1 idx=1 val=0x1000002d',
+    }),
+    ('exec_direct_order4', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=16': 2,
             'lazy_mmu enter': 1,
@@ -272,7 +283,18 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x1000000d',
         "last_set_pte": 'set_pte pt=1 idx=16 val=0x1000f00d',
     }),
-    ('read_direct_order2', [(), ('m040_060',)], {
+    ('exec_direct_order4', [('m040_060',)], {
+        "counts": {
+            'icache_sync pfn=0x10000 nr=16': 2,
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x1000002d nr=16': 1,
+        },
+        "set_pte": 16,
+        "first_set_pte": 'set_pte pt=1 idx=1 val=0x1000002d',
+        "last_set_pte": 'set_pte pt=1 idx=16 val=0x1000f02d',
+    }),
+    ('read_direct_order2', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=4': 2,
             'lazy_mmu enter': 1,
@@ -282,6 +304,17 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "set_pte": 4,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x1000000d',
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x1000300d',
+    }),
+    ('read_direct_order2', [('m040_060',)], {
+        "counts": {
+            'icache_sync pfn=0x10000 nr=4': 2,
+            'lazy_mmu enter': 1,
+            'lazy_mmu leave': 1,
+            'ptc_set pt=1 idx=1 val=0x1000002d nr=4': 1,
+        },
+        "set_pte": 4,
+        "first_set_pte": 'set_pte pt=1 idx=1 val=0x1000002d',
+        "last_set_pte": 'set_pte pt=1 idx=4 val=0x1000302d',
     }),
 ]
 

@@ -4,7 +4,7 @@
 """Conformance tests for m68k_sun3, generated from archdefs/m68k.arch.
 
 Every scenario of runtime/scenarios/*.yaml runs under every combination
-of m68k_sun3's CPU features (m040_060) on the
+of m68k_sun3's CPU features (none declared) on the
 executable model (runtime.conformance); no invariant may be violated, and
 the generated C header must print the same trace for the same calls.
 The expected events below were computed by dsl/generate/expect.py from
@@ -31,7 +31,7 @@ conformance = importlib.import_module("runtime.conformance")
 
 # Every subset of the declared CPU features.
 CPU_COMBINATIONS: list[tuple[str, ...]] = [
-    (), ('m040_060',),
+    (),
 ]
 
 # Documented findings (runtime/scenarios/*.yaml, params.findings): runs in
@@ -39,8 +39,6 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
     ('props_basic', ()): ('pte_property',
-        'The Sun-3 MMU has no execute permission: protection_map gives VM_READ and VM_EXEC|VM_READ the same PAGE_READONLY (VALID | ACCESSED | NOCACHE, arch/m68k/mm/sun3mmu.c and include/asm/sun3_pgtable.h, 6.1 and 6.12) and mmu_emu_handle_fault (arch/m68k/sun3/mmu_emu.c) loads any VALID entry, so every readable user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
-    ('props_basic', ('m040_060',)): ('pte_property',
         'The Sun-3 MMU has no execute permission: protection_map gives VM_READ and VM_EXEC|VM_READ the same PAGE_READONLY (VALID | ACCESSED | NOCACHE, arch/m68k/mm/sun3mmu.c and include/asm/sun3_pgtable.h, 6.1 and 6.12) and mmu_emu_handle_fault (arch/m68k/sun3/mmu_emu.c) loads any VALID entry, so every readable user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
 }
 
@@ -255,7 +253,7 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 # counts: every trace line but set_pte, with its count; set_pte: how many,
 # and the first and last.
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
-    ('exec_direct_order0', [(), ('m040_060',)], {
+    ('exec_direct_order0', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=1': 2,
             'lazy_mmu enter': 1,
@@ -266,7 +264,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "first_set_pte": 'set_pte pt=1 idx=1 val=0x92010000',
         "last_set_pte": 'set_pte pt=1 idx=1 val=0x92010000',
     }),
-    ('read_direct_order2', [(), ('m040_060',)], {
+    ('read_direct_order2', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=4': 2,
             'lazy_mmu enter': 1,
