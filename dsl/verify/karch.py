@@ -208,9 +208,16 @@ def read_protection_map(tree: Path, k: KArch) -> ProtMap | str:
             entries[f] = ProtEntry(f, expr, line, None)
     if sorted(entries) != list(range(16)):
         return f"{k.prot_file}: found protection_map entries {sorted(entries)}, not all 16"
-    used = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", " ".join(e.expr for e in entries.values())))
+    text = " ".join(e.expr for e in entries.values())
+    used = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", text))
     macros: list[str] = []
     for m in re.finditer(r"^#define\s+([A-Za-z_]\w*)\((.*?)\)[ \t]+(.*)$", src, re.M):
         if m.group(1) in used:
             macros.append(f"#define {m.group(1)}({m.group(2)}) {m.group(3).strip()}")
+    # object-like local macros the entries name (m68k motorola.c PAGE_NONE_C:
+    # compile-time copies of the header's PAGE_* without the cache bits)
+    names = set(re.findall(r"\b([A-Za-z_]\w*)\b", text))
+    for m in re.finditer(r"^#define\s+([A-Za-z_]\w*)[ \t]+(.*)$", src, re.M):
+        if m.group(1) in names:
+            macros.append(f"#define {m.group(1)} {m.group(2).strip()}")
     return ProtMap(k.prot_file, tuple(entries[i] for i in range(16)), tuple(macros))
