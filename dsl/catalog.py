@@ -175,6 +175,8 @@ KIND_ENTRIES: tuple[Kind, ...] = (
     Kind("dcache", "vivt", "virtually indexed and tagged: one line per colour (needs colours=N)", ("colours",)),
     Kind("icache", "coherent", "instruction fetch sees the latest data (snoops the D-cache)"),
     Kind("icache", "needs_sync", "instruction fetch reads the point of unification: clean D, invalidate I"),
+    Kind("icache", "asn_tagged", "lines tagged with the address space (ASN) that fetched them, filled "
+         "from the D-cache, not invalidated by stores: a new ASN drops one mm's lines (alpha)"),
     Kind("tlb", "hardware", "hardware table walker; caches valid translations only"),
     Kind("tlb", "software", "software-loaded; refilled on a miss, preloaded by update_mmu_cache_range"),
     Kind("tlb", "software_pairs", "software-loaded even/odd page pairs sharing one entry and the global bit (MIPS R4K)"),
@@ -391,6 +393,10 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            "fence.i); the model has one CPU, so it differs from icache_flush_all in name only",
            {}, (), _ALL, "", "local_flush_icache_all", "icache_flush_local",
            "icache_flush_local"),
+    Effect("inval_icache_mm", "invalidate every I-cache line of the VMA's address space, whatever the "
+           "pages (alpha flush_icache_user_page: a new ASN)",
+           {}, (), ("flush_icache_pages", "update_mmu_cache_range"), "", "flush_icache_user_page",
+           "icache_inval_mm", "icache_inval_mm mm={mm}"),
     Effect("tlb_preload", "load the TLB entry for addr from *ptep (update_mmu_cache)",
            {}, (), ("update_mmu_cache_range",), "pte", "__update_tlb", "tlb_preload",
            "tlb_preload mm={mm} addr={addr:#x} val={val:#x}", "entry"),

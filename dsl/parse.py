@@ -64,6 +64,7 @@ class ArchDecl:
     advance: list[tuple[str, Loc]] = field(default_factory=list)
     pg_arch_1: list[tuple[str, str | None, Loc]] = field(default_factory=list)
     cpu: list[tuple[str, Loc]] = field(default_factory=list)
+    cpu_drops: list[tuple[str, Loc]] = field(default_factory=list)
     prefault: list[tuple[Expr | None, Loc]] = field(default_factory=list)
     primitives: list[Primitive] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
@@ -418,6 +419,9 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
 
     def cpu_decl(self, *names: Token) -> Apply:
         return lambda d: d.cpu.extend((str(t), self.at(t)) for t in names)
+
+    def cpu_drop(self, *names: Token) -> Apply:
+        return lambda d: d.cpu_drops.extend((str(t), self.at(t)) for t in names)
 
     @v_args(inline=True, meta=True)
     def prefault_setting(self, meta: Meta, cond: Expr | None) -> Apply:

@@ -5,7 +5,8 @@ the chain root..leaf is merged (a child's setting, field, predicate,
 mutator, prot key, cache key, primitive or call replaces the parent's of the
 same name; `drop NAME` removes an inherited field or predicate (or the
 inherited `none_ignores` / `pfn_pte` statement); citations
-and CPU features accumulate), then defaults are filled in.  Problems that
+and CPU features accumulate, `drop cpu X` removes an inherited feature and
+the prot `when` blocks that test it), then defaults are filled in.  Problems that
 make a model impossible (missing parent, cycle, duplicate arch) are
 reported here; everything else is dsl/check.py's.
 """
@@ -15,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import catalog
-from .model import (Arch, Call, Choice, Cite, Derived, Expr, Field, KConfig,
+from .model import (Arch, BoolOp, Call, Choice, Cite, Derived, Expr, Field, KConfig, Not, Ref,
                     KernelDiff, Kind, Mutator, NameList, Num, Primitive, ProtEntry, ProtItem,
                     ProtWhen, Setting,
                     Transform)
 from .parse import ArchDecl
 from .source import Diagnostic, Loc, Note
+from .suggest import did_you_mean
 
 
 @dataclass
@@ -123,8 +125,29 @@ def resolve(decl_list: list[ArchDecl]) -> Resolved:
         if err is not None:
             diags.append(err)
             continue
+        diags += _cpu_drop_errors(chain)
         archs[name] = merge(chain)
     return Resolved(archs, decls, diags)
+
+
+def _tests_cpu(e: Expr, name: str) -> bool:
+    """Does the expression read cpu.NAME?"""
+    if isinstance(e, Ref):
+        return e.path == ("cpu", name)
+    if isinstance(e, Not):
+        return _tests_cpu(e.arg, name)
+    if isinstance(e, BoolOp):
+        return any(_tests_cpu(x, name) for x in e.args)
+    return False
+
+
+def _cpu_drop_errors(chain: list[ArchDecl]) -> list[Diagnostic]:
+    """`drop cpu X` in the leaf must name a feature an ancestor declares."""
+    leaf = chain[-1]
+    inherited = {n for d in chain[:-1] for n, _ in d.cpu}
+    return [Diagnostic(loc, f"drop cpu: no inherited CPU feature '{n}'"
+                       f"{did_you_mean(n, sorted(inherited))}")
+            for n, loc in leaf.cpu_drops if n not in inherited]
 
 
 def merge(chain: list[ArchDecl]) -> Arch:
@@ -202,6 +225,9 @@ def merge(chain: list[ArchDecl]) -> Arch:
             pg = d.pg_arch_1[-1]
         for n, loc in d.cpu:
             cpu.setdefault(n, loc)
+        for n, _ in d.cpu_drops:
+            cpu.pop(n, None)
+            prot_when = [w for w in prot_when if not _tests_cpu(w.cond, n)]
         if d.prefault:
             prefault = d.prefault[-1]
         for pr in d.primitives:

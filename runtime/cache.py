@@ -19,6 +19,16 @@ here.  Semantics follow Documentation/core-api/cachetlb.rst (v6.6):
   stale instructions unless D was cleaned to PoU and I was invalidated
   after the last write (arm64 __sync_icache_dcache,
   arch/arm64/mm/flush.c).
+* I-cache ``asn_tagged`` (alpha) is virtually tagged with the address
+  space number: its lines are keyed by (address space, virtual page), so a
+  fetch hits only a line its own mm filled at that address -- also after
+  the page behind the address changed (a stale line the range API must
+  drop).  A miss fills through the D-cache at the user alias (the kernel
+  never cleans the D-cache for user instruction fetch there: allocating a
+  new ASN is the whole user I-cache flush, arch/alpha/include/asm/
+  cacheflush.h), and stores do not touch it.  ``invalidate_space(mm)`` (a
+  new ASN) drops one mm's lines; on the untagged kinds it drops every line
+  (no line says which mm fetched it).
 * No eviction is modelled: a line stays until flushed (the worst case the
   protocol must cope with).
 """
@@ -27,7 +37,7 @@ from __future__ import annotations
 
 from runtime.primitives import (
     ALIASING_DCACHE_KINDS, DCACHE_KINDS, DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
-    ICACHE_COHERENT, ICACHE_KINDS,
+    ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS,
 )
 
 from runtime.memory import Folio
@@ -116,21 +126,32 @@ class DCache:
 
 
 class ICache:
-    """Instruction cache: coherent with D, or separate lines per pfn."""
+    """Instruction cache: coherent with D, separate lines per pfn, or
+    separate lines per (address space, virtual page) (``asn_tagged``)."""
 
     kind: str
     lines: dict[int, int]
+    tagged: dict[tuple[int, int], tuple[int, int]]    # (space, vpage) -> (pfn, version)
 
     def __init__(self, kind: str) -> None:
         if kind not in ICACHE_KINDS:
             raise ValueError("unknown icache kind %r" % kind)
         self.kind = kind
         self.lines = {}
+        self.tagged = {}
 
-    def fetch(self, folio: Folio, i: int, dcache: DCache, alias: int) -> int:
+    def fetch(self, folio: Folio, i: int, dcache: DCache, alias: int, space: int = 0,
+              vpage: int = 0) -> int:
         if self.kind == ICACHE_COHERENT:
             return dcache.read(folio, i, alias)
         pfn = folio.pfn + i
+        if self.kind == ICACHE_ASN_TAGGED:
+            key = (space, vpage)
+            t = self.tagged.get(key)
+            if t is None:
+                t = (pfn, dcache.read(folio, i, alias))   # fill from the coherent D side
+                self.tagged[key] = t
+            return t[1]
         v = self.lines.get(pfn)
         if v is None:
             v = folio.ram[i]          # fill from the point of unification
@@ -140,3 +161,15 @@ class ICache:
     def invalidate(self, pfn: int) -> None:
         if pfn in self.lines:
             del self.lines[pfn]
+        if self.tagged:
+            for key in [k for k, t in self.tagged.items() if t[0] == pfn]:
+                del self.tagged[key]
+
+    def invalidate_space(self, space: int) -> None:
+        """A new address-space number: every line ``space`` fetched is
+        gone (an untagged I-cache cannot tell them apart: all lines)."""
+        if self.kind == ICACHE_ASN_TAGGED:
+            for key in [k for k in self.tagged if k[0] == space]:
+                del self.tagged[key]
+        else:
+            self.lines.clear()

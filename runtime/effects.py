@@ -141,6 +141,10 @@ class Effects(Machine):
         self.trace.icache_flush_local()
         self._icache_all()
 
+    def icache_inval_mm(self, mm: Mm) -> None:
+        self.trace.icache_inval_mm(mm.id)
+        self.icache.invalidate_space(mm.id)
+
     def _granularity(self, want: str, what: str, pfn: int) -> None:
         self.violate(PG_ARCH_1_GRANULARITY, "%s=%s" % (what, hx(pfn)),
                      "PG_arch_1 per %s" % self.arch.pg_arch_1_granularity,

@@ -177,7 +177,8 @@ class Kernel(MmCallers):
         f, i, pfn = self._user_page(mm, addr, False, True)
         if f is None:
             return -1
-        v = self.icache.fetch(f, i, self.dcache, self.dcache.alias(mm.id, addr))
+        v = self.icache.fetch(f, i, self.dcache, self.dcache.alias(mm.id, addr), mm.id,
+                              addr >> self.page_shift)
         if v != f.latest[i]:
             self.violate(STALE_INSN, "mm=%d addr=%s pfn=%s" % (mm.id, hx(addr), hx(pfn)),
                          "version %d" % f.latest[i], "version %d" % v, addr, pfn)

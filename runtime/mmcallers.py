@@ -30,6 +30,7 @@ from runtime.archcalls import ArchCalls
 from runtime.memory import Folio, Page
 from runtime.mm import Mm, Vma, Vmf
 from runtime.pagetable import PteRef
+from runtime.primitives import ICACHE_ASN_TAGGED
 from runtime.violation import RangeError
 
 
@@ -316,6 +317,13 @@ class MmCallers(ArchCalls):
                     self.dcache_flush_user(mm, addr, pfn, 1)   # flush_cache_page
         if flush:
             self.tlb_flush_page(mm, addr)
+            if self.icache.kind == ICACHE_ASN_TAGGED:
+                # alpha: a user TLB flush gives the mm a new ASN (the zap's
+                # flush_tlb_range is flush_tlb_mm; flush_tlb_page of a
+                # VM_EXEC VMA too, arch/alpha/include/asm/tlbflush.h), which
+                # is also the flush of its ASN-tagged I-cache lines (for a
+                # non-exec VMA's flush_tlb_page the model drops them too)
+                self.icache.invalidate_space(mm.id)
         return old
 
     def zap_range(self, mm: Mm, addr: int, nr: int, flush: bool = True) -> None:

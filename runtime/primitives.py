@@ -47,7 +47,8 @@ ALIASING_DCACHE_KINDS: tuple[str, ...] = (DCACHE_VIPT_ALIASING, DCACHE_VIVT)
 
 ICACHE_COHERENT = "coherent"
 ICACHE_NEEDS_SYNC = "needs_sync"
-ICACHE_KINDS: tuple[str, ...] = (ICACHE_COHERENT, ICACHE_NEEDS_SYNC)
+ICACHE_ASN_TAGGED = "asn_tagged"
+ICACHE_KINDS: tuple[str, ...] = (ICACHE_COHERENT, ICACHE_NEEDS_SYNC, ICACHE_ASN_TAGGED)
 
 TLB_HARDWARE = "hardware"
 TLB_SOFTWARE = "software"
@@ -100,6 +101,7 @@ TRACE_FORMATS: dict[str, str] = {
     "icache_inval": "icache_inval pfn={pfn:hex} nr={nr:dec}",
     "icache_flush_all": "icache_flush_all",
     "icache_flush_local": "icache_flush_local",
+    "icache_inval_mm": "icache_inval_mm mm={mm:dec}",
     "folio_test_arch1": "pg_arch_1 test folio={pfn:hex} -> {bit:dec}",
     "folio_set_arch1": "pg_arch_1 set folio={pfn:hex}",
     "folio_clear_arch1": "pg_arch_1 clear folio={pfn:hex}",
@@ -221,6 +223,7 @@ class Primitives(Protocol):
     def icache_inval(self, pfn: int, nr: int) -> None: ...
     def icache_flush_all(self) -> None: ...
     def icache_flush_local(self) -> None: ...
+    def icache_inval_mm(self, mm: Mm) -> None: ...
     def folio_test_arch1(self, folio: Folio) -> bool: ...
     def folio_set_arch1(self, folio: Folio) -> None: ...
     def folio_clear_arch1(self, folio: Folio) -> None: ...
@@ -247,7 +250,8 @@ class Primitives(Protocol):
 PRIMITIVE_NAMES: tuple[str, ...] = (
     "set_pte", "pgste_set_pte", "page_table_check_ptes_set", "lazy_mmu_enter",
     "lazy_mmu_leave", "dcache_flush", "dcache_flush_user", "dcache_clean",
-    "icache_sync", "icache_inval", "icache_flush_all", "icache_flush_local", "folio_test_arch1", "folio_set_arch1",
+    "icache_sync", "icache_inval", "icache_flush_all", "icache_flush_local", "icache_inval_mm",
+    "folio_test_arch1", "folio_set_arch1",
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
     "tlb_preload", "tlb_flush_page",
 )

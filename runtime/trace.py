@@ -30,6 +30,7 @@ _ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
 _ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
 _ICACHE_FLUSH_ALL = py_format(TRACE_FORMATS["icache_flush_all"])
 _ICACHE_FLUSH_LOCAL = py_format(TRACE_FORMATS["icache_flush_local"])
+_ICACHE_INVAL_MM = py_format(TRACE_FORMATS["icache_inval_mm"])
 _FOLIO_TEST = py_format(TRACE_FORMATS["folio_test_arch1"])
 _FOLIO_SET = py_format(TRACE_FORMATS["folio_set_arch1"])
 _FOLIO_CLEAR = py_format(TRACE_FORMATS["folio_clear_arch1"])
@@ -121,6 +122,10 @@ class Trace:
     def icache_flush_local(self) -> None:
         if self.enabled:
             self.lines.append(_ICACHE_FLUSH_LOCAL)
+
+    def icache_inval_mm(self, mm: int) -> None:
+        if self.enabled:
+            self.lines.append(_ICACHE_INVAL_MM % (mm,))
 
     def folio_test_arch1(self, pfn: int, bit: bool) -> None:
         if self.enabled:

@@ -57,6 +57,12 @@ FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
     ("mips", ("dc_aliases", "ic_fills_f_dc"), PG_ARCH_1_STATE): MIPS_UPDATE_CACHE_ALIAS,
     ("mips", ("dc_aliases",), STALE_DATA): MIPS_MAPPED_FLUSH,
     ("mips", ("dc_aliases", "ic_fills_f_dc"), STALE_DATA): MIPS_MAPPED_FLUSH,
+    ("m68k_sun3", (), "user_view"): (
+        "documented finding (archdefs/m68k.arch, m68k_sun3; tests/conformance/"
+        "test_broken_fixtures.py::test_sun3_prot_none_stays_readable): the Sun-3 PAGE_NONE "
+        "is VALID | ACCESSED | NOCACHE, equal to PAGE_READONLY (arch/m68k/mm/sun3mmu.c), "
+        "and mmu_emu_handle_fault() loads any VALID entry, so a PROT_NONE page stays "
+        "readable and executable"),
 }
 
 
@@ -92,11 +98,11 @@ def model_gap(w: World, v: Violation) -> str:
                         "mips loads the TLB there, riscv fences), so a software TLB is "
                         "never preloaded and a cached invalid entry never dropped")
     if (v.check == "user_view" and v.expected.startswith("SIGSEGV (PROT_NONE)")
-            and not w.arch.layout.has_role("user")):
+            and (not w.arch.layout.has_role("user") or w.arch.layout.has_role("read"))):
         return ("model gap: Kernel._allowed checks present/user/write/exec but no read "
                 "permission or hardware-valid bit, so a PROT_NONE entry that is present "
-                "but not accessible (mips _PAGE_NO_READ, s390 _PAGE_INVALID) can be "
-                "read in the model")
+                "but not accessible (mips _PAGE_NO_READ, s390 _PAGE_INVALID, ColdFire "
+                "without CF_PAGE_READABLE) can be read in the model")
     return ""
 
 

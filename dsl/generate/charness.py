@@ -49,6 +49,7 @@ SHIM_PRIMITIVES = {
     "inval_icache": "ptdl_prim_inval_icache",
     "icache_flush_all": "ptdl_prim_icache_flush_all",
     "icache_flush_local": "ptdl_prim_icache_flush_local",
+    "inval_icache_mm": "ptdl_prim_inval_icache_mm",
     "flush_dcache_user": "ptdl_prim_flush_dcache_user",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",

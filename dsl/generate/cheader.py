@@ -140,6 +140,7 @@ INCLUDES: dict[str, str] = {
     "inval_icache": "asm/cacheflush.h",
     "icache_flush_all": "asm/cacheflush.h",     # flush_icache_all()
     "icache_flush_local": "asm/cacheflush.h",   # local_flush_icache_all()
+    "inval_icache_mm": "asm/cacheflush.h",
     "flush_dcache_user": "asm/cacheflush.h",
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
     "tlb_preload": "asm/tlbflush.h",

@@ -116,8 +116,11 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
-    # the Sun-3 MMU is its own root archdef (a different layout, not a variant)
+    # the Sun-3 and ColdFire MMUs are variants of m68k with their own
+    # protection maps (arch/m68k/mm/Makefile: sun3mmu.o / mcfmmu.o instead
+    # of motorola.o)
     KArch("m68k_sun3", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/sun3mmu.c"),
+    KArch("m68k_coldfire", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/mcfmmu.c"),
     # User-Mode Linux on x86-64: the host compiler, SUBARCH selects the host
     KArch("um", "um", "", "arch/um/kernel/mem.c", make_vars=("SUBARCH=x86_64",)),
     KArch("sh", "sh", "sh4-linux-gnu-", "arch/sh/mm/mmap.c"),
@@ -128,8 +131,11 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
 
 
 def for_lineage(lineage: tuple[str, ...]) -> KArch | None:
-    """The kernel arch of an archdef: its root ancestor's name."""
-    for name in reversed(lineage):
+    """The kernel arch of an archdef: the nearest of itself and its
+    ancestors (leaf first) that has an entry -- a variant with its own
+    protection_map file (m68k_sun3, m68k_coldfire) has one, the others
+    fall through to their root."""
+    for name in lineage:
         if name in KARCHS:
             return KARCHS[name]
     return None
@@ -202,9 +208,16 @@ def read_protection_map(tree: Path, k: KArch) -> ProtMap | str:
             entries[f] = ProtEntry(f, expr, line, None)
     if sorted(entries) != list(range(16)):
         return f"{k.prot_file}: found protection_map entries {sorted(entries)}, not all 16"
-    used = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", " ".join(e.expr for e in entries.values())))
+    text = " ".join(e.expr for e in entries.values())
+    used = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", text))
     macros: list[str] = []
     for m in re.finditer(r"^#define\s+([A-Za-z_]\w*)\((.*?)\)[ \t]+(.*)$", src, re.M):
         if m.group(1) in used:
             macros.append(f"#define {m.group(1)}({m.group(2)}) {m.group(3).strip()}")
+    # object-like local macros the entries name (m68k motorola.c PAGE_NONE_C:
+    # compile-time copies of the header's PAGE_* without the cache bits)
+    names = set(re.findall(r"\b([A-Za-z_]\w*)\b", text))
+    for m in re.finditer(r"^#define\s+([A-Za-z_]\w*)[ \t]+(.*)$", src, re.M):
+        if m.group(1) in names:
+            macros.append(f"#define {m.group(1)} {m.group(2).strip()}")
     return ProtMap(k.prot_file, tuple(entries[i] for i in range(16)), tuple(macros))

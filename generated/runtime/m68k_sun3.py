@@ -4,6 +4,14 @@
 """m68k_sun3: PTE helpers and the page table range API, generated from
 archdefs/m68k.arch.  Cited sources:
 
+  source: arch/m68k/include/asm/motorola_pgtable.h (Debian linux-source-6.1 6.1.192 and 6.12 6.12.117; seed post-image)
+  source: arch/m68k/include/asm/pgtable_mm.h (6.12.117 L37, L68, L139-144): PTRS_PER_PTE 64, update_mmu_cache_range
+  source: arch/m68k/mm/motorola.c (6.1.192 = 6.12.117 L389-411, L430-437): protection_map, paging_init cache bits
+  source: arch/m68k/include/asm/cacheflush_mm.h (6.12.117 L224-264, seed post-image): __flush_pages_to_ram
+  source: arch/m68k/mm/cache.c (6.12.117 L59-89): flush_icache_user_range
+  source: arch/m68k/include/asm/setup.h (6.12.117 L287-296): CPU_IS_040_OR_060
+  seed: [PATCH v6 15/38] m68k: Implement the new page table range API <20230802151406.3735276-16-willy@infradead.org>
+  seed: [PATCH v6 31/38] mm: Rationalise flush_icache_pages() and flush_icache_page() <20230802151406.3735276-32-willy@infradead.org>
   source: arch/m68k/include/asm/sun3_pgtable.h (6.1.192 and 6.12.117; seed post-image)
   source: arch/m68k/include/asm/sun3mmu.h (6.12.117): SUN3_PAGE_PGNUM_MASK, SUN3_PAGE_TYPE_MASK
   source: arch/m68k/include/asm/pgtable_mm.h (6.12.117): PTRS_PER_PTE 16 (CONFIG_SUN3)

@@ -116,6 +116,10 @@ def test_scenario(family: str, scenario: str, cpu: tuple[str, ...],
 # layout: the two must agree.
 PROPS_PFN = 0x10000
 ACCESSIBLE = [f for f in range(16) if f & 7]
+# combinations the archdef writes out whole (`entry ... =`, the kernel's
+# protection_map as it is; ptdl verify compares them): exempt from the
+# role rules below, which describe the computed entries
+LITERAL_PROTS = {0xa, 0xb, 0xe, 0xf}
 
 
 # A documented finding of a pgtable_props scenario (params.findings, check
@@ -140,6 +144,8 @@ def test_vm_get_page_prot_roles(vm_flags: int) -> None:
     pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
     if vm_flags & 7:
         _property(ARCH.pte_present(pte), f"prot({vm_flags:#x}): {pte:#x} not present")
+        if vm_flags in LITERAL_PROTS:
+            return
         want_write = bool(vm_flags & 2) and bool(vm_flags & 8)     # private writable: COW
         _property(ARCH.pte_write(pte) == want_write, f"prot({vm_flags:#x}): pte_write({pte:#x})")
         _property(ARCH.pte_exec(pte) == bool(vm_flags & 4), f"prot({vm_flags:#x}): pte_exec({pte:#x})")
@@ -167,8 +173,10 @@ def test_mutators(role: str, mk: str, un: str) -> None:
     unx = getattr(ARCH, "pte_" + un)
     for vm_flags in ACCESSIBLE:
         pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
-        assert test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}"
-        assert not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}"
+        # a documented pte_property finding (PROPS_FINDING) makes these two
+        # an expected failure naming it (ia64: wrprotect of AR_X_RX)
+        _property(test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}")
+        _property(not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}")
         assert mkx(mkx(pte)) == mkx(pte) and unx(unx(pte)) == unx(pte), f"{mk}/{un} not idempotent"
         assert ARCH.pte_pfn(mkx(pte)) == PROPS_PFN == ARCH.pte_pfn(unx(pte)), f"{mk}/{un} moved the pfn"
 

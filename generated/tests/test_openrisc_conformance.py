@@ -165,8 +165,10 @@ def test_mutators(role: str, mk: str, un: str) -> None:
     unx = getattr(ARCH, "pte_" + un)
     for vm_flags in ACCESSIBLE:
         pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
-        assert test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}"
-        assert not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}"
+        # a documented pte_property finding (PROPS_FINDING) makes these two
+        # an expected failure naming it (ia64: wrprotect of AR_X_RX)
+        _property(test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}")
+        _property(not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}")
         assert mkx(mkx(pte)) == mkx(pte) and unx(unx(pte)) == unx(pte), f"{mk}/{un} not idempotent"
         assert ARCH.pte_pfn(mkx(pte)) == PROPS_PFN == ARCH.pte_pfn(unx(pte)), f"{mk}/{un} moved the pfn"
 

@@ -587,6 +587,17 @@ static inline void ptdl_prim_flush_dcache_user(struct mm_struct *mm, unsigned lo
 	       page->pfn);
 }
 
+/* flush_icache_user_page(vma, page, addr, len) on alpha: a new ASN for the
+ * VMA's mm, i.e. every I-cache line of that address space */
+static inline void ptdl_prim_inval_icache_mm(struct vm_area_struct *vma, struct page *page,
+					     unsigned long addr, int len)
+{
+	(void)page;
+	(void)addr;
+	(void)len;
+	ptdl_trace("icache_inval_mm mm=%d\n", vma->vm_mm->id);
+}
+
 static inline void ptdl_prim_tlb_preload(struct vm_area_struct *vma, unsigned long addr,
 					 pte_t pte)
 {
@@ -656,6 +667,9 @@ static inline void ptdl_prim_icache_flush_local(void)
 #endif
 #ifndef flush_dcache_page_user
 #define flush_dcache_page_user ptdl_prim_flush_dcache_user
+#endif
+#ifndef flush_icache_user_page
+#define flush_icache_user_page ptdl_prim_inval_icache_mm
 #endif
 #ifndef __update_tlb
 #define __update_tlb ptdl_prim_tlb_preload

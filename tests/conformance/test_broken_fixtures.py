@@ -46,6 +46,7 @@ CASES = [
     # (openrisc finding 1: PG_dc_clean set by the read mapping, no sync)
     ("openrisc_dc_clean_without_sync", "exec_after_read_other_mm", (), "stale_insn", "openrisc"),
     ("openrisc_dc_clean_without_sync", "exec_after_read_same_mm", (), "stale_insn", "openrisc"),
+    ("m68k_coldfire_shipped", "props_basic", (), "pte_property", "m68k_coldfire"),
 ]
 
 
@@ -260,58 +261,24 @@ def test_sun3_prot_none_stays_readable(project: Path) -> None:
     assert _prot_none_read(_load(project, "x86")) == -1
 
 
-def _coldfire(private_writable: bool) -> Any:
-    """A hand-written ColdFire (V4e MMU, 8 KiB pages) model: the layout of
-    arch/m68k/include/asm/mcf_pgtable.h and the protection_map of
-    arch/m68k/mm/mcfmmu.c (6.1.192 = 6.12.117; values measured on the 6.12
-    headers, /work/notes/arch-m68k.md).  Its protections cannot be written
-    in the archdef language yet (READABLE follows VM_READ alone, WRITABLE
-    goes to private writable entries), hence a runtime subclass.
-    `private_writable=True` is what the kernel ships; False drops
-    CF_PAGE_WRITABLE from the four private writable entries (the fix)."""
-    from runtime.arch import Arch, Field
-    valid, acc, rd, wr, ex, sh = 0x400, 0x1000, 0x10, 0x8, 0x4, 0x800
-    w = wr if private_writable else 0
-    table = [valid | acc, valid | acc | rd, valid | acc | w, valid | acc | rd | w,
-             valid | acc | ex, valid | acc | rd | ex, valid | acc | w | ex,
-             valid | acc | rd | w | ex,
-             valid | acc, valid | acc | rd, valid | acc | sh, valid | acc | rd | sh,
-             valid | acc | ex, valid | acc | rd | ex, valid | acc | sh | ex,
-             valid | acc | rd | sh | ex]
-
-    class ColdFire(Arch):
-        def __init__(self) -> None:
-            super().__init__(
-                "m68k_coldfire" if private_writable else "m68k_coldfire_fixed",
-                32, 13, 512, 32, 13, 9,
-                (Field("dirty", 0, 0, "dirty"), Field("locked", 1, 1, ""),
-                 Field("exec", 2, 2, "exec"), Field("writable", 3, 3, "write"),
-                 Field("readable", 4, 4, "read"), Field("system", 5, 5, "user", inverted=True),
-                 Field("cmode", 6, 7, "cache"), Field("valid", 10, 10, "present"),
-                 Field("shared", 11, 11, ""), Field("accessed", 12, 12, "young"),
-                 Field("pfn", 13, 31, "pfn")),
-                supports_page_table_check=False)
-
-        def vm_get_page_prot(self, vm_flags: int) -> int:
-            return table[vm_flags & 15]
-
-    return ColdFire()
-
-
-@pytest.mark.parametrize("shipped", [True, False], ids=["shipped", "fixed"])
-def test_coldfire_private_write_bypasses_cow(shipped: bool) -> None:
-    """Finding (/work/notes/arch-m68k.md): a read fault in a MAP_PRIVATE
-    PROT_READ|PROT_WRITE file mapping maps the fault-around neighbours with
-    vma->vm_page_prot (mm/memory.c set_pte_range), which on ColdFire
-    carries CF_PAGE_WRITABLE; the first access to a neighbour being a
-    store, cf_tlb_miss() finds pte_write() true and maps the page-cache
-    page writable (its write-protect-if-clean only runs on entries it
-    loads, and it loads this one for the store).  The store lands in the
-    file's page cache: no COW.  With the private entries read-only, the
-    same store takes do_wp_page() and gets a private copy."""
+@pytest.mark.parametrize("shipped", [True, False], ids=["shipped", "intended"])
+def test_coldfire_private_write_bypasses_cow(project: Path, shipped: bool) -> None:
+    """Finding (archdefs/m68k.arch, m68k_coldfire): a read fault in a
+    MAP_PRIVATE PROT_READ|PROT_WRITE file mapping maps the fault-around
+    neighbours with vma->vm_page_prot (mm/memory.c set_pte_range), which in
+    the shipped ColdFire protection_map (arch/m68k/mm/mcfmmu.c L232-254,
+    tests/fixtures/broken/m68k_coldfire_shipped.arch) carries
+    CF_PAGE_WRITABLE; the first access to a neighbour being a store,
+    cf_tlb_miss() finds pte_write() true and maps the page-cache page
+    writable (its write-protect-if-clean only runs on entries it loads, and
+    it loads this one for the store).  The store lands in the file's page
+    cache: no COW.  With the intended protections of the m68k_coldfire
+    archdef (private writable read-only), the same store takes do_wp_page()
+    and gets a private copy."""
     from runtime.arch import VM_READ, VM_WRITE
     from runtime.kernel import Kernel
-    k = Kernel(_coldfire(shipped), frozenset())
+    arch = _load(project, "m68k_coldfire_shipped" if shipped else "m68k_coldfire")
+    k = Kernel(arch, frozenset())
     ps = k.page_size
     mm = k.new_mm()
     f = k.new_file("readonly-file")
@@ -330,3 +297,58 @@ def test_coldfire_private_write_bypasses_cow(shipped: bool) -> None:
     else:
         assert mapped != neighbour.pfn and neighbour.latest[0] == before, \
             "COW should have given the store a private page"
+
+
+_ALPHA_REEXEC = """\
+family: explored
+scenarios:
+- name: alpha_dontneed_reexec
+  description: 'Found by ptdl explore on alpha before the model knew that a user
+    TLB flush is a new ASN: map shared anonymous rx memory, execute it, dontneed,
+    execute the fresh page again.'
+  params:
+    cpu: []
+    colour: 0
+    steps:
+    - mmap mm=0 slot=0 file=3 flags=5 pages=0 pgoff=0 at=0 fixed=0
+    - exec mm=0 vma=0 page=0
+    - dontneed mm=0 vma=0 page=0 n=0
+    - exec mm=0 vma=0 page=0
+"""
+
+
+def test_alpha_zap_is_a_new_asn(project: Path, tmp_path: Path) -> None:
+    """alpha's I-cache is tagged with the ASN (archdefs/alpha.arch); the
+    zap's flush_tlb_range is flush_tlb_mm, i.e. a new ASN
+    (arch/alpha/include/asm/tlbflush.h), so the re-executed page must not
+    hit the lines of the page that was zapped at the same address.  (The
+    model once lacked this: ptdl explore reported stale_insn here.)"""
+    from dsl.explore import scenario
+    path = tmp_path / "alpha_reexec.yaml"
+    path.write_text(_ALPHA_REEXEC, encoding="utf-8")
+    (sc,) = scenario.load(str(path))
+    r = scenario.run_family(_load(project, "alpha"), frozenset(), sc)
+    assert r.ok, r.checks()
+
+
+def test_alpha_flush_icache_pages_is_redundant(tmp_path: Path) -> None:
+    """The alpha finding: without its flush_icache_pages (one new ASN per
+    folio mapped) alpha runs every conformance scenario as cleanly as with
+    it, because the TLB flush that precedes every remap already gives the
+    mm a new ASN (tests/fixtures/findings/alpha_no_new_asn.arch)."""
+    root = tmp_path / "p"
+    (root / "archdefs").mkdir(parents=True)
+    for f in sorted((ROOT / "archdefs").glob("*.arch")):
+        shutil.copy(f, root / "archdefs" / f.name)
+    shutil.copy(ROOT / "tests" / "fixtures" / "findings" / "alpha_no_new_asn.arch",
+                root / "archdefs" / "alpha_no_new_asn.arch")
+    (root / "runtime").symlink_to(ROOT / "runtime", target_is_directory=True)
+    r = _ptdl(root, "generate", "-q", "--arch", "alpha_no_new_asn")
+    assert r.returncode == 0, r.stderr
+    conf = importlib.import_module("runtime.conformance")
+    scen = importlib.import_module("runtime.scenarios")
+    bare = _load(root, "alpha_no_new_asn")
+    exec_scenarios = [s for s in scen.load_scenarios() if s.family == "exec_after_kernel_write"]
+    assert exec_scenarios
+    for sc in exec_scenarios:
+        assert conf.run(bare, frozenset(), sc).ok, sc.name

@@ -38,6 +38,7 @@ EXPECTED_MESSAGE = {
     "derived_cycle": "derived predicate 'loopy' depends on itself",
     "derived_role_mutators": "role 'young' is derived; define mutator 'mkyoung'",
     "duplicate_names": "duplicate field or predicate 'extra'",
+    "drop_cpu_unknown": "drop cpu: no inherited CPU feature 'hw_aff' (did you mean 'hw_af'?)",
     "inheritance_cycle": "inheritance cycle: cyc_a -> cyc_b -> cyc_c -> cyc_a",
     "missing_call": "missing required call 'update_mmu_cache_range'",
     "missing_citations": "no `seed` citation",

@@ -13,7 +13,8 @@ import pytest
 from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
-             "s390": "s390", "riscv": "riscv", "riscv32": "riscv"}
+             "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "alpha": "alpha",
+             "m68k": "m68k", "m68k_coldfire": "m68k_coldfire"}
 
 
 @lru_cache(maxsize=None)
@@ -67,3 +68,18 @@ def test_declared_differences_listed_apart() -> None:
     assert "declared differences" in r.stdout
     assert re.search(r"archdefs/arm64\.arch:\d+:5: pte_present: \d+ value\(s\) differ in 6\.12",
                      r.stdout)
+
+
+def test_coldfire_shipped_fixture_is_the_kernel() -> None:
+    """The ColdFire finding (archdefs/m68k.arch): m68k_coldfire describes the
+    intended protections and declares the eight values where the kernel's
+    protection_map differs; the broken fixture with the shipped map matches
+    the kernel on every fact, so verify finds nothing to compare those
+    declarations against -- exactly the eight 'kernel agrees' errors."""
+    need_kernel("m68k_coldfire")
+    r = _run("verify", "tests/fixtures/broken/m68k_coldfire_shipped.arch")
+    assert r.returncode == 1, r.stdout + r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("m68k_coldfire_shipped "))
+    compared, matched, runtime, declared, errors = (int(x) for x in row.split()[1:6])
+    assert compared == matched and declared == 0 and errors == 8, row
+    assert r.stderr.count("but the kernel agrees with the archdef") == 8, r.stderr

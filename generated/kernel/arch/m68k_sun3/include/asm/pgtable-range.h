@@ -8,6 +8,16 @@
  * `ptdl generate` rewrites this file; the last line checksums the rest.
  *
  * Kernel sources:
+ *   arch/m68k/include/asm/motorola_pgtable.h (Debian linux-source-6.1 6.1.192 and 6.12 6.12.117;
+ *     seed post-image)
+ *   arch/m68k/include/asm/pgtable_mm.h (6.12.117 L37, L68, L139-144): PTRS_PER_PTE 64,
+ *     update_mmu_cache_range
+ *   arch/m68k/mm/motorola.c (6.1.192 = 6.12.117 L389-411, L430-437): protection_map, paging_init
+ *     cache bits
+ *   arch/m68k/include/asm/cacheflush_mm.h (6.12.117 L224-264, seed post-image):
+ *     __flush_pages_to_ram
+ *   arch/m68k/mm/cache.c (6.12.117 L59-89): flush_icache_user_range
+ *   arch/m68k/include/asm/setup.h (6.12.117 L287-296): CPU_IS_040_OR_060
  *   arch/m68k/include/asm/sun3_pgtable.h (6.1.192 and 6.12.117; seed post-image)
  *   arch/m68k/include/asm/sun3mmu.h (6.12.117): SUN3_PAGE_PGNUM_MASK, SUN3_PAGE_TYPE_MASK
  *   arch/m68k/include/asm/pgtable_mm.h (6.12.117): PTRS_PER_PTE 16 (CONFIG_SUN3)
@@ -16,6 +26,10 @@
  *   arch/m68k/sun3/mmu_emu.c (6.12.117 L354-420): mmu_emu_handle_fault
  *
  * Seed patches:
+ *   [PATCH v6 15/38] m68k: Implement the new page table range API
+ *     <20230802151406.3735276-16-willy@infradead.org>
+ *   [PATCH v6 31/38] mm: Rationalise flush_icache_pages() and flush_icache_page()
+ *     <20230802151406.3735276-32-willy@infradead.org>
  *   [PATCH v6 15/38] m68k: Implement the new page table range API
  *     <20230802151406.3735276-16-willy@infradead.org>
  *   [PATCH v6 31/38] mm: Rationalise flush_icache_pages() and flush_icache_page()
@@ -151,4 +165,4 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #endif
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f2b6173627ddeb257783638c2144054103934e22d80371cd506ea9ee8ae3b572
+// ptdl-checksum: sha256:57fd1b31ede9c23a9bd5973ebd4eeb8169156514186098661fd446e490199d2d
