@@ -97,6 +97,9 @@ def gcc_flags(a: Arch) -> list[str]:
         flags.append(f"-DPTDL_PAIRS_GLOBAL_MASK=0x{mask:x}ULL")
         if glob[0].inverted:
             flags.append("-DPTDL_PAIRS_GLOBAL_INVERTED=1")
+    if a.lazy_mmu_kind() in ("none", "batch"):
+        # lazy MMU kinds whose mode defers no store (runtime/lazy.py)
+        flags.append("-DPTDL_LAZY_STORES_AT_ONCE=1")
     for p in sorted(a.primitives, key=lambda p: p.key):
         impl = SHIM_PRIMITIVES.get(p.key)
         if impl is not None and common.ident(p.c_name) != impl:

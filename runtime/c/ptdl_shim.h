@@ -14,7 +14,8 @@
  *   PAGE_SHIFT, PTDL_WORD_BITS (32|64), PTDL_PTRS_PER_PTE,
  *   PTDL_DCACHE_COLOURS (a C expression, may use cpu_has_*),
  *   PTDL_PAIRS_GLOBAL_MASK / PTDL_PAIRS_GLOBAL_INVERTED (software_pairs TLB
- *   with a global field: set_pte's buddy store), cpu_has_<feature>, and
+ *   with a global field: set_pte's buddy store), PTDL_LAZY_STORES_AT_ONCE
+ *   (a lazy MMU kind that defers no store: none, batch), cpu_has_<feature>, and
  *   NAME=ptdl_prim_<key> for every primitive an arch renames.
  *
  * Not the kernel: struct folio here is a separate object whose `flags`
@@ -514,7 +515,9 @@ static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
 static inline void ptdl_prim_lazy_mmu_enter(void)
 {
 	ptdl_trace("lazy_mmu enter\n");
+#ifndef PTDL_LAZY_STORES_AT_ONCE	/* lazy_mmu none | batch: nothing deferred */
 	ptdl.lazy = true;
+#endif
 }
 
 /* Apply the deferred stores and leave (no trace line: Kernel._end's repair). */
