@@ -59,6 +59,7 @@ def _table(a: Arch) -> dict[str, dict[str, str]]:
                  for p in a.prot},
         "machine": {
             "dcache": _choice(a.dcache), "icache": _choice(a.icache), "tlb": a.tlb.name,
+            "lazy_mmu": a.lazy_mmu_kind(),
             "pg_arch_1": (a.pg_arch_1_use if a.pg_arch_1_use == "none"
                           else f"{a.pg_arch_1_use} per {a.pg_arch_1_granularity}"),
             "cpu": ", ".join(a.cpu_features) or "-",

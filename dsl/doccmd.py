@@ -125,6 +125,9 @@ def page(a: Arch, source_text: str = "", svg_name: str | None = None,
     L.append("")
     L.append(f"TLB: {_lit(a.tlb.name)}: {catalog.TLB_KINDS.get(a.tlb.name, '')}.")
     L.append("")
+    L.append(f"Lazy MMU mode: {_lit(a.lazy_mmu_kind())}: "
+             f"{catalog.LAZY_MMU_KINDS.get(a.lazy_mmu_kind(), '')}.")
+    L.append("")
     if a.cpu_features:
         L.append("CPU features that change the behaviour (the conformance tests run every "
                  f"combination): {', '.join(_lit(c) for c in a.cpu_features)}.")

@@ -114,6 +114,8 @@ def render(a: Arch) -> str:
     lines.append(f"D-cache:   {_choice(a.dcache)}")
     lines.append(f"I-cache:   {_choice(a.icache)}")
     lines.append(f"TLB:       {a.tlb.name} — {catalog.TLB_KINDS.get(a.tlb.name, '')}")
+    lz = a.lazy_mmu_kind()
+    lines.append(f"Lazy MMU:  {lz} — {catalog.LAZY_MMU_KINDS.get(lz, '')}")
     pg = a.pg_arch_1_use if a.pg_arch_1_use == "none" else \
         f"{a.pg_arch_1_use} per {a.pg_arch_1_granularity}"
     lines.append(f"PG_arch_1: {pg}")

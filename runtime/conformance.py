@@ -24,6 +24,7 @@ from runtime.families import (
     set_ptes_vs_set_pte_at, tlb,
 )
 from runtime.families import exec_after_read, remap_present
+from runtime.families import flush_preload, lazy_callers
 from runtime.families.base import (
     PREFAULT_OLD, PTE_PROPERTY, SCENARIO_CHECK_NAMES, SET_PTES_EQUIVALENCE, USER_VIEW,
     Family, Result, Run, describe,
@@ -54,6 +55,8 @@ FAMILY_REGISTRY: dict[str, Family] = {f.name: f for f in (
     tlb.FAMILY,
     remap_present.FAMILY,
     exec_after_read.FAMILY,
+    lazy_callers.FAMILY,
+    flush_preload.FAMILY,
 )}
 
 

@@ -37,6 +37,7 @@ FAMILIES: tuple[str, ...] = (
     "exec_after_kernel_write", "read_after_kernel_write", "pg_arch_1_lifecycle",
     "page_table_check", "prefault", "tlb",
     "remap_present", "exec_after_read",     # issue 10 items 7, 8
+    "lazy_callers", "flush_preload",
 )
 
 # The first pfn of the folio a ``path: direct`` scenario maps (aligned for

@@ -53,6 +53,9 @@ SHIM_PRIMITIVES = {
     "flush_dcache_user": "ptdl_prim_flush_dcache_user",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",
+    "hpte_insert": "ptdl_prim_hpte_insert",
+    "tsb_insert": "ptdl_prim_tsb_insert",
+    "tlb_batch_add": "ptdl_prim_tlb_batch_add",
 }
 
 
@@ -97,6 +100,9 @@ def gcc_flags(a: Arch) -> list[str]:
         flags.append(f"-DPTDL_PAIRS_GLOBAL_MASK=0x{mask:x}ULL")
         if glob[0].inverted:
             flags.append("-DPTDL_PAIRS_GLOBAL_INVERTED=1")
+    if a.lazy_mmu_kind() in ("none", "batch"):
+        # lazy MMU kinds whose mode defers no store (runtime/lazy.py)
+        flags.append("-DPTDL_LAZY_STORES_AT_ONCE=1")
     for p in sorted(a.primitives, key=lambda p: p.key):
         impl = SHIM_PRIMITIVES.get(p.key)
         if impl is not None and common.ident(p.c_name) != impl:

@@ -261,6 +261,8 @@ class Support:
             record_property("ptdl_work", work.text())
         if r.violations:
             record_property("ptdl_first_violation", r.first_violation())
+        if r.notes:                  # e.g. lazy_callers: work per lazy MMU region
+            record_property("ptdl_notes", " | ".join(r.notes))
 
     @staticmethod
     def explain(r: Any) -> str:

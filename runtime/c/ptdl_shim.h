@@ -14,7 +14,8 @@
  *   PAGE_SHIFT, PTDL_WORD_BITS (32|64), PTDL_PTRS_PER_PTE,
  *   PTDL_DCACHE_COLOURS (a C expression, may use cpu_has_*),
  *   PTDL_PAIRS_GLOBAL_MASK / PTDL_PAIRS_GLOBAL_INVERTED (software_pairs TLB
- *   with a global field: set_pte's buddy store), cpu_has_<feature>, and
+ *   with a global field: set_pte's buddy store), PTDL_LAZY_STORES_AT_ONCE
+ *   (a lazy MMU kind that defers no store: none, batch), cpu_has_<feature>, and
  *   NAME=ptdl_prim_<key> for every primitive an arch renames.
  *
  * Not the kernel: struct folio here is a separate object whose `flags`
@@ -514,7 +515,9 @@ static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
 static inline void ptdl_prim_lazy_mmu_enter(void)
 {
 	ptdl_trace("lazy_mmu enter\n");
+#ifndef PTDL_LAZY_STORES_AT_ONCE	/* lazy_mmu none | batch: nothing deferred */
 	ptdl.lazy = true;
+#endif
 }
 
 /* Apply the deferred stores and leave (no trace line: Kernel._end's repair). */
@@ -619,6 +622,24 @@ static inline void ptdl_prim_icache_flush_all(void)
 static inline void ptdl_prim_icache_flush_local(void)
 {
 	ptdl_trace("icache_flush_local\n");
+/* hash page table / TSB insertion and the batched flush (runtime/effects.py) */
+static inline void ptdl_prim_hpte_insert(struct vm_area_struct *vma, unsigned long addr,
+					 pte_t pte)
+{
+	ptdl_trace("hpte_insert mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	       (unsigned long long)pte_val(pte));
+}
+
+static inline void ptdl_prim_tsb_insert(struct vm_area_struct *vma, unsigned long addr,
+					pte_t pte)
+{
+	ptdl_trace("tsb_insert mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	       (unsigned long long)pte_val(pte));
+}
+
+static inline void ptdl_prim_tlb_batch_add(struct mm_struct *mm, unsigned long addr)
+{
+	ptdl_trace("tlb_batch_add mm=%d addr=0x%lx\n", mm->id, addr);
 }
 
 /* (start, end) over kernel addresses, or (kaddr) for one page */
@@ -676,6 +697,15 @@ static inline void ptdl_prim_icache_flush_local(void)
 #endif
 #ifndef local_flush_tlb_page
 #define local_flush_tlb_page ptdl_prim_tlb_flush_page
+#endif
+#ifndef hash_preload
+#define hash_preload ptdl_prim_hpte_insert
+#endif
+#ifndef update_mmu_tsb_insert
+#define update_mmu_tsb_insert ptdl_prim_tsb_insert
+#endif
+#ifndef tlb_batch_add
+#define tlb_batch_add ptdl_prim_tlb_batch_add
 #endif
 
 #endif /* PTDL_SHIM_H */

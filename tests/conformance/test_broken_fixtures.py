@@ -47,6 +47,15 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "exec_after_read_other_mm", (), "stale_insn", "openrisc"),
     ("openrisc_dc_clean_without_sync", "exec_after_read_same_mm", (), "stale_insn", "openrisc"),
     ("m68k_coldfire_shipped", "props_basic", (), "pte_property", "m68k_coldfire"),
+    # issue 10 items 5, 6, 10 (m10-tlb): lazy MMU kinds, hash / TSB flushes,
+    # flush and preload beyond the first page
+    ("x86_xen_lazy_strict", "lazy_fork", (), "lazy_mmu_nesting", "x86"),
+    ("tsbish_nested_lazy", "lazy_fork", (), "lazy_mmu_nesting", "tsbish_batched"),
+    ("tsbish_leave_no_flush", "lazy_fork", (), "tlb_batch_pending", "tsbish_batched"),
+    ("tsbish_leave_no_flush", "flush_preload_remap", (), "tlb_batch_pending", "tsbish_batched"),
+    ("hashish_no_batch_flush", "flush_preload_remap", (), "tlb_batch_pending", "hashish"),
+    ("mips_preload_first_only", "flush_preload_remap", ("dc_aliases",), "tlb_preload_missing", "mips"),
+    ("riscvish_fence_first_only", "flush_preload_remap", (), "spurious_fault", "riscvish_fenced"),
 ]
 
 
