@@ -37,6 +37,8 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
+    ("csky_dc_clean_without_icache", "ptc_mixed_mappings", (), "pg_arch_1_state", "csky"),
+    ("csky_tlb_flush_first_only", "tlb_file_range_fence", (), "spurious_fault", "csky"),
 ]
 
 
