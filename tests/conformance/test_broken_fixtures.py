@@ -39,6 +39,8 @@ CASES = [
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
     ("csky_dc_clean_without_icache", "ptc_mixed_mappings", (), "pg_arch_1_state", "csky"),
     ("csky_tlb_flush_first_only", "tlb_file_range_fence", (), "spurious_fault", "csky"),
+    ("arc_preload_first_only", "fault_around_each_order", (), "tlb_preload_missing",
+     "arc_preload_every_page"),
 ]
 
 
