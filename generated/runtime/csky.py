@@ -4,12 +4,12 @@
 """csky: PTE helpers and the page table range API, generated from
 archdefs/csky.arch.  Cited sources:
 
-  source: arch/csky/abiv2/inc/abi/pgtable-bits.h (6.12.117)
-  source: arch/csky/include/asm/pgtable.h (seed context and post-image; 6.12.117)
+  source: arch/csky/abiv2/inc/abi/pgtable-bits.h (torvalds/linux 0604aa87b098; 6.12.117)
+  source: arch/csky/include/asm/pgtable.h (seed blobs d4042495febc -> 42405037c871; 6.12.117)
   source: arch/csky/mm/init.c: protection_map (6.12.117)
   source: arch/csky/mm/tlb.c: flush_tlb_page (6.12.117)
-  source: arch/csky/abiv2/cacheflush.c (seed post-image; torvalds/linux 3f1c07fc21c6; 6.12.117)
-  source: arch/csky/abiv2/inc/abi/cacheflush.h (seed post-image; 6.12.117)
+  source: arch/csky/abiv2/cacheflush.c (seed blobs 9923cd24db58 -> d05a551af5d5; torvalds/linux 3f1c07fc21c6; 6.12.117)
+  source: arch/csky/abiv2/inc/abi/cacheflush.h (seed blobs a565e00c3f70 -> 9c728933a776; 6.12.117)
   seed: [PATCH v6 11/38] csky: Implement the new page table range API <20230802151406.3735276-12-willy@infradead.org>
 """
 

@@ -8,12 +8,13 @@
  * `ptdl generate` rewrites this file; the last line checksums the rest.
  *
  * Kernel sources:
- *   arch/csky/abiv2/inc/abi/pgtable-bits.h (6.12.117)
- *   arch/csky/include/asm/pgtable.h (seed context and post-image; 6.12.117)
+ *   arch/csky/abiv2/inc/abi/pgtable-bits.h (torvalds/linux 0604aa87b098; 6.12.117)
+ *   arch/csky/include/asm/pgtable.h (seed blobs d4042495febc -> 42405037c871; 6.12.117)
  *   arch/csky/mm/init.c: protection_map (6.12.117)
  *   arch/csky/mm/tlb.c: flush_tlb_page (6.12.117)
- *   arch/csky/abiv2/cacheflush.c (seed post-image; torvalds/linux 3f1c07fc21c6; 6.12.117)
- *   arch/csky/abiv2/inc/abi/cacheflush.h (seed post-image; 6.12.117)
+ *   arch/csky/abiv2/cacheflush.c (seed blobs 9923cd24db58 -> d05a551af5d5; torvalds/linux
+ *     3f1c07fc21c6; 6.12.117)
+ *   arch/csky/abiv2/inc/abi/cacheflush.h (seed blobs a565e00c3f70 -> 9c728933a776; 6.12.117)
  *
  * Seed patches:
  *   [PATCH v6 11/38] csky: Implement the new page table range API
@@ -166,4 +167,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_CSKY_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9a0e676ad7240b5770b629c20bce6abe008d538c27c62dff72438b7e5d6a0104
+// ptdl-checksum: sha256:d23d4b85027051d13310c6d32112a586c995e305c8da50d8b9e6e71303636a08
