@@ -49,6 +49,14 @@ MIPS_MAPPED_FLUSH = (
     "walks the mapping's VMAs and flushes each user alias (arch/arm/mm/flush.c "
     "__flush_dcache_aliases L238, called from __flush_dcache_folio L360). Pre-dates the seed")
 
+CSKY_NO_EXEC = (
+    "documented finding (runtime/scenarios/pgtable_props.yaml, props_basic): C-SKY has no "
+    "execute permission (arch/csky/abiv2/inc/abi/pgtable-bits.h: only _PAGE_VALID and "
+    "_PAGE_DIRTY are hardware bits; protection_map gives VM_READ and VM_EXEC the same "
+    "PAGE_READ), so a user can execute a mapping without VM_EXEC, for which "
+    "update_mmu_cache_range (arch/csky/abiv2/cacheflush.c) does no I-cache work; "
+    "executing PROT_READ memory is outside the cachetlb.rst contract")
+
 # (arch, cpu, check) -> why; consequences explored sequences reach
 FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
     ("mips", (), STALE_INSN): MIPS_UPDATE_CACHE,
@@ -63,6 +71,7 @@ FINDINGS: dict[tuple[str, tuple[str, ...], str], str] = {
         "is VALID | ACCESSED | NOCACHE, equal to PAGE_READONLY (arch/m68k/mm/sun3mmu.c), "
         "and mmu_emu_handle_fault() loads any VALID entry, so a PROT_NONE page stays "
         "readable and executable"),
+    ("csky", (), STALE_INSN): CSKY_NO_EXEC,
 }
 
 

@@ -56,6 +56,10 @@ CASES = [
     ("hashish_no_batch_flush", "flush_preload_remap", (), "tlb_batch_pending", "hashish"),
     ("mips_preload_first_only", "flush_preload_remap", ("dc_aliases",), "tlb_preload_missing", "mips"),
     ("riscvish_fence_first_only", "flush_preload_remap", (), "spurious_fault", "riscvish_fenced"),
+    ("csky_dc_clean_without_icache", "ptc_mixed_mappings", (), "pg_arch_1_state", "csky"),
+    ("csky_tlb_flush_first_only", "tlb_file_range_fence", (), "spurious_fault", "csky"),
+    ("arc_preload_first_only", "fault_around_each_order", (), "tlb_preload_missing",
+     "arc_preload_every_page"),
 ]
 
 
