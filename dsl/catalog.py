@@ -137,7 +137,8 @@ PTE_STATEMENTS: dict[str, str] = {
     "none_ignores F, G": "pte_none() is true when the entry equals the empty value "
                          "apart from these fields (x86 _PAGE_KNL_ERRATUM_MASK)",
     "pfn_pte { M ... }": "pfn_pte() applies these mutators, in order, to the entry it builds "
-                         "(s390 mk_pte_phys() returns pte_mkyoung())",
+                         "(s390 mk_pte_phys() returns pte_mkyoung()); a one-bit field name "
+                         "sets that field (powerpc book3s64 ORs in _PAGE_PTE)",
 }
 
 # ---------------------------------------------------------------------------

@@ -225,6 +225,8 @@ def _unparen(c: str) -> str:
 def _mutator_fn(w: CWriter, name: str) -> MutatorFn:
     """The archdef's mutator body, or the role's single field set/cleared."""
     a = w.a
+    if name not in catalog.MUTATORS:     # a one-bit field pfn_pte() sets
+        return MutatorFn(name, (f"val |= {w.fmacro(name)};",))
     m = a.mutator(name)
     if m is not None:
         return MutatorFn(name, tuple(_mutator_stmts(w, m.body, 0)))

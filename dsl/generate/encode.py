@@ -70,7 +70,8 @@ def pfn_pte(a: Arch, pfn: int, prot: int) -> int:
     v |= prot & ~pm & _mask(a.word_bits)
     if a.pfn_pte_applies is not None:
         for name in a.pfn_pte_applies.names:
-            v = mutate(a, name, v)
+            f = a.field(name) if name not in catalog.MUTATORS else None
+            v = (v | f.mask) if f is not None else mutate(a, name, v)
     return v
 
 

@@ -81,6 +81,7 @@ class ModuleView:
     empty_pte: int
     none_ignore: int
     pfn_pte_applies: tuple[str, ...]
+    pfn_pte_steps: tuple[str, ...]      # per name: the new value of v (mutator call or OR)
     choices: tuple[Choice, ...]
     prefault: str
     methods: tuple[Method, ...]
@@ -173,6 +174,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         empty_pte=layout.empty_pte(a),
         none_ignore=layout.none_ignore_mask(a),
         pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
+        pfn_pte_steps=layout.pfn_pte_steps(a, "self", "v"),
         choices=tuple(choices),
         prefault=_x("const", False) if a.prefault_old is None else _cpu_cond(a.prefault_old),
         methods=tuple(methods),
