@@ -115,6 +115,7 @@ class HeaderView:
     calls: tuple[Function, ...]
     includes: tuple[str, ...]
     pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
+    cpu_tests: tuple[tuple[str, str], ...] = ()   # (feature, kernel C test) from primitives
 
 
 _COMMENTS = {
@@ -282,6 +283,8 @@ def build_view(a: Arch, source: str) -> HeaderView:
         generic_next_pfn=generic_next,
         calls=tuple(calls),
         includes=includes(w.used),
+        cpu_tests=tuple((p.key[len(catalog.CPU_PRIMITIVE_PREFIX):], p.c_name) for p in a.primitives
+                        if p.key.startswith(catalog.CPU_PRIMITIVE_PREFIX)),
         pfn_pte_applies=tuple(_mutator_fn(w, m) for m in
                               (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
     )

@@ -113,8 +113,40 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
           pteval_t=False),      # pte_t is struct { unsigned long pte; } (page.h)
     KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c"),
-    KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
+    # Book3S-64: the PTE table size is chosen at boot by the MMU in use
+    # (__pte_index_size = H_PTE_INDEX_SIZE in hash__early_init_mmu,
+    # arch/powerpc/mm/book3s64/hash_utils.c:1229; RADIX_PTE_INDEX_SIZE in
+    # radix_pgtable.c:621).  vm_get_page_prot is out of line
+    # (arch/powerpc/mm/book3s64/pgtable.c:649): the table is compared.
+    KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="protection_map (arch/powerpc/mm/pgtable.c); book3s64 vm_get_page_prot() "
+                  "adds VM_SAO/pkey bits, none among the 16",
+          assumptions=(Assumption("__pte_index_size", "var", "unsigned long", "8",
+                                  "the hash MMU with 64K pages: __pte_index_size = "
+                                  "H_PTE_INDEX_SIZE 8 (book3s64/hash_utils.c:1229, hash-64k.h:5)"),),
+          runtime_causes=(("PTRS_PER_PTE", "1 << __pte_index_size, set at boot by the MMU "
+                           "(book3s64/hash_utils.c:1229, radix_pgtable.c:621)"),),
+          pteval_t=False),      # pte_t is struct { __be64 pte; } (asm/pgtable-be-types.h:8), no pteval_t
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
+    # sparc64: the PTE helpers are inline assembly rewritten at boot for
+    # sun4v (.sun4v_1insn_patch/.sun4v_2insn_patch, pgtable_64.h:241-680)
+    # and protection_map is filled at boot (init_64.c:2639-2719), so only
+    # the masks, pte_none, pte_special and pfn_pte fold.
+    KArch("sparc64", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c",
+          runtime_causes=(("pte_present", "inline asm patched for sun4v at boot"),
+                          ("pte_write", "inline asm patched for sun4v at boot"),
+                          ("pte_dirty", "inline asm patched for sun4v at boot"),
+                          ("pte_young", "inline asm patched for sun4v at boot"),
+                          ("pte_exec", "inline asm patched for sun4v at boot"),
+                          ("pte_pfn", "inline asm patched for sun4v at boot"),
+                          ("pte_mkyoung", "inline asm patched for sun4v at boot"),
+                          ("pte_mkold", "inline asm patched for sun4v at boot"),
+                          ("pte_mkdirty", "inline asm patched for sun4v at boot"),
+                          ("pte_mkclean", "inline asm patched for sun4v at boot"),
+                          ("pte_mkwrite_novma", "inline asm patched for sun4v at boot"),
+                          ("pte_wrprotect", "inline asm patched for sun4v at boot"))),
+    # sparc32 (SRMMU) builds with the sparc64 compiler's -m32
+    KArch("sparc32", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_32.c"),
     KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
     # the Sun-3 MMU is its own root archdef (a different layout, not a variant)
     KArch("m68k_sun3", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/sun3mmu.c"),

@@ -184,8 +184,6 @@ class Arch_sparc64(Arch):
         k.lazy_mmu_enter()
         _i1 = 0
         while True:
-            if (k.read_pte(ptep.offset(_i1)) & 0x8000000000000000) != 0:
-                k.tlb_flush_page(mm, addr + _i1 * PAGE_SIZE)
             k.set_pte(ptep.offset(_i1), pte)
             _i1 += 1
             if _i1 == nr:
@@ -194,28 +192,20 @@ class Arch_sparc64(Arch):
         k.lazy_mmu_leave()
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
-        mm = vma.mm
         pte = k.read_pte(ptep)
         if k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))):
-            for _j2 in range(k.pfn_folio(self.pte_pfn(pte)).nr_pages):
-                _page3 = k.pfn_page(k.pfn_folio(self.pte_pfn(pte)).pfn + _j2)
-                k.dcache_flush(_page3.pfn, 1)
-                if (k.cpu_has('spitfire') and k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte)))):
-                    k.icache_inval(_page3.pfn, 1)
+            k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+            if (k.cpu_has('spitfire') and k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte)))):
+                k.icache_inval(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
             k.folio_clear_arch1(k.pfn_folio(self.pte_pfn(pte)))
-        if (pte & 0x8000000000000000) != 0:
-            for _i4 in range(nr):
-                k.tlb_preload(mm, addr + _i4 * PAGE_SIZE, ptep.offset(_i4))
 
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
             k.folio_set_arch1(folio)
         else:
-            for _j5 in range(folio.nr_pages):
-                _page6 = k.pfn_page(folio.pfn + _j5)
-                k.dcache_flush(_page6.pfn, 1)
-                if (k.cpu_has('spitfire') and k.folio_has_mapping(folio)):
-                    k.icache_inval(_page6.pfn, 1)
+            k.dcache_flush(folio.pfn, folio.nr_pages)
+            if (k.cpu_has('spitfire') and k.folio_has_mapping(folio)):
+                k.icache_inval(folio.pfn, folio.nr_pages)
 
 
 ARCH = Arch_sparc64()

@@ -46,6 +46,13 @@
 #define PTDL_RANGE_NAME(n)	n
 #endif
 
+/* CPU features: the kernel's test, or the harness's cpu_has_<feature> */
+#ifdef cpu_has_coherent_icache
+#define __ptdl_cpu_has_coherent_icache	cpu_has_coherent_icache
+#else
+#define __ptdl_cpu_has_coherent_icache	(cpu_has_feature(CPU_FTR_COHERENT_ICACHE))
+#endif
+
 /* the type of an entry's value (not every arch has pteval_t) */
 #define __ptdl_pteval_t	__typeof__(pte_val(__pte(0)))
 
@@ -179,7 +186,7 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	pte = __pte(pte_val(pte) & ~PTDL_POWERPC_PTE_COMBO);
 	arch_enter_lazy_mmu_mode();
 	for (;;) {
-		set_pte(ptep, pte);
+		__set_pte_at(mm, addr, ptep, pte, 0);
 		if (--nr == 0)
 			break;
 		ptep++;
@@ -201,14 +208,14 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	struct folio *folio = page_folio(pte_page(pte));
 	unsigned int i;
 
-	if (!cpu_has_coherent_icache) {
+	if (!__ptdl_cpu_has_coherent_icache) {
 		for (i = 0; i < nr; i++) {
 			pte_t new = ptep_get(ptep + i);
 
 			if (__ptdl_pte_exec(new) &&
 				__ptdl_pte_young(new) &&
 				!test_bit(PG_arch_1, &folio->flags)) {
-				flush_dcache_icache_folio((unsigned long)folio_address(folio),
+				flush_icache_range((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
 				set_bit(PG_arch_1, &folio->flags);
 			}
@@ -224,7 +231,7 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 /* The kernel wrote to the folio through its kernel mapping. */
 static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
-	if (!cpu_has_coherent_icache) {
+	if (!__ptdl_cpu_has_coherent_icache) {
 		if (test_bit(PG_arch_1, &folio->flags))
 			clear_bit(PG_arch_1, &folio->flags);
 	}
@@ -235,4 +242,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:cf4a4de8c638144fa7b9467e150b3b61b40d46512e62af0c9621f293dd1226a1
+// ptdl-checksum: sha256:8ba24a3fc3abdfe1bec90f6e440cedc82b8e8a00dca92cd82b52aaebeb4f5e9e

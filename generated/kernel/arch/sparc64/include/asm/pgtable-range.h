@@ -24,7 +24,6 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
-#include <asm/tlbflush.h>
 
 /*
  * Prefix mode: with PTDL_RANGE_PREFIX defined (-DPTDL_RANGE_PREFIX=ptdl_),
@@ -40,6 +39,13 @@
 #define PTDL_RANGE_NAME(n, ...)	__PTDL_RANGE_CAT(PTDL_RANGE_PREFIX, n##__VA_ARGS__)
 #else
 #define PTDL_RANGE_NAME(n)	n
+#endif
+
+/* CPU features: the kernel's test, or the harness's cpu_has_<feature> */
+#ifdef cpu_has_spitfire
+#define __ptdl_cpu_has_spitfire	cpu_has_spitfire
+#else
+#define __ptdl_cpu_has_spitfire	(tlb_type == spitfire)
 #endif
 
 /* the type of an entry's value (not every arch has pteval_t) */
@@ -131,22 +137,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + (__ptdl_pteval_t)n * PAGE_SIZE);
 }
 
-static inline bool __ptdl_pte_valid(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_SPARC64_PTE_VALID);
-}
-
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	arch_enter_lazy_mmu_mode();
 	for (;;) {
-		if (__ptdl_pte_valid(ptep_get(ptep)))
-			local_flush_tlb_page(addr);
-		set_pte(ptep, pte);
+		__set_pte_at(mm, addr, ptep, pte, 0);
 		if (--nr == 0)
 			break;
 		ptep++;
@@ -166,21 +163,15 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 {
 	pte_t pte = ptep_get(ptep);
 	struct folio *folio = page_folio(pte_page(pte));
-	unsigned int i;
 
 	if (test_bit(PG_arch_1, &folio->flags)) {
-		for (i = 0; i < folio_nr_pages(folio); i++) {
-			struct page *pg = folio_page(folio, i);
-
-			__flush_dcache_page((unsigned long)page_address(pg));
-			if (cpu_has_spitfire && (folio_flush_mapping(folio) != NULL))
-				__flush_icache_page((unsigned long)page_address(pg));
+		__flush_dcache_range((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
+		if (__ptdl_cpu_has_spitfire && (folio_flush_mapping(folio) != NULL)) {
+			flush_icache_range((unsigned long)folio_address(folio),
+				(unsigned long)folio_address(folio) + folio_size(folio));
 		}
 		clear_bit(PG_arch_1, &folio->flags);
-	}
-	if (__ptdl_pte_valid(pte)) {
-		for (i = 0; i < nr; i++)
-			__update_mmu_tsb_insert(vma, addr + i * PAGE_SIZE, ptep_get(ptep + i));
 	}
 }
 #ifndef PTDL_RANGE_PREFIX
@@ -192,18 +183,15 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 /* The kernel wrote to the folio through its kernel mapping. */
 static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
-	unsigned int i;
-
 	if ((folio_flush_mapping(folio) != NULL) &&
 		!mapping_mapped(folio_flush_mapping(folio))) {
 		set_bit(PG_arch_1, &folio->flags);
 	} else {
-		for (i = 0; i < folio_nr_pages(folio); i++) {
-			struct page *pg = folio_page(folio, i);
-
-			__flush_dcache_page((unsigned long)page_address(pg));
-			if (cpu_has_spitfire && (folio_flush_mapping(folio) != NULL))
-				__flush_icache_page((unsigned long)page_address(pg));
+		__flush_dcache_range((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
+		if (__ptdl_cpu_has_spitfire && (folio_flush_mapping(folio) != NULL)) {
+			flush_icache_range((unsigned long)folio_address(folio),
+				(unsigned long)folio_address(folio) + folio_size(folio));
 		}
 	}
 }
@@ -213,4 +201,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a416bbc9c319a00e50dd8189355825dc8a18c494314ee4b86abc25343200bd83
+// ptdl-checksum: sha256:9dc2bd7e1d425d51b8fd50514d0c81c8aa13a1517c893ed73c942c10df11d25d
