@@ -71,6 +71,7 @@ class ArchDecl:
     sw_mkyoung: list[Loc] = field(default_factory=list)
     configs: list[KConfig] = field(default_factory=list)
     kernel_diffs: list[KernelDiff] = field(default_factory=list)
+    kernel_diff_drops: list[tuple[str, Loc]] = field(default_factory=list)
 
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
@@ -445,6 +446,12 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
         k = KernelDiff(str(ver)[1:-1], str(fact)[1:-1], str(commit)[1:-1],
                        self.at_meta(meta), self.origin)
         return lambda d: d.kernel_diffs.append(k)
+
+    @v_args(inline=True)
+    def kernel_diff_drop(self, fact: Token) -> Apply:
+        """`drop kernel_diff "FACT"`: the parent's declared difference does not hold here."""
+        item = (str(fact)[1:-1], self.at(fact))
+        return lambda d: d.kernel_diff_drops.append(item)
 
     def cite(self, key: Token, text: Token) -> Apply:
         c = Cite(str(key), str(text)[1:-1], self.at(key), self.origin)

@@ -167,6 +167,8 @@ def merge(chain: list[ArchDecl]) -> Arch:
             pfn_applies = d.pfn_pte_applies[-1]
         if d.configs:
             kconfig = d.configs[-1]
+        for fact, _loc in d.kernel_diff_drops:
+            kdiffs.pop(fact, None)
         for kd in d.kernel_diffs:
             kdiffs[kd.fact] = kd
         if d.empty:

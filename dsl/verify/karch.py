@@ -127,6 +127,17 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           runtime_causes=(("PTRS_PER_PTE", "1 << __pte_index_size, set at boot by the MMU "
                            "(book3s64/hash_utils.c:1229, radix_pgtable.c:621)"),),
           pteval_t=False),      # pte_t is struct { __be64 pte; } (asm/pgtable-be-types.h:8), no pteval_t
+    # the radix-only kernel: __pte_index_size = RADIX_PTE_INDEX_SIZE
+    # (book3s64/radix_pgtable.c:621, radix-64k.h:8)
+    KArch("powerpc_radix", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="protection_map (arch/powerpc/mm/pgtable.c); book3s64 vm_get_page_prot() "
+                  "adds VM_SAO/pkey bits, none among the 16",
+          assumptions=(Assumption("__pte_index_size", "var", "unsigned long", "5",
+                                  "the radix MMU with 64K pages: __pte_index_size = "
+                                  "RADIX_PTE_INDEX_SIZE 5 (book3s64/radix_pgtable.c:621)"),),
+          runtime_causes=(("PTRS_PER_PTE", "1 << __pte_index_size, set at boot by the MMU "
+                           "(book3s64/radix_pgtable.c:621)"),),
+          pteval_t=False),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     # sparc64: the PTE helpers are inline assembly rewritten at boot for
     # sun4v (.sun4v_1insn_patch/.sun4v_2insn_patch, pgtable_64.h:241-680)
@@ -160,8 +171,10 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
 
 
 def for_lineage(lineage: tuple[str, ...]) -> KArch | None:
-    """The kernel arch of an archdef: its root ancestor's name."""
-    for name in reversed(lineage):
+    """The kernel arch of an archdef: the most specific entry of its lineage
+    (leaf first, so a variant may have its own: powerpc_radix's PTE table
+    size is another boot-time value), else its root ancestor's."""
+    for name in lineage:
         if name in KARCHS:
             return KARCHS[name]
     return None
