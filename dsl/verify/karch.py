@@ -144,6 +144,31 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     # and protection_map is filled at boot (init_64.c:2639-2719), so only
     # the masks, pte_none, pte_special and pfn_pte fold.
     KArch("sparc64", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c",
+          # the second probe spells out each helper's unpatched (sun4u)
+          # instructions over the kernel's own _PAGE_*_4U constants
+          assumptions=(Assumption("PTDL_SPARC64_SUN4U", "macro", "", "1",
+                                  "the machine is sun4u (tlb_type spitfire/cheetah*): the "
+                                  "PTE helpers run their unpatched instructions "
+                                  "(arch/sparc/include/asm/pgtable_64.h:241-620)"),),
+          assume_c=(
+              ("pte_present", "(pte_val({p}) & _PAGE_PRESENT_4U)", "pgtable_64.h:656"),
+              ("pte_write", "(pte_val({p}) & _PAGE_WRITE_4U)", "pgtable_64.h:379"),
+              ("pte_dirty", "(pte_val({p}) & _PAGE_MODIFIED_4U)", "pgtable_64.h:361"),
+              ("pte_young", "(pte_val({p}) & _PAGE_ACCESSED_4U)", "pgtable_64.h:622"),
+              ("pte_exec", "(pte_val({p}) & _PAGE_EXEC_4U)", "pgtable_64.h:640"),
+              ("pte_pfn", "((pte_val({p}) << 21) >> (21 + PAGE_SHIFT))", "pgtable_64.h:241"),
+              # __pte_mkhwwrite (L455) ORs _PAGE_W_4U when the other bit is set
+              ("pte_mkdirty", "({{ unsigned long __v = pte_val({p}) | _PAGE_MODIFIED_4U; "
+               "(__v & _PAGE_WRITE_4U) ? (__v | _PAGE_W_4U) : __v; }})", "pgtable_64.h:478"),
+              ("pte_mkwrite_novma", "({{ unsigned long __v = pte_val({p}) | _PAGE_WRITE_4U; "
+               "(__v & _PAGE_MODIFIED_4U) ? (__v | _PAGE_W_4U) : __v; }})", "pgtable_64.h:521"),
+              ("pte_mkclean", "(pte_val({p}) & ~(_PAGE_MODIFIED_4U | _PAGE_W_4U))",
+               "pgtable_64.h:497"),
+              ("pte_wrprotect", "(pte_val({p}) & ~(_PAGE_WRITE_4U | _PAGE_W_4U))",
+               "pgtable_64.h:539"),
+              ("pte_mkold", "(pte_val({p}) & ~(_PAGE_ACCESSED_4U | _PAGE_R))", "pgtable_64.h:564"),
+              ("pte_mkyoung", "(pte_val({p}) | _PAGE_ACCESSED_4U | _PAGE_R)", "pgtable_64.h:584"),
+          ),
           runtime_causes=(("pte_present", "inline asm patched for sun4v at boot"),
                           ("pte_write", "inline asm patched for sun4v at boot"),
                           ("pte_dirty", "inline asm patched for sun4v at boot"),

@@ -47,6 +47,7 @@ EXPECTED_MESSAGE = {
     "primitive_not_c_ident": "primitive name 'sync-icache aliases' is not a C identifier",
     "none_ignores_errors": "none_ignores names unknown field 'dirrty'",
     "pfn_pte_applies_errors": "pfn_pte applies unknown mutator 'mkshiny'",
+    "cpu_primitive_errors": "names undeclared CPU feature 'dc_alias'",
     "prot_entry_errors": "unknown VM flag 'exce' in prot entry",
     "prot_unknown_field": "prot entry 'write' names unknown field 'rwx'",
     "range_outside_word": "bit range 60..70 lies outside the 64-bit word",
