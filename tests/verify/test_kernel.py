@@ -13,7 +13,8 @@ import pytest
 from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
-             "s390": "s390", "riscv": "riscv", "riscv32": "riscv"}
+             "s390": "s390", "riscv": "riscv", "riscv32": "riscv",
+             "powerpc": "powerpc", "powerpc_radix": "powerpc_radix", "sparc64": "sparc64"}
 
 
 @lru_cache(maxsize=None)
@@ -46,9 +47,17 @@ BROKEN = [
     ("x86_pte_none_exact.arch", 5, 6, r"pte_none\(0x20\): kernel 1, archdef 0"),
     ("s390_pfn_pte_plain.arch", 5, 6, r"pfn_pte\(0x0, 0x601\): kernel 0x605, archdef 0x601"),
     ("riscv_exec_with_read.arch", 5, 9, r"vm_get_page_prot\(VM_EXEC\): kernel 0x59, archdef 0x5b"),
+    # powerpc book3s64 without `pfn_pte { ptebit }` / hash's `none_ignores`,
+    # and a sparc64 mutator only the sun4u assumption probe can compare
+    ("powerpc_pfn_pte_plain.arch", 4, 6,
+     r"pfn_pte\(0x0, 0x8000000000000104\): kernel 0xc000000000000104, archdef 0x8000000000000104"),
+    ("powerpc_pte_none_exact.arch", 4, 6, r"pte_none\(0x40\): kernel 1, archdef 0"),
+    ("sparc64_mkdirty_no_hwwrite.arch", 8, 9,
+     r"pte_mkdirty\(0x100\): kernel 0x902, archdef 0x900 \(under the assumptions\)"),
 ]
 
-_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv"}
+_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv",
+            "powerpc": "powerpc", "sparc64": "sparc64"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
