@@ -138,6 +138,10 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           runtime_causes=(("PTRS_PER_PTE", "1 << __pte_index_size, set at boot by the MMU "
                            "(book3s64/radix_pgtable.c:621)"),),
           pteval_t=False),
+    # Book3S-32 (pmac32_defconfig) with the biarch powerpc64 compiler (-m32)
+    KArch("powerpc32", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
+          pteval_t=False),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     # sparc64: the PTE helpers are inline assembly rewritten at boot for
     # sun4v (.sun4v_1insn_patch/.sun4v_2insn_patch, pgtable_64.h:241-680)
