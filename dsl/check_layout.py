@@ -238,6 +238,9 @@ class LayoutChecks(CheckerBase):
                 self.err(t.loc, f"only `invert pfn` is supported, not `invert {t.target}`",
                          t.origin)
             self.pte_expr(t.cond, t.origin, "a transform condition")
+        pn = self.a.pfn_none
+        if pn is not None:
+            self.pte_expr(pn.cond, pn.origin, "the pfn_none condition")
 
     def prot(self) -> None:
         a = self.a

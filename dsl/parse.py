@@ -58,6 +58,7 @@ class ArchDecl:
     prot_entries: list[ProtEntry] = field(default_factory=list)
     none_ignores: list[NameList] = field(default_factory=list)
     pfn_pte_applies: list[NameList] = field(default_factory=list)
+    pfn_nones: list[Transform] = field(default_factory=list)
     cache: list[tuple[str, Choice]] = field(default_factory=list)
     tlb: list[Kind] = field(default_factory=list)
     advance: list[tuple[str, Loc]] = field(default_factory=list)
@@ -492,6 +493,12 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
     def transform_item(self, meta: Meta, target: Token, cond: Expr) -> Apply:
         t = Transform(str(target), cond, self.at_meta(meta), self.origin)
         return lambda d: d.transforms.append(t)
+
+    @v_args(inline=True, meta=True)
+    def pfn_none(self, meta: Meta, cond: Expr) -> Apply:
+        """`pfn_none when EXPR`: pte_pfn() is ~0UL for such entries."""
+        t = Transform("pfn_none", cond, self.at_meta(meta), self.origin)
+        return lambda d: d.pfn_nones.append(t)
 
     def drop(self, name: Token) -> Apply:
         return lambda d: d.drops.append((str(name), self.at(name)))

@@ -75,6 +75,7 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
         out += _dups([(n, e.loc) for n, _ in e.values], "field in prot entry")
         out += _dups(list(zip(e.names, locs)), "VM flag in prot entry")
     out += _dups([("none_ignores", x.loc) for x in d.none_ignores], "setting")
+    out += _dups([("pfn_none", x.loc) for x in d.pfn_nones], "setting")
     out += _dups([("pfn_pte", x.loc) for x in d.pfn_pte_applies], "setting")
     for x in d.none_ignores:
         out += _dups([(n, x.loc_of(i)) for i, n in enumerate(x.names)], "field in none_ignores")
@@ -152,6 +153,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
     entries: dict[int, ProtEntry] = {}
     none_ign: NameList | None = None
     pfn_applies: NameList | None = None
+    pfn_none: Transform | None = None
     for d in chain:
         for e in d.prot_entries:
             if all(n in catalog.VM_FLAGS for n in e.names):
@@ -163,6 +165,10 @@ def merge(chain: list[ArchDecl]) -> Arch:
             pfn_applies = None
         if d.none_ignores:
             none_ign = d.none_ignores[-1]
+        if "pfn_none" in dropped:
+            pfn_none = None
+        if d.pfn_nones:
+            pfn_none = d.pfn_nones[-1]
         if d.pfn_pte_applies:
             pfn_applies = d.pfn_pte_applies[-1]
         if d.configs:
@@ -276,4 +282,5 @@ def merge(chain: list[ArchDecl]) -> Arch:
         prot_entries=tuple(entries[f] for f in sorted(entries)),
         none_ignores=none_ign,
         pfn_pte_applies=pfn_applies,
+        pfn_none=pfn_none,
     )

@@ -105,6 +105,7 @@ class HeaderView:
     pfn_mask: str
     transform_val: str
     transform_prot: str
+    pfn_none: str                       # C condition on val: pte_pfn() is ~0UL ("" none)
     pfn_parts: tuple[PfnPart, ...]
     advances: tuple[AdvanceFn, ...]
     nth: str
@@ -274,6 +275,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
         pfn_mask=w.pfn_mask(),
         transform_val=w.transform_cond("val") or "",
         transform_prot=w.transform_cond("prot") or "",
+        pfn_none=w.layout_expr(a.pfn_none.cond, "val") if a.pfn_none is not None else "",
         pfn_parts=tuple(PfnPart(w.fmacro(f.name), f.lo, f.pfn_offset) for f in a.pfn_fields),
         advances=tuple(advances),
         nth="nth_" + a.advance,

@@ -87,6 +87,7 @@ class ModuleView:
     methods: tuple[Method, ...]
     transform_pfn: str
     transform_prot: str
+    pfn_none: str                       # Python condition on v, '' when none
     pfn_parts: tuple[PfnPart, ...]
     advance: str
     calls: tuple[CallView, ...]
@@ -180,6 +181,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         methods=tuple(methods),
         transform_pfn=py.pte_expr(t.cond, "v") if t is not None else "",
         transform_prot=py.pte_expr(t.cond, "prot") if t is not None else "",
+        pfn_none=py.pte_expr(a.pfn_none.cond, "v") if a.pfn_none is not None else "",
         pfn_parts=tuple(PfnPart(f.lo, (1 << f.width) - 1, f.pfn_offset) for f in a.pfn_fields),
         advance=py.advance_expr(a.advance, "pte", "pages"),
         calls=tuple(calls),

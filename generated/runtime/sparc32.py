@@ -57,6 +57,7 @@ FIELDS: tuple[Field, ...] = (
     Field('dirty', 6, 6, 'dirty', False, 0),
     Field('cache', 7, 7, 'cache', False, 0),
     Field('pfn', 8, 31, 'pfn', False, 0),
+    Field('iospace', 28, 31, '', False, 0),
 )
 
 
@@ -136,6 +137,8 @@ class Arch_sparc32(Arch):
 
     def pte_pfn(self, pte: int) -> int:
         v = pte
+        if ((v) & 0xf0000000) != 0:
+            return WORD_MASK  # pfn_none: ~0UL, no frame
         return (((v >> 8) & 0xffffff) << 0)
 
     def pfn_pte(self, pfn: int, prot: int) -> int:

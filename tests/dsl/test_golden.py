@@ -48,6 +48,7 @@ EXPECTED_MESSAGE = {
     "none_ignores_errors": "none_ignores names unknown field 'dirrty'",
     "pfn_pte_applies_errors": "pfn_pte applies unknown mutator 'mkshiny'",
     "cpu_primitive_errors": "names undeclared CPU feature 'dc_alias'",
+    "pfn_none_errors": "unknown field or predicate 'iospace'",
     "prot_entry_errors": "unknown VM flag 'exce' in prot entry",
     "prot_unknown_field": "prot entry 'write' names unknown field 'rwx'",
     "range_outside_word": "bit range 60..70 lies outside the 64-bit word",

@@ -70,6 +70,9 @@
 #ifndef PTDL_SPARC32_PTE_PFN
 #define PTDL_SPARC32_PTE_PFN	((__ptdl_pteval_t)0xffffff00ULL)
 #endif
+#ifndef PTDL_SPARC32_PTE_IOSPACE
+#define PTDL_SPARC32_PTE_IOSPACE	((__ptdl_pteval_t)0xf0000000ULL)
+#endif
 #define __PTDL_PFN_PTE_SHIFT	8
 #if !defined(PTDL_RANGE_PREFIX) && !defined(PFN_PTE_SHIFT)
 #define PFN_PTE_SHIFT	__PTDL_PFN_PTE_SHIFT
@@ -80,6 +83,8 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
+	if ((val & PTDL_SPARC32_PTE_IOSPACE))
+		return ~0UL;	/* pfn_none: no frame */
 	pfn |= (unsigned long)((val & PTDL_SPARC32_PTE_PFN) >> 8);
 	return pfn;
 }
@@ -139,4 +144,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_SPARC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6665b2a00c83ff7fa048fa2f7073521c64ba6b35b8435d6fd4213e2d554b84ce
+// ptdl-checksum: sha256:090f491247fa9f09513bc2a107df5e986c62186702cf035672b729faf9e46ae3
