@@ -139,6 +139,8 @@ PTE_STATEMENTS: dict[str, str] = {
     "pfn_pte { M ... }": "pfn_pte() applies these mutators, in order, to the entry it builds "
                          "(s390 mk_pte_phys() returns pte_mkyoung()); a one-bit field name "
                          "sets that field (powerpc book3s64 ORs in _PAGE_PTE)",
+    "pfn_none when EXPR": "pte_pfn() returns ~0UL (no frame) for an entry where EXPR holds "
+                          "(sparc32 srmmu_device_memory(): an I/O-space entry)",
 }
 
 # ---------------------------------------------------------------------------
