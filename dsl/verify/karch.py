@@ -185,8 +185,16 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
                           ("pte_mkclean", "inline asm patched for sun4v at boot"),
                           ("pte_mkwrite_novma", "inline asm patched for sun4v at boot"),
                           ("pte_wrprotect", "inline asm patched for sun4v at boot"))),
-    # sparc32 (SRMMU) builds with the sparc64 compiler's -m32
-    KArch("sparc32", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_32.c"),
+    # sparc32 (SRMMU) builds with the sparc64 compiler's -m32.  pfn_pte() is
+    # mk_pte(pfn_to_page(pfn)): FLATMEM's mem_map + (pfn - pfn_base) and
+    # back (arch/sparc/include/asm/page_32.h ARCH_PFN_OFFSET = pfn_base, a
+    # boot variable, arch/sparc/mm/init_32.c)
+    KArch("sparc32", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_32.c",
+          assumptions=(Assumption("pfn_base", "var", "unsigned long", "0",
+                                  "the first RAM frame pfn_base is 0 (it cancels out of "
+                                  "page_to_pfn(pfn_to_page(pfn)), arch/sparc/mm/init_32.c)"),),
+          runtime_causes=(("pfn_pte", "mk_pte(pfn_to_page(pfn)): mem_map and pfn_base "
+                           "(page_32.h ARCH_PFN_OFFSET)"),)),
     KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
     # the Sun-3 MMU is its own root archdef (a different layout, not a variant)
     KArch("m68k_sun3", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/sun3mmu.c"),
