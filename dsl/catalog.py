@@ -152,7 +152,7 @@ class Kind:
     """A kind the runtime model implements: the Python module returns its
     name to the runtime (py/kinds.j2 `kind`); C has no cache/TLB model."""
 
-    group: str      # 'dcache' | 'icache' | 'tlb' | 'pg_arch_1'
+    group: str      # 'dcache' | 'icache' | 'tlb' | 'lazy_mmu' | 'pg_arch_1'
     name: str
     doc: str
     params: tuple[str, ...] = ()
@@ -173,7 +173,12 @@ KIND_ENTRIES: tuple[Kind, ...] = (
     Kind("tlb", "software", "software-loaded; refilled on a miss, preloaded by update_mmu_cache_range"),
     Kind("tlb", "software_pairs", "software-loaded even/odd page pairs sharing one entry and the global bit (MIPS R4K)"),
     Kind("tlb", "caches_invalid", "may cache invalid entries: a new mapping needs a fence (RISC-V)"),
-    Kind("tlb", "hash", "hash table / TSB preloaded by update_mmu_cache_range"),
+    Kind("tlb", "hash", "powerpc book3s64 hash page table: HPTEs filled by the hash fault or hpte_insert; a PTE update queues their flush (tlb_batch_add), the generic flush_tlb_* are empty"),
+    Kind("tlb", "tsb", "sparc64 TSB + TLB: filled by the TSB miss or tsb_insert; a PTE update queues their flush (tlb_batch_add), the generic flush_tlb_* are empty"),
+    Kind("lazy_mmu", "strict", "the pgtable.h contract: set_pte may be deferred until leave; nesting is not permitted (default)"),
+    Kind("lazy_mmu", "defer", "x86 paravirt: set_pte may be deferred until the outermost leave; a nested enter only counts (Xen 49147beb0ccb)"),
+    Kind("lazy_mmu", "batch", "powerpc hash, sparc64: stores at once, TLB flushes queued until leave; leave flushes and ends the mode, so it does not nest"),
+    Kind("lazy_mmu", "none", "the empty asm-generic enter/leave: nothing deferred or batched; nesting is harmless"),
     Kind("pg_arch_1", "none", "PG_arch_1 unused"),
     Kind("pg_arch_1", "dcache_clean", "set when the D-cache is known clean (arm64, riscv PG_dcache_clean)"),
     Kind("pg_arch_1", "dcache_dirty", "set when a D-cache flush was deferred (mips, sparc, sh PG_dcache_dirty)"),
@@ -192,6 +197,7 @@ DCACHE_KINDS: dict[str, str] = kinds("dcache")
 ALIASING_DCACHE = tuple(k.name for k in KIND_ENTRIES if k.group == "dcache" and "colours" in k.params)
 ICACHE_KINDS: dict[str, str] = kinds("icache")
 TLB_KINDS: dict[str, str] = kinds("tlb")
+LAZY_MMU_KINDS: dict[str, str] = kinds("lazy_mmu")
 PG_ARCH_1_USES: dict[str, str] = kinds("pg_arch_1")
 GRANULARITIES = ("folio", "page")
 
@@ -383,6 +389,15 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("tlb_flush_page", "drop the TLB entry for addr, valid or cached-invalid (local fence)",
            {}, (), ("update_mmu_cache_range", "set_ptes"), "pte", "local_flush_tlb_page",
            "tlb_flush_page", "tlb_flush_page mm={mm} addr={addr:#x}", "entry"),
+    Effect("hpte_insert", "insert the hash-table entry (HPTE) for addr from a present *ptep (powerpc hash_preload)",
+           {}, (), ("update_mmu_cache_range",), "pte", "hash_preload", "hpte_insert",
+           "hpte_insert mm={mm} addr={addr:#x} val={val:#x}", "entry"),
+    Effect("tsb_insert", "insert the TSB entry for addr from a present *ptep (sparc64 __update_mmu_tsb_insert)",
+           {}, (), ("update_mmu_cache_range",), "pte", "update_mmu_tsb_insert", "tsb_insert",
+           "tsb_insert mm={mm} addr={addr:#x} val={val:#x}", "entry"),
+    Effect("tlb_batch_add", "queue the flush of addr's old translation in the per-CPU batch while lazy MMU mode is on (flushed at leave or when full), else flush at once (sparc64 tlb_batch_add, powerpc hpte_need_flush)",
+           {}, (), ("set_ptes", "update_mmu_cache_range"), "pte", "tlb_batch_add", "tlb_batch_add",
+           "tlb_batch_add mm={mm} addr={addr:#x}", "entry"),
 )}
 
 
@@ -443,7 +458,7 @@ def vocabulary_markdown() -> dict[str, str]:
             f"- {g}: " + ", ".join(
                 f"`{k.name}`" + (f"({', '.join(p + '=N' for p in k.params)})" if k.params else "")
                 for k in KIND_ENTRIES if k.group == g)
-            for g in ("dcache", "icache", "tlb", "pg_arch_1")),
+            for g in ("dcache", "icache", "tlb", "lazy_mmu", "pg_arch_1")),
         "advances": items([(x.name, x.doc) for x in ADVANCE_ENTRIES]),
         "effects": items([(_effect_signature(e), _effect_doc(e)) for e in EFFECTS.values()]),
         "predicates": items([(f"{p.obj}.{p.name}", p.doc) for p in PREDICATE_ENTRIES]),

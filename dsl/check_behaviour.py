@@ -59,6 +59,14 @@ class BehaviourChecks(CheckerBase):
                      f"{', '.join(catalog.TLB_KINDS)})", a.name)
         elif a.tlb.params:
             self.err(a.tlb.loc, f"tlb kind '{a.tlb.name}' takes no parameters", a.name)
+        lz = a.lazy_mmu
+        if lz is not None:
+            if lz.name not in catalog.LAZY_MMU_KINDS:
+                self.err(lz.loc, f"unknown lazy_mmu kind '{lz.name}'"
+                         f"{did_you_mean(lz.name, catalog.LAZY_MMU_KINDS)} (one of "
+                         f"{', '.join(catalog.LAZY_MMU_KINDS)})", a.name)
+            elif lz.params:
+                self.err(lz.loc, f"lazy_mmu kind '{lz.name}' takes no parameters", a.name)
 
     def misc(self) -> None:
         a = self.a

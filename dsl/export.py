@@ -97,6 +97,8 @@ def arch_data(a: Arch) -> dict[str, Any]:
                       "source": _src(a.pg_arch_1_loc)},
         "cache": {"dcache": _choice(a.dcache), "icache": _choice(a.icache)},
         "tlb": {"kind": a.tlb.name, "source": _src(a.tlb.loc)},
+        "lazy_mmu": {"kind": a.lazy_mmu_kind(),
+                     "source": _src(a.lazy_mmu.loc) if a.lazy_mmu is not None else None},
         "advance": a.advance,
         "cpu_features": list(a.cpu_features),
         "prefault_old": expr_text(a.prefault_old) if a.prefault_old is not None else None,

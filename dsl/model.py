@@ -371,6 +371,11 @@ class Arch:
     none_ignores: NameList | None = None       # fields pte_none() ignores
     pfn_none: Transform | None = None          # pte_pfn() is ~0UL where cond holds
     pfn_pte_applies: NameList | None = None    # mutators pfn_pte() applies
+    lazy_mmu: Kind | None = None               # lazy MMU mode kind (None: strict)
+
+    def lazy_mmu_kind(self) -> str:
+        """The lazy MMU mode kind (catalog group lazy_mmu; default strict)."""
+        return "strict" if self.lazy_mmu is None else self.lazy_mmu.name
 
     def supports_page_table_check(self) -> bool:
         """Does set_ptes call page_table_check_ptes_set()?"""

@@ -61,6 +61,7 @@ class ArchDecl:
     pfn_nones: list[Transform] = field(default_factory=list)
     cache: list[tuple[str, Choice]] = field(default_factory=list)
     tlb: list[Kind] = field(default_factory=list)
+    lazy_mmu: list[Kind] = field(default_factory=list)
     advance: list[tuple[str, Loc]] = field(default_factory=list)
     pg_arch_1: list[tuple[str, str | None, Loc]] = field(default_factory=list)
     cpu: list[tuple[str, Loc]] = field(default_factory=list)
@@ -396,6 +397,9 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
 
     def tlb_setting(self, kind: Kind) -> Apply:
         return lambda d: d.tlb.append(kind)
+
+    def lazy_mmu_setting(self, kind: Kind) -> Apply:
+        return lambda d: d.lazy_mmu.append(kind)
 
     def advance_setting(self, name: Token) -> Apply:
         return lambda d: d.advance.append((str(name), self.at(name)))

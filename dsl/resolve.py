@@ -53,6 +53,7 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
     out += _dups([(p.key, p.loc) for p in d.prot], "prot entry")
     out += _dups([(k, c.loc) for k, c in d.cache], "cache setting")
     out += _dups([("tlb", k.loc) for k in d.tlb], "setting")
+    out += _dups([("lazy_mmu", k.loc) for k in d.lazy_mmu], "setting")
     out += _dups([("advance", loc) for _, loc in d.advance], "setting")
     out += _dups([("pg_arch_1", loc) for _, _, loc in d.pg_arch_1], "setting")
     out += _dups([("prefault_old", loc) for _, loc in d.prefault], "setting")
@@ -139,6 +140,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
     prot: dict[str, ProtItem] = {}
     cache: dict[str, Choice] = {}
     tlb: Kind | None = None
+    lazy_mmu: Kind | None = None
     advance: tuple[str, Loc] | None = None
     pg: tuple[str, str | None, Loc] | None = None
     cpu: dict[str, Loc] = {}
@@ -202,6 +204,8 @@ def merge(chain: list[ArchDecl]) -> Arch:
             cache[k] = c
         if d.tlb:
             tlb = d.tlb[-1]
+        if d.lazy_mmu:
+            lazy_mmu = d.lazy_mmu[-1]
         if d.advance:
             advance = d.advance[-1]
         if d.pg_arch_1:
@@ -283,4 +287,5 @@ def merge(chain: list[ArchDecl]) -> Arch:
         none_ignores=none_ign,
         pfn_pte_applies=pfn_applies,
         pfn_none=pfn_none,
+        lazy_mmu=lazy_mmu,
     )

@@ -24,7 +24,7 @@ from mypy_extensions import mypyc_attr
 
 from runtime.layout import Layout
 from runtime.primitives import (
-    DCACHE_PIPT, GRANULARITY_NONE, ICACHE_COHERENT, PG_ARCH_1_NONE, TLB_HARDWARE,
+    DCACHE_PIPT, GRANULARITY_NONE, ICACHE_COHERENT, LAZY_STRICT, PG_ARCH_1_NONE, TLB_HARDWARE,
 )
 from runtime.tlb import pte_none_ignores_global
 
@@ -92,6 +92,8 @@ class Arch:
     empty_pte: int
     # fields pte_none() ignores (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
     none_ignore: int
+    # the lazy MMU mode's rules (runtime.lazy: strict | defer | batch | none)
+    lazy_mmu_kind: str
     # derived
     layout: Layout
     page_size: int
@@ -109,7 +111,8 @@ class Arch:
                  pg_arch_1_granularity: str = GRANULARITY_NONE,
                  tlb_kind: str = TLB_HARDWARE,
                  supports_page_table_check: bool = True,
-                 empty_pte: int = 0, none_ignore: int = 0) -> None:
+                 empty_pte: int = 0, none_ignore: int = 0,
+                 lazy_mmu_kind: str = LAZY_STRICT) -> None:
         self.name = name
         self.word_bits = word_bits
         self.page_shift = page_shift
@@ -125,6 +128,7 @@ class Arch:
         self.supports_page_table_check = supports_page_table_check
         self.empty_pte = empty_pte
         self.none_ignore = none_ignore
+        self.lazy_mmu_kind = lazy_mmu_kind
         self.layout = Layout(fields, word_bits)
         self.page_size = 1 << page_shift
         self.kernel_base = KERNEL_BASE_64 if word_bits == 64 else KERNEL_BASE_32

@@ -28,15 +28,22 @@ class ArchCalls(Effects):
         self.call = name
         self.touched = []
         self.buddies = []
+        self.call_lazy_depth = self.lazy.depth
         return self.trace.mark()
 
     def _returned(self) -> None:
         """An arch call returned: it must have left lazy MMU mode (the
         deferred stores are then applied so the run can go on)."""
-        if self.lazy.active:
+        # a caller's own region (fork, mremap, ...) may be open around the
+        # call: the arch must restore the depth it found (runtime/lazy.py)
+        if self.lazy.depth > self.call_lazy_depth:
             self.violate(LAZY_MMU, self.call, "lazy MMU mode left before return",
                          "returned in lazy MMU mode")
-            self.lazy.leave()
+            while self.lazy.depth > self.call_lazy_depth:
+                self.lazy.leave()
+            if self.lazy.depth == 0:
+                self.lazy.leave_all()
+            self._flush_batch()
 
     def _end(self, mark: int) -> None:
         self._returned()
@@ -88,7 +95,6 @@ class ArchCalls(Effects):
         self._returned()
         if self.checking:
             self._check_touched(t, ptep.idx, nr)
-            ents = t.entries
             prot = arch.pte_pgprot(pte)
             # what the entry holds beyond pfn_pte(pfn, prot): 0 unless
             # pfn_pte() itself adds bits (s390's mk_pte_phys makes the
@@ -98,7 +104,8 @@ class ArchCalls(Effects):
             n = nr if present else 1
             for i in range(n):
                 exp = arch.pfn_pte(pfn + i, prot) ^ extra
-                got = ents[ptep.idx + i]
+                # a store deferred in a caller's lazy region counts as done
+                got = self.lazy.value_at(t, ptep.idx + i)
                 if got != exp:
                     self.violate(PTE_VALUE, "pt=%d idx=%d addr=%s"
                                  % (t.pt, ptep.idx + i, hx(addr + i * ps)),

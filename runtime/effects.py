@@ -17,7 +17,7 @@ from runtime.mm import Mm
 from runtime.pagetable import PteRef
 from runtime.primitives import GRANULARITY_FOLIO, GRANULARITY_NONE, GRANULARITY_PAGE
 from runtime.trace import hx
-from runtime.violation import LAZY_MMU, PG_ARCH_1_GRANULARITY
+from runtime.violation import LAZY_MMU, LAZY_MMU_NESTING, PG_ARCH_1_GRANULARITY, TLB_BATCH_PENDING
 
 
 class Effects(Machine):
@@ -28,7 +28,7 @@ class Effects(Machine):
         self.trace.set_pte(t.pt, ptep.idx, val)
         if self.call != "":
             self.touched.append((t, ptep.idx))
-        if self.lazy.active:
+        if self.lazy.defers_stores():
             self.lazy.defer(ptep, val)
         else:
             t.entries[ptep.idx] = val
@@ -49,7 +49,7 @@ class Effects(Machine):
                          "mm with PGSTEs", "mm without PGSTEs", addr)
         if self.call != "":
             self.touched.append((t, ptep.idx))
-        if self.lazy.active:
+        if self.lazy.defers_stores():
             self.lazy.defer(ptep, val)
         else:
             t.entries[ptep.idx] = val
@@ -78,14 +78,39 @@ class Effects(Machine):
     def lazy_mmu_enter(self) -> None:
         self.trace.lazy_mmu_enter()
         if not self.lazy.enter():
-            self.violate(LAZY_MMU, "lazy_mmu", "enter outside lazy MMU mode",
-                         "nested enter")
+            self.violate(LAZY_MMU_NESTING, self.call if self.call else "lazy_mmu",
+                         "no lazy MMU region inside another (lazy_mmu %s does not nest)"
+                         % self.lazy.kind,
+                         "nested enter at depth %d" % self.lazy.depth)
 
     def lazy_mmu_leave(self) -> None:
         self.trace.lazy_mmu_leave()
         if not self.lazy.leave():
             self.violate(LAZY_MMU, "lazy_mmu", "leave inside lazy MMU mode",
                          "leave without enter")
+        self._flush_batch()
+        self._check_batch_done()
+
+    def _flush_batch(self) -> None:
+        """Do the TLB flushes the lazy state handed over (flush_tlb_pending
+        / __flush_tlb_pending; no trace line: the C shim's leave prints
+        none either)."""
+        for mm_id, vpage in self.lazy.take_flush():
+            self.tlb.drop(mm_id, vpage)
+
+    def _check_batch_done(self) -> None:
+        """After leaving the mode nothing may stay queued."""
+        lz = self.lazy
+        if not lz.active and lz.batch:
+            mm_id, vpage = lz.batch[0]
+            self.violate(TLB_BATCH_PENDING, "mm=%d addr=%s" % (mm_id, hx(vpage << self.page_shift)),
+                         "the batch flushed when lazy MMU mode ends (lazy_mmu batch)",
+                         "%d TLB flush(es) still queued after leave (lazy_mmu %s)"
+                         % (len(lz.batch), lz.kind), vpage << self.page_shift)
+            # the run goes on as if the CPU flushed later (once reported)
+            for mm_id2, vpage2 in lz.batch:
+                self.tlb.drop(mm_id2, vpage2)
+            lz.batch = []
 
     def _kalias(self, pfn: int) -> int:
         return self.dcache.alias(0, self.kaddr(pfn))
@@ -180,3 +205,32 @@ class Effects(Machine):
     def tlb_flush_page(self, mm: Mm, addr: int) -> None:
         self.trace.tlb_flush_page(mm.id, addr)
         self.tlb.drop(mm.id, addr >> self.page_shift)
+
+    def _insert(self, mm: Mm, addr: int, ptep: PteRef) -> None:
+        val = ptep.table.entries[ptep.idx]
+        if self.arch.pte_present(val):
+            self.tlb.load(mm.id, addr >> self.page_shift, val)
+
+    def hpte_insert(self, mm: Mm, addr: int, ptep: PteRef) -> None:
+        """hash_preload: insert the HPTE for addr from a present *ptep."""
+        self.trace.hpte_insert(mm.id, addr, ptep.table.entries[ptep.idx])
+        self._insert(mm, addr, ptep)
+
+    def tsb_insert(self, mm: Mm, addr: int, ptep: PteRef) -> None:
+        """__update_mmu_tsb_insert: put the TTE for addr into the TSB."""
+        self.trace.tsb_insert(mm.id, addr, ptep.table.entries[ptep.idx])
+        self._insert(mm, addr, ptep)
+
+    def tlb_batch_add(self, mm: Mm, addr: int) -> None:
+        """tlb_batch_add / hpte_need_flush: queue the flush of addr's
+        translation while lazy MMU mode is on (flushing a full batch), else
+        flush it at once."""
+        self.trace.tlb_batch_add(mm.id, addr)
+        self._batch_add(mm.id, addr >> self.page_shift)
+
+    def _batch_add(self, mm_id: int, vpage: int) -> None:
+        if self.lazy.active:
+            self.lazy.queue(mm_id, vpage)
+            self._flush_batch()
+        else:
+            self.tlb.drop(mm_id, vpage)

@@ -62,6 +62,7 @@ class Machine:
     touched: list[tuple[PteTable, int]]
     buddies: list[tuple[PteTable, int]]
     faults: int
+    call_lazy_depth: int      # lazy MMU depth when the arch call began
 
     def __init__(self, arch: Arch, cpu: frozenset[str] | None = None,
                  trace: bool = True, page_table_check: bool | None = None,
@@ -87,7 +88,7 @@ class Machine:
             page_table_check = arch.supports_page_table_check
         self.ptc = PageTableCheck(arch.name, self.mem, self.violations,
                                   page_table_check)
-        self.lazy = LazyMmu()
+        self.lazy = LazyMmu(arch.lazy_mmu_kind)
         self.ref = Layout(arch.fields, arch.word_bits)
         self.init_mm = Mm(0)
         self.mms = {0: self.init_mm}
@@ -104,6 +105,7 @@ class Machine:
         self.touched = []
         self.buddies = []
         self.faults = 0
+        self.call_lazy_depth = 0
 
     # ------------------------------------------------------------------
     # Reporting

@@ -15,7 +15,13 @@ behaviour:
   ``do_wp_page``;
 * mm/filemap.c ``filemap_map_pages``, ``filemap_map_folio_range`` (batches
   of none PTEs in one folio), ``filemap_map_order0_folio``,
-  ``filemap_map_pmd``.
+  ``filemap_map_pmd``;
+* the callers that open their own lazy MMU region around set_pte_at (the
+  "lazy-MMU callers" block at the end): kernel/fork.c ``dup_mmap`` with
+  mm/memory.c ``copy_pte_range`` / ``copy_present_pte``, mm/mremap.c
+  ``move_ptes``, mm/memory.c ``apply_to_pte_range`` and ``zap_pte_range``;
+  and, for TLB kinds whose PTE update flushes (hash, tsb:
+  runtime/tlb.py), that flush and the empty generic flush_tlb_*.
 Simplifications (documented, deliberate): an anonymous fault always
 allocates a fresh order-0 page, mapped writable+dirty when the VMA is
 writable (no zero page); COW copies are written coherently (as
@@ -300,6 +306,7 @@ class MmCallers(ArchCalls):
         old = t.entries[ptep.idx]
         self.trace.pte_clear(t.pt, ptep.idx)
         t.entries[ptep.idx] = self.arch.empty_pte
+        self.pte_update_flush(mm, addr, old)
         arch = self.arch
         if arch.pte_present(old):
             pfn = arch.pte_pfn(old)
@@ -315,7 +322,7 @@ class MmCallers(ArchCalls):
                 if flush and not self.dcache.coherent:
                     self.dcache_flush_user(mm, addr, pfn, 1)   # flush_cache_page
         if flush:
-            self.tlb_flush_page(mm, addr)
+            self.flush_tlb_page_generic(mm, addr)
         return old
 
     def zap_range(self, mm: Mm, addr: int, nr: int, flush: bool = True) -> None:
@@ -392,3 +399,215 @@ class MmCallers(ArchCalls):
         elif write:
             self.tlb_flush_page(mm, addr)
         return True
+
+    # ------------------------------------------------------------------
+    # Lazy-MMU callers and the PTE-update flush (hash / TSB TLB kinds).
+    # Each opens its region with the lazy_mmu_enter / lazy_mmu_leave
+    # primitives (the arch's arch_enter/leave_lazy_mmu_mode, no arguments),
+    # so an arch's own set_ptes region nests inside (runtime/lazy.py).
+
+    def flush_tlb_page_generic(self, mm: Mm, addr: int) -> None:
+        """flush_tlb_page / flush_tlb_range (one page): empty on TLB kinds
+        whose PTE update already queued the flush (tlbflush-hash.h
+        hash__flush_tlb_page, sparc tlbflush_64.h)."""
+        if self.tlb.flushed_by_pte_update():
+            return
+        self.tlb_flush_page(mm, addr)
+
+    def flush_tlb_mm_generic(self, mm: Mm) -> None:
+        """flush_tlb_mm (dup_mmap's flush of the parent): empty on hash /
+        TSB kinds; elsewhere every translation of the mm goes."""
+        if self.tlb.flushed_by_pte_update():
+            return
+        self.tlb.drop_mm(mm.id)
+
+    def pte_update_flush(self, mm: Mm, addr: int, old: int) -> None:
+        """The arch side of changing a PTE that may be cached, on hash /
+        TSB kinds: powerpc pte_update -> hpte_need_flush (old entry had
+        _PAGE_HASHPTE; hash_tlb.c), sparc64 set_pte_at / pte_clear ->
+        tlb_batch_add (old entry valid; arch/sparc/mm/tlb.c): queued in the
+        per-CPU batch in lazy MMU mode, else flushed at once."""
+        if not self.tlb.flushed_by_pte_update() or not self.arch.pte_present(old):
+            return
+        self._batch_add(mm.id, addr >> self.page_shift)
+
+    def _flush_cache_present(self, mm: Mm, addr: int, nr: int) -> None:
+        """flush_cache_range / flush_cache_dup_mm over the present entries
+        (aliasing D-caches only)."""
+        if self.dcache.coherent:
+            return
+        arch = self.arch
+        for i in range(nr):
+            a = addr + i * self.page_size
+            pte = self.pte_at(mm, a)
+            if arch.pte_present(pte) and self.mem.folio_of(arch.pte_pfn(pte)) is not None:
+                self.dcache_flush_user(mm, a, arch.pte_pfn(pte), 1)
+
+    def zap_pte_range(self, mm: Mm, addr: int, nr: int) -> None:
+        """mm/memory.c unmap_page_range -> zap_pte_range (v6.6), one PTE
+        table: tlb_start_vma's flush_cache_range, then the entries cleared
+        inside a lazy region (ptep_get_and_clear_full, rmap, counters), then
+        the mmu_gather's flush_tlb_range after the region
+        (tlb_finish_mmu)."""
+        ps = self.page_size
+        self._flush_cache_present(mm, addr, nr)
+        self.lazy_mmu_enter()
+        for i in range(nr):
+            self.ptep_clear(mm, addr + i * ps, False)
+        self.lazy_mmu_leave()
+        for i in range(nr):
+            self.flush_tlb_page_generic(mm, addr + i * ps)
+
+    def _has_anon(self, mm: Mm, vma: Vma) -> bool:
+        arch = self.arch
+        for a in range(vma.start, vma.end, self.page_size):
+            pte = self.pte_at(mm, a)
+            if arch.pte_present(pte):
+                f = self.mem.folio_of(arch.pte_pfn(pte))
+                if f is not None and f.anon:
+                    return True
+        return False
+
+    def fork_mm(self, parent: Mm) -> Mm:
+        """kernel/fork.c dup_mmap (v6.6): flush_cache_dup_mm, a child VMA
+        per VMA, copy_page_range where vma_needs_copy (anonymous pages:
+        src_vma->anon_vma), then flush_tlb_mm(oldmm)."""
+        child = self.new_mm()
+        for v in parent.vmas:
+            self._flush_cache_present(parent, v.start, (v.end - v.start) >> self.page_shift)
+        for v in list(parent.vmas):
+            cv = self.mmap(child, v.start, v.end - v.start, v.flags, v.mapping, v.pgoff)
+            if v.anon or self._has_anon(parent, v):
+                a = v.start
+                while a < v.end:
+                    end = min(v.end, ((a >> self.pmd_shift) + 1) << self.pmd_shift)
+                    self.copy_pte_range(cv, v, a, (end - a) >> self.page_shift)
+                    a = end
+        self.flush_tlb_mm_generic(parent)
+        return child
+
+    def copy_pte_range(self, dst_vma: Vma, src_vma: Vma, addr: int, nr: int) -> None:
+        """mm/memory.c copy_pte_range / copy_present_pte (v6.6), one PTE
+        table: inside a lazy region, each present source entry of a COW
+        mapping is write-protected (ptep_set_wrprotect: the PTE update,
+        flushed as the TLB kind does) and copied old (and clean if shared)
+        into the child with set_pte_at; rmap and counters follow."""
+        arch = self.arch
+        src = src_vma.mm
+        dst = dst_vma.mm
+        ps = self.page_size
+        cow = not src_vma.shared and src_vma.write
+        self.lazy_mmu_enter()
+        for i in range(nr):
+            a = addr + i * ps
+            sptep = self.pte_ref(src, a)
+            if sptep is None:
+                continue
+            pte = sptep.table.entries[sptep.idx]
+            if not arch.pte_present(pte):
+                continue
+            f = self.mem.folio_of(arch.pte_pfn(pte))
+            if f is None:
+                continue
+            if cow and arch.pte_write(pte):
+                wp = arch.pte_wrprotect(pte)                   # ptep_set_wrprotect
+                sptep.table.entries[sptep.idx] = wp
+                self.pte_update_flush(src, a, pte)
+                pte = wp
+            if src_vma.shared:
+                pte = arch.pte_mkclean(pte)
+            pte = arch.pte_mkold(pte)
+            j = arch.pte_pfn(pte) - f.pfn
+            if not arch.pte_special(pte):
+                f.mapcount[j] += 1                             # folio_dup_*_rmap
+                f.refcount += 1
+                if f.anon:
+                    dst.anon_pages += 1
+                else:
+                    dst.file_pages += 1
+            dptep = self.pte_ref(dst, a, True)
+            assert dptep is not None
+            self.set_pte_at(dst, a, dptep, pte)
+        self.lazy_mmu_leave()
+
+    def mremap_move(self, vma: Vma, new_addr: int) -> Vma:
+        """mm/mremap.c move_vma (v6.6) of a whole VMA to a free range:
+        flush_cache_range, the new VMA, move_page_tables (move_ptes per
+        PTE table), then the old VMA goes (its PTEs already moved)."""
+        mm = vma.mm
+        n = (vma.end - vma.start) >> self.page_shift
+        self._flush_cache_present(mm, vma.start, n)
+        nv = self.mmap(mm, new_addr, vma.end - vma.start, vma.flags, vma.mapping, vma.pgoff)
+        done = 0
+        while done < n:
+            oa = vma.start + done * self.page_size
+            na = new_addr + done * self.page_size
+            left = self.arch.ptrs_per_pte - ((oa >> self.page_shift) & (self.arch.ptrs_per_pte - 1))
+            right = self.arch.ptrs_per_pte - ((na >> self.page_shift) & (self.arch.ptrs_per_pte - 1))
+            chunk = min(n - done, left, right)
+            self.move_ptes(vma, oa, nv, na, chunk)
+            done += chunk
+        mm.vmas.remove(vma)
+        if vma.mapping is not None:
+            vma.mapping.nr_vmas -= 1
+        return nv
+
+    def move_ptes(self, vma: Vma, old_addr: int, new_vma: Vma, new_addr: int,
+                  nr: int) -> None:
+        """mm/mremap.c move_ptes (v6.6): inside a lazy region each entry is
+        taken with ptep_get_and_clear and stored at the new address with
+        set_pte_at; flush_tlb_range of the old range after the region when
+        a present entry moved."""
+        mm = vma.mm
+        arch = self.arch
+        ps = self.page_size
+        force_flush = False
+        self.lazy_mmu_enter()
+        for i in range(nr):
+            oa = old_addr + i * ps
+            optep = self.pte_ref(mm, oa)
+            if optep is None:
+                continue
+            t = optep.table
+            pte = t.entries[optep.idx]
+            if arch.pte_none(pte):
+                continue
+            self.trace.pte_clear(t.pt, optep.idx)               # ptep_get_and_clear
+            t.entries[optep.idx] = arch.empty_pte
+            if self.ptc.enabled and not mm.is_init and arch.pte_user_accessible_page(pte):
+                self.ptc.clear(arch.pte_pfn(pte), 1)
+            self.pte_update_flush(mm, oa, pte)
+            if arch.pte_present(pte):
+                force_flush = True
+            nptep = self.pte_ref(mm, new_addr + i * ps, True)
+            assert nptep is not None
+            self.set_pte_at(mm, new_addr + i * ps, nptep, pte)
+        self.lazy_mmu_leave()
+        if force_flush:
+            for i in range(nr):
+                self.flush_tlb_page_generic(mm, old_addr + i * ps)
+
+    def apply_to_page_range(self, vma: Vma, addr: int, nr: int, pfn: int) -> None:
+        """mm/memory.c apply_to_page_range -> apply_to_pte_range (v6.6)
+        with a callback that maps pfn + i as a special entry (the remap
+        callbacks of xen_remap_pfn / privcmd and friends): the callback's
+        set_pte_at runs inside the caller's lazy region."""
+        mm = vma.mm
+        arch = self.arch
+        ps = self.page_size
+        self.lazy_mmu_enter()
+        for i in range(nr):
+            a = addr + i * ps
+            ptep = self.pte_ref(mm, a, True)
+            assert ptep is not None
+            entry = arch.pte_mkspecial(arch.pfn_pte(pfn + i, vma.page_prot))
+            if not arch.pte_special(entry):
+                f = self.mem.folio_of(pfn + i)
+                if f is not None:                              # counted as a mapped page
+                    f.mapcount[pfn + i - f.pfn] += 1
+                    if f.anon:
+                        mm.anon_pages += 1
+                    else:
+                        mm.file_pages += 1
+            self.set_pte_at(mm, a, ptep, entry)
+        self.lazy_mmu_leave()

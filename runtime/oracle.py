@@ -74,7 +74,7 @@ def check_tlb(k: Kernel) -> list[Violation]:
 
 
 def check_lazy(k: Kernel) -> list[Violation]:
-    if k.lazy.active:
+    if k.lazy.active or k.lazy.depth > 0:
         return [Violation(LAZY_MMU, k.arch.name, "machine", "not in lazy MMU mode",
                           "in lazy MMU mode (%d deferred)" % len(k.lazy.pending))]
     return []

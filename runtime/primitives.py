@@ -54,8 +54,24 @@ TLB_SOFTWARE = "software"
 TLB_SOFTWARE_PAIRS = "software_pairs"
 TLB_CACHES_INVALID = "caches_invalid"
 TLB_HASH = "hash"
+TLB_TSB = "tsb"
 TLB_KINDS: tuple[str, ...] = (TLB_HARDWARE, TLB_SOFTWARE, TLB_SOFTWARE_PAIRS,
-                              TLB_CACHES_INVALID, TLB_HASH)
+                              TLB_CACHES_INVALID, TLB_HASH, TLB_TSB)
+# kinds whose translations the PTE-update path itself flushes (powerpc
+# hash pte_update -> hpte_need_flush, sparc64 set_pte_at/pte_clear ->
+# tlb_batch_add); the generic flush_tlb_page/range/mm are no-ops there
+PTE_UPDATE_FLUSH_TLB_KINDS: tuple[str, ...] = (TLB_HASH, TLB_TSB)
+# entries of the per-CPU flush batch before it is flushed when full
+# (arch/powerpc/include/asm/book3s/64/tlbflush-hash.h PPC64_TLB_BATCH_NR,
+# arch/sparc/include/asm/tlbflush_64.h TLB_BATCH_NR: both 192 in 6.12)
+TLB_BATCH_NR = 192
+
+# Lazy MMU mode kinds (arch_enter/leave_lazy_mmu_mode)
+LAZY_STRICT = "strict"
+LAZY_DEFER = "defer"
+LAZY_BATCH = "batch"
+LAZY_NONE = "none"
+LAZY_KINDS: tuple[str, ...] = (LAZY_STRICT, LAZY_DEFER, LAZY_BATCH, LAZY_NONE)
 
 PG_ARCH_1_NONE = "none"
 PG_ARCH_1_DCACHE_CLEAN = "dcache_clean"
@@ -106,6 +122,9 @@ TRACE_FORMATS: dict[str, str] = {
     "page_clear_arch1": "pg_arch_1 clear page={pfn:hex}",
     "tlb_preload": "tlb_preload mm={mm:dec} addr={addr:hex} val={val:hex}",
     "tlb_flush_page": "tlb_flush_page mm={mm:dec} addr={addr:hex}",
+    "hpte_insert": "hpte_insert mm={mm:dec} addr={addr:hex} val={val:hex}",
+    "tsb_insert": "tsb_insert mm={mm:dec} addr={addr:hex} val={val:hex}",
+    "tlb_batch_add": "tlb_batch_add mm={mm:dec} addr={addr:hex}",
     # the model's own events (generic kernel code, not arch calls; the C
     # harness never prints them)
     "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
@@ -225,6 +244,9 @@ class Primitives(Protocol):
     def page_clear_arch1(self, page: Page) -> None: ...
     def tlb_preload(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
     def tlb_flush_page(self, mm: Mm, addr: int) -> None: ...
+    def hpte_insert(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
+    def tsb_insert(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
+    def tlb_batch_add(self, mm: Mm, addr: int) -> None: ...
 
     # -- queries (no trace line) -----------------------------------------
     def read_pte(self, ptep: PteRef) -> int: ...
@@ -245,7 +267,7 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
     "lazy_mmu_leave", "dcache_flush", "dcache_flush_user", "dcache_clean",
     "icache_sync", "icache_inval", "folio_test_arch1", "folio_set_arch1",
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
-    "tlb_preload", "tlb_flush_page",
+    "tlb_preload", "tlb_flush_page", "hpte_insert", "tsb_insert", "tlb_batch_add",
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
@@ -275,6 +297,7 @@ def interface_markdown() -> str:
             "| constant | values |", "|---|---|"]
     for name, vals in (("DCACHE_KINDS", DCACHE_KINDS), ("ALIASING_DCACHE_KINDS", ALIASING_DCACHE_KINDS),
                        ("ICACHE_KINDS", ICACHE_KINDS), ("TLB_KINDS", TLB_KINDS),
+                       ("LAZY_KINDS", LAZY_KINDS),
                        ("PG_ARCH_1_USES", PG_ARCH_1_USES),
                        ("PG_ARCH_1_GRANULARITIES", PG_ARCH_1_GRANULARITIES),
                        ("ADVANCES", ADVANCES), ("ADDITIVE_ADVANCES", ADDITIVE_ADVANCES)):

@@ -29,8 +29,21 @@ this module branches on a TLB kind's name.
   sfence.vma (``tlb_flush_page``) per page is needed, else the next access
   takes a ``spurious_fault`` (arch/riscv/include/asm/pgtable.h
   update_mmu_cache_range, v6.6).
-* ``hash`` is treated like ``hardware`` here (the hash table is refilled
-  by the fault path, not modelled).
+* ``hash`` (powerpc book3s64 hash MMU) and ``tsb`` (sparc64): the entries
+  stand for the HPTEs of the hash page table / the TSB together with the
+  TLB they feed.  A miss is filled from a present PTE (the hash fault's
+  hash_page / the TSB miss handler); ``update_mmu_cache_range`` may insert
+  ahead (``hpte_insert``: hash_preload, arch/powerpc/mm/book3s64/
+  hash_utils.c; ``tsb_insert``: __update_mmu_tsb_insert, arch/sparc/mm/
+  init_64.c update_mmu_cache_range), which is work, not an obligation.
+  What differs from a walker is who removes a stale translation: the
+  generic flush_tlb_page/range/mm are empty on both (tlbflush-hash.h
+  hash__flush_tlb_page, arch/sparc/include/asm/tlbflush_64.h); the PTE
+  update itself queues the flush -- powerpc pte_update -> hpte_need_flush
+  (hash_tlb.c) when the old entry had _PAGE_HASHPTE, sparc64 set_pte_at /
+  pte_clear -> tlb_batch_add (tlb.c) when the old entry was valid -- in the
+  per-CPU batch while lazy MMU mode is on, at once otherwise
+  (``flushed_by_pte_update``; the batch itself is runtime/lazy.py's).
 """
 
 from __future__ import annotations
@@ -38,7 +51,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runtime.primitives import (
-    TLB_CACHES_INVALID, TLB_HARDWARE, TLB_HASH, TLB_KINDS, TLB_SOFTWARE,
+    PTE_UPDATE_FLUSH_TLB_KINDS, TLB_CACHES_INVALID, TLB_HARDWARE, TLB_KINDS, TLB_SOFTWARE,
     TLB_SOFTWARE_PAIRS,
 )
 
@@ -46,7 +59,7 @@ if TYPE_CHECKING:
     from runtime.arch import Arch
 
 __all__ = ["TLB_KINDS", "Tlb", "SoftwareTlb", "PairsTlb", "CachesInvalidTlb",
-           "make_tlb", "pte_none_ignores_global"]
+           "PteUpdateFlushTlb", "make_tlb", "pte_none_ignores_global"]
 
 
 def pte_none_ignores_global(kind: str) -> bool:
@@ -92,6 +105,11 @@ class Tlb:
         """update_mmu_cache_range must load the entry (software TLBs)."""
         return False
 
+    def flushed_by_pte_update(self) -> bool:
+        """The PTE update queues the flush; generic flush_tlb_* are empty
+        (hash page table, TSB)."""
+        return False
+
     # -- the kind's interface to the Kernel -------------------------------
     def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
                idx: int, empty: int, pte: int, present: bool) -> None:
@@ -122,6 +140,13 @@ class CachesInvalidTlb(Tlb):
     def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
                idx: int, empty: int, pte: int, present: bool) -> None:
         self.load(mm_id, vpage, pte)
+
+
+class PteUpdateFlushTlb(Tlb):
+    """powerpc hash page table / sparc64 TSB (with the TLB they feed)."""
+
+    def flushed_by_pte_update(self) -> bool:
+        return True
 
 
 class SoftwareTlb(Tlb):
@@ -173,6 +198,8 @@ def make_tlb(kind: str) -> Tlb:
         return SoftwareTlb(kind)
     if kind == TLB_CACHES_INVALID:
         return CachesInvalidTlb(kind)
-    if kind == TLB_HARDWARE or kind == TLB_HASH:
+    if kind in PTE_UPDATE_FLUSH_TLB_KINDS:
+        return PteUpdateFlushTlb(kind)
+    if kind == TLB_HARDWARE:
         return Tlb(kind)
     raise ValueError("unknown tlb kind %r" % kind)

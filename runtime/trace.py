@@ -36,6 +36,9 @@ _PAGE_SET = py_format(TRACE_FORMATS["page_set_arch1"])
 _PAGE_CLEAR = py_format(TRACE_FORMATS["page_clear_arch1"])
 _TLB_PRELOAD = py_format(TRACE_FORMATS["tlb_preload"])
 _TLB_FLUSH_PAGE = py_format(TRACE_FORMATS["tlb_flush_page"])
+_HPTE_INSERT = py_format(TRACE_FORMATS["hpte_insert"])
+_TSB_INSERT = py_format(TRACE_FORMATS["tsb_insert"])
+_TLB_BATCH_ADD = py_format(TRACE_FORMATS["tlb_batch_add"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 
@@ -143,6 +146,18 @@ class Trace:
     def tlb_flush_page(self, mm: int, addr: int) -> None:
         if self.enabled:
             self.lines.append(_TLB_FLUSH_PAGE % (mm, addr))
+
+    def hpte_insert(self, mm: int, addr: int, val: int) -> None:
+        if self.enabled:
+            self.lines.append(_HPTE_INSERT % (mm, addr, val))
+
+    def tsb_insert(self, mm: int, addr: int, val: int) -> None:
+        if self.enabled:
+            self.lines.append(_TSB_INSERT % (mm, addr, val))
+
+    def tlb_batch_add(self, mm: int, addr: int) -> None:
+        if self.enabled:
+            self.lines.append(_TLB_BATCH_ADD % (mm, addr))
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:

@@ -22,11 +22,17 @@ SPURIOUS_FAULT = "spurious_fault"
 LAZY_MMU = "lazy_mmu"
 # Added by the runtime (not renaming anything in the contract):
 PREFAULT_YOUNG = "prefault_young"
+# lazy MMU mode as arch behaviour (runtime/lazy.py): a region entered inside
+# another where the arch's mode does not nest; a queued TLB flush still
+# pending once the mode is off
+LAZY_MMU_NESTING = "lazy_mmu_nesting"
+TLB_BATCH_PENDING = "tlb_batch_pending"
 
 CHECK_NAMES: tuple[str, ...] = (
     STALE_DATA, STALE_INSN, PTE_VALUE, PTE_OUTSIDE_RANGE, RANGE_PRECONDITION,
     PG_ARCH_1_GRANULARITY, PG_ARCH_1_STATE, PAGE_TABLE_CHECK, TLB_STALE,
     TLB_PRELOAD_MISSING, SPURIOUS_FAULT, LAZY_MMU, PREFAULT_YOUNG,
+    LAZY_MMU_NESTING, TLB_BATCH_PENDING,
 )
 
 

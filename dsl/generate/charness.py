@@ -50,6 +50,9 @@ SHIM_PRIMITIVES = {
     "flush_dcache_user": "ptdl_prim_flush_dcache_user",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",
+    "hpte_insert": "ptdl_prim_hpte_insert",
+    "tsb_insert": "ptdl_prim_tsb_insert",
+    "tlb_batch_add": "ptdl_prim_tlb_batch_add",
 }
 
 

@@ -143,6 +143,9 @@ INCLUDES: dict[str, str] = {
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
     "tlb_preload": "asm/tlbflush.h",
     "tlb_flush_page": "asm/tlbflush.h",
+    "hpte_insert": "asm/tlbflush.h",
+    "tsb_insert": "asm/tlbflush.h",
+    "tlb_batch_add": "asm/tlbflush.h",
 }
 
 

@@ -71,7 +71,7 @@ class Arch_m68k_sun3(Arch):
     def __init__(self) -> None:
         super().__init__('m68k_sun3', 32, 13, 16, 32, 0,
                          3, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0)
+                         'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -79,7 +79,7 @@ class Arch_powerpc(Arch):
     def __init__(self) -> None:
         super().__init__('powerpc', 64, 16, 256, 51, 16,
                          8, FIELDS, ('coherent_icache',),
-                         'dcache_clean', 'folio', 'hash', False, 0x0, 0x80000000001040)
+                         'dcache_clean', 'folio', 'hash', False, 0x0, 0x80000000001040, lazy_mmu_kind='batch')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -178,7 +178,6 @@ class Arch_powerpc(Arch):
         pte = pte & ~0x40
         pte = pte & ~0x80000000000000
         pte = pte & ~0x1000
-        k.lazy_mmu_enter()
         _i1 = 0
         while True:
             k.set_pte(ptep.offset(_i1), pte)
@@ -186,7 +185,6 @@ class Arch_powerpc(Arch):
             if _i1 == nr:
                 break
             pte = (pte + (1 << 16)) & 0xffffffffffffffff
-        k.lazy_mmu_leave()
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pte = k.read_pte(ptep)

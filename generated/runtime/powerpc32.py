@@ -71,7 +71,7 @@ class Arch_powerpc32(Arch):
     def __init__(self) -> None:
         super().__init__('powerpc32', 32, 12, 1024, 32, 12,
                          10, FIELDS, ('coherent_icache',),
-                         'dcache_clean', 'folio', 'hash', False, 0x0, 0x2)
+                         'dcache_clean', 'folio', 'hardware', False, 0x0, 0x2, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -80,7 +80,7 @@ class Arch_powerpc_radix(Arch):
     def __init__(self) -> None:
         super().__init__('powerpc_radix', 64, 16, 32, 51, 16,
                          5, FIELDS, ('coherent_icache',),
-                         'dcache_clean', 'folio', 'hardware', False, 0x0, 0x180)
+                         'dcache_clean', 'folio', 'hardware', False, 0x0, 0x180, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

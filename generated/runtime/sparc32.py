@@ -67,7 +67,7 @@ class Arch_sparc32(Arch):
     def __init__(self) -> None:
         super().__init__('sparc32', 32, 12, 64, 32, 8,
                          6, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0)
+                         'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -73,7 +73,7 @@ class Arch_sparc64(Arch):
     def __init__(self) -> None:
         super().__init__('sparc64', 64, 13, 1024, 43, 13,
                          10, FIELDS, ('spitfire',),
-                         'dcache_dirty', 'folio', 'hash', False, 0x0)
+                         'dcache_dirty', 'folio', 'tsb', False, 0x0, lazy_mmu_kind='batch')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'vipt_aliasing'
@@ -181,7 +181,6 @@ class Arch_sparc64(Arch):
         return PROT_TABLE[vm_flags & 15]
 
     def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
-        k.lazy_mmu_enter()
         _i1 = 0
         while True:
             k.set_pte(ptep.offset(_i1), pte)
@@ -189,7 +188,6 @@ class Arch_sparc64(Arch):
             if _i1 == nr:
                 break
             pte = (pte + (1 << 13)) & 0xffffffffffffffff
-        k.lazy_mmu_leave()
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pte = k.read_pte(ptep)

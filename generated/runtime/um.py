@@ -69,7 +69,7 @@ class Arch_um(Arch):
     def __init__(self) -> None:
         super().__init__('um', 64, 12, 512, 64, 12,
                          9, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0, 0x2)
+                         'none', 'none', 'hardware', True, 0x0, 0x2, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -78,7 +78,7 @@ class Arch_x86(Arch):
     def __init__(self) -> None:
         super().__init__('x86', 64, 12, 512, 52, 12,
                          9, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0, 0x60)
+                         'none', 'none', 'hardware', True, 0x0, 0x60, lazy_mmu_kind='defer')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -38,6 +38,10 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+    ('flush_preload_reprotect', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96, 6.12.117); the user's later stores through it leave dirty D-cache lines under a clean flag. The flag only tracks the kernel's writes (user space flushes its own); the same documented finding as in page_table_check.yaml ptc_mixed_mappings."),
+    ('lazy_fork', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96, 6.12.117); the user's later stores through it leave dirty D-cache lines under a clean flag. The flag only tracks the kernel's writes (user space flushes its own); the same documented finding as in page_table_check.yaml ptc_mixed_mappings."),
     ('ptc_mixed_mappings', ()): ('pg_arch_1_state',
         'powerpc Book3S-32 (604, G3, G4: neither CPU_FTR_NOEXECUTE nor CPU_FTR_COHERENT_ICACHE) flushes the folio to the I-cache and sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed\'s post-image for 6.6: pte_looks_normal() tests present, not special, not cache-inhibited, user address -- not exec). The user\'s later stores through the writable mapping leave dirty D-cache lines while the flag says clean, so a later exec mapping of the page (a JIT\'s mprotect(PROT_EXEC)) skips the flush: the flag only tracks the kernel\'s writes, and user space must flush its own (dcbst/icbi). Documented semantics, not reproduced as a bug: "clean D and I when PG_arch_1 is set" fails on the anonymous pages.'),
     ('tlb_anon_pairs', ()): ('pg_arch_1_state',
@@ -53,6 +57,11 @@ SCENARIOS: list[tuple[str, str]] = [
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
+    ('flush_preload', 'flush_preload_remap'),
+    ('flush_preload', 'flush_preload_reprotect'),
+    ('lazy_callers', 'lazy_fork'),
+    ('lazy_callers', 'lazy_mremap'),
+    ('lazy_callers', 'lazy_apply_to_page_range'),
     ('page_table_check', 'ptc_mixed_mappings'),
     ('pfn_advance', 'advance_boundaries'),
     ('pfn_advance', 'advance_largest_folio'),

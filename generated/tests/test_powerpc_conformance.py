@@ -49,6 +49,11 @@ SCENARIOS: list[tuple[str, str]] = [
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
+    ('flush_preload', 'flush_preload_remap'),
+    ('flush_preload', 'flush_preload_reprotect'),
+    ('lazy_callers', 'lazy_fork'),
+    ('lazy_callers', 'lazy_mremap'),
+    ('lazy_callers', 'lazy_apply_to_page_range'),
     ('page_table_check', 'ptc_mixed_mappings'),
     ('pfn_advance', 'advance_boundaries'),
     ('pfn_advance', 'advance_largest_folio'),
@@ -266,8 +271,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order0', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=1': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 2,
         },
@@ -277,8 +280,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('exec_direct_order0', [('coherent_icache',)], {
         "counts": {
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
         },
         "set_pte": 1,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0xc000000100000105',
@@ -287,8 +288,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order4', [()], {
         "counts": {
             'icache_sync pfn=0x10000 nr=16': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 2,
             'pg_arch_1 test folio=0x10000 -> 1': 15,
@@ -299,8 +298,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('exec_direct_order4', [('coherent_icache',)], {
         "counts": {
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
         },
         "set_pte": 16,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0xc000000100000105',
@@ -308,8 +305,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('read_direct_order2', [()], {
         "counts": {
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 1,
         },
         "set_pte": 4,
@@ -318,8 +313,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('read_direct_order2', [('coherent_icache',)], {
         "counts": {
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
         },
         "set_pte": 4,
         "first_set_pte": 'set_pte pt=1 idx=1 val=0xc000000100000104',

@@ -49,6 +49,11 @@ SCENARIOS: list[tuple[str, str]] = [
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
+    ('flush_preload', 'flush_preload_remap'),
+    ('flush_preload', 'flush_preload_reprotect'),
+    ('lazy_callers', 'lazy_fork'),
+    ('lazy_callers', 'lazy_mremap'),
+    ('lazy_callers', 'lazy_apply_to_page_range'),
     ('page_table_check', 'ptc_mixed_mappings'),
     ('pfn_advance', 'advance_boundaries'),
     ('pfn_advance', 'advance_largest_folio'),
@@ -246,8 +251,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order0', [()], {
         "counts": {
             'dcache_flush pfn=0x10000 nr=1': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 clear folio=0x10000': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 1': 1,
@@ -260,8 +263,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "counts": {
             'dcache_flush pfn=0x10000 nr=1': 1,
             'icache_inval pfn=0x10000 nr=1': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 clear folio=0x10000': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 1': 1,
@@ -273,8 +274,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order4', [()], {
         "counts": {
             'dcache_flush pfn=0x10000 nr=16': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 clear folio=0x10000': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 1': 1,
@@ -287,8 +286,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "counts": {
             'dcache_flush pfn=0x10000 nr=16': 1,
             'icache_inval pfn=0x10000 nr=16': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 clear folio=0x10000': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 1': 1,
@@ -300,8 +297,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('read_direct_order2', [()], {
         "counts": {
             'dcache_flush pfn=0x10000 nr=4': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 clear folio=0x10000': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 1': 1,
@@ -314,8 +309,6 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "counts": {
             'dcache_flush pfn=0x10000 nr=4': 1,
             'icache_inval pfn=0x10000 nr=4': 1,
-            'lazy_mmu enter': 1,
-            'lazy_mmu leave': 1,
             'pg_arch_1 clear folio=0x10000': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 1': 1,

@@ -599,6 +599,26 @@ static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 	ptdl_trace("tlb_flush_page mm=%d addr=0x%lx\n", ptdl.current_mm->id, addr);
 }
 
+/* hash page table / TSB insertion and the batched flush (runtime/effects.py) */
+static inline void ptdl_prim_hpte_insert(struct vm_area_struct *vma, unsigned long addr,
+					 pte_t pte)
+{
+	ptdl_trace("hpte_insert mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	       (unsigned long long)pte_val(pte));
+}
+
+static inline void ptdl_prim_tsb_insert(struct vm_area_struct *vma, unsigned long addr,
+					pte_t pte)
+{
+	ptdl_trace("tsb_insert mm=%d addr=0x%lx val=0x%llx\n", vma->vm_mm->id, addr,
+	       (unsigned long long)pte_val(pte));
+}
+
+static inline void ptdl_prim_tlb_batch_add(struct mm_struct *mm, unsigned long addr)
+{
+	ptdl_trace("tlb_batch_add mm=%d addr=0x%lx\n", mm->id, addr);
+}
+
 /* (start, end) over kernel addresses, or (kaddr) for one page */
 #define ptdl_prim_sync_icache(...) \
 	__PTDL_PICK2(__VA_ARGS__, ptdl_icache_sync_range, ptdl_icache_sync_page, _)(__VA_ARGS__)
@@ -649,6 +669,15 @@ static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 #endif
 #ifndef local_flush_tlb_page
 #define local_flush_tlb_page ptdl_prim_tlb_flush_page
+#endif
+#ifndef hash_preload
+#define hash_preload ptdl_prim_hpte_insert
+#endif
+#ifndef update_mmu_tsb_insert
+#define update_mmu_tsb_insert ptdl_prim_tsb_insert
+#endif
+#ifndef tlb_batch_add
+#define tlb_batch_add ptdl_prim_tlb_batch_add
 #endif
 
 #endif /* PTDL_SHIM_H */

@@ -58,6 +58,7 @@ EXPECTED_MESSAGE = {
     "syntax_bad_range": "4:22: error: unexpected ':'; expected a number",
     "syntax_error": "unexpected end of file; expected",
     "unknown_cache_kind": "unknown icache kind 'snooping'",
+    "unknown_lazy_mmu_kind": "unknown lazy_mmu kind 'batched' (did you mean 'batch'?)",
     "unknown_cpu_feature": "unknown cpu feature 'dc_alias' (did you mean 'dc_aliases'?)",
     "unknown_effect": "unknown effect 'sync_icahce' (did you mean 'sync_icache'?)",
     "unknown_mutator": "unknown mutator 'mkshiny'",

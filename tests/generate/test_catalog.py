@@ -58,6 +58,7 @@ def _used() -> dict[str, set[str]]:
         used["kind"].update(f"dcache.{k.name}" for _, k in a.dcache.options)
         used["kind"].update(f"icache.{k.name}" for _, k in a.icache.options)
         used["kind"].add(f"tlb.{a.tlb.name}")
+        used["kind"].add(f"lazy_mmu.{a.lazy_mmu_kind()}")
         used["kind"].add(f"pg_arch_1.{a.pg_arch_1_use}")
         used["advance"].add(a.advance)
         for c in a.calls:

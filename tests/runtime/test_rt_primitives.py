@@ -182,6 +182,9 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.page_clear_arch1(0x1003)
     t.tlb_preload(1, 0x400000, 0x100001f)
     t.tlb_flush_page(3, 0x7000)
+    t.hpte_insert(1, 0x400000, 0x100001f)
+    t.tsb_insert(2, 0x402000, 0x8000000000001067)
+    t.tlb_batch_add(1, 0x403000)
     t.pte_clear(1, 12)
     t.set_pmd(1, 0x200000, 0x0)
     return dict(zip(P.TRACE_FORMATS, t.lines))
@@ -209,6 +212,9 @@ EXPECTED_LINES: dict[str, str] = {
     "page_clear_arch1": "pg_arch_1 clear page=0x1003",
     "tlb_preload": "tlb_preload mm=1 addr=0x400000 val=0x100001f",
     "tlb_flush_page": "tlb_flush_page mm=3 addr=0x7000",
+    "hpte_insert": "hpte_insert mm=1 addr=0x400000 val=0x100001f",
+    "tsb_insert": "tsb_insert mm=2 addr=0x402000 val=0x8000000000001067",
+    "tlb_batch_add": "tlb_batch_add mm=1 addr=0x403000",
     "pte_clear": "pte_clear pt=1 idx=12",
     "set_pmd": "set_pmd mm=1 addr=0x200000 pfn=0x0",
 }

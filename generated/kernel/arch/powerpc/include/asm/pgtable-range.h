@@ -184,7 +184,6 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	pte = __pte(pte_val(pte) & ~PTDL_POWERPC_PTE_BUSY);
 	pte = __pte(pte_val(pte) & ~PTDL_POWERPC_PTE_HASHPTE);
 	pte = __pte(pte_val(pte) & ~PTDL_POWERPC_PTE_COMBO);
-	arch_enter_lazy_mmu_mode();
 	for (;;) {
 		__set_pte_at(mm, addr, ptep, pte, 0);
 		if (--nr == 0)
@@ -193,7 +192,6 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 		addr += PAGE_SIZE;
 		pte = __ptdl_pte_next_pfn(pte);
 	}
-	arch_leave_lazy_mmu_mode();
 }
 #ifndef PTDL_RANGE_PREFIX
 #define set_ptes set_ptes
@@ -242,4 +240,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8ba24a3fc3abdfe1bec90f6e440cedc82b8e8a00dca92cd82b52aaebeb4f5e9e
+// ptdl-checksum: sha256:73e6fcda8b956d4187a4e7be45a1aa2dba49826773645f29352284b09b74165b

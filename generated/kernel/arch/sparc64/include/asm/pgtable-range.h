@@ -141,7 +141,6 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	arch_enter_lazy_mmu_mode();
 	for (;;) {
 		__set_pte_at(mm, addr, ptep, pte, 0);
 		if (--nr == 0)
@@ -150,7 +149,6 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 		addr += PAGE_SIZE;
 		pte = __ptdl_pte_next_pfn(pte);
 	}
-	arch_leave_lazy_mmu_mode();
 }
 #ifndef PTDL_RANGE_PREFIX
 #define set_ptes set_ptes
@@ -201,4 +199,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9dc2bd7e1d425d51b8fd50514d0c81c8aa13a1517c893ed73c942c10df11d25d
+// ptdl-checksum: sha256:4fecb7bfa8a8824f6ee67110ddab977c136e17baaa923f887d2ae32c4a7882ba
