@@ -15,7 +15,7 @@ from dsl.verify.karch import KARCHS
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIED_ARCHS = ("x86", "arm64", "arm64_64k", "mips", "s390", "riscv", "riscv32",
-                  "powerpc", "powerpc_radix", "sparc64")
+                  "powerpc", "powerpc_radix", "powerpc32", "sparc64", "sparc32")
 
 
 def require() -> bool:

@@ -27,7 +27,7 @@ from .conftest import ROOT, need_kernel
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
              "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "um": "um",
              "m68k_sun3": "m68k_sun3", "powerpc": "powerpc", "powerpc_radix": "powerpc_radix",
-             "sparc64": "sparc64"}
+             "powerpc32": "powerpc32", "sparc64": "sparc64", "sparc32": "sparc32"}
 
 
 @lru_cache(maxsize=None)

@@ -14,7 +14,8 @@ from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
              "s390": "s390", "riscv": "riscv", "riscv32": "riscv",
-             "powerpc": "powerpc", "powerpc_radix": "powerpc_radix", "sparc64": "sparc64"}
+             "powerpc": "powerpc", "powerpc_radix": "powerpc_radix", "powerpc32": "powerpc32",
+             "sparc64": "sparc64", "sparc32": "sparc32"}
 
 
 @lru_cache(maxsize=None)
@@ -54,10 +55,12 @@ BROKEN = [
     ("powerpc_pte_none_exact.arch", 4, 6, r"pte_none\(0x40\): kernel 1, archdef 0"),
     ("sparc64_mkdirty_no_hwwrite.arch", 8, 9,
      r"pte_mkdirty\(0x100\): kernel 0x902, archdef 0x900 \(under the assumptions\)"),
+    # sparc32 without `pfn_none when iospace`
+    ("sparc32_pfn_always.arch", 8, 9, r"pte_pfn\(0x[0-9a-f]+\): kernel 0xffffffff, archdef 0x[0-9a-f]+"),
 ]
 
 _ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv",
-            "powerpc": "powerpc", "sparc64": "sparc64"}
+            "powerpc": "powerpc", "sparc64": "sparc64", "sparc32": "sparc32"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
