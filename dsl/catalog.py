@@ -143,10 +143,13 @@ PTE_STATEMENTS: dict[str, str] = {
     "none_ignores F, G": "pte_none() is true when the entry equals the empty value "
                          "apart from these fields (x86 _PAGE_KNL_ERRATUM_MASK)",
     "pfn_pte { M ... }": "pfn_pte() applies these mutators, in order, to the entry it builds "
-                         "(s390 mk_pte_phys() returns pte_mkyoung())",
+                         "(s390 mk_pte_phys() returns pte_mkyoung()); a one-bit field name "
+                         "sets that field (powerpc book3s64 ORs in _PAGE_PTE)",
     "pfn_clear_lowest when EXPR": "pte_pfn() clears the lowest set PFN bit of an entry for "
                                   "which EXPR holds; pfn_pte() is unchanged (riscv Svnapot: "
                                   "the bit encodes the NAPOT size)",
+    "pfn_none when EXPR": "pte_pfn() returns ~0UL (no frame) for an entry where EXPR holds "
+                          "(sparc32 srmmu_device_memory(): an I/O-space entry)",
 }
 
 # ---------------------------------------------------------------------------
@@ -370,8 +373,9 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            "arch_enter_lazy_mmu_mode", "lazy_mmu", "lazy_mmu enter", reads_range=False),
     Effect("lazy_mmu_leave", "arch_leave_lazy_mmu_mode()", {}, (), ("set_ptes",), "",
            "arch_leave_lazy_mmu_mode", "lazy_mmu", "lazy_mmu leave", reads_range=False),
-    Effect("store", "the store loop: set_pte(ptep + i, pte) then advance pte, for i < nr",
-           {"advance": tuple(ADVANCES), "using": ("set_pte", "pgste")}, (),
+    Effect("store", "the store loop: set_pte(ptep + i, pte) then advance pte, for i < nr "
+           "(using=set_pte_at: the arch's __set_pte_at(mm, addr, ptep, pte, 0), powerpc and sparc64)",
+           {"advance": tuple(ADVANCES), "using": ("set_pte", "pgste", "set_pte_at")}, (),
            ("set_ptes",), "", "set_pte", "set_pte", "set_pte pt={pt} idx={idx} val={pte:#x}",
            "loop"),
     Effect("sync_icache", "clean the D-cache to the point of unification and invalidate the I-cache",
@@ -437,7 +441,11 @@ FLAG_TRACE = "pg_arch_1 {op} {obj}={pfn:#x}"
 
 # Names an arch may give in its primitives block: the effects' C names,
 # plus the building blocks the C rendering uses.
-PRIMITIVE_KEYS: tuple[str, ...] = tuple(sorted(EFFECTS)) + ("set_pte", "pgste_set_pte")
+PRIMITIVE_KEYS: tuple[str, ...] = tuple(sorted(EFFECTS)) + ("set_pte", "pgste_set_pte", "set_pte_at")
+# `primitives { cpu_has_F = "C expression" }`: how the kernel tests CPU
+# feature F (powerpc: cpu_has_feature(CPU_FTR_COHERENT_ICACHE)); without it
+# the header tests cpu_has_F (MIPS spells its features so).
+CPU_PRIMITIVE_PREFIX = "cpu_has_"
 
 
 def effect_names() -> list[str]:

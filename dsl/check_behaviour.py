@@ -85,6 +85,14 @@ class BehaviourChecks(CheckerBase):
         if a.prefault_old is not None:
             self.cpu_expr(a.prefault_old, a.name, "prefault_old")
         for p in a.primitives:
+            if p.key.startswith(catalog.CPU_PRIMITIVE_PREFIX):
+                feat = p.key[len(catalog.CPU_PRIMITIVE_PREFIX):]
+                if feat not in a.cpu_features:
+                    self.err(p.loc, f"primitive '{p.key}' names undeclared CPU feature '{feat}'"
+                             f"{did_you_mean(feat, a.cpu_features)}", p.origin)
+                elif not p.c_name.strip() or "\n" in p.c_name or p.c_name.count("(") != p.c_name.count(")"):
+                    self.err(p.loc, f"primitive '{p.key}' is not a one-line C expression", p.origin)
+                continue
             if p.key not in catalog.PRIMITIVE_KEYS:
                 self.err(p.loc, f"unknown primitive '{p.key}'"
                          f"{did_you_mean(p.key, catalog.PRIMITIVE_KEYS)}", p.origin)

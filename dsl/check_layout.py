@@ -238,6 +238,9 @@ class LayoutChecks(CheckerBase):
                 self.err(t.loc, f"only `{t.kind} pfn` is supported, not `{t.kind} {t.target}`",
                          t.origin)
             self.pte_expr(t.cond, t.origin, "a transform condition")
+        pn = self.a.pfn_none
+        if pn is not None:
+            self.pte_expr(pn.cond, pn.origin, "the pfn_none condition")
 
     def prot(self) -> None:
         a = self.a
@@ -286,8 +289,11 @@ class LayoutChecks(CheckerBase):
         if pa is not None:
             for i, name in enumerate(pa.names):
                 if name not in catalog.MUTATORS:
+                    f = a.field(name)
+                    if f is not None and f.width == 1 and f.role != "pfn":
+                        continue        # a one-bit field pfn_pte() always sets
                     self.err(pa.loc_of(i), f"pfn_pte applies unknown mutator '{name}' (one of "
-                             f"{', '.join(catalog.MUTATORS)})", pa.origin)
+                             f"{', '.join(catalog.MUTATORS)}, or a one-bit field)", pa.origin)
                 elif a.mutator(name) is None and not a.role_fields(catalog.MUTATORS[name][0]):
                     self.err(pa.loc_of(i), f"pfn_pte applies '{name}', but the layout has no "
                              f"'{catalog.MUTATORS[name][0]}' field and no mutator '{name}'",

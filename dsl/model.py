@@ -392,6 +392,7 @@ class Arch:
     kernel_diffs: tuple[KernelDiff, ...] = ()
     prot_entries: tuple[ProtEntry, ...] = ()   # literal entries of the prot block
     none_ignores: NameList | None = None       # fields pte_none() ignores
+    pfn_none: Transform | None = None          # pte_pfn() is ~0UL where cond holds
     pfn_pte_applies: NameList | None = None    # mutators pfn_pte() applies
     prot_when: tuple[ProtWhen, ...] = ()       # CPU-dependent protections
     lazy_mmu: Kind | None = None               # lazy MMU mode kind (None: strict)

@@ -59,6 +59,7 @@ class ArchDecl:
     prot_when: list[ProtWhen] = field(default_factory=list)
     none_ignores: list[NameList] = field(default_factory=list)
     pfn_pte_applies: list[NameList] = field(default_factory=list)
+    pfn_nones: list[Transform] = field(default_factory=list)
     cache: list[tuple[str, Choice]] = field(default_factory=list)
     tlb: list[Kind] = field(default_factory=list)
     lazy_mmu: list[Kind] = field(default_factory=list)
@@ -74,6 +75,7 @@ class ArchDecl:
     sw_mkyoung: list[Loc] = field(default_factory=list)
     configs: list[KConfig] = field(default_factory=list)
     kernel_diffs: list[KernelDiff] = field(default_factory=list)
+    kernel_diff_drops: list[tuple[str, Loc]] = field(default_factory=list)
 
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
@@ -468,6 +470,12 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
                        self.at_meta(meta), self.origin)
         return lambda d: d.kernel_diffs.append(k)
 
+    @v_args(inline=True)
+    def kernel_diff_drop(self, fact: Token) -> Apply:
+        """`drop kernel_diff "FACT"`: the parent's declared difference does not hold here."""
+        item = (str(fact)[1:-1], self.at(fact))
+        return lambda d: d.kernel_diff_drops.append(item)
+
     def cite(self, key: Token, text: Token) -> Apply:
         c = Cite(str(key), str(text)[1:-1], self.at(key), self.origin)
         return lambda d: d.cites.append(c)
@@ -512,6 +520,12 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
     def napot_item(self, meta: Meta, cond: Expr) -> Apply:
         t = Transform("pfn", cond, self.at_meta(meta), self.origin, "napot")
         return lambda d: d.transforms.append(t)
+
+    @v_args(inline=True, meta=True)
+    def pfn_none(self, meta: Meta, cond: Expr) -> Apply:
+        """`pfn_none when EXPR`: pte_pfn() is ~0UL for such entries."""
+        t = Transform("pfn_none", cond, self.at_meta(meta), self.origin)
+        return lambda d: d.pfn_nones.append(t)
 
     def drop(self, name: Token) -> Apply:
         return lambda d: d.drops.append((str(name), self.at(name)))

@@ -78,6 +78,7 @@ def _decl_duplicates(d: ArchDecl) -> list[Diagnostic]:
         out += _dups([(n, e.loc) for n, _ in e.values], "field in prot entry")
         out += _dups(list(zip(e.names, locs)), "VM flag in prot entry")
     out += _dups([("none_ignores", x.loc) for x in d.none_ignores], "setting")
+    out += _dups([("pfn_none", x.loc) for x in d.pfn_nones], "setting")
     out += _dups([("pfn_pte", x.loc) for x in d.pfn_pte_applies], "setting")
     for x in d.none_ignores:
         out += _dups([(n, x.loc_of(i)) for i, n in enumerate(x.names)], "field in none_ignores")
@@ -178,6 +179,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
     none_ign: NameList | None = None
     pfn_applies: NameList | None = None
     prot_when: list[ProtWhen] = []
+    pfn_none: Transform | None = None
     for d in chain:
         prot_when += d.prot_when
         for e in d.prot_entries:
@@ -190,10 +192,16 @@ def merge(chain: list[ArchDecl]) -> Arch:
             pfn_applies = None
         if d.none_ignores:
             none_ign = d.none_ignores[-1]
+        if "pfn_none" in dropped:
+            pfn_none = None
+        if d.pfn_nones:
+            pfn_none = d.pfn_nones[-1]
         if d.pfn_pte_applies:
             pfn_applies = d.pfn_pte_applies[-1]
         if d.configs:
             kconfig = d.configs[-1]
+        for fact, _loc in d.kernel_diff_drops:
+            kdiffs.pop(fact, None)
         for kd in d.kernel_diffs:
             kdiffs[kd.fact] = kd
         if d.empty:
@@ -307,5 +315,6 @@ def merge(chain: list[ArchDecl]) -> Arch:
         none_ignores=none_ign,
         pfn_pte_applies=pfn_applies,
         prot_when=tuple(prot_when),
+        pfn_none=pfn_none,
         lazy_mmu=lazy_mmu,
     )

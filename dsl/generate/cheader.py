@@ -105,6 +105,7 @@ class HeaderView:
     pfn_mask: str
     transform_val: str
     transform_prot: str
+    pfn_none: str                       # C condition on val: pte_pfn() is ~0UL ("" none)
     pfn_parts: tuple[PfnPart, ...]
     advances: tuple[AdvanceFn, ...]
     nth: str
@@ -116,6 +117,7 @@ class HeaderView:
     includes: tuple[str, ...]
     pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
     napot_val: str = ""          # `pfn_clear_lowest when C`: C over val (pte_pfn only)
+    cpu_tests: tuple[tuple[str, str], ...] = ()   # (feature, kernel C test) from primitives
 
 
 _COMMENTS = {
@@ -232,6 +234,8 @@ def _unparen(c: str) -> str:
 def _mutator_fn(w: CWriter, name: str) -> MutatorFn:
     """The archdef's mutator body, or the role's single field set/cleared."""
     a = w.a
+    if name not in catalog.MUTATORS:     # a one-bit field pfn_pte() sets
+        return MutatorFn(name, (f"val |= {w.fmacro(name)};",))
     m = a.mutator(name)
     if m is not None:
         return MutatorFn(name, tuple(_mutator_stmts(w, m.body, 0)))
@@ -285,6 +289,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
         transform_val=w.transform_cond("val") or "",
         napot_val=_napot(w, a),
         transform_prot=w.transform_cond("prot") or "",
+        pfn_none=w.layout_expr(a.pfn_none.cond, "val") if a.pfn_none is not None else "",
         pfn_parts=tuple(PfnPart(w.fmacro(f.name), f.lo, f.pfn_offset) for f in a.pfn_fields),
         advances=tuple(advances),
         nth="nth_" + a.advance,
@@ -294,6 +299,8 @@ def build_view(a: Arch, source: str) -> HeaderView:
         generic_next_pfn=generic_next,
         calls=tuple(calls),
         includes=includes(w.used),
+        cpu_tests=tuple((p.key[len(catalog.CPU_PRIMITIVE_PREFIX):], p.c_name) for p in a.primitives
+                        if p.key.startswith(catalog.CPU_PRIMITIVE_PREFIX)),
         pfn_pte_applies=tuple(_mutator_fn(w, m) for m in
                               (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
     )

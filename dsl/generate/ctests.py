@@ -37,7 +37,7 @@ from types import ModuleType
 from typing import Any, Sequence
 
 from ..model import Arch, expr_text
-from . import expect
+from . import expect, layout
 from .templating import ident, render as render_template
 from .view import Banner, banner
 
@@ -105,6 +105,7 @@ class TestsView:
                                         # of a pgtable_props scenario exists ('' none)
     literal_prots: tuple[int, ...] = ()     # VM_* combinations written `entry ... =`
     pfn_pte_applies: tuple[str, ...] = ()   # mutators pfn_pte() applies
+    pfn_pte_steps: tuple[str, ...] = ()     # the new value of `want` per name
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -171,6 +172,7 @@ def build_view(a: Arch, source: str) -> TestsView:
         props_finding=props_finding,
         literal_prots=tuple(e.flags for e in a.prot_entries),
         pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
+        pfn_pte_steps=layout.pfn_pte_steps(a, "ARCH", "want"),
     )
 
 

@@ -198,6 +198,8 @@ class CWriter:
                 self.preds.add(attr)
                 return _x("pte_predicate", attr, val)
             if obj == "cpu":
+                if self.a.primitive(catalog.CPU_PRIMITIVE_PREFIX + attr, "") != "":
+                    return "__ptdl_" + catalog.CPU_PRIMITIVE_PREFIX + attr
                 return _x("cpu_has", attr)
             p = catalog.PREDICATES[f"{obj}.{attr}"]
             self.used.add(f"{obj}.{attr}")
@@ -364,6 +366,10 @@ class CWriter:
         if s.param("using") == "pgste":
             fn = a.primitive("pgste_set_pte", "ptep_set_pte_at")
             st = self.eff.line("store_pgste", fn, c.get("mm"), c.get("addr"), c.get("ptep"),
+                               c.get("pte"))
+        elif s.param("using") == "set_pte_at":
+            fn = a.primitive("set_pte_at", "__set_pte_at")
+            st = self.eff.line("store_set_pte_at", fn, c.get("mm"), c.get("addr"), c.get("ptep"),
                                c.get("pte"))
         else:
             fn = a.primitive("set_pte", "set_pte")

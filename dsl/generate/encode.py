@@ -70,11 +70,14 @@ def pfn_pte(a: Arch, pfn: int, prot: int) -> int:
     v |= prot & ~pm & _mask(a.word_bits)
     if a.pfn_pte_applies is not None:
         for name in a.pfn_pte_applies.names:
-            v = mutate(a, name, v)
+            bit = a.field(name) if name not in catalog.MUTATORS else None
+            v = (v | bit.mask) if bit is not None else mutate(a, name, v)
     return v
 
 
 def pte_pfn(a: Arch, pte: int) -> int:
+    if a.pfn_none is not None and eval_pte(a, a.pfn_none.cond, pte):
+        return _mask(a.word_bits)       # ~0UL: no frame (sparc32 I/O space)
     v = pte
     t = a.pfn_transform()
     if t is not None and eval_pte(a, t.cond, v):

@@ -12,6 +12,7 @@ VM_SHARED, PROT_NONE is not user-accessible, ...).
 
 from __future__ import annotations
 
+from .. import catalog
 from ..model import Arch, BoolOp, Expr, Not, ProtEntry, Ref
 
 VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 1, 2, 4, 8
@@ -147,3 +148,16 @@ def empty_pte(a: Arch) -> int:
             if a.field(name) is not None:
                 v |= field_value_bits(a, name, val)
     return v
+
+
+def pfn_pte_steps(a: Arch, obj: str, var: str) -> tuple[str, ...]:
+    """Python expressions, one per name of `pfn_pte { ... }`, each the new
+    value of `var`: a mutator is `obj.pte_<name>(var)`, a one-bit field
+    (powerpc book3s64 _PAGE_PTE) is `var | <mask>`."""
+    if a.pfn_pte_applies is None:
+        return ()
+    out: list[str] = []
+    for name in a.pfn_pte_applies.names:
+        f = a.field(name) if name not in catalog.MUTATORS else None
+        out.append(f"{var} | {f.mask:#x}" if f is not None else f"{obj}.pte_{name}({var})")
+    return tuple(out)

@@ -81,11 +81,13 @@ class ModuleView:
     empty_pte: int
     none_ignore: int
     pfn_pte_applies: tuple[str, ...]
+    pfn_pte_steps: tuple[str, ...]      # per name: the new value of v (mutator call or OR)
     choices: tuple[Choice, ...]
     prefault: str
     methods: tuple[Method, ...]
     transform_pfn: str
     transform_prot: str
+    pfn_none: str                       # Python condition on v, '' when none
     pfn_parts: tuple[PfnPart, ...]
     advance: str
     calls: tuple[CallView, ...]
@@ -205,11 +207,13 @@ def build_view(a: Arch, source: str) -> ModuleView:
         empty_pte=layout.empty_pte(a),
         none_ignore=layout.none_ignore_mask(a),
         pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
+        pfn_pte_steps=layout.pfn_pte_steps(a, "self", "v"),
         choices=tuple(choices),
         prefault=_x("const", False) if a.prefault_old is None else _cpu_cond(a.prefault_old),
         methods=tuple(methods),
         transform_pfn=py.pte_expr(t.cond, "v") if t is not None else "",
         transform_prot=py.pte_expr(t.cond, "prot") if t is not None else "",
+        pfn_none=py.pte_expr(a.pfn_none.cond, "v") if a.pfn_none is not None else "",
         pfn_parts=tuple(PfnPart(f.lo, (1 << f.width) - 1, f.pfn_offset) for f in a.pfn_fields),
         advance=py.advance_expr(a.advance, "pte", "pages"),
         calls=tuple(calls),

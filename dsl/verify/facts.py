@@ -145,6 +145,12 @@ def boundary_pfns(a: Arch) -> list[int]:
     return out
 
 
+def _pfn_alt(k: KArch, v: int) -> str | None:
+    """pte_pfn under the assumptions (karch assume_c "pte_pfn"), or None."""
+    alt = k.assume_expr("pte_pfn")
+    return None if alt is None else f"(unsigned long long)({alt.format(p=_pte(v))})"
+
+
 def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
     word = (1 << a.word_bits) - 1
     F: list[Fact] = []
@@ -177,9 +183,12 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
         meth = getattr(rt, f"pte_{name}")
         group = kfn if name != "mkwrite" else "pte_mkwrite_novma"
         tmpl = k.mutator_expr(name) or kfn + "({p})"
+        malt = k.assume_expr(group)     # a value expression under the assumptions
         for v in vals:
             F.append(Fact(group, f"{kfn}(0x{v:x})", f"pte_val({tmpl.format(p=_pte(v))})",
-                          meth(v) & word, loc))
+                          meth(v) & word, loc,
+                          c_assume=None if malt is None
+                          else f"(unsigned long long)({malt.format(p=_pte(v))})"))
     prots = sorted({rt.vm_get_page_prot(f) & word for f in range(16)})
     for pfn in boundary_pfns(a):
         for p in prots:
@@ -188,10 +197,10 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
                           f"pte_val(pfn_pte({pfn:#x}UL, __pgprot({_lit(p)})))",
                           got, pfn_loc))
             F.append(Fact("pte_pfn", f"pte_pfn(0x{got:x})", f"pte_pfn({_pte(got)})",
-                          rt.pte_pfn(got), pfn_loc))
+                          rt.pte_pfn(got), pfn_loc, c_assume=_pfn_alt(k, got)))
     for v in vals:
         F.append(Fact("pte_pfn", f"pte_pfn(0x{v:x})", f"pte_pfn({_pte(v)})",
-                      rt.pte_pfn(v), pfn_loc))
+                      rt.pte_pfn(v), pfn_loc, c_assume=_pfn_alt(k, v)))
     if pm is not None:
         for e in pm.entries:
             item = a.prot_item("none" if e.flags & 7 == 0 else "base")

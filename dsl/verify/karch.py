@@ -113,8 +113,88 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
           pteval_t=False),      # pte_t is struct { unsigned long pte; } (page.h)
     KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c"),
-    KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c"),
+    # Book3S-64: the PTE table size is chosen at boot by the MMU in use
+    # (__pte_index_size = H_PTE_INDEX_SIZE in hash__early_init_mmu,
+    # arch/powerpc/mm/book3s64/hash_utils.c:1229; RADIX_PTE_INDEX_SIZE in
+    # radix_pgtable.c:621).  vm_get_page_prot is out of line
+    # (arch/powerpc/mm/book3s64/pgtable.c:649): the table is compared.
+    KArch("powerpc", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="protection_map (arch/powerpc/mm/pgtable.c); book3s64 vm_get_page_prot() "
+                  "adds VM_SAO/pkey bits, none among the 16",
+          assumptions=(Assumption("__pte_index_size", "var", "unsigned long", "8",
+                                  "the hash MMU with 64K pages: __pte_index_size = "
+                                  "H_PTE_INDEX_SIZE 8 (book3s64/hash_utils.c:1229, hash-64k.h:5)"),),
+          runtime_causes=(("PTRS_PER_PTE", "1 << __pte_index_size, set at boot by the MMU "
+                           "(book3s64/hash_utils.c:1229, radix_pgtable.c:621)"),),
+          pteval_t=False),      # pte_t is struct { __be64 pte; } (asm/pgtable-be-types.h:8), no pteval_t
+    # the radix-only kernel: __pte_index_size = RADIX_PTE_INDEX_SIZE
+    # (book3s64/radix_pgtable.c:621, radix-64k.h:8)
+    KArch("powerpc_radix", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="protection_map (arch/powerpc/mm/pgtable.c); book3s64 vm_get_page_prot() "
+                  "adds VM_SAO/pkey bits, none among the 16",
+          assumptions=(Assumption("__pte_index_size", "var", "unsigned long", "5",
+                                  "the radix MMU with 64K pages: __pte_index_size = "
+                                  "RADIX_PTE_INDEX_SIZE 5 (book3s64/radix_pgtable.c:621)"),),
+          runtime_causes=(("PTRS_PER_PTE", "1 << __pte_index_size, set at boot by the MMU "
+                           "(book3s64/radix_pgtable.c:621)"),),
+          pteval_t=False),
+    # Book3S-32 (pmac32_defconfig) with the biarch powerpc64 compiler (-m32)
+    KArch("powerpc32", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
+          pteval_t=False),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
+    # sparc64: the PTE helpers are inline assembly rewritten at boot for
+    # sun4v (.sun4v_1insn_patch/.sun4v_2insn_patch, pgtable_64.h:241-680)
+    # and protection_map is filled at boot (init_64.c:2639-2719), so only
+    # the masks, pte_none, pte_special and pfn_pte fold.
+    KArch("sparc64", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c",
+          # the second probe spells out each helper's unpatched (sun4u)
+          # instructions over the kernel's own _PAGE_*_4U constants
+          assumptions=(Assumption("PTDL_SPARC64_SUN4U", "macro", "", "1",
+                                  "the machine is sun4u (tlb_type spitfire/cheetah*): the "
+                                  "PTE helpers run their unpatched instructions "
+                                  "(arch/sparc/include/asm/pgtable_64.h:241-620)"),),
+          assume_c=(
+              ("pte_present", "(pte_val({p}) & _PAGE_PRESENT_4U)", "pgtable_64.h:656"),
+              ("pte_write", "(pte_val({p}) & _PAGE_WRITE_4U)", "pgtable_64.h:379"),
+              ("pte_dirty", "(pte_val({p}) & _PAGE_MODIFIED_4U)", "pgtable_64.h:361"),
+              ("pte_young", "(pte_val({p}) & _PAGE_ACCESSED_4U)", "pgtable_64.h:622"),
+              ("pte_exec", "(pte_val({p}) & _PAGE_EXEC_4U)", "pgtable_64.h:640"),
+              ("pte_pfn", "((pte_val({p}) << 21) >> (21 + PAGE_SHIFT))", "pgtable_64.h:241"),
+              # __pte_mkhwwrite (L455) ORs _PAGE_W_4U when the other bit is set
+              ("pte_mkdirty", "({{ unsigned long __v = pte_val({p}) | _PAGE_MODIFIED_4U; "
+               "(__v & _PAGE_WRITE_4U) ? (__v | _PAGE_W_4U) : __v; }})", "pgtable_64.h:478"),
+              ("pte_mkwrite_novma", "({{ unsigned long __v = pte_val({p}) | _PAGE_WRITE_4U; "
+               "(__v & _PAGE_MODIFIED_4U) ? (__v | _PAGE_W_4U) : __v; }})", "pgtable_64.h:521"),
+              ("pte_mkclean", "(pte_val({p}) & ~(_PAGE_MODIFIED_4U | _PAGE_W_4U))",
+               "pgtable_64.h:497"),
+              ("pte_wrprotect", "(pte_val({p}) & ~(_PAGE_WRITE_4U | _PAGE_W_4U))",
+               "pgtable_64.h:539"),
+              ("pte_mkold", "(pte_val({p}) & ~(_PAGE_ACCESSED_4U | _PAGE_R))", "pgtable_64.h:564"),
+              ("pte_mkyoung", "(pte_val({p}) | _PAGE_ACCESSED_4U | _PAGE_R)", "pgtable_64.h:584"),
+          ),
+          runtime_causes=(("pte_present", "inline asm patched for sun4v at boot"),
+                          ("pte_write", "inline asm patched for sun4v at boot"),
+                          ("pte_dirty", "inline asm patched for sun4v at boot"),
+                          ("pte_young", "inline asm patched for sun4v at boot"),
+                          ("pte_exec", "inline asm patched for sun4v at boot"),
+                          ("pte_pfn", "inline asm patched for sun4v at boot"),
+                          ("pte_mkyoung", "inline asm patched for sun4v at boot"),
+                          ("pte_mkold", "inline asm patched for sun4v at boot"),
+                          ("pte_mkdirty", "inline asm patched for sun4v at boot"),
+                          ("pte_mkclean", "inline asm patched for sun4v at boot"),
+                          ("pte_mkwrite_novma", "inline asm patched for sun4v at boot"),
+                          ("pte_wrprotect", "inline asm patched for sun4v at boot"))),
+    # sparc32 (SRMMU) builds with the sparc64 compiler's -m32.  pfn_pte() is
+    # mk_pte(pfn_to_page(pfn)): FLATMEM's mem_map + (pfn - pfn_base) and
+    # back (arch/sparc/include/asm/page_32.h ARCH_PFN_OFFSET = pfn_base, a
+    # boot variable, arch/sparc/mm/init_32.c)
+    KArch("sparc32", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_32.c",
+          assumptions=(Assumption("pfn_base", "var", "unsigned long", "0",
+                                  "the first RAM frame pfn_base is 0 (it cancels out of "
+                                  "page_to_pfn(pfn_to_page(pfn)), arch/sparc/mm/init_32.c)"),),
+          runtime_causes=(("pfn_pte", "mk_pte(pfn_to_page(pfn)): mem_map and pfn_base "
+                           "(page_32.h ARCH_PFN_OFFSET)"),)),
     KArch("m68k", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/motorola.c"),
     # the Sun-3 and ColdFire MMUs are variants of m68k with their own
     # protection maps (arch/m68k/mm/Makefile: sun3mmu.o / mcfmmu.o instead
@@ -131,10 +211,9 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
 
 
 def for_lineage(lineage: tuple[str, ...]) -> KArch | None:
-    """The kernel arch of an archdef: the nearest of itself and its
-    ancestors (leaf first) that has an entry -- a variant with its own
-    protection_map file (m68k_sun3, m68k_coldfire) has one, the others
-    fall through to their root."""
+    """The kernel arch of an archdef: the most specific entry of its lineage
+    (leaf first, so a variant may have its own: powerpc_radix's PTE table
+    size is another boot-time value), else its root ancestor's."""
     for name in lineage:
         if name in KARCHS:
             return KARCHS[name]

@@ -656,6 +656,10 @@ static inline void ptdl_prim_tlb_batch_add(struct mm_struct *mm, unsigned long a
 #ifndef set_pte
 #define set_pte ptdl_prim_set_pte
 #endif
+#ifndef __set_pte_at
+/* powerpc, sparc64: the arch's own single-entry store (store using=set_pte_at) */
+#define __set_pte_at(mm, addr, ptep, pte, full) ptdl_prim_set_pte(ptep, pte)
+#endif
 #ifndef ptep_set_pte_at
 #define ptep_set_pte_at ptdl_prim_pgste_set_pte
 #endif

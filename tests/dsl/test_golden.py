@@ -50,6 +50,8 @@ EXPECTED_MESSAGE = {
     "primitive_not_c_ident": "primitive name 'sync-icache aliases' is not a C identifier",
     "none_ignores_errors": "none_ignores names unknown field 'dirrty'",
     "pfn_pte_applies_errors": "pfn_pte applies unknown mutator 'mkshiny'",
+    "cpu_primitive_errors": "names undeclared CPU feature 'dc_alias'",
+    "pfn_none_errors": "unknown field or predicate 'iospace'",
     "prot_entry_errors": "unknown VM flag 'exce' in prot entry",
     "prot_unknown_field": "prot entry 'write' names unknown field 'rwx'",
     "prot_when_errors": "a prot `when` condition may only test CPU features (cpu.NAME)",

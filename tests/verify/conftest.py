@@ -15,7 +15,8 @@ from dsl.verify.karch import KARCHS
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIED_ARCHS = ("x86", "arm64", "arm64_64k", "mips", "s390", "riscv", "riscv32",
-                  "alpha", "m68k", "m68k_coldfire")
+                  "alpha", "m68k", "m68k_coldfire",
+                  "powerpc", "powerpc_radix", "powerpc32", "sparc64", "sparc32")
 
 
 def require() -> bool:

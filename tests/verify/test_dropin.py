@@ -27,7 +27,9 @@ from .conftest import ROOT, need_kernel
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
              "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "um": "um",
              "m68k_sun3": "m68k_sun3", "alpha": "alpha", "m68k": "m68k",
-             "m68k_coldfire": "m68k_coldfire"}
+             "m68k_coldfire": "m68k_coldfire",
+             "powerpc": "powerpc", "powerpc_radix": "powerpc_radix",
+             "powerpc32": "powerpc32", "sparc64": "sparc64", "sparc32": "sparc32"}
 
 
 @lru_cache(maxsize=None)

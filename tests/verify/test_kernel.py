@@ -14,7 +14,9 @@ from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
              "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "alpha": "alpha",
-             "m68k": "m68k", "m68k_coldfire": "m68k_coldfire"}
+             "m68k": "m68k", "m68k_coldfire": "m68k_coldfire",
+             "powerpc": "powerpc", "powerpc_radix": "powerpc_radix", "powerpc32": "powerpc32",
+             "sparc64": "sparc64", "sparc32": "sparc32"}
 
 
 @lru_cache(maxsize=None)
@@ -47,9 +49,19 @@ BROKEN = [
     ("x86_pte_none_exact.arch", 5, 6, r"pte_none\(0x20\): kernel 1, archdef 0"),
     ("s390_pfn_pte_plain.arch", 5, 6, r"pfn_pte\(0x0, 0x601\): kernel 0x605, archdef 0x601"),
     ("riscv_exec_with_read.arch", 5, 9, r"vm_get_page_prot\(VM_EXEC\): kernel 0x59, archdef 0x5b"),
+    # powerpc book3s64 without `pfn_pte { ptebit }` / hash's `none_ignores`,
+    # and a sparc64 mutator only the sun4u assumption probe can compare
+    ("powerpc_pfn_pte_plain.arch", 4, 6,
+     r"pfn_pte\(0x0, 0x8000000000000104\): kernel 0xc000000000000104, archdef 0x8000000000000104"),
+    ("powerpc_pte_none_exact.arch", 4, 6, r"pte_none\(0x40\): kernel 1, archdef 0"),
+    ("sparc64_mkdirty_no_hwwrite.arch", 8, 9,
+     r"pte_mkdirty\(0x100\): kernel 0x902, archdef 0x900 \(under the assumptions\)"),
+    # sparc32 without `pfn_none when iospace`
+    ("sparc32_pfn_always.arch", 8, 9, r"pte_pfn\(0x[0-9a-f]+\): kernel 0xffffffff, archdef 0x[0-9a-f]+"),
 ]
 
-_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv"}
+_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv",
+            "powerpc": "powerpc", "sparc64": "sparc64", "sparc32": "sparc32"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
