@@ -73,7 +73,7 @@ class Arch_alpha(Arch):
     def __init__(self) -> None:
         super().__init__('alpha', 64, 13, 1024, 45, 32,
                          10, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0)
+                         'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

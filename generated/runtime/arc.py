@@ -73,7 +73,7 @@ class Arch_arc(Arch):
     def __init__(self) -> None:
         super().__init__('arc', 32, 13, 256, 32, 13,
                          8, FIELDS, (),
-                         'dcache_clean', 'folio', 'hardware', True, 0x0)
+                         'dcache_clean', 'folio', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -74,7 +74,7 @@ class Arch_csky(Arch):
     def __init__(self) -> None:
         super().__init__('csky', 32, 12, 1024, 32, 12,
                          10, FIELDS, (),
-                         'dcache_clean', 'folio', 'caches_invalid', True, 0x0, 0x1)
+                         'dcache_clean', 'folio', 'caches_invalid', True, 0x0, 0x1, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

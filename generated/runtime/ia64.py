@@ -73,7 +73,7 @@ class Arch_ia64(Arch):
     def __init__(self) -> None:
         super().__init__('ia64', 64, 16, 8192, 50, 16,
                          13, FIELDS, (),
-                         'icache_clean', 'folio', 'hardware', True, 0x0)
+                         'icache_clean', 'folio', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

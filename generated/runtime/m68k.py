@@ -93,7 +93,7 @@ class Arch_m68k(Arch):
     def __init__(self) -> None:
         super().__init__('m68k', 32, 12, 64, 32, 12,
                          6, FIELDS, ('m040_060',),
-                         'none', 'none', 'hardware', True, 0x0)
+                         'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -77,7 +77,7 @@ class Arch_m68k_coldfire(Arch):
     def __init__(self) -> None:
         super().__init__('m68k_coldfire', 32, 13, 512, 32, 13,
                          9, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0)
+                         'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -72,7 +72,7 @@ class Arch_microblaze(Arch):
     def __init__(self) -> None:
         super().__init__('microblaze', 32, 12, 1024, 32, 12,
                          10, FIELDS, (),
-                         'none', 'none', 'hardware', True, 0x0)
+                         'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

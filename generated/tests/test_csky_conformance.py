@@ -40,6 +40,8 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
     ('props_basic', ()): ('pte_property',
         'C-SKY has no execute-permission bit: the MMU\'s only permission bits are _PAGE_VALID and _PAGE_DIRTY (arch/csky/abiv2/inc/abi/ pgtable-bits.h, 6.12.117), pte_mkyoung() sets _PAGE_VALID for any _PAGE_READ entry (include/asm/pgtable.h:195-200), and protection_map gives VM_READ and VM_EXEC the same PAGE_READ (arch/csky/mm/init.c:201-218), so every readable user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
+    ('remap_mprotect_none', ()): ('user_view',
+        'csky\'s PAGE_NONE is _PAGE_PROT_NONE = _PAGE_WRITE alone and its pte_present() tests _PAGE_PRESENT only (arch/csky/include/asm/ pgtable.h L37, L55; abiv2/inc/abi/pgtable-bits.h L29, 6.12.117): an mprotect(PROT_NONE)ed entry is neither none nor present, so the generic mm takes it for a swap entry. change_pte_range skips it on the way back to PROT_READ|PROT_EXEC and the next execute cannot be served (the model: SIGSEGV; a kernel would go to do_swap_page with a garbage swap entry). archdefs/csky.arch "findings" item 3.'),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

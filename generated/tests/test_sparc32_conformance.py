@@ -40,6 +40,8 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
     ('props_basic', ()): ('pte_property',
         'sparc32 (SRMMU) gives every readable protection the EXEC access bit: PAGE_READONLY and PAGE_COPY are SRMMU_VALID | SRMMU_CACHE | SRMMU_EXEC | SRMMU_REF (arch/sparc/include/asm/pgtsrmmu.h L71-76, 6.12.117; unchanged since 2.6) and protection_map (arch/sparc/mm/init_32.c L314-331) maps VM_READ and VM_EXEC to the same PAGE_READONLY, so every readable user page is executable (the kernel has no pte_exec here). A design choice, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
+    ('remap_mprotect_none', ()): ('user_view',
+        'sparc32 SRMMU\'s PAGE_NONE (SRMMU_CACHE | SRMMU_PRIV | SRMMU_REF) has entry type 0, and pte_present() is "entry type == PTE" (arch/sparc/include/asm/pgtable_32.h L53, L148-151, 6.12.117): as on csky an mprotect(PROT_NONE)ed entry is neither none nor present, the generic mm takes it for a swap entry, and mprotect back to PROT_READ|PROT_EXEC leaves it so.'),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
