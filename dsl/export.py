@@ -89,6 +89,11 @@ def arch_data(a: Arch) -> dict[str, Any]:
         "prot_entries": [{"vm_flags": e.flags, "names": list(e.names),
                           "fields": {n: v for n, v in e.values}, "source": _src(e.loc)}
                          for e in a.prot_entries],
+        "prot_when": [{"when": expr_text(w.cond),
+                       "keys": {p.key: {n: v for n, v in p.values} for p in w.items},
+                       "entries": [{"vm_flags": e.flags, "fields": {n: v for n, v in e.values}}
+                                   for e in w.entries],
+                       "source": _src(w.loc)} for w in a.prot_when],
         "none_ignores": None if a.none_ignores is None else {
             "fields": list(a.none_ignores.names), "source": _src(a.none_ignores.loc)},
         "pfn_pte_applies": None if a.pfn_pte_applies is None else {

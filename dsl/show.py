@@ -76,6 +76,11 @@ def prot_lines(a: Arch) -> list[str]:
         e = a.prot_entry(flags) if flags & 7 else None
         note = f"  (entry, line {e.loc.line})" if e is not None else ""
         out.append(f"  {label:<24}0x{v:x}{note}")
+    for w in a.prot_when:
+        out.append(f"  when {expr_text(w.cond)}: "
+                   + ", ".join([f"{p.key} += {' | '.join(n for n, _ in p.values)}" for p in w.items]
+                               + [f"entry {e.label} = {' | '.join(n for n, _ in e.values)}"
+                                  for e in w.entries]))
     return out
 
 

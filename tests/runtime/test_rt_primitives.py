@@ -174,6 +174,8 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.dcache_clean(0x10, 2)
     t.icache_sync(0x1000, 16)
     t.icache_inval(0xabc, 1)
+    t.icache_flush_all()
+    t.icache_flush_local()
     t.icache_inval_mm(2)
     t.folio_test_arch1(0x1000, True)
     t.folio_set_arch1(0x1000)
@@ -205,6 +207,8 @@ EXPECTED_LINES: dict[str, str] = {
     "dcache_clean": "dcache_clean pfn=0x10 nr=2",
     "icache_sync": "icache_sync pfn=0x1000 nr=16",
     "icache_inval": "icache_inval pfn=0xabc nr=1",
+    "icache_flush_all": "icache_flush_all",
+    "icache_flush_local": "icache_flush_local",
     "icache_inval_mm": "icache_inval_mm mm=2",
     "folio_test_arch1": "pg_arch_1 test folio=0x1000 -> 1",
     "folio_set_arch1": "pg_arch_1 set folio=0x1000",
