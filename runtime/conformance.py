@@ -23,6 +23,7 @@ from runtime.families import (
     pg_arch_1_lifecycle, pgtable_props, prefault, read_after_kernel_write,
     set_ptes_vs_set_pte_at, tlb,
 )
+from runtime.families import highmem, pmd_map, special_pages
 from runtime.families.base import (
     PREFAULT_OLD, PTE_PROPERTY, SCENARIO_CHECK_NAMES, SET_PTES_EQUIVALENCE, USER_VIEW,
     Family, Result, Run, describe,
@@ -51,6 +52,9 @@ FAMILY_REGISTRY: dict[str, Family] = {f.name: f for f in (
     page_table_check.FAMILY,
     prefault.FAMILY,
     tlb.FAMILY,
+    special_pages.FAMILY,
+    highmem.FAMILY,
+    pmd_map.FAMILY,
 )}
 
 

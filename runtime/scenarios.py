@@ -35,7 +35,7 @@ from runtime.arch import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, Arch
 FAMILIES: tuple[str, ...] = (
     "pgtable_props", "set_ptes_vs_set_pte_at", "pfn_advance", "fault_around",
     "exec_after_kernel_write", "read_after_kernel_write", "pg_arch_1_lifecycle",
-    "page_table_check", "prefault", "tlb",
+    "page_table_check", "prefault", "tlb", "special_pages", "highmem", "pmd_map",
 )
 
 # The first pfn of the folio a ``path: direct`` scenario maps (aligned for

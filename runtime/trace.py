@@ -26,6 +26,7 @@ _LAZY_LEAVE = py_format(TRACE_FORMATS["lazy_mmu_leave"])
 _DCACHE_FLUSH = py_format(TRACE_FORMATS["dcache_flush"])
 _DCACHE_FLUSH_USER = py_format(TRACE_FORMATS["dcache_flush_user"])
 _DCACHE_CLEAN = py_format(TRACE_FORMATS["dcache_clean"])
+_DCACHE_FLUSH_KMAP = py_format(TRACE_FORMATS["dcache_flush_kmap"])
 _ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
 _ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
 _FOLIO_TEST = py_format(TRACE_FORMATS["folio_test_arch1"])
@@ -38,6 +39,7 @@ _TLB_PRELOAD = py_format(TRACE_FORMATS["tlb_preload"])
 _TLB_FLUSH_PAGE = py_format(TRACE_FORMATS["tlb_flush_page"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
+_TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
 
 
 class Trace:
@@ -104,6 +106,10 @@ class Trace:
         if self.enabled:
             self.lines.append(_DCACHE_CLEAN % (pfn, nr))
 
+    def dcache_flush_kmap(self, pfn: int, nr: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_KMAP % (pfn, nr))
+
     def icache_sync(self, pfn: int, nr: int) -> None:
         if self.enabled:
             self.lines.append(_ICACHE_SYNC % (pfn, nr))
@@ -147,6 +153,10 @@ class Trace:
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:
             self.lines.append(_PTE_CLEAR % (pt, idx))
+
+    def tlb_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_TLB_FLUSH_ALL)
 
     def set_pmd(self, mm: int, addr: int, pfn: int) -> None:
         if self.enabled:

@@ -22,11 +22,16 @@ SPURIOUS_FAULT = "spurious_fault"
 LAZY_MMU = "lazy_mmu"
 # Added by the runtime (not renaming anything in the contract):
 PREFAULT_YOUNG = "prefault_young"
+# arch code used the linear-map (page_address) address of a highmem page
+HIGHMEM_KADDR = "highmem_kaddr"
+# arch code called a folio/page primitive on a pfn with no struct page
+NO_STRUCT_PAGE = "no_struct_page"
 
 CHECK_NAMES: tuple[str, ...] = (
     STALE_DATA, STALE_INSN, PTE_VALUE, PTE_OUTSIDE_RANGE, RANGE_PRECONDITION,
     PG_ARCH_1_GRANULARITY, PG_ARCH_1_STATE, PAGE_TABLE_CHECK, TLB_STALE,
     TLB_PRELOAD_MISSING, SPURIOUS_FAULT, LAZY_MMU, PREFAULT_YOUNG,
+    HIGHMEM_KADDR, NO_STRUCT_PAGE,
 )
 
 

@@ -46,10 +46,13 @@ SHIM_PRIMITIVES = {
     "sync_icache": "ptdl_prim_sync_icache",
     "flush_dcache": "ptdl_prim_flush_dcache",
     "clean_dcache": "ptdl_prim_clean_dcache",
+    "flush_dcache_kmap": "ptdl_prim_flush_dcache_kmap",
     "inval_icache": "ptdl_prim_inval_icache",
     "flush_dcache_user": "ptdl_prim_flush_dcache_user",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",
+    "tlb_flush_all": "ptdl_prim_tlb_flush_all",
+    "store_pmd": "ptdl_prim_store_pmd",
 }
 
 

@@ -192,7 +192,7 @@ class Arch_mips(Arch):
             if not (((k.read_pte(ptep.offset(_i2)) & 0x1) != 0 and self.pte_pfn(k.read_pte(ptep.offset(_i2))) == self.pte_pfn(pte))):
                 _any1 = True
                 break
-        if ((pte & 0x1) != 0 and _any1):
+        if ((pte & 0x1) != 0 and k.pfn_valid(self.pte_pfn(pte)) and _any1):
             if k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))):
                 for _j3 in range(k.pfn_folio(self.pte_pfn(pte)).nr_pages):
                     _page4 = k.pfn_page(k.pfn_folio(self.pte_pfn(pte)).pfn + _j3)
@@ -223,6 +223,10 @@ class Arch_mips(Arch):
         else:
             if not (k.cpu_has('ic_fills_f_dc')):
                 k.folio_set_arch1(folio)
+
+    def update_mmu_cache_pmd(self, k: Primitives, vma: Vma, addr: int, ptep: PteRef) -> None:
+        mm = vma.mm
+        k.tlb_preload(mm, addr, ptep.offset(0))
 
 
 ARCH = Arch_mips()

@@ -37,6 +37,10 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
+    ("highmem_linear_flush", "highmem_read_rewrite", (), "highmem_kaddr", "highmem_kmap_flush"),
+    ("arm64_pmd_no_icache_sync", "pmd_exec_remap", (), "stale_insn", "arm64"),
+    ("riscv_thp_no_pmd_fence", "pmd_exec_remap", (), "spurious_fault", "riscv_thp"),
+    ("loongarch_pmd_no_preload", "pmd_read_remap", (), "tlb_preload_missing", "loongarch"),
 ]
 
 
