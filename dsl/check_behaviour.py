@@ -283,7 +283,7 @@ class BehaviourChecks(CheckerBase):
         if preds is None:
             objs = tuple(catalog.OBJECT_PREDICATES) + catalog.PTE_OBJECTS + ("cpu",)
             self.err(r.loc, f"unknown predicate '{r.text}': no object '{obj}'"
-                     f"{did_you_mean(obj, objs)} (pte, old, new, folio, page, vma, mm, cpu)",
+                     f"{did_you_mean(obj, objs)} (pte, old, new, folio, page, pfn, vma, mm, cpu)",
                      origin)
             return
         if attr not in preds:
