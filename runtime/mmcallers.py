@@ -348,13 +348,17 @@ class MmCallers(ArchCalls):
         self.update_mmu_cache_range(vmf, vma, vmf.address, ptep, 1)
 
     def remap_pfn_range(self, vma: Vma, addr: int, pfn: int, nr: int,
-                        lazy: bool = True) -> None:
+                        lazy: bool = False) -> None:
         """remap_pfn_range -> remap_pte_range (6.12 mm/memory.c
         L2544-2568): for each page ``set_pte_at(mm, addr, pte,
         pte_mkspecial(pfn_pte(pfn, prot)))`` over none entries, inside the
         caller's own lazy MMU region (arch_enter/leave_lazy_mmu_mode around
         the loop; ``lazy``), and no update_mmu_cache.  The pfns may have no
-        struct page (device memory): arch code must not take their folio."""
+        struct page (device memory): arch code must not take their folio.
+        ``lazy`` is off by default: the checked set_pte_at wrapper
+        (ArchCalls._returned) still takes an active mode at return for the
+        arch's own, so a caller's region is reported as lazy_mmu until the
+        lazy-MMU callers work (issue 10 item 6) lands."""
         arch = self.arch
         mm = vma.mm
         ps = self.page_size

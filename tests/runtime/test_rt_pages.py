@@ -196,3 +196,4 @@ def test_highmem_allocations_and_kmap_alias() -> None:
     assert [v.check for v in k.violations] == ["highmem_kaddr"]
     assert k.kmap_local_addr(folio.pfn) != k.linear_addr(folio.pfn)
     assert k.kmap_local_addr(low.pfn) == k.linear_addr(low.pfn)
+
