@@ -35,6 +35,10 @@ SETTINGS: dict[str, tuple[int, int]] = {
     "phys_bits": (20, 64),
     "pfn_pte_shift": (0, 63),
     "max_folio_order": (0, 20),
+    # CONFIG_TRANSPARENT_HUGEPAGE in the modelled configuration: do_set_pmd
+    # maps a PMD-order file folio with one PMD entry (set_pmd_at,
+    # update_mmu_cache_pmd); 0 (the default): VM_FAULT_FALLBACK, PTEs
+    "thp": (0, 1),
 }
 REQUIRED_SETTINGS = ("word", "page_shift", "ptrs_per_pte", "phys_bits")
 
@@ -212,6 +216,14 @@ LAZY_MMU_KINDS: dict[str, str] = kinds("lazy_mmu")
 PG_ARCH_1_USES: dict[str, str] = kinds("pg_arch_1")
 GRANULARITIES = ("folio", "page")
 
+# `highmem [KIND]` (CONFIG_HIGHMEM): what colour a kmap_local address has.
+KMAP_KINDS: dict[str, str] = {
+    "slot": "kmap_local maps at the next fixmap slot: its colour is the slot's, not the page's "
+            "(mm/highmem.c __kmap_local_pfn_prot; arm, mips32, sparc32, csky, microblaze, powerpc32)",
+    "colour": "kmap_local picks a fixmap slot of the page's own colour "
+              "(arch/xtensa/include/asm/highmem.h get_pkmap_color, kmap_local_map_idx)",
+}
+
 
 # Strategies for advancing the PTE from one page to the next in the store
 # loop.  "additive" ones add a constant to the raw PTE value; dsl/check.py
@@ -247,16 +259,26 @@ ADDITIVE_ADVANCES = tuple(x.name for x in ADVANCE_ENTRIES if x.additive)
 # The four calls and what each statement may see.
 CALLS = ("set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
          "flush_icache_pages")
+# The PMD hook pair (arch calls of do_set_pmd, with `thp 1`): optional; an
+# archdef that does not write them gets the generic behaviour (set_pmd_at:
+# store the entry; update_mmu_cache_pmd: nothing, as x86 and arm64 define it)
+PMD_CALLS = ("set_pmd_at", "update_mmu_cache_pmd")
+ALL_CALLS = CALLS + PMD_CALLS
+# calls whose `pte` is an entry being installed or just installed (the PMD
+# calls see the PMD entry as pmd_pte(pmd): one leaf mapping HPAGE_PMD_NR pages)
+ENTRY_CALLS = ("set_ptes", "update_mmu_cache_range") + PMD_CALLS
 
 # Objects a predicate or target may name, per call.  `pte` is the first PTE
 # (set_ptes: the value being installed; update_mmu_cache_range: *ptep),
 # `folio` the folio it maps (flush_dcache_folio: the argument; in
 # flush_icache_pages: the folio of `page`).
 CALL_OBJECTS: dict[str, tuple[str, ...]] = {
-    "set_ptes": ("pte", "folio", "mm", "cpu"),
-    "update_mmu_cache_range": ("pte", "folio", "vma", "mm", "cpu"),
+    "set_ptes": ("pte", "folio", "mm", "cpu", "pfn"),
+    "update_mmu_cache_range": ("pte", "folio", "vma", "mm", "cpu", "pfn"),
     "flush_dcache_folio": ("folio", "cpu"),
     "flush_icache_pages": ("folio", "vma", "mm", "cpu"),
+    "set_pmd_at": ("pte", "folio", "mm", "cpu", "pfn"),
+    "update_mmu_cache_pmd": ("pte", "folio", "vma", "mm", "cpu", "pfn"),
 }
 
 
@@ -301,6 +323,11 @@ PREDICATE_ENTRIES: tuple[Predicate, ...] = (
     Predicate("page", "pg_arch_1", "this 4 KiB page's PG_arch_1 bit (per-page arches)",
               "pg_arch_1 test page={page:#x} -> {value:d}"),
     Predicate("page", "aliases", "the page's kernel address and its user address differ in colour (pages_do_alias())"),
+    Predicate("page", "highmem", "PageHighMem(): the page has no permanent kernel address (CONFIG_HIGHMEM)"),
+    Predicate("folio", "highmem", "folio_test_highmem(): the folio's pages have no permanent kernel address"),
+    Predicate("pfn", "valid", "pfn_valid(pte_pfn(pte)): the entry's pfn has a struct page "
+              "(remap_pfn_range of device memory has none; mips __update_cache tests it "
+              "before taking the folio)"),
     Predicate("vma", "exec", "VM_EXEC"),
     Predicate("vma", "write", "VM_WRITE"),
     Predicate("vma", "shared", "VM_SHARED"),
@@ -347,6 +374,7 @@ class Effect:
     trace_format: str = ""
     shape: str = "plain"
     reads_range: bool = True     # reads the call's ptep/addr/pte/nr (lazy MMU mode does not)
+    per_page: bool = False       # 'pages' shape done one page at a time: one trace line per page, nr=1
 
     @property
     def py_macro(self) -> str:
@@ -363,7 +391,7 @@ class Effect:
         return "ptdl_prim_set_pte" if self.shape == "loop" else f"ptdl_prim_{self.name}"
 
 
-_ALL = CALLS
+_ALL = ALL_CALLS
 _PAGES = "{trace} pfn={pfn:#x} nr={nr}"
 EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("page_table_check", "page_table_check_ptes_set(mm, ptep, pte, nr)",
@@ -391,6 +419,10 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, (), ("update_mmu_cache_range", "set_ptes"), "pte",
            "flush_dcache_page_user", "dcache_flush_user",
            "dcache_flush_user mm={mm} addr={addr:#x} pfn={new_pfn:#x} nr=1", "entry"),
+    Effect("flush_dcache_kmap", "kmap_local_page() each page, write back and invalidate the D-cache lines "
+           "of that address, kunmap_local() (lowmem: the linear address; highmem: a fixmap slot)",
+           {}, ("folio", "page", "range"), _ALL, "", "flush_dcache_page_kmap", "dcache_flush_kmap",
+           _PAGES, "pages", per_page=True),
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),
@@ -408,11 +440,19 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, (), ("flush_icache_pages", "update_mmu_cache_range"), "", "flush_icache_user_page",
            "icache_inval_mm", "icache_inval_mm mm={mm}"),
     Effect("tlb_preload", "load the TLB entry for addr from *ptep (update_mmu_cache)",
-           {}, (), ("update_mmu_cache_range",), "pte", "__update_tlb", "tlb_preload",
+           {}, (), ("update_mmu_cache_range", "update_mmu_cache_pmd"), "pte", "__update_tlb", "tlb_preload",
            "tlb_preload mm={mm} addr={addr:#x} val={val:#x}", "entry"),
     Effect("tlb_flush_page", "drop the TLB entry for addr, valid or cached-invalid (local fence)",
-           {}, (), ("update_mmu_cache_range", "set_ptes"), "pte", "local_flush_tlb_page",
-           "tlb_flush_page", "tlb_flush_page mm={mm} addr={addr:#x}", "entry"),
+           {}, (), ("update_mmu_cache_range", "set_ptes", "update_mmu_cache_pmd"), "pte",
+           "local_flush_tlb_page", "tlb_flush_page", "tlb_flush_page mm={mm} addr={addr:#x}",
+           "entry"),
+    Effect("tlb_flush_all", "drop every TLB entry of every mm (flush_tlb_all)",
+           {}, (), ("set_pmd_at", "update_mmu_cache_pmd", "update_mmu_cache_range"), "",
+           "flush_tlb_all", "tlb_flush_all", "tlb_flush_all", reads_range=False),
+    Effect("store_pmd", "set_pmd(pmdp, pmd): store the PMD entry, a leaf mapping the whole "
+           "PMD-order folio (exactly once in set_pmd_at)",
+           {}, (), ("set_pmd_at",), "", "set_pmd", "set_pmd",
+           "set_pmd mm={mm} addr={addr:#x} pfn={pfn:#x}"),
     Effect("hpte_insert", "insert the hash-table entry (HPTE) for addr from a present *ptep (powerpc hash_preload)",
            {}, (), ("update_mmu_cache_range",), "pte", "hash_preload", "hpte_insert",
            "hpte_insert mm={mm} addr={addr:#x} val={val:#x}", "entry"),
@@ -465,8 +505,8 @@ def _effect_signature(e: Effect) -> str:
 
 
 def _effect_doc(e: Effect) -> str:
-    where = "any call" if e.calls == CALLS else ", ".join(e.calls)
-    inside = f", inside `each {e.needs_each}`" if e.needs_each else ""
+    where = "any call" if e.calls == ALL_CALLS else ", ".join(e.calls)
+    inside = f", inside `each {e.needs_each}` (in {e.calls[0]})" if e.needs_each else ""
     body = "; takes a `{ per-entry statements }` body" if e.shape == "loop" else ""
     return f"{e.doc} ({where}{inside}{body}); trace `{e.trace}`"
 

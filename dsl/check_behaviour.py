@@ -53,6 +53,10 @@ class BehaviourChecks(CheckerBase):
                     if n < 2 or n & (n - 1):
                         self.err(k.loc, f"{k.name} needs colours=N with N a power of two >= 2",
                                  choice.origin)
+        if a.highmem and a.highmem not in catalog.KMAP_KINDS and a.highmem_loc is not None:
+            self.err(a.highmem_loc, f"unknown highmem kmap kind '{a.highmem}'"
+                     f"{did_you_mean(a.highmem, catalog.KMAP_KINDS)} (one of "
+                     f"{', '.join(catalog.KMAP_KINDS)})", a.name)
         if a.tlb.name not in catalog.TLB_KINDS:
             self.err(a.tlb.loc, f"unknown tlb kind '{a.tlb.name}'"
                      f"{did_you_mean(a.tlb.name, catalog.TLB_KINDS)} (one of "
@@ -199,8 +203,8 @@ class BehaviourChecks(CheckerBase):
     def calls(self) -> None:
         a = self.a
         for c in a.calls:
-            if c.name not in catalog.CALLS:
-                self.err(c.loc, f"unknown call '{c.name}'{did_you_mean(c.name, catalog.CALLS)} (one of {', '.join(catalog.CALLS)})",
+            if c.name not in catalog.ALL_CALLS:
+                self.err(c.loc, f"unknown call '{c.name}'{did_you_mean(c.name, catalog.ALL_CALLS)} (one of {', '.join(catalog.ALL_CALLS)})",
                          c.origin)
                 continue
             self.body(c.name, c.body, c.origin, each="", in_any=False)
@@ -210,6 +214,12 @@ class BehaviourChecks(CheckerBase):
                     bad = sorted(n for n in counts if n != 1)
                     self.err(c.loc, "set_ptes must run `store` exactly once on every path "
                              f"(some path runs it {bad[0]} times)", c.origin)
+            if c.name == "set_pmd_at" and not c.generic:
+                counts = _store_counts(c.body, "store_pmd")
+                if counts != {1}:
+                    bad = sorted(n for n in counts if n != 1)
+                    self.err(c.loc, "set_pmd_at must run `store_pmd` exactly once on every "
+                             f"path (some path runs it {bad[0]} times)", c.origin)
         for name in catalog.CALLS:
             if a.call(name) is None:
                 self.err(a.loc, f"missing required call '{name}' (write `{name} generic` "
@@ -296,7 +306,7 @@ class BehaviourChecks(CheckerBase):
             return
         if call not in e.calls:
             self.err(s.loc, f"effect '{s.name}' is not allowed in {call}", origin)
-        if e.needs_each and e.needs_each not in each.split("+"):
+        if e.needs_each and e.needs_each not in each.split("+") and call not in catalog.PMD_CALLS:
             self.err(s.loc, f"effect '{s.name}' belongs inside `each {e.needs_each}`", origin)
         if s.name == "store" and each:
             self.err(s.loc, "`store` is the loop itself; it cannot sit inside a loop", origin)
@@ -365,7 +375,7 @@ class BehaviourChecks(CheckerBase):
         if obj in catalog.PTE_OBJECTS:
             if obj in ("old", "new") and not (in_any or "pte" in each.split("+")):
                 self.err(r.loc, f"'{obj}' is only bound inside any() or `each pte`", origin)
-            if obj == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
+            if obj == "pte" and call not in catalog.ENTRY_CALLS:
                 self.err(r.loc, f"no pte in {call}", origin)
             if attr == "pfn":
                 if not in_cmp:
@@ -383,7 +393,7 @@ class BehaviourChecks(CheckerBase):
         if preds is None:
             objs = tuple(catalog.OBJECT_PREDICATES) + catalog.PTE_OBJECTS + ("cpu",)
             self.err(r.loc, f"unknown predicate '{r.text}': no object '{obj}'"
-                     f"{did_you_mean(obj, objs)} (pte, old, new, folio, page, vma, mm, cpu)",
+                     f"{did_you_mean(obj, objs)} (pte, old, new, folio, page, pfn, vma, mm, cpu)",
                      origin)
             return
         if attr not in preds:
@@ -420,16 +430,16 @@ def _qualified(obj: str, attr: str | None) -> str:
     return f" (did you mean '{obj}.{attr}'?)" if attr is not None else ""
 
 
-def _store_counts(body: tuple[Stmt, ...]) -> set[int]:
-    """How many `store` effects each path through body runs (capped at 2)."""
+def _store_counts(body: tuple[Stmt, ...], name: str = "store") -> set[int]:
+    """How many `name` effects each path through body runs (capped at 2)."""
     counts = {0}
     for s in body:
-        if isinstance(s, EffectStmt) and s.name == "store":
+        if isinstance(s, EffectStmt) and s.name == name:
             counts = {min(2, n + 1) for n in counts}
-            if _store_counts(s.body) != {0}:
+            if _store_counts(s.body, name) != {0}:
                 counts = {2}
         elif isinstance(s, When):
-            branch = _store_counts(s.then) | _store_counts(s.orelse)
+            branch = _store_counts(s.then, name) | _store_counts(s.orelse, name)
             counts = {min(2, n + m) for n in counts for m in branch}
         elif isinstance(s, Each):
             inner = _store_counts(s.body)

@@ -15,6 +15,8 @@ _GENERIC = {
     "update_mmu_cache_range": "the kernel's generic update_mmu_cache_range: nothing",
     "flush_dcache_folio": "the kernel's generic flush_dcache_folio: nothing (coherent D-cache)",
     "flush_icache_pages": "the kernel's generic flush_icache_pages: nothing",
+    "set_pmd_at": "the generic set_pmd_at: store the PMD entry (set_pmd)",
+    "update_mmu_cache_pmd": "the generic update_mmu_cache_pmd: nothing",
 }
 
 _ARG = {"folio": "the whole folio", "page": "this page", "range": "the nr pages"}

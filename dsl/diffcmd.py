@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import catalog
 from .command import Command, load_ok, need_arch, root_of
 from .describe import call_summary
 from .model import Arch, Choice, Field, FlagOp, Stmt, When, expr_text
@@ -67,6 +68,7 @@ def _table(a: Arch) -> dict[str, dict[str, str]]:
             "empty_pte": "0" if a.empty_pte is None else
             " | ".join(n if v is None else f"{n}={v}" for n, v in a.empty_pte.values),
             "sw_mkyoung": "yes" if a.sw_mkyoung else "no",
+            "highmem": a.highmem or "no",
         },
     }
 
@@ -118,9 +120,10 @@ def diff(a: Arch, b: Arch) -> str:
         if rows:
             sections.append((section, rows))
     calls: list[tuple[str, list[tuple[str, str, str]]]] = []
-    for name in ("set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
-                 "flush_icache_pages"):
+    for name in catalog.ALL_CALLS:
         ca, cb = a.call(name), b.call(name)
+        if ca is None and cb is None and name in catalog.PMD_CALLS:
+            continue
         la = call_summary(a, ca) if ca is not None else ["(missing)"]
         lb = call_summary(b, cb) if cb is not None else ["(missing)"]
         if la != lb:

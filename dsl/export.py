@@ -113,6 +113,7 @@ def arch_data(a: Arch) -> dict[str, Any]:
                   for c in a.calls},
         "empty_pte": hex(_empty(a)),
         "sw_mkyoung": a.sw_mkyoung,
+        "highmem": a.highmem or None,
         "page_table_check": a.supports_page_table_check(),
         "config": None if a.config is None else {
             "defconfig": a.config.defconfig, "fragments": list(a.config.fragments),

@@ -20,7 +20,7 @@ from pygments.token import (Comment, Error, Keyword, Name, Number, Operator,
 from . import catalog
 
 KEYWORDS = ("arch", "extends", "pte", "prot", "cache", "tlb", "lazy_mmu", "advance", "pg_arch_1",
-            "per", "cpu", "prefault_old", "primitives", "empty_pte", "sw_mkyoung",
+            "per", "cpu", "prefault_old", "primitives", "empty_pte", "sw_mkyoung", "highmem",
             "source", "seed", "config", "generic", "when", "else", "each", "of", "reverse",
             "set", "clear", "invert", "drop", "overlaps", "inverted", "dcache", "icache")
 OPERATORS = ("and", "or", "not", "any")

@@ -388,6 +388,8 @@ class Arch:
     cites: tuple[Cite, ...]
     empty_pte: ProtItem | None = None   # fields set in an empty entry (default: 0)
     sw_mkyoung: bool = False
+    highmem: str = ""                  # '' (no CONFIG_HIGHMEM) or a catalog.KMAP_KINDS name
+    highmem_loc: Loc | None = None
     config: KConfig | None = None       # the kernel configuration (ptdl verify)
     kernel_diffs: tuple[KernelDiff, ...] = ()
     prot_entries: tuple[ProtEntry, ...] = ()   # literal entries of the prot block

@@ -73,6 +73,7 @@ class ArchDecl:
     cites: list[Cite] = field(default_factory=list)
     empty: list[ProtItem] = field(default_factory=list)
     sw_mkyoung: list[Loc] = field(default_factory=list)
+    highmem: list[tuple[str, Loc]] = field(default_factory=list)
     configs: list[KConfig] = field(default_factory=list)
     kernel_diffs: list[KernelDiff] = field(default_factory=list)
     kernel_diff_drops: list[tuple[str, Loc]] = field(default_factory=list)
@@ -457,6 +458,12 @@ class _Build(Transformer_NonRecursive[Token, ArchDecl]):
     def sw_mkyoung_setting(self, meta: Meta) -> Apply:
         loc = self.at_meta(meta)
         return lambda d: d.sw_mkyoung.append(loc)
+
+    @v_args(inline=True, meta=True)
+    def highmem_setting(self, meta: Meta, kmap: Token | None = None) -> Apply:
+        loc = self.at_meta(meta)
+        kind = str(kmap) if kmap is not None else "slot"
+        return lambda d: d.highmem.append((kind, loc))
 
     @v_args(inline=True, meta=True)
     def config_setting(self, meta: Meta, *strs: Token) -> Apply:

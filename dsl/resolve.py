@@ -173,6 +173,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
     cites: list[Cite] = []
     empty: ProtItem | None = None
     sw_young = False
+    highmem: tuple[str, Loc] | None = None
     kconfig: KConfig | None = None
     kdiffs: dict[str, KernelDiff] = {}
     entries: dict[int, ProtEntry] = {}
@@ -208,6 +209,8 @@ def merge(chain: list[ArchDecl]) -> Arch:
             empty = d.empty[-1]
         if d.sw_mkyoung:
             sw_young = True
+        if d.highmem:
+            highmem = d.highmem[-1]
         for k, s in d.settings:
             settings[k] = s
         for name, _ in d.drops:
@@ -309,6 +312,8 @@ def merge(chain: list[ArchDecl]) -> Arch:
         cites=tuple(cites),
         empty_pte=empty,
         sw_mkyoung=sw_young,
+        highmem=highmem[0] if highmem is not None else "",
+        highmem_loc=highmem[1] if highmem is not None else None,
         config=kconfig,
         kernel_diffs=tuple(kdiffs.values()),
         prot_entries=tuple(entries[f] for f in sorted(entries)),

@@ -102,6 +102,15 @@ class Arch:
     # bits pte_none() disregards (the global bit where TLB pair halves
     # share it: runtime.tlb.pte_none_ignores_global)
     none_ignore_mask: int
+    # CONFIG_HIGHMEM: user folios may sit in highmem (no permanent kernel
+    # address); kmap_colour: kmap_local addresses take the page's colour
+    # (xtensa) rather than the fixmap slot's
+    highmem: bool
+    kmap_colour: bool
+    # CONFIG_TRANSPARENT_HUGEPAGE in the modelled configuration: do_set_pmd
+    # maps PMD-order file folios with one PMD leaf (set_pmd_at,
+    # update_mmu_cache_pmd); without it do_set_pmd falls back to PTEs
+    thp: bool
 
     def __init__(self, name: str, word_bits: int, page_shift: int,
                  ptrs_per_pte: int, phys_bits: int, pfn_pte_shift: int,
@@ -137,6 +146,9 @@ class Arch:
         # none_ignores fields (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
         self.none_ignore_mask = (self.layout.role_mask.get("global", 0)
                                  if pte_none_ignores_global(tlb_kind) else 0) | none_ignore
+        self.highmem = False
+        self.kmap_colour = False
+        self.thp = False
 
     # --- CPU-feature dependent cache/TLB model -------------------------
     def dcache_kind(self, cpu: frozenset[str]) -> str:
@@ -278,4 +290,14 @@ class Arch:
 
     def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page,
                            nr: int) -> None:
+        pass
+
+    # --- The PMD hook pair (do_set_pmd; generic: store / nothing) ------------
+    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef,
+                   pte: int) -> None:
+        """``ptep`` is the pmd pointer, ``pte`` the leaf as pmd_pte(pmd)."""
+        k.set_pmd(mm, addr, ptep, pte)
+
+    def update_mmu_cache_pmd(self, k: Primitives, vma: Vma, addr: int,
+                             ptep: PteRef) -> None:
         pass

@@ -161,6 +161,30 @@ class ArchCalls(Effects):
             self._check_touched(t, j, 0)
         self._end(mark)
 
+    def set_pmd_at(self, mm: Mm, addr: int, pmdp: PteRef, pmd: int) -> None:
+        """The arch's set_pmd_at (do_set_pmd): it must store the leaf
+        (pte_value on the PMD entry) and touch no PTE (pte_outside_range)."""
+        if self.script is not None:
+            self.script.call_set_pmd_at(self, mm, addr, pmdp, pmd)
+        mark = self._begin("set_pmd_at")
+        self.arch.set_pmd_at(self, mm, addr, pmdp, pmd)
+        if self.checking:
+            self._check_touched(pmdp.table, pmdp.idx, 0)
+            got = pmdp.table.entries[pmdp.idx]
+            if got != pmd:
+                self.violate(PTE_VALUE, "pmd mm=%d addr=%s" % (mm.id, hx(addr)),
+                             hx(pmd), hx(got), addr, self.arch.pte_pfn(pmd))
+        self._end(mark)
+
+    def update_mmu_cache_pmd(self, vma: Vma, addr: int, pmdp: PteRef) -> None:
+        if self.script is not None:
+            self.script.call_update_pmd(self, vma, addr, pmdp)
+        mark = self._begin("update_mmu_cache_pmd")
+        self.arch.update_mmu_cache_pmd(self, vma, addr, pmdp)
+        if self.checking:
+            self._check_touched(pmdp.table, pmdp.idx, 0)
+        self._end(mark)
+
     # ------------------------------------------------------------------
     # Kernel actions
     def add_to_page_cache(self, mapping: Mapping, index: int, order: int = 0,
@@ -172,7 +196,7 @@ class ArchCalls(Effects):
         flush_dcache_folio as cachetlb.rst requires."""
         if index & ((1 << order) - 1):
             raise ValueError("page cache folio index not aligned")
-        f = self.alloc_folio(order, False, pfn)
+        f = self.alloc_folio(order, False, pfn, highmem=True)   # GFP_HIGHUSER_MOVABLE
         f.mapping = mapping
         f.index = index
         mapping.add(f)
@@ -184,13 +208,13 @@ class ArchCalls(Effects):
         """The kernel stores new data through the direct map (kaddr)."""
         f = self.pfn_folio(pfn)
         v = self.mem.new_version()
-        self.dcache.write(f, pfn - f.pfn, self._kalias(pfn), v)
+        self.dcache.write(f, pfn - f.pfn, self.kernel_alias(pfn), v)
         f.latest[pfn - f.pfn] = v
         return v
 
     def kernel_read_page(self, pfn: int) -> int:
         f = self.pfn_folio(pfn)
-        return self.dcache.read(f, pfn - f.pfn, self._kalias(pfn))
+        return self.dcache.read(f, pfn - f.pfn, self.kernel_alias(pfn))
 
     def kernel_write_folio(self, folio: Folio, flush: bool = True) -> None:
         """Write every page of a (page-cache) folio through the kernel

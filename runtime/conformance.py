@@ -25,6 +25,7 @@ from runtime.families import (
 )
 from runtime.families import exec_after_read, remap_present
 from runtime.families import flush_preload, lazy_callers
+from runtime.families import highmem, pmd_map, special_pages
 from runtime.families.base import (
     PREFAULT_OLD, PTE_PROPERTY, SCENARIO_CHECK_NAMES, SET_PTES_EQUIVALENCE, USER_VIEW,
     Family, Result, Run, describe,
@@ -57,6 +58,9 @@ FAMILY_REGISTRY: dict[str, Family] = {f.name: f for f in (
     exec_after_read.FAMILY,
     lazy_callers.FAMILY,
     flush_preload.FAMILY,
+    special_pages.FAMILY,
+    highmem.FAMILY,
+    pmd_map.FAMILY,
 )}
 
 

@@ -113,7 +113,21 @@ class Effects(Machine):
             lz.batch = []
 
     def _kalias(self, pfn: int) -> int:
+        """The alias of page_address(pfn): the primitives below work on the
+        linear map (a highmem page has none: kaddr reports it)."""
+        if self.mem.is_highmem(pfn):
+            self.kaddr(pfn)
+            return self.kernel_alias(pfn)
         return self.dcache.alias(0, self.kaddr(pfn))
+
+    def dcache_flush_kmap(self, pfn: int, nr: int) -> None:
+        """kmap_local_page() each page, write back and invalidate the lines
+        of that address, kunmap_local() (lowmem: the linear address)."""
+        for p in range(pfn, pfn + nr):
+            self.trace.dcache_flush_kmap(p, 1)     # one kmap per page
+            f = self.mem.folio_of(p)
+            if f is not None:
+                self.dcache.flush(f, p - f.pfn, self.kernel_alias(p))
 
     def dcache_flush(self, pfn: int, nr: int) -> None:
         self.trace.dcache_flush(pfn, nr)
@@ -220,10 +234,48 @@ class Effects(Machine):
     def tlb_preload(self, mm: Mm, addr: int, ptep: PteRef) -> None:
         t = ptep.table
         self.trace.tlb_preload(mm.id, addr, t.entries[ptep.idx])
-        self.tlb.preload(mm.id, addr >> self.page_shift, t.entries, ptep.idx)
+        vpage = addr >> self.page_shift
+        if t.pt in self.pmd_pts:
+            # a PMD leaf (update_mmu_cache_pmd): one huge TLB entry, which
+            # the model keeps as the 4 KiB translations of every page of it
+            arch = self.arch
+            leaf = t.entries[ptep.idx]
+            head = arch.pte_pfn(leaf)
+            prot = arch.pte_pgprot(leaf)
+            first = (ptep.table.addr_of(ptep.idx)) >> self.page_shift
+            for j in range(0, arch.ptrs_per_pte, 2):
+                sub = [arch.pfn_pte(head + j, prot), arch.pfn_pte(head + j + 1, prot)]
+                self.tlb.preload(mm.id, first + j, sub, 0)
+                self.tlb.preload(mm.id, first + j + 1, sub, 1)
+            return
+        self.tlb.preload(mm.id, vpage, t.entries, ptep.idx)
+
+    def set_pmd(self, mm: Mm, addr: int, pmdp: PteRef, val: int) -> None:
+        """set_pmd(pmdp, pmd): store the PMD leaf (one trace line)."""
+        arch = self.arch
+        pfn = arch.pte_pfn(val)
+        self.trace.set_pmd(mm.id, addr, pfn)
+        pmdp.table.entries[pmdp.idx] = val
+        haddr = (addr >> self.pmd_shift) << self.pmd_shift
+        if arch.pte_present(val):
+            mm.pmd_leaves[haddr] = pfn
+        else:
+            mm.pmd_leaves.pop(haddr, None)
+
+    def tlb_flush_all(self) -> None:
+        """flush_tlb_all(): every entry of every mm goes."""
+        self.trace.tlb_flush_all()
+        self.tlb.entries.clear()
 
     def tlb_flush_page(self, mm: Mm, addr: int) -> None:
         self.trace.tlb_flush_page(mm.id, addr)
+        haddr = (addr >> self.pmd_shift) << self.pmd_shift
+        if haddr in mm.pmd_leaves:
+            # a PMD leaf is one (super)page: the fence covers all of it
+            first = haddr >> self.page_shift
+            for j in range(1 << (self.pmd_shift - self.page_shift)):
+                self.tlb.drop(mm.id, first + j)
+            return
         self.tlb.drop(mm.id, addr >> self.page_shift)
 
     def _insert(self, mm: Mm, addr: int, ptep: PteRef) -> None:

@@ -49,8 +49,23 @@ class Kernel(MmCallers):
     # ------------------------------------------------------------------
     # User actions
     def _allowed(self, pte: int, write: bool, exec: bool) -> bool:
+        """Would the hardware let this user access through ``pte``?
+        pte_present() is the kernel's view; the MMU also needs the hardware
+        valid bit where the layout has one apart from present (a present
+        PROT_NONE entry is not valid: x86 _PAGE_PROTNONE without
+        _PAGE_PRESENT, arm64 PTE_PROT_NONE without PTE_VALID, riscv
+        _PAGE_PROT_NONE without _PAGE_PRESENT, mips _PAGE_NO_READ leaves
+        _PAGE_VALID clear in pte_mkyoung) and, for a load, the read bit
+        where there is one (s390 _PAGE_READ, riscv _PAGE_READ, hexagon
+        __HVM_PTE_R; an instruction fetch needs exec, not read: riscv
+        exec-only PAGE_EXEC)."""
         arch = self.arch
         if not arch.pte_present(pte):
+            return False
+        lay = arch.layout
+        if lay.has_role("valid") and not lay.test(pte, "valid"):
+            return False
+        if not write and not exec and lay.has_role("read") and not lay.test(pte, "read"):
             return False
         if arch.layout.has_role("user") and not arch.pte_user(pte):
             return False
@@ -99,6 +114,15 @@ class Kernel(MmCallers):
             return _FAULT, pte
         return _HIT, pte
 
+    def _mapped_pte(self, mm: Mm, addr: int) -> int:
+        """The entry mapping addr: its PTE, or the 4 KiB view of a PMD leaf."""
+        base = (addr >> self.pmd_shift) << self.pmd_shift
+        leaf = mm.pmd_leaves.get(base)
+        vma = mm.find_vma(addr)
+        if leaf is None or vma is None:
+            return self.pte_at(mm, addr)
+        return self.arch.pfn_pte(leaf + ((addr - base) >> self.page_shift), vma.page_prot)
+
     def user_access(self, mm: Mm, addr: int, write: bool, exec: bool) -> int:
         """Translate (faulting as needed) and return the pfn, -1 on SIGSEGV."""
         status, val = self._translate(mm, addr, write, exec)
@@ -107,7 +131,7 @@ class Kernel(MmCallers):
             tries += 1
             if tries > 3:
                 return -1
-            cur = self.pte_at(mm, addr)
+            cur = self._mapped_pte(mm, addr)
             if status == _INVALID and self._allowed(cur, write, exec) and tries > 1:
                 # The fault path ran and the PTE is there, but the TLB still
                 # holds the invalid entry.
@@ -134,7 +158,12 @@ class Kernel(MmCallers):
         pfn = self.arch.pte_pfn(val)
         cur = self.pte_at(mm, addr)
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        if base not in mm.pmd_leaves and (not self.arch.pte_present(cur)
+        leaf = mm.pmd_leaves.get(base)
+        if leaf is not None and pfn != leaf + ((addr - base) >> self.page_shift):
+            want = leaf + ((addr - base) >> self.page_shift)
+            self.violate(TLB_STALE, "mm=%d addr=%s" % (mm.id, hx(addr)),
+                         "pfn=%s (PMD leaf)" % hx(want), "pfn=%s" % hx(pfn), addr, pfn)
+        if leaf is None and (not self.arch.pte_present(cur)
                                           or self.arch.pte_pfn(cur) != pfn):
             self.violate(TLB_STALE, "mm=%d addr=%s" % (mm.id, hx(addr)),
                          "pfn=%s" % (hx(self.arch.pte_pfn(cur))

@@ -16,16 +16,20 @@ from runtime.arch import Arch
 from runtime.cache import DCache, ICache
 from runtime.layout import Layout
 from runtime.lazy import LazyMmu
-from runtime.memory import Folio, Mapping, Page, PhysMem
+from runtime.memory import HIGHMEM_START_PFN, Folio, Mapping, Page, PhysMem
 from runtime.mm import Mm, Vma
 from runtime.pagetable import PteRef, PteTable
 from runtime.ptcheck import PageTableCheck
 from runtime.script import ScriptWriter
 from runtime.tlb import Tlb, make_tlb
 from runtime.trace import Trace
-from runtime.violation import Violation
+from runtime.violation import HIGHMEM_KADDR, NO_STRUCT_PAGE, Violation
 
 FAULT_AROUND_BYTES = 65536
+# kmap_local's fixmap slots (the model's FIX_KMAP_BEGIN): colour 0, one
+# slot per nesting level; the model's kmaps never nest, so slot 0
+KMAP_BASE_32 = 0xFFE0_0000
+KMAP_BASE_64 = 0xFFFF_FFFF_FFE0_0000
 
 
 class Machine:
@@ -63,6 +67,15 @@ class Machine:
     buddies: list[tuple[PteTable, int]]
     faults: int
     call_lazy_depth: int      # lazy MMU depth when the arch call began
+    # stand-in folios for pfns with no struct page that arch code asked
+    # for (pfn_folio / pfn_page on a !pfn_valid pfn: a no_struct_page
+    # violation); kept so repeated bit operations agree with the C shim
+    phantoms: dict[int, Folio]
+    # PMD tables (one per mm and PUD-sized region) holding the leaves the
+    # arch's set_pmd_at stores, as pte-format values (pmd_pte(pmd)); the
+    # pfn of each leaf is also in Mm.pmd_leaves, which the walk reads
+    pmd_tables: dict[tuple[int, int], PteTable]
+    pmd_pts: set[int]
 
     def __init__(self, arch: Arch, cpu: frozenset[str] | None = None,
                  trace: bool = True, page_table_check: bool | None = None,
@@ -78,7 +91,11 @@ class Machine:
         self.page_shift = arch.page_shift
         self.page_size = 1 << arch.page_shift
         self.pmd_shift = arch.page_shift + (arch.ptrs_per_pte.bit_length() - 1)
-        self.mem = PhysMem(arch.max_folio_order)
+        self.mem = PhysMem(arch.max_folio_order,
+                           highmem_start=HIGHMEM_START_PFN if arch.highmem else -1)
+        self.phantoms = {}
+        self.pmd_tables = {}
+        self.pmd_pts = set()
         self.dcache = DCache(arch.dcache_kind(cpu), arch.dcache_colours(cpu),
                              arch.page_shift)
         self.icache = ICache(arch.icache_kind(cpu))
@@ -146,10 +163,13 @@ class Machine:
         return vma
 
     def alloc_folio(self, order: int = 0, anon: bool = False,
-                    pfn: int = -1) -> Folio:
+                    pfn: int = -1, highmem: bool = False) -> Folio:
+        """A folio at ``pfn`` or the next free one; ``highmem``: the
+        allocation may come from highmem (GFP_HIGHUSER) on an arch with
+        it."""
         if pfn >= 0:
             return self.mem.alloc_at(pfn, order, anon)
-        return self.mem.alloc(order, anon)
+        return self.mem.alloc(order, anon, highmem)
 
 
     # ------------------------------------------------------------------
@@ -158,9 +178,24 @@ class Machine:
         return self.mem.pfn_valid(pfn)
 
     def pfn_folio(self, pfn: int) -> Folio:
+        """page_folio(pfn_to_page(pfn)).  For a pfn with no struct page
+        (remap_pfn_range of device memory) the kernel would read garbage:
+        a ``no_struct_page`` violation, and a stand-in folio so the run
+        (and the C replay, whose shim makes one too) goes on."""
         f = self.mem.folio_of(pfn)
         if f is None:
-            raise KeyError("pfn 0x%x is not valid" % pfn)
+            return self._phantom(pfn)
+        return f
+
+    def _phantom(self, pfn: int) -> Folio:
+        self.violate(NO_STRUCT_PAGE, "pfn=0x%x" % pfn,
+                     "no folio or page primitive on a pfn without struct page "
+                     "(pfn_valid false)", "pfn_to_page(0x%x)" % pfn, pfn=pfn)
+        f = self.phantoms.get(pfn)
+        if f is None:
+            f = Folio(pfn, 0, False)
+            f.phantom = True
+            self.phantoms[pfn] = f
         return f
 
     def pfn_page(self, pfn: int) -> Page:
@@ -175,7 +210,47 @@ class Machine:
         return m is not None and m.nr_vmas > 0
 
     def kaddr(self, pfn: int) -> int:
+        """page_address(): the linear-map address.  A highmem page has
+        none (page_address() is NULL unless kmapped): arch code asking for
+        it is a ``highmem_kaddr`` violation; 0 stands for NULL."""
+        if self.mem.is_highmem(pfn):
+            self.violate(HIGHMEM_KADDR, "pfn=0x%x" % pfn,
+                         "kmap_local_page() for a highmem page",
+                         "page_address() of highmem pfn 0x%x" % pfn, pfn=pfn)
+            return 0
+        return self.linear_addr(pfn)
+
+    def linear_addr(self, pfn: int) -> int:
+        """The linear-map address pfn would have (no check)."""
         return self.arch.kernel_base + (pfn << self.page_shift)
+
+    def kmap_local_addr(self, pfn: int) -> int:
+        """kmap_local_page(): the linear address of a lowmem page; for a
+        highmem page a fixmap slot (mm/highmem.c __kmap_local_pfn_prot),
+        whose colour is the slot's, or the page's own colour where the arch
+        picks the slot by colour (xtensa kmap_local_map_idx)."""
+        if not self.mem.is_highmem(pfn):
+            return self.linear_addr(pfn)
+        base = KMAP_BASE_32 if self.arch.word_bits == 32 else KMAP_BASE_64
+        if self.arch.kmap_colour:
+            return base + ((pfn % self.dcache.colours) << self.page_shift)
+        return base
+
+    def kernel_alias(self, pfn: int) -> int:
+        """The D-cache alias the kernel's own accesses to pfn use: the
+        linear map, or for highmem the kmap_local slot."""
+        return self.dcache.alias(0, self.kmap_local_addr(pfn))
+
+    def page_highmem(self, pfn: int) -> bool:
+        """PageHighMem(pfn_to_page(pfn))."""
+        return self.mem.is_highmem(pfn)
+
+    def mm_forbids_zeropage(self, mm: Mm) -> bool:
+        """mm_forbids_zeropage(): 0 except s390, where a KVM guest mm using
+        storage keys or PV may not map the shared zero page
+        (arch/s390/include/asm/pgtable.h L593-601, !allow_cow_sharing; the
+        model takes every PGSTE mm to be such a guest)."""
+        return mm.has_pgste
 
     def pages_do_alias(self, a: int, b: int) -> bool:
         c = self.dcache.colours
@@ -201,6 +276,21 @@ class Machine:
         if t is None:
             return None
         return PteRef(t, (addr >> self.page_shift) & (self.arch.ptrs_per_pte - 1))
+
+    def pmd_ref(self, mm: Mm, addr: int) -> PteRef:
+        """The pmd_t * of addr (a PMD table is allocated on first use; the
+        model gives it ptrs_per_pte entries: PTRS_PER_PMD on every landed
+        arch but s390, whose segment table is 2048 entries)."""
+        n = self.arch.ptrs_per_pte
+        pud_shift = self.pmd_shift + (n.bit_length() - 1)
+        base = (addr >> pud_shift) << pud_shift
+        t = self.pmd_tables.get((mm.id, base))
+        if t is None:
+            t = PteTable(self.next_pt, mm.id, base, n, self.pmd_shift, self.arch.empty_pte)
+            self.next_pt += 1
+            self.pmd_tables[(mm.id, base)] = t
+            self.pmd_pts.add(t.pt)
+        return PteRef(t, (addr >> self.pmd_shift) & (n - 1))
 
     def pte_at(self, mm: Mm, addr: int) -> int:
         """The entry the hardware would see (deferred stores excluded)."""

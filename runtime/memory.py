@@ -18,9 +18,26 @@ Model:
   pages costs a few lists, not 262144 objects.
 * ``Mapping`` is an address_space: file folios by index, and how many VMAs
   map it (``mapping_mapped``: include/linux/fs.h, i_mmap non-empty).
+* Highmem (32-bit arches with CONFIG_HIGHMEM): pfns from ``highmem_start``
+  up have no permanent kernel address (PageHighMem); allocations that may
+  use highmem (GFP_HIGHUSER: page cache, anonymous and COW pages) come from
+  there, kernel allocations stay below (``alloc(..., highmem=...)``).
+* Pages that are not ordinary folio pages: the shared zero page
+  (``ZERO_PFN``, a struct page in the kernel image: lowmem, never written;
+  mm/memory.c do_anonymous_page maps it special) and pfns with no struct
+  page at all (``pfn_valid`` false: remap_pfn_range of device memory).
 """
 
 from __future__ import annotations
+
+# The shared zero page's pfn (empty_zero_page lives in the kernel image,
+# below every folio the allocator hands out: PhysMem starts at 0x1000).
+ZERO_PFN = 0x800
+# First highmem pfn on an arch with highmem: 0x30000 pages of 4 KiB is the
+# 768 MiB of lowmem of a 3G/1G split (arch/arm/mm/mmu.c vmalloc_min,
+# arch/x86 MAXMEM); a model choice, kept above the deterministic direct
+# scenarios' folios at pfn 0x10000.
+HIGHMEM_START_PFN = 0x30000
 
 
 class Mapping:
@@ -69,6 +86,9 @@ class Folio:
     latest: list[int]
     ptc_anon: list[int]
     ptc_file: list[int]
+    highmem: bool       # PageHighMem: no permanent kernel address
+    zero: bool          # the shared zero page
+    phantom: bool       # stands for a pfn with no struct page (never in PhysMem)
 
     def __init__(self, pfn: int, order: int, anon: bool) -> None:
         n = 1 << order
@@ -86,6 +106,9 @@ class Folio:
         self.latest = [0] * n
         self.ptc_anon = [0] * n
         self.ptc_file = [0] * n
+        self.highmem = False
+        self.zero = False
+        self.phantom = False
 
     @property
     def arch1(self) -> bool:
@@ -153,22 +176,45 @@ class PhysMem:
     max_order: int
     next_pfn: int
     version: int
+    highmem_start: int      # first highmem pfn; -1: no highmem
+    next_high_pfn: int
 
-    def __init__(self, max_order: int, first_pfn: int = 0x1000) -> None:
+    def __init__(self, max_order: int, first_pfn: int = 0x1000,
+                 highmem_start: int = -1) -> None:
         self.folios = {}
         self.max_order = max_order
         self.next_pfn = first_pfn
         self.version = 0
+        self.highmem_start = highmem_start
+        self.next_high_pfn = highmem_start
 
     def new_version(self) -> int:
         self.version += 1
         return self.version
 
-    def alloc(self, order: int, anon: bool) -> Folio:
+    def alloc(self, order: int, anon: bool, highmem: bool = False) -> Folio:
+        """A fresh folio; with ``highmem`` (GFP_HIGHUSER) from highmem when
+        the machine has it."""
         n = 1 << order
+        if highmem and self.highmem_start >= 0:
+            pfn = (self.next_high_pfn + n - 1) & ~(n - 1)
+            self.next_high_pfn = pfn + n
+            return self.alloc_at(pfn, order, anon)
         pfn = (self.next_pfn + n - 1) & ~(n - 1)
         self.next_pfn = pfn + n
         return self.alloc_at(pfn, order, anon)
+
+    def is_highmem(self, pfn: int) -> bool:
+        """PageHighMem(pfn_to_page(pfn))."""
+        return self.highmem_start >= 0 and pfn >= self.highmem_start
+
+    def zero_folio(self) -> Folio:
+        """The shared zero page (created on first use; lowmem)."""
+        f = self.folios.get(ZERO_PFN)
+        if f is None:
+            f = self.alloc_at(ZERO_PFN, 0, False)
+            f.zero = True
+        return f
 
     def alloc_at(self, pfn: int, order: int, anon: bool) -> Folio:
         """Place a folio at ``pfn`` (must be aligned and free)."""
@@ -181,8 +227,12 @@ class PhysMem:
         if order > self.max_order:
             raise ValueError("order %d beyond max %d" % (order, self.max_order))
         f = Folio(pfn, order, anon)
+        f.highmem = self.is_highmem(pfn)
         self.folios[pfn] = f
-        if pfn + n > self.next_pfn:
+        if f.highmem:
+            if pfn + n > self.next_high_pfn:
+                self.next_high_pfn = pfn + n
+        elif pfn + n > self.next_pfn and not (0 <= self.highmem_start <= pfn + n - 1):
             self.next_pfn = pfn + n
         return f
 

@@ -22,9 +22,10 @@ behaviour:
   ``move_ptes``, mm/memory.c ``apply_to_pte_range`` and ``zap_pte_range``;
   and, for TLB kinds whose PTE update flushes (hash, tsb:
   runtime/tlb.py), that flush and the empty generic flush_tlb_*.
-Simplifications (documented, deliberate): an anonymous fault always
-allocates a fresh order-0 page, mapped writable+dirty when the VMA is
-writable (no zero page); COW copies are written coherently (as
+Simplifications (documented, deliberate): an anonymous write fault
+allocates a fresh order-0 page (no mTHP), mapped writable+dirty when the
+VMA is writable; a read fault maps the one shared zero page (no
+per-colour zero pages as mips/s390 have); COW copies are written coherently (as
 copy_user_highpage does on aliasing caches); HWPoison, uffd and mlock are
 not modelled; fault-around only needs a file VMA.
 """
@@ -190,8 +191,15 @@ class MmCallers(ArchCalls):
         return False
 
     def do_set_pmd(self, vmf: Vmf, page: Page) -> bool:
-        """mm/memory.c do_set_pmd (v6.6): map a PMD-order file folio with
-        one PMD entry; flush_icache_pages(vma, page, HPAGE_PMD_NR) first."""
+        """mm/memory.c do_set_pmd (6.12 L4926-4998): map a PMD-order file
+        folio with one PMD leaf: flush_icache_pages(vma, page,
+        HPAGE_PMD_NR), ``mk_huge_pmd`` (pmd_mkdirty + maybe_pmd_mkwrite on a
+        write fault), rmap and counters, then the arch hook pair
+        ``set_pmd_at`` and ``update_mmu_cache_pmd``.  Without
+        CONFIG_TRANSPARENT_HUGEPAGE (``Arch.thp`` false) it is
+        VM_FAULT_FALLBACK (L5001-5004): the caller maps PTEs."""
+        if not self.arch.thp:
+            return False
         vma = vmf.vma
         mm = vma.mm
         folio = page.folio
@@ -206,12 +214,37 @@ class MmCallers(ArchCalls):
         if haddr in mm.pmd_leaves or haddr in mm.tables:
             return False
         self.flush_icache_pages(vma, folio.page(0), folio.nr_pages)
+        arch = self.arch
+        entry = arch.layout.with_role(arch.pfn_pte(folio.pfn, vma.page_prot), "huge", True)
+        if vmf.write:
+            entry = arch.pte_mkdirty(entry)
+            if vma.write:
+                entry = arch.pte_mkwrite(entry)
         mm.file_pages += folio.nr_pages
         folio.entire_mapcount += 1
         folio.refcount += 1
-        self.trace.set_pmd(mm.id, haddr, folio.pfn)
-        mm.pmd_leaves[haddr] = folio.pfn
+        pmdp = self.pmd_ref(mm, haddr)
+        self.set_pmd_at(mm, haddr, pmdp, entry)
+        self.update_mmu_cache_pmd(vma, haddr, pmdp)
         return True
+
+    def zap_pmd(self, mm: Mm, addr: int) -> None:
+        """zap_huge_pmd (mm/huge_memory.c): clear the PMD leaf mapping addr
+        (pmdp_huge_get_and_clear), drop the rmap and counters, flush the
+        TLB over the PMD (tlb_remove_pmd_tlb_entry)."""
+        haddr = (addr >> self.pmd_shift) << self.pmd_shift
+        pfn = mm.pmd_leaves.pop(haddr, -1)
+        if pfn < 0:
+            return
+        pmdp = self.pmd_ref(mm, haddr)
+        pmdp.table.entries[pmdp.idx] = self.arch.empty_pte
+        f = self.mem.folio_of(pfn)
+        if f is not None:
+            f.entire_mapcount -= 1
+            f.refcount -= 1
+            mm.file_pages -= f.nr_pages
+        for i in range(1 << (self.pmd_shift - self.page_shift)):
+            self.tlb.drop(mm.id, (haddr >> self.page_shift) + i)
 
     def do_fault_around(self, vmf: Vmf) -> bool:
         """mm/memory.c do_fault_around (v6.6)."""
@@ -263,7 +296,7 @@ class MmCallers(ArchCalls):
         self.finish_fault(vmf, f.page(vmf.pgoff - f.index))
 
     def _cow_copy(self, src: Folio, si: int) -> Folio:
-        new = self.alloc_folio(0, True)
+        new = self.alloc_folio(0, True, highmem=True)      # GFP_HIGHUSER_MOVABLE
         v = self._latest_visible(src, si)
         new.ram[0] = v
         new.latest[0] = v
@@ -281,13 +314,22 @@ class MmCallers(ArchCalls):
             self.set_pte_range(vmf, new, new.page(0), 1, vmf.address, ptep)
 
     def do_anonymous_page(self, vmf: Vmf) -> None:
-        """mm/memory.c do_anonymous_page (simplified: no zero page)."""
+        """mm/memory.c do_anonymous_page (6.12 L4736-4830): a read fault of
+        a private anonymous VMA maps the shared zero page
+        (``pte_mkspecial(pfn_pte(my_zero_pfn(addr), prot))``, no
+        pte_sw_mkyoung) unless mm_forbids_zeropage(); otherwise a fresh
+        zeroed order-0 page, ``pte_sw_mkyoung(mk_pte(...))``, made
+        writable+dirty when the VMA is writable."""
         vma = vmf.vma
         arch = self.arch
-        f = self.alloc_folio(0, True)
+        if not vmf.write and not vma.shared and not self.mm_forbids_zeropage(vma.mm):
+            self.map_zero_page(vmf)
+            return
+        f = self.alloc_folio(0, True, highmem=True)          # GFP_HIGHUSER
         f.latest[0] = self.mem.new_version()                 # zeroed page
         f.ram[0] = f.latest[0]
         entry = arch.pfn_pte(f.pfn, vma.page_prot)
+        entry = arch.pte_sw_mkyoung(entry)                   # 6.12 L4802
         if vma.write:
             entry = arch.pte_mkwrite(arch.pte_mkdirty(entry))
         ptep = self.pte_ref(vma.mm, vmf.address, True)
@@ -296,6 +338,50 @@ class MmCallers(ArchCalls):
         f.mapcount[0] += 1
         self.set_pte_at(vma.mm, vmf.address, ptep, entry)
         self.update_mmu_cache_range(vmf, vma, vmf.address, ptep, 1)
+
+    def map_zero_page(self, vmf: Vmf) -> None:
+        """do_anonymous_page's read-fault branch (6.12 mm/memory.c
+        L4756-4776 and setpte L4822-4826): the shared zero page,
+        ``pte_mkspecial(pfn_pte(my_zero_pfn(addr), vma->vm_page_prot))``
+        (no pte_sw_mkyoung), set_ptes and update_mmu_cache_range; no rmap,
+        no mm counter (vm_normal_page() skips it)."""
+        vma = vmf.vma
+        arch = self.arch
+        z = self.mem.zero_folio()
+        entry = arch.pte_mkspecial(arch.pfn_pte(z.pfn, vma.page_prot))
+        ptep = self.pte_ref(vma.mm, vmf.address, True)
+        assert ptep is not None
+        self.set_ptes(vma.mm, vmf.address, ptep, entry, 1)
+        self.update_mmu_cache_range(vmf, vma, vmf.address, ptep, 1)
+
+    def remap_pfn_range(self, vma: Vma, addr: int, pfn: int, nr: int,
+                        lazy: bool = False) -> None:
+        """remap_pfn_range -> remap_pte_range (6.12 mm/memory.c
+        L2544-2568): for each page ``set_pte_at(mm, addr, pte,
+        pte_mkspecial(pfn_pte(pfn, prot)))`` over none entries, inside the
+        caller's own lazy MMU region (arch_enter/leave_lazy_mmu_mode around
+        the loop; ``lazy``), and no update_mmu_cache.  The pfns may have no
+        struct page (device memory): arch code must not take their folio.
+        ``lazy`` is off by default: the checked set_pte_at wrapper
+        (ArchCalls._returned) still takes an active mode at return for the
+        arch's own, so a caller's region is reported as lazy_mmu until the
+        lazy-MMU callers work (issue 10 item 6) lands."""
+        arch = self.arch
+        mm = vma.mm
+        ps = self.page_size
+        if addr < vma.start or addr + nr * ps > vma.end:
+            raise RangeError("vma", "remap_pfn_range outside the VMA")
+        if lazy:
+            self.lazy_mmu_enter()
+        for i in range(nr):
+            a = addr + i * ps
+            ptep = self.pte_ref(mm, a, True)
+            assert ptep is not None
+            if not arch.pte_none(ptep.table.entries[ptep.idx]):
+                raise RangeError("pte", "remap_pte_range: BUG_ON(!pte_none) at 0x%x" % a)
+            self.set_pte_at(mm, a, ptep, arch.pte_mkspecial(arch.pfn_pte(pfn + i, vma.page_prot)))
+        if lazy:
+            self.lazy_mmu_leave()
 
     def ptep_clear(self, mm: Mm, addr: int, flush: bool = True) -> int:
         """ptep_get_and_clear (+ flush_tlb_page with ``flush``), with
@@ -314,7 +400,9 @@ class MmCallers(ArchCalls):
             if self.ptc.enabled and not mm.is_init and arch.pte_user_accessible_page(old):
                 self.ptc.clear(pfn, 1)
             f = self.mem.folio_of(pfn)
-            if f is not None and not arch.pte_special(old):
+            # vm_normal_page(): no rmap or counter for special entries nor
+            # for the zero page (is_zero_pfn where there is no special bit)
+            if f is not None and not arch.pte_special(old) and not f.zero:
                 f.mapcount[pfn - f.pfn] -= 1
                 if f.anon:
                     mm.anon_pages -= 1
@@ -347,6 +435,7 @@ class MmCallers(ArchCalls):
         new = self._cow_copy(src, arch.pte_pfn(old) - src.pfn)
         self.ptep_clear(vma.mm, vmf.address, True)
         entry = arch.pfn_pte(new.pfn, vma.page_prot)
+        entry = arch.pte_sw_mkyoung(entry)                   # wp_page_copy, 6.12 L3403
         entry = arch.pte_mkwrite(arch.pte_mkdirty(entry))
         vma.mm.anon_pages += 1
         new.mapcount[0] += 1

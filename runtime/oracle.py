@@ -60,7 +60,14 @@ def check_tlb(k: Kernel) -> list[Violation]:
             continue
         addr = vpage << k.page_shift
         base = (addr >> k.pmd_shift) << k.pmd_shift
-        if base in mm.pmd_leaves:
+        leaf = mm.pmd_leaves.get(base)
+        if leaf is not None:
+            # a PMD leaf: the TLB must map the leaf's page for addr
+            want = leaf + ((addr - base) >> k.page_shift)
+            if arch.pte_pfn(val) != want:
+                out.append(Violation(TLB_STALE, arch.name, "mm=%d addr=%s" % (mm_id, hx(addr)),
+                                     "pfn=%s (PMD leaf)" % hx(want),
+                                     "pfn=%s" % hx(arch.pte_pfn(val)), addr, arch.pte_pfn(val)))
             continue
         cur = k.pte_at(mm, addr)
         if not arch.pte_present(cur) or arch.pte_pfn(cur) != arch.pte_pfn(val):
@@ -130,7 +137,7 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
         for i in range(f.nr_pages):
             flag = f.page_arch1[i if per_page else 0]
             pfn = head + i
-            kal = k.dcache.alias(0, k.kaddr(pfn))
+            kal = k.kernel_alias(pfn)
             dirty = k.dcache.is_dirty(pfn, kal)
             if use == PG_ARCH_1_DCACHE_DIRTY:
                 if (not flag and dirty and f.mapping is not None and not f.anon

@@ -113,6 +113,7 @@ TRACE_FORMATS: dict[str, str] = {
     "dcache_flush": "dcache_flush pfn={pfn:hex} nr={nr:dec}",
     "dcache_flush_user": "dcache_flush_user mm={mm:dec} addr={addr:hex} pfn={pfn:hex} nr={nr:dec}",
     "dcache_clean": "dcache_clean pfn={pfn:hex} nr={nr:dec}",
+    "dcache_flush_kmap": "dcache_flush_kmap pfn={pfn:hex} nr={nr:dec}",
     "icache_sync": "icache_sync pfn={pfn:hex} nr={nr:dec}",
     "icache_inval": "icache_inval pfn={pfn:hex} nr={nr:dec}",
     "icache_flush_all": "icache_flush_all",
@@ -132,9 +133,11 @@ TRACE_FORMATS: dict[str, str] = {
     # the model's own events (generic kernel code, not arch calls; the C
     # harness never prints them)
     "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
+    # set_pmd: the PMD store (the arch's set_pmd_at, store_pmd)
     "set_pmd": "set_pmd mm={mm:dec} addr={addr:hex} pfn={pfn:hex}",
+    "tlb_flush_all": "tlb_flush_all",
 }
-MODEL_ONLY_EVENTS: tuple[str, ...] = ("pte_clear", "set_pmd")
+MODEL_ONLY_EVENTS: tuple[str, ...] = ("pte_clear",)
 HOLE_KINDS: tuple[str, ...] = ("dec", "hex")
 
 
@@ -238,6 +241,7 @@ class Primitives(Protocol):
     def dcache_flush(self, pfn: int, nr: int) -> None: ...
     def dcache_flush_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None: ...
     def dcache_clean(self, pfn: int, nr: int) -> None: ...
+    def dcache_flush_kmap(self, pfn: int, nr: int) -> None: ...
     def icache_sync(self, pfn: int, nr: int) -> None: ...
     def icache_inval(self, pfn: int, nr: int) -> None: ...
     def icache_flush_all(self) -> None: ...
@@ -254,6 +258,8 @@ class Primitives(Protocol):
     def hpte_insert(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
     def tsb_insert(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
     def tlb_batch_add(self, mm: Mm, addr: int) -> None: ...
+    def set_pmd(self, mm: Mm, addr: int, pmdp: PteRef, val: int) -> None: ...
+    def tlb_flush_all(self) -> None: ...
 
     # -- queries (no trace line) -----------------------------------------
     def read_pte(self, ptep: PteRef) -> int: ...
@@ -265,6 +271,7 @@ class Primitives(Protocol):
     def kaddr(self, pfn: int) -> int: ...
     def pages_do_alias(self, a: int, b: int) -> bool: ...
     def cpu_has(self, feature: str) -> bool: ...
+    def page_highmem(self, pfn: int) -> bool: ...
 
 
 # Member names of the Protocol, in declaration order (the tests compare
@@ -273,13 +280,14 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
     "set_pte", "pgste_set_pte", "page_table_check_ptes_set", "lazy_mmu_enter",
     "lazy_mmu_leave", "dcache_flush", "dcache_flush_user", "dcache_clean",
     "icache_sync", "icache_inval", "icache_flush_all", "icache_flush_local", "icache_inval_mm",
-    "folio_test_arch1", "folio_set_arch1",
+    "dcache_flush_kmap", "folio_test_arch1", "folio_set_arch1",
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
     "tlb_preload", "tlb_flush_page", "hpte_insert", "tsb_insert", "tlb_batch_add",
+    "set_pmd", "tlb_flush_all",
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
-    "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has",
+    "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has", "page_highmem",
 )
 
 # ---------------------------------------------------------------------------

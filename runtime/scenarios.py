@@ -38,6 +38,7 @@ FAMILIES: tuple[str, ...] = (
     "page_table_check", "prefault", "tlb",
     "remap_present", "exec_after_read",     # issue 10 items 7, 8
     "lazy_callers", "flush_preload",
+    "special_pages", "highmem", "pmd_map",
 )
 
 # The first pfn of the folio a ``path: direct`` scenario maps (aligned for

@@ -19,7 +19,7 @@ Records, in the order they may appear:
     cpu FEATURE                      (one per enabled CPU feature; none if none)
     mm id=1 pgste=0                  (define/update mm 1; id 0 is init_mm)
     vma id=1 mm=1 start=0x.. end=0x.. flags=0x5 pgoff=0x0 file=1 mapped=1
-    folio pfn=0x1000 order=4 anon=0 mapping=1 mapped=1 arch1=0
+    folio pfn=0x1000 order=4 anon=0 mapping=1 mapped=1 arch1=0 [highmem=1]
     page_arch1 pfn=0x1003 val=1      (a tail page's PG_arch_1; only set bits)
     table pt=1 mm=1 base=0x... empty=0x0
                                      (reset table pt: every entry = empty)
@@ -29,6 +29,8 @@ Records, in the order they may appear:
                                      (fault=none: vmf is NULL)
     call flush_dcache_folio folio=0x1000
     call flush_icache_pages vma=1 page=0x1003 nr=16
+    call set_pmd_at mm=1 addr=0x.. pmd=0x..   (the leaf, as pmd_pte(pmd))
+    call update_mmu_cache_pmd vma=1 addr=0x.. pmd=0x..   (*pmdp)
     expect <trace line>              (what the model traced for the last call)
     end
 
@@ -76,10 +78,11 @@ class ScriptWriter:
 
     def _folio(self, k: Machine, f: Folio) -> None:
         m = f.mapping
-        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d"
+        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d%s"
                           % (hx(f.pfn), f.order, int(f.anon),
                              0 if m is None else m.id,
-                             int(k.mapping_mapped(f)), int(f.page_arch1[0])))
+                             int(k.mapping_mapped(f)), int(f.page_arch1[0]),
+                             " highmem=1" if f.highmem else ""))
         for i in range(1, f.nr_pages):
             if f.page_arch1[i]:
                 self.lines.append("page_arch1 pfn=%s val=1" % hx(f.pfn + i))
@@ -130,6 +133,24 @@ class ScriptWriter:
         self._folio(k, page.folio)
         self.lines.append("call flush_icache_pages vma=%d page=%s nr=%d"
                           % (vma.id, hx(page.pfn), nr))
+
+    def call_set_pmd_at(self, k: Machine, mm: Mm, addr: int, pmdp: PteRef,
+                        pmd: int) -> None:
+        self._mm(mm)
+        vma = mm.find_vma(addr)
+        if vma is not None:
+            self._vma(k, vma)
+        self._folio_of_pte(k, pmd)
+        self.lines.append("call set_pmd_at mm=%d addr=%s pmd=%s"
+                          % (mm.id, hx(addr), hx(pmd)))
+
+    def call_update_pmd(self, k: Machine, vma: Vma, addr: int, pmdp: PteRef) -> None:
+        self._mm(vma.mm)
+        self._vma(k, vma)
+        pmd = pmdp.table.entries[pmdp.idx]
+        self._folio_of_pte(k, pmd)
+        self.lines.append("call update_mmu_cache_pmd vma=%d addr=%s pmd=%s"
+                          % (vma.id, hx(addr), hx(pmd)))
 
     def expect(self, trace_lines: list[str]) -> None:
         for line in trace_lines:

@@ -26,6 +26,7 @@ _LAZY_LEAVE = py_format(TRACE_FORMATS["lazy_mmu_leave"])
 _DCACHE_FLUSH = py_format(TRACE_FORMATS["dcache_flush"])
 _DCACHE_FLUSH_USER = py_format(TRACE_FORMATS["dcache_flush_user"])
 _DCACHE_CLEAN = py_format(TRACE_FORMATS["dcache_clean"])
+_DCACHE_FLUSH_KMAP = py_format(TRACE_FORMATS["dcache_flush_kmap"])
 _ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
 _ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
 _ICACHE_FLUSH_ALL = py_format(TRACE_FORMATS["icache_flush_all"])
@@ -44,6 +45,7 @@ _TSB_INSERT = py_format(TRACE_FORMATS["tsb_insert"])
 _TLB_BATCH_ADD = py_format(TRACE_FORMATS["tlb_batch_add"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
+_TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
 
 
 class Trace:
@@ -109,6 +111,10 @@ class Trace:
     def dcache_clean(self, pfn: int, nr: int) -> None:
         if self.enabled:
             self.lines.append(_DCACHE_CLEAN % (pfn, nr))
+
+    def dcache_flush_kmap(self, pfn: int, nr: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_KMAP % (pfn, nr))
 
     def icache_sync(self, pfn: int, nr: int) -> None:
         if self.enabled:
@@ -177,6 +183,10 @@ class Trace:
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:
             self.lines.append(_PTE_CLEAR % (pt, idx))
+
+    def tlb_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_TLB_FLUSH_ALL)
 
     def set_pmd(self, mm: int, addr: int, pfn: int) -> None:
         if self.enabled:

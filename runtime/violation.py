@@ -27,12 +27,17 @@ PREFAULT_YOUNG = "prefault_young"
 # pending once the mode is off
 LAZY_MMU_NESTING = "lazy_mmu_nesting"
 TLB_BATCH_PENDING = "tlb_batch_pending"
+# arch code used the linear-map (page_address) address of a highmem page
+HIGHMEM_KADDR = "highmem_kaddr"
+# arch code called a folio/page primitive on a pfn with no struct page
+NO_STRUCT_PAGE = "no_struct_page"
 
 CHECK_NAMES: tuple[str, ...] = (
     STALE_DATA, STALE_INSN, PTE_VALUE, PTE_OUTSIDE_RANGE, RANGE_PRECONDITION,
     PG_ARCH_1_GRANULARITY, PG_ARCH_1_STATE, PAGE_TABLE_CHECK, TLB_STALE,
     TLB_PRELOAD_MISSING, SPURIOUS_FAULT, LAZY_MMU, PREFAULT_YOUNG,
     LAZY_MMU_NESTING, TLB_BATCH_PENDING,
+    HIGHMEM_KADDR, NO_STRUCT_PAGE,
 )
 
 

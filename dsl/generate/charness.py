@@ -46,6 +46,7 @@ SHIM_PRIMITIVES = {
     "sync_icache": "ptdl_prim_sync_icache",
     "flush_dcache": "ptdl_prim_flush_dcache",
     "clean_dcache": "ptdl_prim_clean_dcache",
+    "flush_dcache_kmap": "ptdl_prim_flush_dcache_kmap",
     "inval_icache": "ptdl_prim_inval_icache",
     "icache_flush_all": "ptdl_prim_icache_flush_all",
     "icache_flush_local": "ptdl_prim_icache_flush_local",
@@ -56,6 +57,8 @@ SHIM_PRIMITIVES = {
     "hpte_insert": "ptdl_prim_hpte_insert",
     "tsb_insert": "ptdl_prim_tsb_insert",
     "tlb_batch_add": "ptdl_prim_tlb_batch_add",
+    "tlb_flush_all": "ptdl_prim_tlb_flush_all",
+    "store_pmd": "ptdl_prim_store_pmd",
 }
 
 

@@ -118,6 +118,7 @@ class HeaderView:
     pfn_pte_applies: tuple[MutatorFn, ...] = ()   # mutators pfn_pte() applies
     napot_val: str = ""          # `pfn_clear_lowest when C`: C over val (pte_pfn only)
     cpu_tests: tuple[tuple[str, str], ...] = ()   # (feature, kernel C test) from primitives
+    kmap_helpers: tuple[str, ...] = ()            # C names of kmap_local flush primitives
 
 
 _COMMENTS = {
@@ -125,6 +126,8 @@ _COMMENTS = {
     "update_mmu_cache_range": "Called after set_ptes() installed nr entries at addr.",
     "flush_dcache_folio": "The kernel wrote to the folio through its kernel mapping.",
     "flush_icache_pages": "nr pages starting at page are about to be mapped in vma.",
+    "set_pmd_at": "Install the PMD leaf pmd (a PMD-order folio) at addr.",
+    "update_mmu_cache_pmd": "Called after set_pmd_at() installed a PMD leaf at addr.",
 }
 
 
@@ -139,18 +142,28 @@ INCLUDES: dict[str, str] = {
     "sync_icache": "asm/cacheflush.h",
     "flush_dcache": "asm/cacheflush.h",
     "clean_dcache": "asm/cacheflush.h",
+    "flush_dcache_kmap": "linux/highmem.h",     # kmap_local_page()
+    "page.highmem": "linux/highmem.h",          # PageHighMem()
+    "folio.highmem": "linux/highmem.h",
     "inval_icache": "asm/cacheflush.h",
     "icache_flush_all": "asm/cacheflush.h",     # flush_icache_all()
     "icache_flush_local": "asm/cacheflush.h",   # local_flush_icache_all()
     "inval_icache_mm": "asm/cacheflush.h",
     "flush_dcache_user": "asm/cacheflush.h",
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
+    "pfn.valid": "linux/mmzone.h",              # pfn_valid()
     "tlb_preload": "asm/tlbflush.h",
     "tlb_flush_page": "asm/tlbflush.h",
     "hpte_insert": "asm/tlbflush.h",
     "tsb_insert": "asm/tlbflush.h",
     "tlb_batch_add": "asm/tlbflush.h",
+    "tlb_flush_all": "asm/tlbflush.h",
 }
+
+
+# effects rendered through a __ptdl_kmap_<fn>() helper: kmap_local_page()
+# each page, call the primitive on that address, kunmap_local()
+KMAP_EFFECTS = ("flush_dcache_kmap",)
 
 
 def includes(used: set[str]) -> tuple[str, ...]:
@@ -168,7 +181,7 @@ def _any_helpers(w: CWriter) -> list[AnyHelper]:
         ctx = Ctx("set_ptes", local, new=B("new", frozenset({"new"})),
                   old=B("old", frozenset({"old"})), ptep=B(_x("plus_i", "ptep")),
                   addr=B(_x("addr_i", "addr")), pte=B("pte"), nr=B("nr"), mm=B("mm"),
-                  folio=B("folio"))
+                  folio=B(_x("pte_folio", "pte")))
         c = w.expr(cond, ctx)
         ifs = _s("if_open", "if", c, True, 2)
         locs: list[str] = []
@@ -256,7 +269,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
     name = ident(a.name)
     calls: list[Function] = []
     generic_next = False
-    for cname in catalog.CALLS:
+    for cname in catalog.ALL_CALLS:
         c = a.call(cname)
         if c is None or c.generic:
             if cname == "set_ptes" and a.advance != "pfn_shift":
@@ -303,6 +316,8 @@ def build_view(a: Arch, source: str) -> HeaderView:
                         if p.key.startswith(catalog.CPU_PRIMITIVE_PREFIX)),
         pfn_pte_applies=tuple(_mutator_fn(w, m) for m in
                               (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
+        kmap_helpers=tuple(sorted({ident(a.primitive(n, catalog.EFFECTS[n].c_default))
+                                   for n in w.used if n in KMAP_EFFECTS})),
     )
 
 

@@ -68,10 +68,27 @@ class Ctx:
             "pte", "ptep", "addr", "nr", "mm", "vma", "folio", "first_page",
             "new", "old", "page", "uaddr")}
         self.b.update(b)
+        # where `struct folio *folio = page_folio(pte_page(pte))` goes
+        # (set_ptes, update_mmu_cache_range): 'top' (the function's start),
+        # 'inner' (the outermost `when` block that reads it: as the kernel's
+        # arch helpers take the folio only inside their guards -- the entry
+        # may map a pfn with no struct page) or 'nested' (an enclosing block
+        # declares it)
+        self.folio_decl = "top"
+        # blocks this one sits in (the wrap width of an `if` condition)
+        self.nest = 0
 
     def derive(self, **b: B) -> Ctx:
         c = Ctx(self.call, self.scope, **self.b)
         c.b.update(b)
+        c.folio_decl = self.folio_decl
+        c.nest = self.nest
+        return c
+
+    def inside(self) -> Ctx:
+        """The context of a block nested one level deeper."""
+        c = self.derive()
+        c.nest = self.nest + 1
         return c
 
     def get(self, name: str) -> str:
@@ -203,7 +220,8 @@ class CWriter:
                 return _x("cpu_has", attr)
             p = catalog.PREDICATES[f"{obj}.{attr}"]
             self.used.add(f"{obj}.{attr}")
-            return self.pred.line(p.c_macro, ctx.get(obj), Read(ctx, "uaddr", "0"))
+            return self.pred.line(p.c_macro, ctx.get("pte" if obj == "pfn" else obj),
+                                  Read(ctx, "uaddr", "0"))
         if isinstance(e, Num):
             return _x("num", e.value)
         if isinstance(e, Not):
@@ -218,7 +236,7 @@ class CWriter:
             name = _x("any_name", ctx.call, len(self.anys))
             self.anys.append((name, e.arg))
             return _x("any_call", name, ctx.get("addr"), ctx.get("ptep"), ctx.get("pte"),
-                      ctx.get("nr"), ctx.get("folio"))
+                      ctx.get("nr"))
         return _x("bool_op", e.op, [self.expr(x, ctx) for x in e.args])
 
     # ------------------------------------------------------------ statements
@@ -280,13 +298,30 @@ class CWriter:
             return self.store(s, ctx, rest)
         return self.effect(s, ctx)
 
+    def branch(self, body: tuple[Stmt, ...], ctx: Ctx) -> list[str]:
+        """A `when` branch; the outermost one reading the entry's folio
+        declares it (Ctx.folio_decl)."""
+        if ctx.folio_decl != "inner":
+            return self.block(body, ctx.inside())
+        local = Scope()
+        inner = ctx.inside()
+        inner.scope = local
+        inner.folio_decl = "nested"
+        lines = self.block(body, inner)
+        if "folio" in local.uses:
+            local.uses.discard("folio")
+            local.uses.add("pte")
+            lines = _s("decl_folio", "pte") + [""] + lines
+        ctx.scope.uses.update(local.uses)
+        return lines
+
     def when(self, s: When, ctx: Ctx, prefix: str = "if") -> list[str]:
         cond = c_unparen(self.expr(s.cond, ctx))
-        then = self.block(s.then, ctx)
+        then = self.branch(s.then, ctx)
         chain = len(s.orelse) == 1 and isinstance(s.orelse[0], When)
-        other = [] if chain else self.block(s.orelse, ctx)
+        other = [] if chain else self.branch(s.orelse, ctx)
         simple = len(then) == 1 and (not s.orelse or (not chain and len(other) == 1))
-        out = _s("if_open", prefix, cond, simple, 3)
+        out = _s("if_open", prefix, cond, simple, 3 + ctx.nest)
         if simple:
             return out + _s("simple_branches", then[0], other[0] if s.orelse else "")
         out += _ind(then)
@@ -308,6 +343,7 @@ class CWriter:
                                addr=B(_x("addr_i", ctx.get("addr"))),
                                uaddr=B(_x("addr_i", ctx.get("addr"))))
             inner.scope = local
+            inner.nest = ctx.nest + 1
             body = self.block(s.body, inner)
             locs: list[str] = []
             if "new" in local.uses:
@@ -332,11 +368,12 @@ class CWriter:
                 n = ctx.get("nr")
                 pg = _x("nth_page", ctx.get("first_page"))
             uaddr = _NONE
-            if ctx.call in ("set_ptes", "update_mmu_cache_range"):
+            if ctx.call in catalog.ENTRY_CALLS:
                 # the page's user address: where this call maps it
                 uaddr = B("uaddr", frozenset({"uaddr"}))
             inner = ctx.derive(page=B("pg"), uaddr=uaddr)
             inner.scope = local
+            inner.nest = ctx.nest + 1
             body = self.block(s.body, inner)
             locs = _s("decl_page", pg)
             if "uaddr" in local.uses:
@@ -362,6 +399,7 @@ class CWriter:
         if copies:
             c = ctx.derive(ptep=B("ptep_i"), addr=B("addr_i"), pte=B("pte_i"), nr=B("nr_i"))
         inner = c.derive(new=c.b["pte"], old=B(_x("ptep_get", c.get("ptep"))), uaddr=c.b["addr"])
+        inner.nest = ctx.nest + (2 if copies else 1)
         body = self.block(s.body, inner)
         if s.param("using") == "pgste":
             fn = a.primitive("pgste_set_pte", "ptep_set_pte_at")
@@ -392,12 +430,28 @@ class CWriter:
         if name == "flush_dcache_folio":
             return Ctx(name, scope, nr=B(_x("folio_nr_pages", "folio")), folio=B("folio"),
                        first_page=B(_x("folio_page", "folio", 0)))
+        if name in catalog.PMD_CALLS:
+            # pmd_pte(pmd) / (pte_t *)pmdp: the leaf seen as an entry
+            pmd = dict(base, ptep=B("(pte_t *)pmdp"), nr=B("HPAGE_PMD_NR"),
+                       first_page=B(_x("pte_page", "pte"), P))
+            if name == "update_mmu_cache_pmd":
+                pmd.update(mm=B("vma->vm_mm"), vma=B("vma"))
+            return Ctx(name, scope, **pmd)
         return Ctx(name, scope, nr=B("nr"), mm=B("vma->vm_mm"), vma=B("vma"),
                    folio=B("folio", F), first_page=B("page"))
 
     def call_body(self, c: Call) -> list[str]:
-        scope = Scope()
-        ctx = self.call_ctx(c.name, scope)
-        body = self.block(c.body, ctx)
+        inner = c.name in catalog.ENTRY_CALLS
+        while True:
+            anys = len(self.anys)
+            scope = Scope()
+            ctx = self.call_ctx(c.name, scope)
+            ctx.folio_decl = "inner" if inner else "top"
+            body = self.block(c.body, ctx)
+            if not inner or "folio" not in scope.uses:
+                break
+            # read outside every `when` too: one declaration at the top
+            del self.anys[anys:]
+            inner = False
         decls = _s("call_locals", c.name, sorted(scope.uses))
         return decls + ([""] if decls and body else []) + body

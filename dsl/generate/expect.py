@@ -283,6 +283,10 @@ class Interp:
             return
         first, count = self.range_of(s.positional or "range", cx) if e.shape == "pages" \
             else (0, cx.nr)
+        if e.per_page:
+            for p in range(first, first + count):
+                m.emit(catalog.trace_line(e, nr=1, pfn=p))
+            return
         m.emit(catalog.trace_line(
             e, pt=m.pt, idx=cx.idx, pte=cx.pte, nr=count, pfn=first, mm=m.mm,
             addr=cx.addr + cx.index * self.a.page_size, page=cx.page,
@@ -390,6 +394,12 @@ PREDICATES: dict[str, Callable[[Interp, Cx], bool]] = {
     "folio_large": lambda it, cx: it.m.folio.nr > 1,
     "page_pg_arch_1": lambda it, cx: it.m.folio.flags[cx.page - it.m.folio.pfn],
     "page_aliases": _page_aliases,
+    # the direct scenarios' folio sits at pfn 0x10000, lowmem on every arch
+    # (the model's highmem starts at pfn 0x30000, runtime/memory.py)
+    "page_highmem": lambda it, cx: False,
+    "folio_highmem": lambda it, cx: False,
+    # the direct scenarios map page-cache folios: every pfn has a struct page
+    "pfn_valid": lambda it, cx: True,
     "vma_exec": lambda it, cx: bool(it.m.vma_flags & VM_EXEC),
     "vma_write": lambda it, cx: bool(it.m.vma_flags & VM_WRITE),
     "vma_shared": lambda it, cx: bool(it.m.vma_flags & VM_SHARED),

@@ -125,6 +125,9 @@ _SIGS = {
                               "ptep: PteRef, nr: int",
     "flush_dcache_folio": "self, k: Primitives, folio: Folio",
     "flush_icache_pages": "self, k: Primitives, vma: Vma, page: Page, nr: int",
+    # the PMD hook pair: ptep is pmdp, pte is pmd_pte(pmd)
+    "set_pmd_at": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int",
+    "update_mmu_cache_pmd": "self, k: Primitives, vma: Vma, addr: int, ptep: PteRef",
 }
 
 
@@ -193,7 +196,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         scope = Scope()
         cx = Cx(c.name, scope)
         body = py.stmts(c.body, cx, 2)
-        if c.name == "update_mmu_cache_range":
+        if c.name in ("update_mmu_cache_range", "update_mmu_cache_pmd"):
             body = ["        " + x for x in macros(_S).lines("umcr_locals", sorted(scope.uses))] + body
         calls.append(CallView(c.name, _SIGS[c.name], tuple(body)))
     return ModuleView(

@@ -122,7 +122,7 @@ class Cx:
     def folio(self) -> str:
         if self._folio:
             return self._folio
-        if self.call in ("set_ptes", "update_mmu_cache_range"):
+        if self.call in catalog.ENTRY_CALLS:
             return _x("folio_of_pte", self.pte)
         return {"flush_dcache_folio": "folio", "flush_icache_pages": _x("attr", "page", "folio")}[
             self.call]
@@ -253,7 +253,7 @@ class PyWriter:
             return _x("pte_bit", v, self.role_mask(attr))
         p = catalog.PREDICATES[f"{obj}.{attr}"]
         o = cx.folio if obj == "folio" else cx.page if obj == "page" else \
-            cx.mm if obj == "mm" else "vma"
+            cx.mm if obj == "mm" else cx.ptev("pte") if obj == "pfn" else "vma"
         return self.pred.line(p.py_macro, o, cx.uaddr)
 
     def value(self, e: Expr, cx: Cx) -> str:
@@ -270,7 +270,9 @@ class PyWriter:
             return _x("attr", fo, "pfn"), _x("attr", fo, "nr_pages")
         if arg == "page":
             return _x("attr", cx.page, "pfn"), "1"
-        # range: the nr pages of the call
+        # range: the nr pages of the call (the PMD calls: HPAGE_PMD_NR)
+        if cx.call in catalog.PMD_CALLS:
+            return _x("pte_pfn", cx.pte), str(self.a.ptrs_per_pte)
         if cx.call in ("set_ptes", "update_mmu_cache_range"):
             return _x("pte_pfn", cx.pte), "nr"
         if cx.call == "flush_icache_pages":
@@ -321,7 +323,7 @@ class PyWriter:
         out.append(pad + _s("for_range", j, count, s.reverse))
         out.append(pad + "    " + _s("assign", page, _x("pfn_page", first, j)))
         uaddr = "0"
-        if cx.call in ("set_ptes", "update_mmu_cache_range"):
+        if cx.call in catalog.ENTRY_CALLS:
             uaddr = _x("page_uaddr", page, cx.pte, self.a.page_size)
         inner = cx.derive(page=page, uaddr=uaddr)
         out += self.stmts(s.body, inner, depth + 1) or [pad + "    " + _s("pass_")]

@@ -34,6 +34,8 @@ CALLS = {
     "update_mmu_cache_range": "{p}update_mmu_cache_range(vmf, vma, addr, ptep, nr);",
     "flush_dcache_folio": "{p}flush_dcache_folio(folio);",
     "flush_icache_pages": "{p}flush_icache_pages(vma, page, nr);",
+    "set_pmd_at": "{p}set_pmd_at(mm, addr, (pmd_t *)ptep, __pmd(pte_val(pte)));",
+    "update_mmu_cache_pmd": "{p}update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);",
     "pte_next_pfn": "set_pte(ptep, {p}pte_next_pfn(pte));",
 }
 _NAMED = re.compile(r"^static inline [^(]*?\bPTDL_RANGE_NAME\((\w+)\)\(", re.M)

@@ -80,6 +80,7 @@ class Arch_arm64_64k(Arch):
         super().__init__('arm64_64k', 64, 16, 8192, 52, 16,
                          13, FIELDS, ('dic', 'hw_af', 'idc'),
                          'dcache_clean', 'folio', 'hardware', True, 0x0)
+        self.thp = True                   # thp 1: CONFIG_TRANSPARENT_HUGEPAGE
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -201,6 +202,13 @@ class Arch_arm64_64k(Arch):
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         if k.folio_test_arch1(folio):
             k.folio_clear_arch1(folio)
+
+    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+        if (self.pte_present(pte) and self.pte_exec(pte) and not ((pte & 0x100000000000000) != 0)):
+            if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
+                k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
+        k.set_pmd(mm, addr, ptep, pte)
 
 
 ARCH = Arch_arm64_64k()

@@ -75,7 +75,8 @@ class Arch_loongarch(Arch):
     def __init__(self) -> None:
         super().__init__('loongarch', 64, 14, 2048, 48, 14,
                          11, FIELDS, (),
-                         'none', 'none', 'software_pairs', True, 0x0, lazy_mmu_kind='none')
+                         'none', 'none', 'software_pairs', True, 0x0)
+        self.thp = True                   # thp 1: CONFIG_TRANSPARENT_HUGEPAGE
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -180,6 +181,14 @@ class Arch_loongarch(Arch):
         mm = vma.mm
         for _i1 in range(nr):
             k.tlb_preload(mm, addr + _i1 * PAGE_SIZE, ptep.offset(_i1))
+
+    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+        k.set_pmd(mm, addr, ptep, pte)
+        k.tlb_flush_all()
+
+    def update_mmu_cache_pmd(self, k: Primitives, vma: Vma, addr: int, ptep: PteRef) -> None:
+        mm = vma.mm
+        k.tlb_preload(mm, addr, ptep.offset(0))
 
 
 ARCH = Arch_loongarch()

@@ -181,5 +181,16 @@ class Arch_riscv32(Arch):
         if k.folio_test_arch1(folio):
             k.folio_clear_arch1(folio)
 
+    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+        if (self.pte_present(pte) and (pte & 0x8) != 0):
+            if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
+                k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
+        k.set_pmd(mm, addr, ptep, pte)
+
+    def update_mmu_cache_pmd(self, k: Primitives, vma: Vma, addr: int, ptep: PteRef) -> None:
+        mm = vma.mm
+        k.tlb_flush_page(mm, addr)
+
 
 ARCH = Arch_riscv32()

@@ -73,6 +73,7 @@ class Arch_s390(Arch):
         super().__init__('s390', 64, 12, 256, 46, 12,
                          8, FIELDS, (),
                          'secure', 'page', 'hardware', False, 0x400)
+        self.thp = True                   # thp 1: CONFIG_TRANSPARENT_HUGEPAGE
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'

@@ -191,6 +191,8 @@ static void rec_folio(const struct rec *r)
 	f->mapping.id = (int)num(r, "mapping");
 	f->has_mapping = f->mapping.id != 0;
 	f->mapping.mapped = num(r, "mapped") != 0;
+	f->highmem = has_field(r, "highmem") && num(r, "highmem") != 0;
+	f->phantom = false;
 	if (num(r, "arch1"))
 		f->pages[0].flags |= 1UL << PG_arch_1;
 }
@@ -271,6 +273,20 @@ static void rec_call(const struct rec *r)
 
 		ptdl.current_mm = vma->vm_mm;
 		flush_icache_pages(vma, pfn_to_page(num(r, "page")), (unsigned int)num(r, "nr"));
+	} else if (!strcmp(r->word, "set_pmd_at")) {
+		struct mm_struct *mm = mm_by_id((int)num(r, "mm"));
+
+		ptdl.current_mm = mm;
+		ptdl.pmd_addr = num(r, "addr");
+		ptdl.pmd = __pmd(0);
+		set_pmd_at(mm, ptdl.pmd_addr, &ptdl.pmd, __pmd(num(r, "pmd")));
+	} else if (!strcmp(r->word, "update_mmu_cache_pmd")) {
+		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
+
+		ptdl.current_mm = vma->vm_mm;
+		ptdl.pmd_addr = num(r, "addr");
+		ptdl.pmd = __pmd(num(r, "pmd"));
+		update_mmu_cache_pmd(vma, ptdl.pmd_addr, &ptdl.pmd);
 	} else {
 		bad("unknown call", r->word);
 	}

@@ -61,4 +61,22 @@ static inline void flush_icache_pages(struct vm_area_struct *vma,
 }
 #endif
 
+/* the PMD hook pair of do_set_pmd: store the leaf / nothing */
+#ifndef set_pmd_at
+static inline void set_pmd_at(struct mm_struct *mm, unsigned long addr,
+		pmd_t *pmdp, pmd_t pmd)
+{
+	(void)mm;
+	(void)addr;
+	set_pmd(pmdp, pmd);
+}
+#endif
+
+#ifndef update_mmu_cache_pmd
+static inline void update_mmu_cache_pmd(struct vm_area_struct *vma,
+		unsigned long addr, pmd_t *pmdp)
+{
+}
+#endif
+
 #endif /* PTDL_GENERIC_H */

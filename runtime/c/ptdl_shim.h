@@ -62,6 +62,11 @@ typedef struct { pteval_t pgprot; } pgprot_t;
 
 #define __pte(x)	((pte_t) { (pteval_t)(x) })
 #define pte_val(x)	((x).pte)
+/* a PMD leaf: the same layout as an entry (pmd_pte(); riscv, arm64, loongarch) */
+typedef struct { pteval_t pmd; } pmd_t;
+#define __pmd(x)	((pmd_t) { (pteval_t)(x) })
+#define pmd_val(x)	((x).pmd)
+#define HPAGE_PMD_NR	PTDL_PTRS_PER_PTE
 #define __pgprot(x)	((pgprot_t) { (pteval_t)(x) })
 #define pgprot_val(x)	((x).pgprot)
 
@@ -106,6 +111,8 @@ struct folio {
 	unsigned int order;
 	bool anon;
 	bool has_mapping;
+	bool highmem;		/* PageHighMem: no permanent kernel address */
+	bool phantom;		/* made up for a pfn with no struct page */
 	struct address_space mapping;
 	struct page *pages;
 };
@@ -158,6 +165,8 @@ struct ptdl_state {
 	char cpu[32][64];
 	int nr_cpu;
 	struct mm_struct *current_mm;	/* local_flush_tlb_page's address space */
+	pmd_t pmd;			/* the PMD entry of a set_pmd_at / update_mmu_cache_pmd call */
+	unsigned long pmd_addr;		/* its address (the PMD-aligned haddr) */
 	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, first-store order */
@@ -281,14 +290,27 @@ static inline unsigned long ptdl_kaddr_pfn(unsigned long kaddr)
 	return (kaddr - PTDL_KERNEL_BASE) >> PAGE_SHIFT;
 }
 
-/* An unknown pfn gets an order-0 folio (the Python model would raise). */
+/*
+ * An unknown pfn (no struct page: remap_pfn_range of device memory) gets
+ * an order-0 stand-in folio, as the Python model's pfn_folio() does (which
+ * also reports no_struct_page): the kernel would read garbage there.
+ */
 static inline struct page *pfn_to_page(unsigned long pfn)
 {
 	struct folio *f = ptdl_folio_at(pfn);
 
-	if (!f)
+	if (!f) {
 		f = ptdl_new_folio(pfn, 0);
+		f->phantom = true;
+	}
 	return &f->pages[pfn - f->pfn];
+}
+
+static inline bool pfn_valid(unsigned long pfn)
+{
+	struct folio *f = ptdl_folio_at(pfn);
+
+	return f && !f->phantom;
 }
 
 static inline unsigned long page_to_pfn(const struct page *page)
@@ -301,9 +323,50 @@ static inline unsigned long page_to_pfn(const struct page *page)
 #define folio_page(f, n)	(&(f)->pages[n])
 #define nth_page(p, n)		((p) + (n))
 
+/* NULL for a highmem page (not kmapped: the model's kmaps never outlive a call) */
 static inline void *page_address(const struct page *page)
 {
+	if (page->folio->highmem)
+		return NULL;
 	return (void *)ptdl_kaddr(page->pfn);
+}
+
+#define PageHighMem(page)	((page)->folio->highmem)
+#define folio_test_highmem(f)	((f)->highmem)
+
+/*
+ * kmap_local_page(): the linear address of a lowmem page; a highmem page
+ * gets a fixmap slot address, remembered so the primitive given it can
+ * print the pfn.  Slots are not reused within a run (the model's kmaps do
+ * not nest and the trace needs only the pfn).
+ */
+#define PTDL_KMAP_SLOTS	64
+#define PTDL_KMAP_BASE	(PTDL_KERNEL_BASE - PTDL_KMAP_SLOTS * PAGE_SIZE)
+
+static unsigned long ptdl_kmap_pfn[PTDL_KMAP_SLOTS];
+static unsigned int ptdl_kmap_next;
+
+static inline void *kmap_local_page(struct page *page)
+{
+	unsigned int slot;
+
+	if (!page->folio->highmem)
+		return (void *)ptdl_kaddr(page->pfn);
+	slot = ptdl_kmap_next++ % PTDL_KMAP_SLOTS;
+	ptdl_kmap_pfn[slot] = page->pfn;
+	return (void *)(PTDL_KMAP_BASE + slot * PAGE_SIZE);
+}
+
+static inline void kunmap_local(const void *addr)
+{
+	(void)addr;
+}
+
+static inline unsigned long ptdl_kmap_addr_pfn(unsigned long kva)
+{
+	if (kva >= PTDL_KMAP_BASE && kva < PTDL_KERNEL_BASE)
+		return ptdl_kmap_pfn[(kva - PTDL_KMAP_BASE) >> PAGE_SHIFT];
+	return ptdl_kaddr_pfn(kva);
 }
 
 static inline void *folio_address(const struct folio *folio)
@@ -583,6 +646,11 @@ static inline void ptdl_icache_inval_page(unsigned long s)
 	ptdl_cache_op("icache_inval", s, s + PAGE_SIZE);
 }
 
+static inline void ptdl_prim_flush_dcache_kmap(unsigned long kva)
+{
+	ptdl_trace("dcache_flush_kmap pfn=0x%lx nr=1\n", ptdl_kmap_addr_pfn(kva));
+}
+
 static inline void ptdl_prim_flush_dcache_user(struct mm_struct *mm, unsigned long addr,
 					       struct page *page)
 {
@@ -642,6 +710,24 @@ static inline void ptdl_prim_tlb_batch_add(struct mm_struct *mm, unsigned long a
 	ptdl_trace("tlb_batch_add mm=%d addr=0x%lx\n", mm->id, addr);
 }
 
+/*
+ * set_pmd(pmdp, pmd): the harness's one PMD slot.  A macro, so the pfn is
+ * decoded by the generated header's __ptdl_pte_pfn() where it is used.
+ */
+static inline void ptdl_store_pmd(pmd_t *pmdp, pmd_t pmd, unsigned long pfn)
+{
+	*pmdp = pmd;
+	ptdl_trace("set_pmd mm=%d addr=0x%lx pfn=0x%lx\n", ptdl.current_mm->id, ptdl.pmd_addr,
+		   pfn);
+}
+#define ptdl_prim_store_pmd(pmdp, pmd) \
+	ptdl_store_pmd(pmdp, pmd, __ptdl_pte_pfn(__pte(pmd_val(pmd))))
+
+static inline void ptdl_prim_tlb_flush_all(void)
+{
+	ptdl_trace("tlb_flush_all\n");
+}
+
 /* (start, end) over kernel addresses, or (kaddr) for one page */
 #define ptdl_prim_sync_icache(...) \
 	__PTDL_PICK2(__VA_ARGS__, ptdl_icache_sync_range, ptdl_icache_sync_page, _)(__VA_ARGS__)
@@ -696,6 +782,9 @@ static inline void ptdl_prim_tlb_batch_add(struct mm_struct *mm, unsigned long a
 #ifndef flush_icache_user_page
 #define flush_icache_user_page ptdl_prim_inval_icache_mm
 #endif
+#ifndef flush_dcache_page_kmap
+#define flush_dcache_page_kmap ptdl_prim_flush_dcache_kmap
+#endif
 #ifndef __update_tlb
 #define __update_tlb ptdl_prim_tlb_preload
 #endif
@@ -710,6 +799,12 @@ static inline void ptdl_prim_tlb_batch_add(struct mm_struct *mm, unsigned long a
 #endif
 #ifndef tlb_batch_add
 #define tlb_batch_add ptdl_prim_tlb_batch_add
+#endif
+#ifndef set_pmd
+#define set_pmd ptdl_prim_store_pmd
+#endif
+#ifndef flush_tlb_all
+#define flush_tlb_all ptdl_prim_tlb_flush_all
 #endif
 
 #endif /* PTDL_SHIM_H */

@@ -48,7 +48,6 @@ def kernel_write(run: Run, sc: Scenario, exec_: bool) -> None:
     limit = sc.get_int("touch_all_up_to", 16)
     flags = kernel_write_vm_flags(sc)
     rewrite = sc.get_str("rewrite", "none")
-    prealloc = sc.get_bool("prealloc_table", False)
     colours = max(a.dcache_colours(run.cpu), 1)
     direct = path == "direct"
     for order in orders:
@@ -70,10 +69,6 @@ def kernel_write(run: Run, sc: Scenario, exec_: bool) -> None:
                     start = region(k, r, n + 4 * colours) + (off << k.page_shift)
                     r += 1
                     vmas.append(k.mmap(mm, start, n << k.page_shift, flags, m))
-                    if prealloc:
-                        # a PTE table already there: filemap_map_pages maps
-                        # the folio with PTEs (set_ptes), not do_set_pmd
-                        k.pte_ref(mm, start, True)
             pages_touched = touch(n, limit)
             # the checks: every mapping sees the kernel's data
             for vma in vmas:

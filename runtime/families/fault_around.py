@@ -57,8 +57,6 @@ class FaultAround(Family):
             m, folios, pages = file_with(k, g)
             start = region(k, 1, pages) + (sc.get_int("colour_offset", 0) << k.page_shift)
             vma = k.mmap(mm, start, pages << k.page_shift, flags, m)
-            if sc.get_bool("prealloc_table", False):
-                k.pte_ref(mm, start, True)
             idxs: list[int] = []
             for f in folios:
                 for j in touch(f.nr_pages, limit):

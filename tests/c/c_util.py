@@ -22,7 +22,8 @@ _PROJECT: Project | None = None
 
 
 # synthetic archdefs of the C tests (every statement shape the header renders)
-FIXTURES = ["tests/c/fixtures/kitchen.arch", "tests/c/fixtures/shapes.arch"]
+FIXTURES = ["tests/c/fixtures/kitchen.arch", "tests/c/fixtures/shapes.arch",
+            "tests/c/fixtures/highmem.arch"]
 
 
 def project() -> Project:

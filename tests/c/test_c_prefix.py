@@ -27,9 +27,12 @@ CALL = {
     "flush_dcache_folio": "{p}flush_dcache_folio(folio);",
     "flush_icache_pages": "{p}flush_icache_pages(vma, page, nr);",
     "pte_next_pfn": "*ptep = {p}pte_next_pfn(pte);",
+    "set_pmd_at": "{p}set_pmd_at(mm, addr, (pmd_t *)ptep, __pmd(pte_val(pte)));",
+    "update_mmu_cache_pmd": "{p}update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);",
 }
 MARKERS = ("set_ptes", "update_mmu_cache_range", "update_mmu_cache", "flush_dcache_folio",
-           "flush_icache_pages", "pte_next_pfn", "ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO")
+           "flush_icache_pages", "pte_next_pfn", "ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO",
+           "set_pmd_at", "update_mmu_cache_pmd")
 
 
 def named(text: str) -> list[str]:

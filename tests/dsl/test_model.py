@@ -97,7 +97,8 @@ def test_arm64(project: Project) -> None:
     assert a.primitive("sync_icache", "x") == "sync_icache_aliases"
     assert [(c.name, c.generic) for c in a.calls] == [
         ("set_ptes", False), ("update_mmu_cache_range", False),
-        ("flush_dcache_folio", False), ("flush_icache_pages", True)]
+        ("flush_dcache_folio", False), ("flush_icache_pages", True),
+        ("set_pmd_at", False), ("update_mmu_cache_pmd", True)]
     assert a.advance == "pfn_shift"        # default; set_ptes overrides per store
     assert a.pfn_transform() is None
 

@@ -113,7 +113,9 @@ def test_fault_around_clamped_to_vma_and_pmd() -> None:
 
 
 def test_do_set_pmd_maps_pmd_folio() -> None:
-    k = Kernel(generated("x86"))
+    # arm64 (thp 1): one PMD leaf through set_pmd_at, which syncs the
+    # I-cache of the exec folio first (6.12 arch/arm64 pgtable.h L646-652)
+    k = Kernel(generated("arm64"))
     mm = k.new_mm()
     f = k.new_file()
     big = k.add_to_page_cache(f, 0, 9)
@@ -122,7 +124,24 @@ def test_do_set_pmd_maps_pmd_folio() -> None:
     assert v == 6
     assert mm.pmd_leaves == {0x200000: big.pfn}
     assert big.entire_mapcount == 1 and mm.file_pages == 512
-    assert "set_pmd mm=1 addr=0x200000 pfn=0x1000" in k.trace.lines
+    lines = k.trace.lines
+    i = lines.index("set_pmd mm=1 addr=0x200000 pfn=0x1000")
+    assert lines[i - 3:i] == ["pg_arch_1 test folio=0x1000 -> 0",
+                              "icache_sync pfn=0x1000 nr=512",
+                              "pg_arch_1 set folio=0x1000"]
+    assert check_all(k) == []
+
+
+def test_do_set_pmd_falls_back_without_thp() -> None:
+    # x86_64_defconfig has no CONFIG_TRANSPARENT_HUGEPAGE: VM_FAULT_FALLBACK
+    k = Kernel(generated("x86"))
+    mm = k.new_mm()
+    f = k.new_file()
+    k.add_to_page_cache(f, 0, 9)
+    k.mmap(mm, 0x200000, 2 << 20, VM_READ | VM_EXEC, f)
+    assert k.user_exec(mm, 0x200000 + 0x5000) == 6
+    assert mm.pmd_leaves == {}
+    assert not any(x.startswith("set_pmd") for x in k.trace.lines)
     assert check_all(k) == []
 
 

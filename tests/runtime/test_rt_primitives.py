@@ -172,6 +172,7 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.dcache_flush(0x1000, 16)
     t.dcache_flush_user(1, 0x400000, 0x1003, 1)
     t.dcache_clean(0x10, 2)
+    t.dcache_flush_kmap(0x10, 1)
     t.icache_sync(0x1000, 16)
     t.icache_inval(0xabc, 1)
     t.icache_flush_all()
@@ -205,6 +206,7 @@ EXPECTED_LINES: dict[str, str] = {
     "dcache_flush": "dcache_flush pfn=0x1000 nr=16",
     "dcache_flush_user": "dcache_flush_user mm=1 addr=0x400000 pfn=0x1003 nr=1",
     "dcache_clean": "dcache_clean pfn=0x10 nr=2",
+    "dcache_flush_kmap": "dcache_flush_kmap pfn=0x10 nr=1",
     "icache_sync": "icache_sync pfn=0x1000 nr=16",
     "icache_inval": "icache_inval pfn=0xabc nr=1",
     "icache_flush_all": "icache_flush_all",

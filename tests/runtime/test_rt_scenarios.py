@@ -272,10 +272,10 @@ def test_mips_pairs_preload() -> None:
         preloads = [x for x in k.trace.lines if x.startswith("tlb_preload")]
         # mips.arch: pfn << 13; PROT_TABLE[VM_READ|VM_WRITE] (private: COW)
         # = present 0x1 | noexec 0x20; do_anonymous_page: mkdirty (modified
-        # 0x8), mkwrite (write 0x2, and hwdirty 0x200 as modified is set).
-        # The model's do_anonymous_page has no pte_sw_mkyoung (mm/memory.c
-        # has one), hence no accessed/valid bits here.
-        bits = 0x1 | 0x20 | 0x8 | 0x2 | 0x200
+        # 0x8), mkwrite (write 0x2, and hwdirty 0x200 as modified is set),
+        # and pte_sw_mkyoung (6.12 mm/memory.c L4802; mips: pte_mkyoung):
+        # accessed 0x4, valid 0x100 (not noread).
+        bits = 0x1 | 0x20 | 0x8 | 0x2 | 0x200 | 0x4 | 0x100
         assert preloads == ([] if want else [
             "tlb_preload mm=1 addr=0x400000 val=%s" % hex((0x1000 << 13) | bits),
             "tlb_preload mm=1 addr=0x401000 val=%s" % hex((0x1001 << 13) | bits)])

@@ -143,8 +143,10 @@ def test_dropin_translation_unit() -> None:
     hdr = (ROOT / "generated/kernel/arch/mips/include/asm/pgtable-range.h").read_text()
     calls, problems = dropin.defined_calls(hdr)
     assert problems == []
-    assert calls == ["set_ptes", "update_mmu_cache_range", "flush_dcache_folio"]
+    assert calls == ["set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
+                     "update_mmu_cache_pmd"]
     tu = dropin.translation_unit(calls)
+    assert "\tptdl_update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);" in tu
     # the header first, nothing before it: it brings its own includes
     assert tu.splitlines()[1] == "#include <asm/pgtable-range.h>"
     assert "\tptdl_set_ptes(mm, addr, ptep, pte, nr);" in tu

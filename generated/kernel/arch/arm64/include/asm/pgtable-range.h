@@ -171,13 +171,13 @@ static inline bool __ptdl_pte_special(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
 		if (__ptdl_pte_present(pte) &&
 			__ptdl_pte_exec(pte) &&
 			!__ptdl_pte_special(pte)) {
+			struct folio *folio = page_folio(pte_page(pte));
+
 			if (!test_bit(PG_arch_1, &folio->flags)) {
 				sync_icache_aliases((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
@@ -219,5 +219,28 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Install the PMD leaf pmd (a PMD-order folio) at addr. */
+static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned long addr,
+		pmd_t *pmdp, pmd_t pmd)
+{
+	pte_t pte = __pte(pmd_val(pmd));
+
+	if (__ptdl_pte_present(pte) &&
+		__ptdl_pte_exec(pte) &&
+		!__ptdl_pte_special(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
+		if (!test_bit(PG_arch_1, &folio->flags)) {
+			sync_icache_aliases((unsigned long)folio_address(folio),
+				(unsigned long)folio_address(folio) + folio_size(folio));
+			set_bit(PG_arch_1, &folio->flags);
+		}
+	}
+	set_pmd(pmdp, pmd);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define set_pmd_at set_pmd_at
+#endif
+
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5ef07433d9abc959281982ed80b063502656896d172e60254614629bd1011966
+// ptdl-checksum: sha256:4db6fd3d4fe7f9ddd8b791b5eb1893007f56765e9bcfd19c76f41db311c80763

@@ -177,13 +177,13 @@ static inline bool __ptdl_pte_special(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
 		if (__ptdl_pte_present(pte) &&
 			__ptdl_pte_exec(pte) &&
 			!__ptdl_pte_special(pte)) {
+			struct folio *folio = page_folio(pte_page(pte));
+
 			if (!test_bit(PG_arch_1, &folio->flags)) {
 				sync_icache_aliases((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
@@ -225,5 +225,28 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Install the PMD leaf pmd (a PMD-order folio) at addr. */
+static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned long addr,
+		pmd_t *pmdp, pmd_t pmd)
+{
+	pte_t pte = __pte(pmd_val(pmd));
+
+	if (__ptdl_pte_present(pte) &&
+		__ptdl_pte_exec(pte) &&
+		!__ptdl_pte_special(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
+		if (!test_bit(PG_arch_1, &folio->flags)) {
+			sync_icache_aliases((unsigned long)folio_address(folio),
+				(unsigned long)folio_address(folio) + folio_size(folio));
+			set_bit(PG_arch_1, &folio->flags);
+		}
+	}
+	set_pmd(pmdp, pmd);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define set_pmd_at set_pmd_at
+#endif
+
 #endif /* _ASM_ARM64_64K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:526045791e399c793846b3d4ef7de5faee4dfdb251bbc29975171af1a6c90078
+// ptdl-checksum: sha256:06d7e1d77065a4c60031857fb175ac1928fc2180e3a304a261a2c9a6ce05fdb8

@@ -151,5 +151,26 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	update_mmu_cache_range(NULL, vma, addr, ptep, 1)
 #endif
 
+/* Install the PMD leaf pmd (a PMD-order folio) at addr. */
+static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned long addr,
+		pmd_t *pmdp, pmd_t pmd)
+{
+	set_pmd(pmdp, pmd);
+	flush_tlb_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define set_pmd_at set_pmd_at
+#endif
+
+/* Called after set_pmd_at() installed a PMD leaf at addr. */
+static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *vma,
+		unsigned long addr, pmd_t *pmdp)
+{
+	__update_tlb(vma, addr, ptep_get((pte_t *)pmdp));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define update_mmu_cache_pmd update_mmu_cache_pmd
+#endif
+
 #endif /* _ASM_LOONGARCH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e99ce64fe8fbb43d858908ef3df0a4042364af6f84d1754e0c2f8d6b4b47f663
+// ptdl-checksum: sha256:56b9f31ea727d13f95e09d36281fced2e0b20ffc3d783cb49ee05d59c13ee933

@@ -23,6 +23,7 @@
 #define _ASM_MIPS_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
 #include <asm/tlbflush.h>
@@ -138,7 +139,7 @@ static inline bool __ptdl_pte_present(pte_t pte)
 }
 
 static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr,
-		pte_t *ptep, pte_t pte, unsigned int nr, struct folio *folio)
+		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	unsigned int i;
 
@@ -155,11 +156,13 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
 	unsigned int i;
 
 	if (__ptdl_pte_present(pte) &&
-		__ptdl_set_ptes_any0(mm, addr, ptep, pte, nr, folio)) {
+		pfn_valid(__ptdl_pte_pfn(pte)) &&
+		__ptdl_set_ptes_any0(mm, addr, ptep, pte, nr)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		if (test_bit(PG_arch_1, &folio->flags)) {
 			for (i = 0; i < folio_nr_pages(folio); i++) {
 				struct page *pg = folio_page(folio, i);
@@ -226,5 +229,15 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Called after set_pmd_at() installed a PMD leaf at addr. */
+static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *vma,
+		unsigned long addr, pmd_t *pmdp)
+{
+	__update_tlb(vma, addr, ptep_get((pte_t *)pmdp));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define update_mmu_cache_pmd update_mmu_cache_pmd
+#endif
+
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:22f1514da7fcd63ac71d8d01baa8f90e63876de107341d8a9a34d803be7fc086
+// ptdl-checksum: sha256:9a79c8e861a21a5a74d19d968bf72ef6add0f42bf0c655d7252303a5f7412e96

@@ -145,13 +145,14 @@ static inline bool __ptdl_pte_present(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
 		if (__ptdl_pte_present(pte) && __ptdl_pte_exec(pte)) {
+			struct folio *folio = page_folio(pte_page(pte));
+
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_all();
+				flush_icache_range((unsigned long)folio_address(folio),
+					(unsigned long)folio_address(folio) + folio_size(folio));
 				set_bit(PG_arch_1, &folio->flags);
 			}
 		}
@@ -194,5 +195,36 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Install the PMD leaf pmd (a PMD-order folio) at addr. */
+static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned long addr,
+		pmd_t *pmdp, pmd_t pmd)
+{
+	pte_t pte = __pte(pmd_val(pmd));
+
+	if (__ptdl_pte_present(pte) && __ptdl_pte_exec(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
+		if (!test_bit(PG_arch_1, &folio->flags)) {
+			flush_icache_range((unsigned long)folio_address(folio),
+				(unsigned long)folio_address(folio) + folio_size(folio));
+			set_bit(PG_arch_1, &folio->flags);
+		}
+	}
+	set_pmd(pmdp, pmd);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define set_pmd_at set_pmd_at
+#endif
+
+/* Called after set_pmd_at() installed a PMD leaf at addr. */
+static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *vma,
+		unsigned long addr, pmd_t *pmdp)
+{
+	local_flush_tlb_page(addr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define update_mmu_cache_pmd update_mmu_cache_pmd
+#endif
+
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:2ea776b60316fe8251630673535c37217f42775d52d43cc62cfd231a77f01fe1
+// ptdl-checksum: sha256:d2cad0351c7b71fccecc36e52d5745e15a869b7ee5b87cb4e25a6b486bd15c4c
