@@ -75,7 +75,7 @@ class Arch_loongarch(Arch):
     def __init__(self) -> None:
         super().__init__('loongarch', 64, 14, 2048, 48, 14,
                          11, FIELDS, (),
-                         'none', 'none', 'software_pairs', True, 0x0)
+                         'none', 'none', 'software_pairs', True, 0x0, lazy_mmu_kind='none')
         self.thp = True                   # thp 1: CONFIG_TRANSPARENT_HUGEPAGE
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:

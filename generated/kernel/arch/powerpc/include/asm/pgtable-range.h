@@ -203,10 +203,11 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		pte_t *ptep, unsigned int nr)
 {
 	pte_t pte = ptep_get(ptep);
-	struct folio *folio = page_folio(pte_page(pte));
 	unsigned int i;
 
 	if (!__ptdl_cpu_has_coherent_icache) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		for (i = 0; i < nr; i++) {
 			pte_t new = ptep_get(ptep + i);
 
@@ -240,4 +241,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:73e6fcda8b956d4187a4e7be45a1aa2dba49826773645f29352284b09b74165b
+// ptdl-checksum: sha256:a695055d8929dc8ad99d6cbc13406c630ce8aa325e958d9321dee1840ae0894a

@@ -158,13 +158,13 @@ static inline bool __ptdl_pte_special(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	pte = __pte(pte_val(pte) & ~PTDL_POWERPC32_PTE_HASHPTE);
 	if (!__ptdl_cpu_has_coherent_icache &&
 		__ptdl_pte_present(pte) &&
 		!__ptdl_pte_special(pte) &&
 		!__ptdl_pte_nocache(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		if (!test_bit(PG_arch_1, &folio->flags)) {
 			flush_icache_range((unsigned long)folio_address(folio),
 				(unsigned long)folio_address(folio) + folio_size(folio));
@@ -210,4 +210,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:3d65e81e6d77629f68f913f842f1ae947757f71193c425d93303917beb86b4e0
+// ptdl-checksum: sha256:234280ed78fc2fa273df012a2dd6f5ec7e2d5900eab9d1d20c373467122a47ba

@@ -155,8 +155,7 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 			struct folio *folio = page_folio(pte_page(pte));
 
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_range((unsigned long)folio_address(folio),
-					(unsigned long)folio_address(folio) + folio_size(folio));
+				flush_icache_all();
 				set_bit(PG_arch_1, &folio->flags);
 			}
 		}
@@ -209,7 +208,7 @@ static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned lo
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if (!test_bit(PG_arch_1, &folio->flags)) {
-			flush_icache_range((unsigned long)folio_address(folio),
+			sync_icache_aliases((unsigned long)folio_address(folio),
 				(unsigned long)folio_address(folio) + folio_size(folio));
 			set_bit(PG_arch_1, &folio->flags);
 		}
@@ -231,4 +230,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *
 #endif
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:7dab81159d1a733e513b4bccc2d7cfbf8300178355adcfff94656a816879b6c4
+// ptdl-checksum: sha256:3c46aec0977a601764ad0d7a30e3365e4775770afd89d164132e29d2160f2b9c

@@ -151,8 +151,7 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 			struct folio *folio = page_folio(pte_page(pte));
 
 			if (!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_range((unsigned long)folio_address(folio),
-					(unsigned long)folio_address(folio) + folio_size(folio));
+				flush_icache_all();
 				set_bit(PG_arch_1, &folio->flags);
 			}
 		}
@@ -205,7 +204,7 @@ static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned lo
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if (!test_bit(PG_arch_1, &folio->flags)) {
-			flush_icache_range((unsigned long)folio_address(folio),
+			sync_icache_aliases((unsigned long)folio_address(folio),
 				(unsigned long)folio_address(folio) + folio_size(folio));
 			set_bit(PG_arch_1, &folio->flags);
 		}
@@ -227,4 +226,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *
 #endif
 
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d2cad0351c7b71fccecc36e52d5745e15a869b7ee5b87cb4e25a6b486bd15c4c
+// ptdl-checksum: sha256:1228eea09f7366e0dab1885dd0bb510a670b138833ca9a1b19c0a28ef5fd7232

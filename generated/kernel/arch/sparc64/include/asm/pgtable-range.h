@@ -165,7 +165,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	if (test_bit(PG_arch_1, &folio->flags)) {
 		__flush_dcache_range((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
-		if (__ptdl_cpu_has_spitfire && (folio_flush_mapping(folio) != NULL)) {
+		if (__ptdl_cpu_has_spitfire &&
+			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
 				(unsigned long)folio_address(folio) + folio_size(folio));
 		}
@@ -187,7 +188,8 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 	} else {
 		__flush_dcache_range((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
-		if (__ptdl_cpu_has_spitfire && (folio_flush_mapping(folio) != NULL)) {
+		if (__ptdl_cpu_has_spitfire &&
+			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
 				(unsigned long)folio_address(folio) + folio_size(folio));
 		}
@@ -199,4 +201,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4fecb7bfa8a8824f6ee67110ddab977c136e17baaa923f887d2ae32c4a7882ba
+// ptdl-checksum: sha256:470d0d3382a0ac995517ee8fb8e24a6b9f786108ed7546bcc4ae9bafc86ab80a
