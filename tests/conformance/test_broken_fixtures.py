@@ -37,6 +37,8 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
+    ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
+    ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
 ]
 
 
