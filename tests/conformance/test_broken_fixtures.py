@@ -39,6 +39,10 @@ CASES = [
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
     ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
     ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
+    ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "user_line_after_unmap",
+     "vivtish"),
+    ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "stale_data", "vivtish"),
+    ("vivtish_no_flush_cache_page", "cache_cow_private", (), "user_line_after_unmap", "vivtish"),
 ]
 
 
