@@ -14,9 +14,15 @@ arch's `flush_dcache_folio` sees the mappings through the i_mmap walk
 
 Geometry, per (folio order, colour offset, writer) one machine: the folio
 sits at file index ``n`` (so every pgoff is non-zero), shared VMAs are
-placed colour-congruent with their pgoff plus the offset (as
-arch_get_unmapped_area keeps shared file mappings on aliasing caches:
-arch/arm/mm/mmap.c, arch/mips/mm/mmap.c, arch/parisc/kernel/sys_parisc.c):
+placed colour-congruent with their pgoff (as arch_get_unmapped_area keeps
+shared file mappings on aliasing caches -- COLOUR_ALIGN in
+arch/arm/mm/mmap.c and arch/mips/mm/mmap.c, SHM_COLOUR in
+arch/parisc/kernel/sys_parisc.c -- and a MAP_FIXED shared mapping that
+is not is refused: a placement every arch's mmap can give).  The colour
+offset is the user colour minus the kernel alias's: the folio's pfn is
+chosen so (index - pfn) % colours is the offset.  A folio at least as
+large as the colour span has one colour for both (index and pfn are
+aligned to its size), so only offset 0 runs for it.  The VMAs:
 
 * mm A: the whole folio;
 * mm B: the head half (pgoff = index) and the tail half (pgoff = index +
@@ -44,32 +50,42 @@ from runtime.scenarios import Scenario
 WRITERS: tuple[str, ...] = ("mapped", "other", "kernel")
 
 
-def place(k: Kernel, r: int, pgoff: int, pages: int, off: int, colours: int) -> int:
+def place(k: Kernel, r: int, pgoff: int, pages: int, colours: int) -> int:
     """Start of region r for a VMA of ``pages`` at file page ``pgoff``: its
-    user page number is congruent to pgoff + off modulo the colours."""
-    return region(k, r, pages + colours) + (((pgoff + off) % colours) << k.page_shift)
+    user page number is congruent to pgoff modulo the colours."""
+    return region(k, r, pages + colours) + ((pgoff % colours) << k.page_shift)
+
+
+def folio_pfn_for(index: int, n: int, off: int, colours: int) -> int:
+    """A pfn aligned to n with (index - pfn) % colours == off, or -1."""
+    p = 0x20000
+    for _ in range(colours + 1):
+        if (index - p) % colours == off % colours:
+            return p
+        p += n
+    return -1
 
 
 def map_shared(k: Kernel, mm: Mm, m: Mapping, r: int, pgoff: int, pages: int,
-               off: int, colours: int, flags: int) -> Vma:
-    start = place(k, r, pgoff, pages, off, colours)
+               colours: int, flags: int) -> Vma:
+    start = place(k, r, pgoff, pages, colours)
     return k.mmap(mm, start, pages << k.page_shift, flags, m, pgoff)
 
 
-def layout(k: Kernel, m: Mapping, index: int, n: int, off: int, colours: int,
+def layout(k: Kernel, m: Mapping, index: int, n: int, colours: int,
            flags: int) -> tuple[list[Vma], list[Vma], list[Vma]]:
     """(A's, B's, C's VMAs) over the folio at ``index`` of ``n`` pages."""
     a, b, c = k.new_mm(), k.new_mm(), k.new_mm()
-    va = [map_shared(k, a, m, 1, index, n, off, colours, flags)]
+    va = [map_shared(k, a, m, 1, index, n, colours, flags)]
     if n == 1:
-        vb = [map_shared(k, b, m, 2, index, 1, off, colours, flags)]
+        vb = [map_shared(k, b, m, 2, index, 1, colours, flags)]
         return va, vb, []
     h = n // 2
-    vb = [map_shared(k, b, m, 2, index, h, off, colours, flags),
-          map_shared(k, b, m, 3, index + h, n - h, off, colours, flags)]
+    vb = [map_shared(k, b, m, 2, index, h, colours, flags),
+          map_shared(k, b, m, 3, index + h, n - h, colours, flags)]
     vc: list[Vma] = []
     if n >= 4:
-        vc = [map_shared(k, c, m, 4, index + 1, n - 2, off, colours, flags)]
+        vc = [map_shared(k, c, m, 4, index + 1, n - 2, colours, flags)]
     return va, vb, vc
 
 
@@ -95,11 +111,14 @@ class AliasMappings(Family):
             for off in offsets:
                 if off >= colours and off > 0:
                     continue        # the same colours as off % colours
+                pfn = folio_pfn_for(n, n, off, colours)
+                if pfn < 0:
+                    continue        # a folio this large has one colour
                 for writer in writers:
                     k = run.kernel()
-                    m, folios, _ = file_with(k, [order, order])
+                    m, folios, _ = file_with(k, [order, order], first_pfn=pfn - n)
                     f = folios[1]                   # at index n: pgoff != 0
-                    va, vb, vc = layout(k, m, f.index, n, off, colours, flags)
+                    va, vb, vc = layout(k, m, f.index, n, colours, flags)
                     read_all(run, k, va + vc + vb)
                     who = vb[0].mm if writer == "mapped" else \
                         k.new_mm() if writer == "other" else None
