@@ -231,7 +231,8 @@ CALLS = ("set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
 # before munmap / exit, COW and mprotect change the page tables); optional,
 # the default is include/asm-generic/cacheflush.h's no-op.  The model's
 # callers call them where mm/ does (runtime/mmcallers.py).
-OPTIONAL_CALLS = ("flush_cache_mm", "flush_cache_range", "flush_cache_page")
+OPTIONAL_CALLS = ("flush_cache_mm", "flush_cache_range", "flush_cache_page",
+                  "flush_cache_dup_mm")
 ALL_CALLS = CALLS + OPTIONAL_CALLS
 
 # Objects a predicate or target may name, per call.  `pte` is the first PTE
@@ -244,6 +245,7 @@ CALL_OBJECTS: dict[str, tuple[str, ...]] = {
     "flush_dcache_folio": ("folio", "cpu"),
     "flush_icache_pages": ("folio", "vma", "mm", "cpu"),
     "flush_cache_mm": ("mm", "cpu"),
+    "flush_cache_dup_mm": ("mm", "cpu"),
     "flush_cache_range": ("vma", "mm", "cpu"),
     "flush_cache_page": ("vma", "mm", "cpu"),
 }
@@ -398,7 +400,8 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, (), ("flush_cache_range", "flush_cache_page"), "", "flush_user_cache_range",
            "dcache_flush_user_range", "dcache_flush_user_range mm={mm} addr={addr:#x} nr={nr}"),
     Effect("flush_user_cache_mm", "write back and invalidate every user line of the mm",
-           {}, (), ("flush_cache_mm",), "", "flush_user_cache_mm", "dcache_flush_user_mm",
+           {}, (), ("flush_cache_mm", "flush_cache_dup_mm"), "", "flush_user_cache_mm",
+           "dcache_flush_user_mm",
            "dcache_flush_user_mm mm={mm}", reads_range=False),
     Effect("flush_cache_all", "write back and invalidate every D-cache line and invalidate the "
            "I-cache (mips r4k_blast_dcache + r4k_blast_icache: __flush_cache_all)",

@@ -274,6 +274,9 @@ class Arch:
     def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
         pass
 
+    def flush_cache_dup_mm(self, k: Primitives, mm: Mm) -> None:
+        pass
+
     def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
         pass
 

@@ -164,6 +164,14 @@ class ArchCalls(Effects):
         self.arch.flush_cache_mm(self, mm)
         self._end(mark)
 
+    def flush_cache_dup_mm(self, mm: Mm) -> None:
+        """fork's dup_mmap: flush_cache_dup_mm(oldmm) before copying."""
+        if self.script is not None:
+            self.script.call_flush_cache_mm(self, mm, "flush_cache_dup_mm")
+        mark = self._begin("flush_cache_dup_mm")
+        self.arch.flush_cache_dup_mm(self, mm)
+        self._end(mark)
+
     def flush_cache_range(self, vma: Vma, start: int, end: int) -> None:
         if self.script is not None:
             self.script.call_flush_cache_range(self, vma, start, end)

@@ -33,7 +33,7 @@ Records, in the order they may appear:
     call flush_icache_pages vma=1 page=0x1003 nr=16
                                      (every call also carries current=ID:
                                       current->active_mm)
-    call flush_cache_mm mm=1
+    call flush_cache_mm mm=1          (flush_cache_dup_mm likewise)
     call flush_cache_range vma=1 start=0x.. end=0x..
     call flush_cache_page vma=1 addr=0x.. pfn=0x..
     expect <trace line>              (what the model traced for the last call)
@@ -172,10 +172,10 @@ class ScriptWriter:
         self.lines.append("call flush_icache_pages vma=%d page=%s nr=%d current=%d"
                           % (vma.id, hx(page.pfn), nr, k.current_mm.id))
 
-    def call_flush_cache_mm(self, k: Machine, mm: Mm) -> None:
+    def call_flush_cache_mm(self, k: Machine, mm: Mm, name: str = "flush_cache_mm") -> None:
         self._mm(mm)
         self._current(k)
-        self.lines.append("call flush_cache_mm mm=%d current=%d" % (mm.id, k.current_mm.id))
+        self.lines.append("call %s mm=%d current=%d" % (name, mm.id, k.current_mm.id))
 
     def call_flush_cache_range(self, k: Machine, vma: Vma, start: int, end: int) -> None:
         self._mm(vma.mm)

@@ -123,6 +123,7 @@ _COMMENTS = {
     "flush_dcache_folio": "The kernel wrote to the folio through its kernel mapping.",
     "flush_icache_pages": "nr pages starting at page are about to be mapped in vma.",
     "flush_cache_mm": "The whole address space goes (exit_mmap).",
+    "flush_cache_dup_mm": "The address space is about to be copied (fork's dup_mmap).",
     "flush_cache_range": "The user range [start, end) of vma is about to be unmapped or changed.",
     "flush_cache_page": "The user page at addr (frame pfn) is about to be unmapped or copied.",
 }

@@ -393,7 +393,7 @@ class CWriter:
         if name == "update_mmu_cache_range":
             return Ctx(name, scope, **{**base, "mm": B("vma->vm_mm")}, vma=B("vma"),
                        first_page=B(_x("pte_page", "pte"), P))
-        if name == "flush_cache_mm":
+        if name in ("flush_cache_mm", "flush_cache_dup_mm"):
             return Ctx(name, scope, mm=B("mm"))
         if name in ("flush_cache_range", "flush_cache_page"):
             return Ctx(name, scope, mm=B("vma->vm_mm"), vma=B("vma"))

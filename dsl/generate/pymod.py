@@ -98,6 +98,7 @@ _SIGS = {
     "flush_dcache_folio": "self, k: Primitives, folio: Folio",
     "flush_icache_pages": "self, k: Primitives, vma: Vma, page: Page, nr: int",
     "flush_cache_mm": "self, k: Primitives, mm: Mm",
+    "flush_cache_dup_mm": "self, k: Primitives, mm: Mm",
     "flush_cache_range": "self, k: Primitives, vma: Vma, start: int, end: int",
     "flush_cache_page": "self, k: Primitives, vma: Vma, addr: int, pfn: int",
 }

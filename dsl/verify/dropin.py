@@ -36,6 +36,7 @@ CALLS = {
     "flush_icache_pages": "{p}flush_icache_pages(vma, page, nr);",
     "pte_next_pfn": "set_pte(ptep, {p}pte_next_pfn(pte));",
     "flush_cache_mm": "{p}flush_cache_mm(mm);",
+    "flush_cache_dup_mm": "{p}flush_cache_dup_mm(mm);",
     "flush_cache_range": "{p}flush_cache_range(vma, addr, addr + PAGE_SIZE);",
     "flush_cache_page": "{p}flush_cache_page(vma, addr, pte_pfn(pte));",
 }

@@ -308,6 +308,11 @@ static void rec_call(const struct rec *r)
 
 		ptdl_enter(r, mm);
 		flush_cache_mm(mm);
+	} else if (!strcmp(r->word, "flush_cache_dup_mm")) {
+		struct mm_struct *mm = mm_by_id((int)num(r, "mm"));
+
+		ptdl_enter(r, mm);
+		flush_cache_dup_mm(mm);
 	} else if (!strcmp(r->word, "flush_cache_range")) {
 		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
 

@@ -68,6 +68,12 @@ static inline void flush_cache_mm(struct mm_struct *mm)
 }
 #endif
 
+#ifndef flush_cache_dup_mm
+static inline void flush_cache_dup_mm(struct mm_struct *mm)
+{
+}
+#endif
+
 #ifndef flush_cache_range
 static inline void flush_cache_range(struct vm_area_struct *vma,
 		unsigned long start, unsigned long end)
