@@ -42,7 +42,6 @@ CASES = [
     ("arc_preload_first_only", "fault_around_each_order", (), "tlb_preload_missing",
      "arc_preload_every_page"),
     ("nios2_flush_aliases_current_shared", "alias_write_mapped_folio", (), "stale_data", "nios2"),
-    ("nios2_flush_aliases_current_shared", "read_private_colours", (), "stale_data", "nios2"),
     ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
     ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
     ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "user_line_after_unmap",
