@@ -244,6 +244,12 @@ class BehaviourChecks(CheckerBase):
                              "the entry maps -- nests in `each pte` or a store body)", origin)
                 if s.kind == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
                     self.err(s.loc, f"`each pte` is not available in {call}", origin)
+                if s.kind == "mapping":
+                    if s.source not in catalog.EACH_MAPPING_SOURCES or s.reverse:
+                        self.err(s.loc, "`each mapping` walks a folio's i_mmap: write "
+                                 "`each mapping of folio`", origin)
+                    self.body(call, s.body, origin, s.kind, in_any)
+                    continue
                 if s.source not in catalog.EACH_SOURCES or (s.kind == "pte" and s.source != "range"):
                     self.err(s.loc, f"`each {s.kind} of {s.source}` is not a loop "
                              "(each pte, each page [of folio|range])", origin)
@@ -403,6 +409,8 @@ class BehaviourChecks(CheckerBase):
             return
         if obj == "page" and "page" not in each.split("+"):
             self.err(r.loc, f"'{r.text}' is only available inside `each page`", origin)
+        elif obj in ("vma", "mm") and each == "mapping":
+            pass        # `each mapping` binds the VMA and its mm
         elif obj != "page" and obj not in catalog.CALL_OBJECTS[call]:
             self.err(r.loc, f"no {obj} in {call}", origin)
         if attr == "pg_arch_1":

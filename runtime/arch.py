@@ -301,3 +301,17 @@ class Arch:
     def update_mmu_cache_pmd(self, k: Primitives, vma: Vma, addr: int,
                              ptep: PteRef) -> None:
         pass
+
+    # The cache calls around the range API (Documentation/core-api/
+    # cachetlb.rst; include/asm-generic/cacheflush.h: no-ops by default).
+    def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
+        pass
+
+    def flush_cache_dup_mm(self, k: Primitives, mm: Mm) -> None:
+        pass
+
+    def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
+        pass
+
+    def flush_cache_page(self, k: Primitives, vma: Vma, addr: int, pfn: int) -> None:
+        pass

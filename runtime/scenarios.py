@@ -39,6 +39,7 @@ FAMILIES: tuple[str, ...] = (
     "remap_present", "exec_after_read",     # issue 10 items 7, 8
     "lazy_callers", "flush_preload",
     "special_pages", "highmem", "pmd_map",
+    "alias_mappings", "cache_calls",
 )
 
 # The first pfn of the folio a ``path: direct`` scenario maps (aligned for

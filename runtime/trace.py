@@ -43,6 +43,9 @@ _TLB_FLUSH_PAGE = py_format(TRACE_FORMATS["tlb_flush_page"])
 _HPTE_INSERT = py_format(TRACE_FORMATS["hpte_insert"])
 _TSB_INSERT = py_format(TRACE_FORMATS["tsb_insert"])
 _TLB_BATCH_ADD = py_format(TRACE_FORMATS["tlb_batch_add"])
+_DCACHE_FLUSH_USER_RANGE = py_format(TRACE_FORMATS["dcache_flush_user_range"])
+_DCACHE_FLUSH_USER_MM = py_format(TRACE_FORMATS["dcache_flush_user_mm"])
+_CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 _TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
@@ -179,6 +182,18 @@ class Trace:
     def tlb_batch_add(self, mm: int, addr: int) -> None:
         if self.enabled:
             self.lines.append(_TLB_BATCH_ADD % (mm, addr))
+
+    def dcache_flush_user_range(self, mm: int, addr: int, nr: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_USER_RANGE % (mm, addr, nr))
+
+    def dcache_flush_user_mm(self, mm: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_USER_MM % (mm,))
+
+    def cache_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_CACHE_FLUSH_ALL)
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:

@@ -128,6 +128,10 @@ _COMMENTS = {
     "flush_icache_pages": "nr pages starting at page are about to be mapped in vma.",
     "set_pmd_at": "Install the PMD leaf pmd (a PMD-order folio) at addr.",
     "update_mmu_cache_pmd": "Called after set_pmd_at() installed a PMD leaf at addr.",
+    "flush_cache_mm": "The whole address space goes (exit_mmap).",
+    "flush_cache_dup_mm": "The address space is about to be copied (fork's dup_mmap).",
+    "flush_cache_range": "The user range [start, end) of vma is about to be unmapped or changed.",
+    "flush_cache_page": "The user page at addr (frame pfn) is about to be unmapped or copied.",
 }
 
 
@@ -150,6 +154,12 @@ INCLUDES: dict[str, str] = {
     "icache_flush_local": "asm/cacheflush.h",   # local_flush_icache_all()
     "inval_icache_mm": "asm/cacheflush.h",
     "flush_dcache_user": "asm/cacheflush.h",
+    "flush_user_alias": "asm/cacheflush.h",
+    "flush_cache_all": "asm/cacheflush.h",
+    "flush_user_cache": "asm/cacheflush.h",
+    "flush_user_cache_mm": "asm/cacheflush.h",     # flush_cache_pages(), flush_dcache_mmap_lock()
+    "mm.current": "linux/sched.h",              # current->active_mm
+    "each mapping": "linux/pagemap.h",          # folio_flush_mapping(), vma_interval_tree_foreach
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
     "pfn.valid": "linux/mmzone.h",              # pfn_valid()
     "tlb_preload": "asm/tlbflush.h",

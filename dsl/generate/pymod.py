@@ -128,6 +128,10 @@ _SIGS = {
     # the PMD hook pair: ptep is pmdp, pte is pmd_pte(pmd)
     "set_pmd_at": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int",
     "update_mmu_cache_pmd": "self, k: Primitives, vma: Vma, addr: int, ptep: PteRef",
+    "flush_cache_mm": "self, k: Primitives, mm: Mm",
+    "flush_cache_dup_mm": "self, k: Primitives, mm: Mm",
+    "flush_cache_range": "self, k: Primitives, vma: Vma, start: int, end: int",
+    "flush_cache_page": "self, k: Primitives, vma: Vma, addr: int, pfn: int",
 }
 
 
@@ -194,7 +198,9 @@ def build_view(a: Arch, source: str) -> ModuleView:
         if c.generic:
             continue
         scope = Scope()
-        cx = Cx(c.name, scope)
+        cx = Cx(c.name, scope, mm="vma.mm") if c.name in ("flush_cache_range",
+                                                          "flush_cache_page") \
+            else Cx(c.name, scope)
         body = py.stmts(c.body, cx, 2)
         if c.name in ("update_mmu_cache_range", "update_mmu_cache_pmd"):
             body = ["        " + x for x in macros(_S).lines("umcr_locals", sorted(scope.uses))] + body

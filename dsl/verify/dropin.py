@@ -37,6 +37,10 @@ CALLS = {
     "set_pmd_at": "{p}set_pmd_at(mm, addr, (pmd_t *)ptep, __pmd(pte_val(pte)));",
     "update_mmu_cache_pmd": "{p}update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);",
     "pte_next_pfn": "set_pte(ptep, {p}pte_next_pfn(pte));",
+    "flush_cache_mm": "{p}flush_cache_mm(mm);",
+    "flush_cache_dup_mm": "{p}flush_cache_dup_mm(mm);",
+    "flush_cache_range": "{p}flush_cache_range(vma, addr, addr + PAGE_SIZE);",
+    "flush_cache_page": "{p}flush_cache_page(vma, addr, pte_pfn(pte));",
 }
 _NAMED = re.compile(r"^static inline [^(]*?\bPTDL_RANGE_NAME\((\w+)\)\(", re.M)
 _PLAIN = re.compile(r"^static inline [^(]*?\b(\w+)\(", re.M)

@@ -29,10 +29,15 @@ CALL = {
     "pte_next_pfn": "*ptep = {p}pte_next_pfn(pte);",
     "set_pmd_at": "{p}set_pmd_at(mm, addr, (pmd_t *)ptep, __pmd(pte_val(pte)));",
     "update_mmu_cache_pmd": "{p}update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);",
+    "flush_cache_mm": "{p}flush_cache_mm(mm);",
+    "flush_cache_dup_mm": "{p}flush_cache_dup_mm(mm);",
+    "flush_cache_range": "{p}flush_cache_range(vma, addr, addr + PAGE_SIZE);",
+    "flush_cache_page": "{p}flush_cache_page(vma, addr, 0x1000UL);",
 }
 MARKERS = ("set_ptes", "update_mmu_cache_range", "update_mmu_cache", "flush_dcache_folio",
            "flush_icache_pages", "pte_next_pfn", "ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO",
-           "set_pmd_at", "update_mmu_cache_pmd")
+           "set_pmd_at", "update_mmu_cache_pmd",
+           "flush_cache_mm", "flush_cache_range", "flush_cache_page", "flush_cache_dup_mm")
 
 
 def named(text: str) -> list[str]:

@@ -68,6 +68,13 @@ CASES = [
     ("arm64_pmd_no_icache_sync", "pmd_exec_remap", (), "stale_insn", "arm64"),
     ("riscv_thp_no_pmd_fence", "pmd_exec_remap", (), "spurious_fault", "riscv_thp"),
     ("loongarch_pmd_no_preload", "pmd_read_remap", (), "tlb_preload_missing", "loongarch"),
+    ("nios2_flush_aliases_current_shared", "alias_write_mapped_folio", (), "stale_data", "nios2"),
+    ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
+    ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
+    ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "user_line_after_unmap",
+     "vivtish"),
+    ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "stale_data", "vivtish"),
+    ("vivtish_no_flush_cache_page", "cache_cow_private", (), "user_line_after_unmap", "vivtish"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The archdefs without a Debian cross compiler (csky, microblaze) against
+"""The archdefs without a Debian cross compiler (csky, microblaze, nios2) against
 values computed from the kernel, not from the code under test.
 
 Expected values: the 6.12.117 headers compiled with the host gcc (pte_t a
@@ -6,8 +6,10 @@ Expected values: the 6.12.117 headers compiled with the host gcc (pte_t a
 arch/csky/include/asm/pgtable.h lines 36-60, 141-201 and the
 protection_map of arch/csky/mm/init.c lines 201-218; arch/microblaze/
 include/asm/pgtable.h lines 146-274 and arch/microblaze/mm/init.c lines
-268-285.  The archdef comments give the full figures (384 and 374 facts,
-all equal); the protection tables and a few helper values are pinned here.
+268-285; arch/nios2/include/asm/pgtable-bits.h lines 20-35 with
+pgtable.h MKP, lines 87-151, 172-173 and arch/nios2/mm/init.c lines 132-149.
+The archdef comments give the full figures (384, 374 and 338 facts, all
+equal); the protection tables and a few helper values are pinned here.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from frontend_util import ROOT
 
 CSKY_KERNEL = [0x200, 0x5c8, 0x5c8, 0x5c8, 0x5c8, 0x5c8, 0x5c8, 0x5c8,
                0x200, 0x5c8, 0x7c8, 0x7c8, 0x5c8, 0x5c8, 0x7c8, 0x7c8]
+NIOS2_KERNEL = [0x3000000, 0x3800000, 0x3000000, 0x3800000, 0x3200000, 0x3a00000,
+                0x3200000, 0x3a00000, 0x3000000, 0x3800000, 0x3400000, 0x3c00000,
+                0x3200000, 0x3a00000, 0x3600000, 0x3e00000]
 MICROBLAZE_KERNEL = [0x402, 0x412, 0x412, 0x412, 0x412, 0x412, 0x412, 0x412,
                      0x402, 0x412, 0x452, 0x452, 0x412, 0x412, 0x452, 0x452]
 
 
 @pytest.fixture(scope="module")
 def project() -> Project:
-    return load(ROOT, ["archdefs/csky.arch", "archdefs/microblaze.arch"])
+    return load(ROOT, ["archdefs/csky.arch", "archdefs/microblaze.arch", "archdefs/nios2.arch"])
 
 
 def test_csky_protection_map_is_the_kernels(project: Project) -> None:
@@ -58,3 +63,17 @@ def test_microblaze_helpers_are_the_kernels() -> None:
     assert a.pte_wrprotect(0x1d2) == 0x92 and a.pte_mkclean(0x1d2) == 0x52
     assert a.pte_mkwrite(0x412) == 0x452 and a.pte_mkyoung(0x12) == 0x412
     assert a.pfn_pte(0xfffff, MICROBLAZE_KERNEL[10]) == 0xfffff452
+
+
+def test_nios2_protection_map_is_the_kernels(project: Project) -> None:
+    assert layout.prot_table(project.archs["nios2"]) == NIOS2_KERNEL
+
+
+def test_nios2_helpers_are_the_kernels() -> None:
+    a = importlib.import_module("generated.runtime.nios2").ARCH
+    # host-compiled: pte_none ignores _PAGE_GLOBAL and the low 4 bits, the
+    # PFN is bits 0..19, pfn_pte() ORs the pfn in
+    assert a.pte_none(0xf) and a.pte_none(0x100000) and not a.pte_none(0x10)
+    assert a.pte_mkwrite(0x3800000) == 0x3c00000 and a.pte_mkyoung(0x3800000) == 0x7800000
+    assert a.pte_pfn(0x3e12345) == 0x12345
+    assert a.pfn_pte(0x7ffff, NIOS2_KERNEL[15]) == 0x3e7ffff

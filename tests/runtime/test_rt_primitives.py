@@ -189,6 +189,9 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.hpte_insert(1, 0x400000, 0x100001f)
     t.tsb_insert(2, 0x402000, 0x8000000000001067)
     t.tlb_batch_add(1, 0x403000)
+    t.dcache_flush_user_range(2, 0x400000, 16)
+    t.dcache_flush_user_mm(2)
+    t.cache_flush_all()
     t.pte_clear(1, 12)
     t.set_pmd(1, 0x200000, 0x0)
     return dict(zip(P.TRACE_FORMATS, t.lines))
@@ -223,6 +226,9 @@ EXPECTED_LINES: dict[str, str] = {
     "hpte_insert": "hpte_insert mm=1 addr=0x400000 val=0x100001f",
     "tsb_insert": "tsb_insert mm=2 addr=0x402000 val=0x8000000000001067",
     "tlb_batch_add": "tlb_batch_add mm=1 addr=0x403000",
+    "dcache_flush_user_range": "dcache_flush_user_range mm=2 addr=0x400000 nr=16",
+    "dcache_flush_user_mm": "dcache_flush_user_mm mm=2",
+    "cache_flush_all": "cache_flush_all",
     "pte_clear": "pte_clear pt=1 idx=12",
     "set_pmd": "set_pmd mm=1 addr=0x200000 pfn=0x0",
 }

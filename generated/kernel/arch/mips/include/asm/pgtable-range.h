@@ -23,7 +23,6 @@
 #define _ASM_MIPS_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
-#include <linux/mmzone.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
 #include <asm/tlbflush.h>
@@ -139,7 +138,7 @@ static inline bool __ptdl_pte_present(pte_t pte)
 }
 
 static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr,
-		pte_t *ptep, pte_t pte, unsigned int nr)
+		pte_t *ptep, pte_t pte, unsigned int nr, struct folio *folio)
 {
 	unsigned int i;
 
@@ -156,13 +155,11 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
+	struct folio *folio = page_folio(pte_page(pte));
 	unsigned int i;
 
 	if (__ptdl_pte_present(pte) &&
-		pfn_valid(__ptdl_pte_pfn(pte)) &&
-		__ptdl_set_ptes_any0(mm, addr, ptep, pte, nr)) {
-		struct folio *folio = page_folio(pte_page(pte));
-
+		__ptdl_set_ptes_any0(mm, addr, ptep, pte, nr, folio)) {
 		if (test_bit(PG_arch_1, &folio->flags)) {
 			for (i = 0; i < folio_nr_pages(folio); i++) {
 				struct page *pg = folio_page(folio, i);
@@ -229,15 +226,37 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
-/* Called after set_pmd_at() installed a PMD leaf at addr. */
-static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *vma,
-		unsigned long addr, pmd_t *pmdp)
+/* The whole address space goes (exit_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
 {
-	__update_tlb(vma, addr, ptep_get((pte_t *)pmdp));
+	if (cpu_has_dc_aliases)
+		__flush_cache_all();
 }
 #ifndef PTDL_RANGE_PREFIX
-#define update_mmu_cache_pmd update_mmu_cache_pmd
+#define flush_cache_mm flush_cache_mm
+#endif
+
+/* The user range [start, end) of vma is about to be unmapped or changed. */
+static inline void PTDL_RANGE_NAME(flush_cache_range)(struct vm_area_struct *vma,
+		unsigned long start, unsigned long end)
+{
+	if (cpu_has_dc_aliases || (vma->vm_flags & VM_EXEC))
+		__flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_range flush_cache_range
+#endif
+
+/* The user page at addr (frame pfn) is about to be unmapped or copied. */
+static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
+		unsigned long addr, unsigned long pfn)
+{
+	if (cpu_has_dc_aliases || (vma->vm_flags & VM_EXEC))
+		__flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_page flush_cache_page
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9a79c8e861a21a5a74d19d968bf72ef6add0f42bf0c655d7252303a5f7412e96
+// ptdl-checksum: sha256:b19001069929bbf4e9391179074b7b9fe0113afe3f4680a0203aa1d8d9d643f6
