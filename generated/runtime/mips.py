@@ -187,42 +187,41 @@ class Arch_mips(Arch):
         return PROT_TABLE[vm_flags & 15]
 
     def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
-        _any1 = False
-        for _i2 in range(nr):
-            if not (((k.read_pte(ptep.offset(_i2)) & 0x1) != 0 and self.pte_pfn(k.read_pte(ptep.offset(_i2))) == self.pte_pfn(pte))):
-                _any1 = True
-                break
-        if ((pte & 0x1) != 0 and _any1):
+        if ((pte & 0x1) != 0 and k.pfn_valid(self.pte_pfn(pte)) and any(not (((k.read_pte(ptep.offset(_i1)) & 0x1) != 0 and self.pte_pfn(k.read_pte(ptep.offset(_i1))) == self.pte_pfn(pte))) for _i1 in range(nr))):
             if k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))):
-                for _j3 in range(k.pfn_folio(self.pte_pfn(pte)).nr_pages):
-                    _page4 = k.pfn_page(k.pfn_folio(self.pte_pfn(pte)).pfn + _j3)
-                    if ((self.pte_exec(pte) and not (k.cpu_has('ic_fills_f_dc'))) or k.pages_do_alias(k.kaddr(_page4.pfn), addr + (_page4.pfn - self.pte_pfn(pte)) * 4096)):
-                        k.dcache_flush(_page4.pfn, 1)
+                for _j2 in range(k.pfn_folio(self.pte_pfn(pte)).nr_pages):
+                    _page3 = k.pfn_page(k.pfn_folio(self.pte_pfn(pte)).pfn + _j2)
+                    if ((self.pte_exec(pte) and not (k.cpu_has('ic_fills_f_dc'))) or k.pages_do_alias(k.kaddr(_page3.pfn), addr + (_page3.pfn - self.pte_pfn(pte)) * 4096)):
+                        k.dcache_flush(_page3.pfn, 1)
                 k.folio_clear_arch1(k.pfn_folio(self.pte_pfn(pte)))
-        _i5 = 0
+        _i4 = 0
         while True:
-            k.set_pte(ptep.offset(_i5), pte)
-            _i5 += 1
-            if _i5 == nr:
+            k.set_pte(ptep.offset(_i4), pte)
+            _i4 += 1
+            if _i4 == nr:
                 break
             pte = (pte + (1 << 13)) & 0xffffffffffffffff
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         mm = vma.mm
-        for _i6 in range(nr):
-            k.tlb_preload(mm, addr + _i6 * PAGE_SIZE, ptep.offset(_i6))
+        for _i5 in range(nr):
+            k.tlb_preload(mm, addr + _i5 * PAGE_SIZE, ptep.offset(_i5))
 
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         if k.cpu_has('dc_aliases'):
             if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
                 k.folio_set_arch1(folio)
             else:
-                for _j7 in range(folio.nr_pages):
-                    _page8 = k.pfn_page(folio.pfn + _j7)
-                    k.dcache_flush(_page8.pfn, 1)
+                for _j6 in range(folio.nr_pages):
+                    _page7 = k.pfn_page(folio.pfn + _j6)
+                    k.dcache_flush(_page7.pfn, 1)
         else:
             if not (k.cpu_has('ic_fills_f_dc')):
                 k.folio_set_arch1(folio)
+
+    def update_mmu_cache_pmd(self, k: Primitives, vma: Vma, addr: int, ptep: PteRef) -> None:
+        mm = vma.mm
+        k.tlb_preload(mm, addr, ptep.offset(0))
 
     def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
         if (k.cpu_has('dc_aliases') or (vma.flags & 4) != 0):

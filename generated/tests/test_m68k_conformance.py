@@ -46,6 +46,10 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 
 # (family, scenario) from runtime/scenarios/*.yaml.
 SCENARIOS: list[tuple[str, str]] = [
+    ('alias_mappings', 'alias_write_mapped_folio'),
+    ('cache_calls', 'cache_munmap_shared_written'),
+    ('cache_calls', 'cache_cow_private'),
+    ('cache_calls', 'cache_exit_shared_written'),
     ('exec_after_kernel_write', 'exec_direct_order0'),
     ('exec_after_kernel_write', 'exec_direct_order4'),
     ('exec_after_kernel_write', 'exec_many_mms'),
@@ -77,6 +81,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('read_after_kernel_write', 'read_direct_order2'),
     ('read_after_kernel_write', 'read_many_colours'),
     ('read_after_kernel_write', 'read_private_colours'),
+    ('read_after_kernel_write', 'read_write_while_mapped'),
     ('remap_present', 'remap_identical_exec'),
     ('remap_present', 'remap_identical_read'),
     ('remap_present', 'remap_mprotect_exec'),

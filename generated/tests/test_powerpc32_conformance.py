@@ -46,12 +46,14 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
         'powerpc Book3S-32 (604, G3, G4: neither CPU_FTR_NOEXECUTE nor CPU_FTR_COHERENT_ICACHE) flushes the folio to the I-cache and sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed\'s post-image for 6.6: pte_looks_normal() tests present, not special, not cache-inhibited, user address -- not exec). The user\'s later stores through the writable mapping leave dirty D-cache lines while the flag says clean, so a later exec mapping of the page (a JIT\'s mprotect(PROT_EXEC)) skips the flush: the flag only tracks the kernel\'s writes, and user space must flush its own (dcbst/icbi). Documented semantics, not reproduced as a bug: "clean D and I when PG_arch_1 is set" fails on the anonymous pages.'),
     ('remap_mprotect_shared_write', ()): ('pg_arch_1_state',
         "powerpc Book3S-32 (no CPU_FTR_NOEXECUTE, no CPU_FTR_COHERENT_ICACHE) sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117; the seed's post-image for 6.6): the user's stores through the shared writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml and page_table_check.yaml."),
-    ('tlb_anon_pairs', ()): ('pg_arch_1_state',
-        'powerpc Book3S-32 (604, G3, G4: neither CPU_FTR_NOEXECUTE nor CPU_FTR_COHERENT_ICACHE) flushes the folio to the I-cache and sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed\'s post-image for 6.6: pte_looks_normal() tests present, not special, not cache-inhibited, user address -- not exec). The user\'s later stores through the writable mapping leave dirty D-cache lines while the flag says clean, so a later exec mapping of the page (a JIT\'s mprotect(PROT_EXEC)) skips the flush: the flag only tracks the kernel\'s writes, and user space must flush its own (dcbst/icbi). Documented semantics, not reproduced as a bug: "clean D and I when PG_arch_1 is set" fails on the anonymous pages.'),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
 SCENARIOS: list[tuple[str, str]] = [
+    ('alias_mappings', 'alias_write_mapped_folio'),
+    ('cache_calls', 'cache_munmap_shared_written'),
+    ('cache_calls', 'cache_cow_private'),
+    ('cache_calls', 'cache_exit_shared_written'),
     ('exec_after_kernel_write', 'exec_direct_order0'),
     ('exec_after_kernel_write', 'exec_direct_order4'),
     ('exec_after_kernel_write', 'exec_many_mms'),
@@ -83,6 +85,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('read_after_kernel_write', 'read_direct_order2'),
     ('read_after_kernel_write', 'read_many_colours'),
     ('read_after_kernel_write', 'read_private_colours'),
+    ('read_after_kernel_write', 'read_write_while_mapped'),
     ('remap_present', 'remap_identical_exec'),
     ('remap_present', 'remap_identical_read'),
     ('remap_present', 'remap_mprotect_exec'),

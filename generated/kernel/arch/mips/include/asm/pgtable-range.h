@@ -23,6 +23,7 @@
 #define _ASM_MIPS_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
 #include <asm/tlbflush.h>
@@ -138,7 +139,7 @@ static inline bool __ptdl_pte_present(pte_t pte)
 }
 
 static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr,
-		pte_t *ptep, pte_t pte, unsigned int nr, struct folio *folio)
+		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	unsigned int i;
 
@@ -155,11 +156,13 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
 	unsigned int i;
 
 	if (__ptdl_pte_present(pte) &&
-		__ptdl_set_ptes_any0(mm, addr, ptep, pte, nr, folio)) {
+		pfn_valid(__ptdl_pte_pfn(pte)) &&
+		__ptdl_set_ptes_any0(mm, addr, ptep, pte, nr)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		if (test_bit(PG_arch_1, &folio->flags)) {
 			for (i = 0; i < folio_nr_pages(folio); i++) {
 				struct page *pg = folio_page(folio, i);
@@ -226,6 +229,16 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Called after set_pmd_at() installed a PMD leaf at addr. */
+static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *vma,
+		unsigned long addr, pmd_t *pmdp)
+{
+	__update_tlb(vma, addr, ptep_get((pte_t *)pmdp));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define update_mmu_cache_pmd update_mmu_cache_pmd
+#endif
+
 /* The whole address space goes (exit_mmap). */
 static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
 {
@@ -259,4 +272,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:b19001069929bbf4e9391179074b7b9fe0113afe3f4680a0203aa1d8d9d643f6
+// ptdl-checksum: sha256:8ad6a34a8dd90aba82e07cc2815f0047e7f0ff9cf4fad9ecffdd314568e7cac8
