@@ -162,11 +162,12 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
-		if (__ptdl_pte_p(pte) &&
-			__ptdl_pte_user(pte) &&
-			__ptdl_pte_exec(pte) &&
-			!(__ptdl_pte_present(ptep_get(ptep)) && (__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte)))) {
-			if (!test_bit(PG_arch_1, &folio->flags)) {
+		if (!__ptdl_pte_present(ptep_get(ptep)) ||
+			!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
+			if (__ptdl_pte_p(pte) &&
+				__ptdl_pte_user(pte) &&
+				__ptdl_pte_exec(pte) &&
+				!test_bit(PG_arch_1, &folio->flags)) {
 				flush_icache_range((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
 				set_bit(PG_arch_1, &folio->flags);
@@ -207,4 +208,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:b0c2647dbe1328092148b316be8975b2b943ae13d19b483147cea9433c2bd3f4
+// ptdl-checksum: sha256:8515acd629723879a9ede5b35182c39c3531d2d294ca64162deac6a7b51a5c22
