@@ -40,6 +40,7 @@ SHIM_PRIMITIVES = {
     "store": "ptdl_prim_set_pte",
     "set_pte": "ptdl_prim_set_pte",
     "pgste_set_pte": "ptdl_prim_pgste_set_pte",
+    "set_pte_ext": "ptdl_prim_set_pte_ext",
     "page_table_check": "ptdl_prim_page_table_check",
     "lazy_mmu_enter": "ptdl_prim_lazy_mmu_enter",
     "lazy_mmu_leave": "ptdl_prim_lazy_mmu_leave",
@@ -96,8 +97,10 @@ def gcc_flags(a: Arch) -> list[str]:
             flags.append("-DPTDL_PAIRS_GLOBAL_INVERTED=1")
     for p in sorted(a.primitives, key=lambda p: p.key):
         impl = SHIM_PRIMITIVES.get(p.key)
-        if impl is not None and common.ident(p.c_name) != impl:
-            flags.append(f"-D{p.c_name}={impl}")
+        if impl is not None and p.ptr_size:
+            impl += "_ps"
+        if impl is not None and common.ident(p.name) != impl:
+            flags.append(f"-D{p.name}={impl}")
     return flags
 
 

@@ -118,6 +118,7 @@ class EffectArgs:
     folio: Read
     first: Lazy     # first page of the range
     count: Lazy     # pages in the range
+    ps: bool = False  # the primitive takes (pointer, size)
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,8 @@ class CWriter:
         x = EffectArgs(fn=self.a.primitive(s.name, e.c_default), arg=s.positional or "",
                        mm=r("mm"), ptep=r("ptep"), pte=r("pte"), nr=r("nr"), vma=r("vma"),
                        addr=r("addr"), page=r("page"), new=r("new"), folio=r("folio"),
-                       first=Lazy(first), count=Lazy(count))
+                       first=Lazy(first), count=Lazy(count),
+                       ps=self.a.primitive_ptr_size(s.name))
         return self.eff.lines(e.c_macro, x)
 
     def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:
@@ -353,6 +355,10 @@ class CWriter:
         if s.param("using") == "pgste":
             fn = a.primitive("pgste_set_pte", "ptep_set_pte_at")
             st = self.eff.line("store_pgste", fn, c.get("mm"), c.get("addr"), c.get("ptep"),
+                               c.get("pte"))
+        elif s.param("using") == "set_pte_ext":
+            fn = a.primitive("set_pte_ext", "set_pte_ext")
+            st = self.eff.line("store_set_pte_ext", fn, c.get("addr"), c.get("ptep"),
                                c.get("pte"))
         else:
             fn = a.primitive("set_pte", "set_pte")

@@ -44,7 +44,7 @@ def prot_table(a: Arch) -> list[int]:
     """vm_get_page_prot() for the 16 VM_READ|WRITE|EXEC|SHARED combinations
     (semantics: dsl/catalog.py PROT_KEYS): PAGE_NONE without VM_READ|WRITE|
     EXEC; else base, plus write for shared writable (private writable stays
-    read-only: COW), plus exec or noexec, plus noread with neither VM_READ
+    read-only: COW) or nowrite for the others, plus exec or noexec, plus noread with neither VM_READ
     nor VM_EXEC; without exec/noexec keys the exec role's fields follow
     VM_EXEC (honouring their polarity).  A literal `entry R|W|X|S = ...`
     replaces the computed value of its combination whole."""
@@ -59,6 +59,8 @@ def prot_table(a: Arch) -> list[int]:
         v = prot_bits(a, "base")
         if w and s:
             v |= prot_bits(a, "write")
+        else:
+            v |= prot_bits(a, "nowrite")
         if x:
             v |= prot_bits(a, "exec")
         else:

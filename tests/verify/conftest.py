@@ -14,7 +14,8 @@ from dsl.verify import kernel_setup
 from dsl.verify.karch import KARCHS
 
 ROOT = Path(__file__).resolve().parents[2]
-VERIFIED_ARCHS = ("x86", "arm64", "arm64_64k", "mips", "s390", "riscv", "riscv32")
+VERIFIED_ARCHS = ("x86", "arm64", "arm64_64k", "mips", "s390", "riscv", "riscv32", "arm",
+                  "parisc32")
 
 
 def require() -> bool:

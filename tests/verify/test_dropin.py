@@ -26,7 +26,7 @@ from .conftest import ROOT, need_kernel
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
              "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "um": "um",
-             "m68k_sun3": "m68k_sun3"}
+             "m68k_sun3": "m68k_sun3", "arm": "arm", "parisc32": "parisc32"}
 
 
 @lru_cache(maxsize=None)

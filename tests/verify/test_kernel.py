@@ -13,7 +13,8 @@ import pytest
 from .conftest import VERIFIED_ARCHS, need_kernel, ptdl
 
 ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips",
-             "s390": "s390", "riscv": "riscv", "riscv32": "riscv"}
+             "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "arm": "arm",
+             "parisc32": "parisc32"}
 
 
 @lru_cache(maxsize=None)
@@ -46,9 +47,11 @@ BROKEN = [
     ("x86_pte_none_exact.arch", 5, 6, r"pte_none\(0x20\): kernel 1, archdef 0"),
     ("s390_pfn_pte_plain.arch", 5, 6, r"pfn_pte\(0x0, 0x601\): kernel 0x605, archdef 0x601"),
     ("riscv_exec_with_read.arch", 5, 9, r"vm_get_page_prot\(VM_EXEC\): kernel 0x59, archdef 0x5b"),
+    # arm without `nowrite`: every protection but shared writable loses L_PTE_RDONLY
+    ("arm_no_nowrite.arch", 6, 9, r"vm_get_page_prot\(VM_READ\): kernel 0x383, archdef 0x303"),
 ]
 
-_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv"}
+_ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv", "arm": "arm"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
