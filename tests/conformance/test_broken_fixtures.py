@@ -37,6 +37,7 @@ CASES = [
     ("openrisc_dc_clean_without_sync", "read_direct_order2", (), "pg_arch_1_state", "openrisc"),
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
+    ("xtensa_flag_never_cleared", "pg_arch_1_life", (), "stale_insn", "xtensa"),
 ]
 
 
