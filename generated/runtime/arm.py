@@ -161,7 +161,8 @@ class Arch_arm(Arch):
         if (self._d_valid_user(pte) and self.pte_exec(pte)):
             if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
                 k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
-                k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+            k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
         _i1 = 0
         while True:
             k.set_pte(ptep.offset(_i1), pte)

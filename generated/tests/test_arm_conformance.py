@@ -245,6 +245,7 @@ def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
 EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     ('exec_direct_order0', [()], {
         "counts": {
+            'dcache_flush pfn=0x10000 nr=1': 1,
             'icache_sync pfn=0x10000 nr=1': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 2,
@@ -255,6 +256,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
     }),
     ('exec_direct_order4', [()], {
         "counts": {
+            'dcache_flush pfn=0x10000 nr=16': 1,
             'icache_sync pfn=0x10000 nr=16': 1,
             'pg_arch_1 set folio=0x10000': 1,
             'pg_arch_1 test folio=0x10000 -> 0': 2,

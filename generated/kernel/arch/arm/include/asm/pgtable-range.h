@@ -146,9 +146,10 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	if (__ptdl_pte_valid_user(pte) && __ptdl_pte_exec(pte)) {
 		if (!test_bit(PG_arch_1, &folio->flags)) {
 			set_bit(PG_arch_1, &folio->flags);
-			flush_icache_range((unsigned long)folio_address(folio),
-				(unsigned long)folio_address(folio) + folio_size(folio));
+			__cpuc_flush_dcache_area(folio_address(folio), folio_size(folio));
 		}
+		flush_icache_range((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
 	}
 	for (;;) {
 		set_pte_ext(ptep, pte, addr < TASK_SIZE ? PTE_EXT_NG : 0);
@@ -187,4 +188,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_ARM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5948bef1dfff15c5d650689f6b48eaa4e3d6e52e2817553ef9689ab31ec0d6a5
+// ptdl-checksum: sha256:e0e07bbfb9db7d5421751615c502379ba1c1eb25ccd61e50842adfa368565f3b
