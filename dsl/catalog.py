@@ -229,6 +229,12 @@ ADDITIVE_ADVANCES = tuple(x.name for x in ADVANCE_ENTRIES if x.additive)
 # The four calls and what each statement may see.
 CALLS = ("set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
          "flush_icache_pages")
+# The cache calls around the range API (Documentation/core-api/cachetlb.rst:
+# before munmap / exit, COW and mprotect change the page tables); optional,
+# the default is include/asm-generic/cacheflush.h's no-op.  The model's
+# callers call them where mm/ does (runtime/mmcallers.py).
+OPTIONAL_CALLS = ("flush_cache_mm", "flush_cache_range", "flush_cache_page")
+ALL_CALLS = CALLS + OPTIONAL_CALLS
 
 # Objects a predicate or target may name, per call.  `pte` is the first PTE
 # (set_ptes: the value being installed; update_mmu_cache_range: *ptep),
@@ -239,6 +245,9 @@ CALL_OBJECTS: dict[str, tuple[str, ...]] = {
     "update_mmu_cache_range": ("pte", "folio", "vma", "mm", "cpu"),
     "flush_dcache_folio": ("folio", "cpu"),
     "flush_icache_pages": ("folio", "vma", "mm", "cpu"),
+    "flush_cache_mm": ("mm", "cpu"),
+    "flush_cache_range": ("vma", "mm", "cpu"),
+    "flush_cache_page": ("vma", "mm", "cpu"),
 }
 
 
@@ -288,6 +297,8 @@ PREDICATE_ENTRIES: tuple[Predicate, ...] = (
     Predicate("vma", "shared", "VM_SHARED"),
     Predicate("mm", "pgste", "s390: the mm has page-status table extensions (KVM guest)"),
     Predicate("mm", "init", "the kernel's init_mm"),
+    Predicate("mm", "current", "the mm is current->active_mm (the task making the call; "
+              "arm and nios2 flush only its aliases)"),
 )
 PREDICATES: dict[str, Predicate] = {p.key: p for p in PREDICATE_ENTRIES}
 
@@ -301,7 +312,10 @@ PTE_OBJECTS = ("pte", "old", "new")  # old/new only inside any() and `each pte`
 # Loops: `each pte` walks the nr entries (binds old, new, addr, ptep);
 # `each page` walks pages, `of folio` (all pages of the folio) or `of range`
 # (the nr pages of the call; default).
-EACH_KINDS = ("pte", "page")
+EACH_KINDS = ("pte", "page", "mapping")
+# `each mapping of folio` walks the file folio's i_mmap (binds vma, mm and
+# the folio pages that VMA maps); only `of folio`, in any call with a folio.
+EACH_MAPPING_SOURCES = ("folio",)
 EACH_SOURCES = ("folio", "range")
 
 
@@ -316,7 +330,8 @@ class Effect:
     c/effects.j2.  `shape` says what the code writers hand the macro:
     'plain' (nothing), 'pages' (first page and count of the folio|page|
     range argument), 'entry' (the address/ptep of the current entry),
-    'loop' (store: a body between its open and close macros)."""
+    'loop' (store: a body between its open and close macros), 'mapping'
+    (the `each mapping` step: its VMA and the folio pages it maps)."""
 
     name: str
     doc: str
@@ -372,6 +387,25 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, (), ("update_mmu_cache_range", "set_ptes"), "pte",
            "flush_dcache_page_user", "dcache_flush_user",
            "dcache_flush_user mm={mm} addr={addr:#x} pfn={new_pfn:#x} nr=1", "entry"),
+    Effect("flush_user_alias", "write back and invalidate the user-alias D-cache lines, at their "
+           "user addresses in the `each mapping` VMA, of every folio page that VMA maps "
+           "(`mapping`: arm flush_cache_pages) or of the head page only, at the address it would "
+           "have there (`head`: a single-page flush_cache_page)",
+           {}, ("mapping", "head"), _ALL, "mapping", "flush_cache_pages", "dcache_flush_user",
+           "dcache_flush_user mm={mm} addr={addr:#x} pfn={pfn:#x} nr={nr}", "mapping"),
+    Effect("flush_user_cache", "write back and invalidate the user lines of vma->vm_mm for the "
+           "call's addresses: [start, end) in flush_cache_range, the page at addr in "
+           "flush_cache_page (VIVT: by virtual address; aliasing VIPT: at the colour of the "
+           "page mapped there)",
+           {}, (), ("flush_cache_range", "flush_cache_page"), "", "flush_user_cache_range",
+           "dcache_flush_user_range", "dcache_flush_user_range mm={mm} addr={addr:#x} nr={nr}"),
+    Effect("flush_user_cache_mm", "write back and invalidate every user line of the mm",
+           {}, (), ("flush_cache_mm",), "", "flush_user_cache_mm", "dcache_flush_user_mm",
+           "dcache_flush_user_mm mm={mm}", reads_range=False),
+    Effect("flush_cache_all", "write back and invalidate every D-cache line and invalidate the "
+           "I-cache (mips r4k_blast_dcache + r4k_blast_icache: __flush_cache_all)",
+           {}, (), OPTIONAL_CALLS, "", "__flush_cache_all", "cache_flush_all",
+           "cache_flush_all", reads_range=False),
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),
@@ -405,6 +439,11 @@ PRIMITIVE_KEYS: tuple[str, ...] = tuple(sorted(EFFECTS)) + ("set_pte", "pgste_se
 # end) / (kaddr): written `name(ptr, size)` in the primitives block.
 PTR_SIZE_EFFECTS: tuple[str, ...] = ("clean_dcache", "flush_dcache", "inval_icache", "sync_icache")
 PTR_SIZE_SUFFIX = "(ptr, size)"
+# Effects whose primitive may flush one page per call, (vma, user address,
+# pfn), instead of (vma, addr, pfn, nr): written `name(vma, addr, pfn)`;
+# the header (and the model) call it once per page (parisc flush_cache_page).
+PER_PAGE_EFFECTS: tuple[str, ...] = ("flush_user_alias",)
+PER_PAGE_SUFFIX = "(vma, addr, pfn)"
 
 
 def effect_names() -> list[str]:

@@ -80,13 +80,18 @@ class BehaviourChecks(CheckerBase):
             if p.key not in catalog.PRIMITIVE_KEYS:
                 self.err(p.loc, f"unknown primitive '{p.key}'"
                          f"{did_you_mean(p.key, catalog.PRIMITIVE_KEYS)}", p.origin)
-            if not C_IDENT.match(p.name) or ("(" in p.c_name and not p.ptr_size):
-                hint = f" (or NAME{catalog.PTR_SIZE_SUFFIX})" if "(" in p.c_name else ""
+            if not C_IDENT.match(p.name) or ("(" in p.c_name and not p.ptr_size
+                                               and not p.per_page):
+                hint = (f" (or NAME{catalog.PTR_SIZE_SUFFIX}, NAME{catalog.PER_PAGE_SUFFIX})"
+                        if "(" in p.c_name else "")
                 self.err(p.loc, f"primitive name {p.c_name!r} is not a C identifier{hint}",
                          p.origin)
             elif p.ptr_size and p.key not in catalog.PTR_SIZE_EFFECTS:
                 self.err(p.loc, f"primitive '{p.key}' cannot take {catalog.PTR_SIZE_SUFFIX} "
                          f"(only {', '.join(catalog.PTR_SIZE_EFFECTS)})", p.origin)
+            elif p.per_page and p.key not in catalog.PER_PAGE_EFFECTS:
+                self.err(p.loc, f"primitive '{p.key}' cannot take {catalog.PER_PAGE_SUFFIX} "
+                         f"(only {', '.join(catalog.PER_PAGE_EFFECTS)})", p.origin)
         if not C_IDENT.match(a.name):
             self.err(a.loc, f"arch name '{a.name}' is not an identifier", a.name)
         kinds = {c.kind for c in a.cites}
@@ -99,8 +104,8 @@ class BehaviourChecks(CheckerBase):
     def calls(self) -> None:
         a = self.a
         for c in a.calls:
-            if c.name not in catalog.CALLS:
-                self.err(c.loc, f"unknown call '{c.name}'{did_you_mean(c.name, catalog.CALLS)} (one of {', '.join(catalog.CALLS)})",
+            if c.name not in catalog.ALL_CALLS:
+                self.err(c.loc, f"unknown call '{c.name}'{did_you_mean(c.name, catalog.ALL_CALLS)} (one of {', '.join(catalog.ALL_CALLS)})",
                          c.origin)
                 continue
             self.body(c.name, c.body, c.origin, each="", in_any=False)
@@ -129,6 +134,12 @@ class BehaviourChecks(CheckerBase):
                     self.err(s.loc, "loops do not nest", origin)
                 if s.kind == "pte" and call not in ("set_ptes", "update_mmu_cache_range"):
                     self.err(s.loc, f"`each pte` is not available in {call}", origin)
+                if s.kind == "mapping":
+                    if s.source not in catalog.EACH_MAPPING_SOURCES or s.reverse:
+                        self.err(s.loc, "`each mapping` walks a folio's i_mmap: write "
+                                 "`each mapping of folio`", origin)
+                    self.body(call, s.body, origin, s.kind, in_any)
+                    continue
                 if s.source not in catalog.EACH_SOURCES or (s.kind == "pte" and s.source != "range"):
                     self.err(s.loc, f"`each {s.kind} of {s.source}` is not a loop "
                              "(each pte, each page [of folio|range])", origin)
@@ -288,6 +299,8 @@ class BehaviourChecks(CheckerBase):
             return
         if obj == "page" and each != "page":
             self.err(r.loc, f"'{r.text}' is only available inside `each page`", origin)
+        elif obj in ("vma", "mm") and each == "mapping":
+            pass        # `each mapping` binds the VMA and its mm
         elif obj != "page" and obj not in catalog.CALL_OBJECTS[call]:
             self.err(r.loc, f"no {obj} in {call}", origin)
         if attr == "pg_arch_1":

@@ -115,8 +115,7 @@ def diff(a: Arch, b: Arch) -> str:
         if rows:
             sections.append((section, rows))
     calls: list[tuple[str, list[tuple[str, str, str]]]] = []
-    for name in ("set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
-                 "flush_icache_pages"):
+    for name in catalog.ALL_CALLS:
         ca, cb = a.call(name), b.call(name)
         la = call_summary(a, ca) if ca is not None else ["(missing)"]
         lb = call_summary(b, cb) if cb is not None else ["(missing)"]

@@ -305,6 +305,11 @@ class Primitive:
         """The function takes (kernel pointer, size in bytes)."""
         return self.c_name.replace(" ", "").endswith("(ptr,size)")
 
+    @property
+    def per_page(self) -> bool:
+        """The function flushes one page: (vma, user address, pfn)."""
+        return self.c_name.replace(" ", "").endswith("(vma,addr,pfn)")
+
 
 @dataclass(frozen=True)
 class Cite:
@@ -440,6 +445,10 @@ class Arch:
     def primitive_ptr_size(self, key: str) -> bool:
         """The arch's primitive for effect `key` takes (pointer, size)."""
         return any(p.key == key and p.ptr_size for p in self.primitives)
+
+    def primitive_per_page(self, key: str) -> bool:
+        """The arch's primitive for effect `key` flushes one page per call."""
+        return any(p.key == key and p.per_page for p in self.primitives)
 
     def setting(self, name: str) -> Setting | None:
         for k, s in self.settings:

@@ -268,3 +268,14 @@ class Arch:
     def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page,
                            nr: int) -> None:
         pass
+
+    # The cache calls around the range API (Documentation/core-api/
+    # cachetlb.rst; include/asm-generic/cacheflush.h: no-ops by default).
+    def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
+        pass
+
+    def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
+        pass
+
+    def flush_cache_page(self, k: Primitives, vma: Vma, addr: int, pfn: int) -> None:
+        pass

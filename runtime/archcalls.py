@@ -155,6 +155,30 @@ class ArchCalls(Effects):
         self._end(mark)
 
     # ------------------------------------------------------------------
+    # The cache calls around the range API (cachetlb.rst order: flush the
+    # cache, change the page tables, flush the TLB)
+    def flush_cache_mm(self, mm: Mm) -> None:
+        if self.script is not None:
+            self.script.call_flush_cache_mm(self, mm)
+        mark = self._begin("flush_cache_mm")
+        self.arch.flush_cache_mm(self, mm)
+        self._end(mark)
+
+    def flush_cache_range(self, vma: Vma, start: int, end: int) -> None:
+        if self.script is not None:
+            self.script.call_flush_cache_range(self, vma, start, end)
+        mark = self._begin("flush_cache_range")
+        self.arch.flush_cache_range(self, vma, start, end)
+        self._end(mark)
+
+    def flush_cache_page(self, vma: Vma, addr: int, pfn: int) -> None:
+        if self.script is not None:
+            self.script.call_flush_cache_page(self, vma, addr, pfn)
+        mark = self._begin("flush_cache_page")
+        self.arch.flush_cache_page(self, vma, addr, pfn)
+        self._end(mark)
+
+    # ------------------------------------------------------------------
     # Kernel actions
     def add_to_page_cache(self, mapping: Mapping, index: int, order: int = 0,
                           pfn: int = -1, fill: bool = True,
@@ -194,9 +218,13 @@ class ArchCalls(Effects):
         if flush:
             self.flush_dcache_folio(folio)
 
-    def file_write(self, mapping: Mapping, index: int, flush: bool = True) -> int:
+    def file_write(self, mapping: Mapping, index: int, flush: bool = True,
+                   writer: Mm | None = None) -> int:
         """write(2) into the page cache (generic_perform_write: copy, then
-        flush_dcache_folio)."""
+        flush_dcache_folio), by a task of ``writer`` (default: whatever
+        runs: current->active_mm)."""
+        if writer is not None:
+            self.switch_to(writer)
         f = mapping.folio_at(index)
         if f is None:
             f = self.add_to_page_cache(mapping, index, 0, fill=False)

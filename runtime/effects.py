@@ -15,7 +15,9 @@ from runtime.machine import Machine
 from runtime.memory import Folio, Page
 from runtime.mm import Mm
 from runtime.pagetable import PteRef
-from runtime.primitives import GRANULARITY_FOLIO, GRANULARITY_NONE, GRANULARITY_PAGE
+from runtime.primitives import (
+    DCACHE_VIVT, GRANULARITY_FOLIO, GRANULARITY_NONE, GRANULARITY_PAGE,
+)
 from runtime.trace import hx
 from runtime.violation import LAZY_MMU, PG_ARCH_1_GRANULARITY
 
@@ -176,6 +178,59 @@ class Effects(Machine):
         t = ptep.table
         self.trace.tlb_preload(mm.id, addr, t.entries[ptep.idx])
         self.tlb.preload(mm.id, addr >> self.page_shift, t.entries, ptep.idx)
+
+    def dcache_flush_user_range(self, mm: Mm, addr: int, nr: int) -> None:
+        """Write back and invalidate mm's user lines for the nr pages from
+        addr (flush_cache_range / flush_cache_page: cachetlb.rst).  A VIVT
+        line needs no translation (keyed by address space and address);
+        an aliasing VIPT line is found through the page the entry maps."""
+        self.trace.dcache_flush_user_range(mm.id, addr, nr)
+        dc = self.dcache
+        if dc.coherent:
+            return
+        if dc.kind == DCACHE_VIVT:
+            lo = dc.alias(mm.id, addr)
+            hi = lo + nr
+            for key in sorted(dc.ver):
+                if lo <= key[1] < hi:
+                    self._flush_line(key[0], key[1])
+            return
+        for i in range(nr):
+            a = addr + i * self.page_size
+            pte = self.pte_at(mm, a)
+            if self.arch.pte_present(pte):
+                pfn = self.arch.pte_pfn(pte)
+                self._flush_line(pfn, dc.alias(mm.id, a))
+
+    def dcache_flush_user_mm(self, mm: Mm) -> None:
+        """flush_cache_mm: every user line of mm."""
+        self.trace.dcache_flush_user_mm(mm.id)
+        dc = self.dcache
+        if dc.coherent:
+            return
+        if dc.kind == DCACHE_VIVT:
+            self.dcache_drop_user_lines(mm.id)
+            return
+        for v in mm.vmas:
+            for a in range(v.start, v.end, self.page_size):
+                pte = self.pte_at(mm, a)
+                if self.arch.pte_present(pte):
+                    self._flush_line(self.arch.pte_pfn(pte), dc.alias(mm.id, a))
+
+    def cache_flush_all(self) -> None:
+        """Every D-cache line written back and invalidated, the I-cache
+        invalidated (mips __flush_cache_all / r4k_blast_dcache)."""
+        self.trace.cache_flush_all()
+        for key in sorted(self.dcache.ver):
+            self._flush_line(key[0], key[1])
+        self.icache.lines.clear()
+
+    def _flush_line(self, pfn: int, alias: int) -> None:
+        f = self.mem.folio_of(pfn)
+        if f is not None:
+            self.dcache.flush(f, pfn - f.pfn, alias)
+        else:
+            self.dcache.invalidate(pfn, alias)
 
     def tlb_flush_page(self, mm: Mm, addr: int) -> None:
         self.trace.tlb_flush_page(mm.id, addr)

@@ -103,6 +103,7 @@ class Kernel(MmCallers):
 
     def user_access(self, mm: Mm, addr: int, write: bool, exec: bool) -> int:
         """Translate (faulting as needed) and return the pfn, -1 on SIGSEGV."""
+        self.switch_to(mm)
         status, val = self._translate(mm, addr, write, exec)
         tries = 0
         while status != _HIT:

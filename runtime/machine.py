@@ -17,8 +17,9 @@ from runtime.cache import DCache, ICache
 from runtime.layout import Layout
 from runtime.lazy import LazyMmu
 from runtime.memory import Folio, Mapping, Page, PhysMem
-from runtime.mm import Mm, Vma
+from runtime.mm import FolioMapping, Mm, Vma
 from runtime.pagetable import PteRef, PteTable
+from runtime.primitives import DCACHE_VIVT
 from runtime.ptcheck import PageTableCheck
 from runtime.script import ScriptWriter
 from runtime.tlb import Tlb, make_tlb
@@ -62,6 +63,9 @@ class Machine:
     touched: list[tuple[PteTable, int]]
     buddies: list[tuple[PteTable, int]]
     faults: int
+    # current->active_mm: the task whose address space the CPU runs
+    # (user actions switch to their mm; write(2) names its writer)
+    current_mm: Mm
 
     def __init__(self, arch: Arch, cpu: frozenset[str] | None = None,
                  trace: bool = True, page_table_check: bool | None = None,
@@ -104,6 +108,7 @@ class Machine:
         self.touched = []
         self.buddies = []
         self.faults = 0
+        self.current_mm = self.init_mm
 
     # ------------------------------------------------------------------
     # Reporting
@@ -180,6 +185,67 @@ class Machine:
         if c <= 1:
             return False
         return (a >> self.page_shift) % c != (b >> self.page_shift) % c
+
+    def i_mmap(self, mapping: Mapping) -> list[Vma]:
+        """The VMAs mapping a file (address_space i_mmap), by VMA id: every
+        VMA created with this mapping that its mm still holds."""
+        return [v for v in self.vmas if v.mapping is mapping and v in v.mm.vmas]
+
+    def folio_mappings(self, folio: Folio) -> list[FolioMapping]:
+        """The i_mmap walk over a file folio's pages (vma_interval_tree_foreach
+        from folio->index to folio->index + nr - 1): per VMA that maps at
+        least one of them, which pages and where.  Empty for an anonymous
+        folio or one without a mapping (folio_flush_mapping() NULL)."""
+        m = folio.mapping
+        out: list[FolioMapping] = []
+        if m is None or folio.anon:
+            return out
+        first = folio.index
+        last = folio.index + folio.nr_pages - 1
+        word = (1 << self.arch.word_bits) - 1
+        for v in self.i_mmap(m):
+            vlast = v.pgoff + ((v.end - v.start) >> self.page_shift) - 1
+            if vlast < first or v.pgoff > last:
+                continue
+            lo = max(first, v.pgoff)
+            hi = min(last, vlast)
+            addr = v.start + ((lo - v.pgoff) << self.page_shift)
+            head = (v.start + ((first - v.pgoff) << self.page_shift)) & word
+            out.append(FolioMapping(v, addr, folio.pfn + (lo - first), hi - lo + 1, head,
+                                    folio.pfn))
+        return out
+
+    def switch_to(self, mm: Mm) -> None:
+        """The CPU runs a task of ``mm`` (context switch when it is not
+        current->active_mm).  An untagged virtual cache (``vivt``) cannot
+        tell address spaces apart, so switch_mm writes back and invalidates
+        every user line (arm v4/v5 cpu_*_switch_mm clean and invalidate the
+        whole D-cache, arch/arm/mm/proc-arm926.S); the model keys VIVT
+        lines by (mm, vaddr) and drops the user ones here, no trace line."""
+        if mm is self.current_mm:
+            return
+        self.current_mm = mm
+        if self.dcache.kind == DCACHE_VIVT:
+            self.dcache_drop_user_lines(-1)
+
+    def dcache_drop_user_lines(self, space: int) -> None:
+        """Write back and invalidate the VIVT user lines of address space
+        ``space`` (every user space: -1)."""
+        dc = self.dcache
+        for key in sorted(dc.ver):
+            pfn, alias = key
+            sp = alias >> 52
+            if sp == 0 or (space >= 0 and sp != space):
+                continue
+            f = self.mem.folio_of(pfn)
+            if f is not None:
+                dc.flush(f, pfn - f.pfn, alias)
+            else:
+                dc.invalidate(pfn, alias)
+
+    def mm_is_current(self, mm: Mm) -> bool:
+        """mm == current->active_mm."""
+        return mm is self.current_mm
 
     def cpu_has(self, feature: str) -> bool:
         return feature in self.cpu

@@ -4,7 +4,9 @@ Place in the flow: user actions name an ``Mm`` and an address; the fault
 path finds the ``Vma`` and builds a ``Vmf`` (struct vm_fault) for the
 generic callers (mm/memory.c, mm/filemap.c); arch calls receive them.
 Several VMAs and several mms may map the same folio.  ``init_mm`` has id 0
-(page_table_check skips it: mm/page_table_check.c).
+(page_table_check skips it: mm/page_table_check.c).  ``FolioMapping`` is
+one step of the i_mmap walk (``Machine.folio_mappings``): a VMA that maps
+part of a file folio, the folio pages it maps and their user address.
 """
 
 from __future__ import annotations
@@ -116,3 +118,36 @@ class Vmf:
         self.exec = exec
         self.pte = None
         self.orig_pte = 0
+
+
+class FolioMapping:
+    """One VMA of a file folio's i_mmap walk (vma_interval_tree_foreach
+    over [folio->index, folio->index + nr - 1], as arch/arm/mm/flush.c
+    __flush_dcache_aliases and arch/parisc/kernel/cache.c flush_dcache_folio
+    do it): the pages of the folio the VMA maps are ``pfn .. pfn + nr - 1``
+    at user addresses ``addr ..``; ``head_addr`` is where the folio's
+    first page would sit in the VMA (below ``vma.start`` when the VMA
+    covers only the folio's tail), wrapped to the word size as an
+    unsigned long is."""
+
+    vma: Vma
+    mm: Mm
+    addr: int
+    pfn: int
+    nr: int
+    head_addr: int
+    folio_pfn: int
+
+    def __init__(self, vma: Vma, addr: int, pfn: int, nr: int, head_addr: int,
+                 folio_pfn: int) -> None:
+        self.vma = vma
+        self.folio_pfn = folio_pfn
+        self.mm = vma.mm
+        self.addr = addr
+        self.pfn = pfn
+        self.nr = nr
+        self.head_addr = head_addr
+
+    def __repr__(self) -> str:
+        return "FolioMapping(vma=%d, addr=0x%x, pfn=0x%x, nr=%d)" % (
+            self.vma.id, self.addr, self.pfn, self.nr)

@@ -290,9 +290,18 @@ class MmCallers(ArchCalls):
         self.set_pte_at(vma.mm, vmf.address, ptep, entry)
         self.update_mmu_cache_range(vmf, vma, vmf.address, ptep, 1)
 
-    def ptep_clear(self, mm: Mm, addr: int, flush: bool = True) -> int:
+    def ptep_clear(self, mm: Mm, addr: int, flush: bool = True, cache: bool = True) -> int:
         """ptep_get_and_clear (+ flush_tlb_page with ``flush``), with
-        page_table_check's clear, rmap and counters (zap_pte_range)."""
+        page_table_check's clear, rmap and counters (zap_pte_range).  With
+        ``flush`` and ``cache`` the arch's flush_cache_page(vma, addr, pfn)
+        runs first, as ptep_clear_flush's callers do (mm/memory.c
+        wp_page_copy, mm/rmap.c try_to_unmap_one); a caller that already
+        ran flush_cache_range over the VMA passes ``cache=False``."""
+        if flush and cache:
+            vma = mm.find_vma(addr)
+            cur = self.pte_at(mm, addr)
+            if vma is not None and self.arch.pte_present(cur):
+                self.flush_cache_page(vma, addr, self.arch.pte_pfn(cur))
         ptep = self.pte_ref(mm, addr)
         if ptep is None:
             return self.arch.empty_pte
@@ -312,15 +321,44 @@ class MmCallers(ArchCalls):
                     mm.anon_pages -= 1
                 else:
                     mm.file_pages -= 1
-                if flush and not self.dcache.coherent:
-                    self.dcache_flush_user(mm, addr, pfn, 1)   # flush_cache_page
         if flush:
             self.tlb_flush_page(mm, addr)
         return old
 
     def zap_range(self, mm: Mm, addr: int, nr: int, flush: bool = True) -> None:
+        """zap_page_range_single / unmap_vmas: per VMA the range touches,
+        tlb_start_vma's flush_cache_range(vma, vm_start, vm_end)
+        (include/asm-generic/tlb.h, 6.12), then zap_pte_range clears the
+        entries (no flush_cache_page) and the TLB is flushed."""
+        end = addr + nr * self.page_size
+        if flush:
+            for v in list(mm.vmas):
+                if v.start < end and addr < v.end:
+                    self.flush_cache_range(v, v.start, v.end)
         for i in range(nr):
-            self.ptep_clear(mm, addr + i * self.page_size, flush)
+            self.ptep_clear(mm, addr + i * self.page_size, flush, False)
+
+    def munmap(self, mm: Mm, vma: Vma) -> None:
+        """munmap(2) of a whole VMA (do_vmi_munmap -> unmap_region): zap it
+        with its cache and TLB flushes, then the VMA leaves the mm and its
+        file's i_mmap."""
+        self.zap_range(mm, vma.start, (vma.end - vma.start) >> self.page_shift)
+        if vma in mm.vmas:
+            mm.vmas.remove(vma)
+            if vma.mapping is not None:
+                vma.mapping.nr_vmas -= 1
+
+    def exit_mmap(self, mm: Mm) -> None:
+        """exit_mmap (mm/mmap.c, 6.12): flush_cache_mm(mm), then every VMA
+        is unmapped as a full-mm gather (no flush_cache_range per VMA),
+        the TLB flushed, the VMAs freed."""
+        self.flush_cache_mm(mm)
+        for v in list(mm.vmas):
+            for a in range(v.start, v.end, self.page_size):
+                self.ptep_clear(mm, a, True, False)
+            mm.vmas.remove(v)
+            if v.mapping is not None:
+                v.mapping.nr_vmas -= 1
 
     def do_wp_page(self, vmf: Vmf, ptep: PteRef) -> None:
         """mm/memory.c do_wp_page: shared -> make writable in place

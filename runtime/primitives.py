@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from runtime.memory import Folio, Page
-    from runtime.mm import Mm
+    from runtime.mm import FolioMapping, Mm
     from runtime.pagetable import PteRef
 
 # ---------------------------------------------------------------------------
@@ -106,6 +106,9 @@ TRACE_FORMATS: dict[str, str] = {
     "page_clear_arch1": "pg_arch_1 clear page={pfn:hex}",
     "tlb_preload": "tlb_preload mm={mm:dec} addr={addr:hex} val={val:hex}",
     "tlb_flush_page": "tlb_flush_page mm={mm:dec} addr={addr:hex}",
+    "dcache_flush_user_range": "dcache_flush_user_range mm={mm:dec} addr={addr:hex} nr={nr:dec}",
+    "dcache_flush_user_mm": "dcache_flush_user_mm mm={mm:dec}",
+    "cache_flush_all": "cache_flush_all",
     # the model's own events (generic kernel code, not arch calls; the C
     # harness never prints them)
     "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
@@ -225,6 +228,9 @@ class Primitives(Protocol):
     def page_clear_arch1(self, page: Page) -> None: ...
     def tlb_preload(self, mm: Mm, addr: int, ptep: PteRef) -> None: ...
     def tlb_flush_page(self, mm: Mm, addr: int) -> None: ...
+    def dcache_flush_user_range(self, mm: Mm, addr: int, nr: int) -> None: ...
+    def dcache_flush_user_mm(self, mm: Mm) -> None: ...
+    def cache_flush_all(self) -> None: ...
 
     # -- queries (no trace line) -----------------------------------------
     def read_pte(self, ptep: PteRef) -> int: ...
@@ -236,6 +242,8 @@ class Primitives(Protocol):
     def kaddr(self, pfn: int) -> int: ...
     def pages_do_alias(self, a: int, b: int) -> bool: ...
     def cpu_has(self, feature: str) -> bool: ...
+    def folio_mappings(self, folio: Folio) -> list[FolioMapping]: ...
+    def mm_is_current(self, mm: Mm) -> bool: ...
 
 
 # Member names of the Protocol, in declaration order (the tests compare
@@ -245,11 +253,13 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
     "lazy_mmu_leave", "dcache_flush", "dcache_flush_user", "dcache_clean",
     "icache_sync", "icache_inval", "folio_test_arch1", "folio_set_arch1",
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
-    "tlb_preload", "tlb_flush_page",
+    "tlb_preload", "tlb_flush_page", "dcache_flush_user_range", "dcache_flush_user_mm",
+    "cache_flush_all",
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
     "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has",
+    "folio_mappings", "mm_is_current",
 )
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,9 @@ Records, in the order they may appear:
     cpu FEATURE                      (one per enabled CPU feature; none if none)
     mm id=1 pgste=0                  (define/update mm 1; id 0 is init_mm)
     vma id=1 mm=1 start=0x.. end=0x.. flags=0x5 pgoff=0x0 file=1 mapped=1
-    folio pfn=0x1000 order=4 anon=0 mapping=1 mapped=1 arch1=0
+    folio pfn=0x1000 order=4 anon=0 mapping=1 mapped=1 arch1=0 index=0x0
+    i_mmap file=1 vmas=1,4           (the VMAs mapping file 1, by id; vmas=- if none;
+                                      after a file folio, with their mm/vma records)
     page_arch1 pfn=0x1003 val=1      (a tail page's PG_arch_1; only set bits)
     table pt=1 mm=1 base=0x... empty=0x0
                                      (reset table pt: every entry = empty)
@@ -29,6 +31,11 @@ Records, in the order they may appear:
                                      (fault=none: vmf is NULL)
     call flush_dcache_folio folio=0x1000
     call flush_icache_pages vma=1 page=0x1003 nr=16
+                                     (every call also carries current=ID:
+                                      current->active_mm)
+    call flush_cache_mm mm=1
+    call flush_cache_range vma=1 start=0x.. end=0x..
+    call flush_cache_page vma=1 addr=0x.. pfn=0x..
     expect <trace line>              (what the model traced for the last call)
     end
 
@@ -42,7 +49,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runtime.memory import Folio
+from runtime.memory import Folio, Mapping
 from runtime.pagetable import PteRef, PteTable
 from runtime.trace import hx
 
@@ -54,8 +61,12 @@ if TYPE_CHECKING:
 
 class ScriptWriter:
     lines: list[str]
+    i_mmap_seen: dict[int, str]     # file id -> the i_mmap state last written
+    mms_seen: set[int]
 
     def __init__(self, k: Machine) -> None:
+        self.i_mmap_seen = {}
+        self.mms_seen = set()
         self.lines = ["ptdl-script 1", "arch " + k.arch.name]
         for feat in sorted(k.cpu):
             self.lines.append("cpu " + feat)
@@ -65,6 +76,7 @@ class ScriptWriter:
 
     # --- state records --------------------------------------------------
     def _mm(self, mm: Mm) -> None:
+        self.mms_seen.add(mm.id)
         self.lines.append("mm id=%d pgste=%d" % (mm.id, int(mm.has_pgste)))
 
     def _vma(self, k: Machine, vma: Vma) -> None:
@@ -76,13 +88,30 @@ class ScriptWriter:
 
     def _folio(self, k: Machine, f: Folio) -> None:
         m = f.mapping
-        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d"
+        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d index=%s"
                           % (hx(f.pfn), f.order, int(f.anon),
                              0 if m is None else m.id,
-                             int(k.mapping_mapped(f)), int(f.page_arch1[0])))
+                             int(k.mapping_mapped(f)), int(f.page_arch1[0]), hx(f.index)))
         for i in range(1, f.nr_pages):
             if f.page_arch1[i]:
                 self.lines.append("page_arch1 pfn=%s val=1" % hx(f.pfn + i))
+        if m is not None and not f.anon:
+            self._i_mmap(k, m)
+
+    def _i_mmap(self, k: Machine, m: Mapping) -> None:
+        """The VMAs mapping file m (with their mm and vma records), when
+        they changed since the script last said."""
+        vmas = k.i_mmap(m)
+        state = ";".join("%d:%x:%x:%x:%x" % (v.id, v.start, v.end, v.flags, v.pgoff)
+                         for v in vmas)
+        if self.i_mmap_seen.get(m.id) == state:
+            return
+        self.i_mmap_seen[m.id] = state
+        for v in vmas:
+            self._mm(v.mm)
+            self._vma(k, v)
+        self.lines.append("i_mmap file=%d vmas=%s"
+                          % (m.id, ",".join(str(v.id) for v in vmas) if vmas else "-"))
 
     def _table(self, t: PteTable) -> None:
         self.lines.append("table pt=%d mm=%d base=%s empty=%s"
@@ -97,6 +126,11 @@ class ScriptWriter:
             if f is not None:
                 self._folio(k, f)
 
+    def _current(self, k: Machine) -> None:
+        """The mm a call's current=ID names must be defined."""
+        if not k.current_mm.is_init and k.current_mm.id not in self.mms_seen:
+            self._mm(k.current_mm)
+
     # --- calls --------------------------------------------------------------
     def call_set_ptes(self, k: Machine, mm: Mm, addr: int, ptep: PteRef,
                       pte: int, nr: int) -> None:
@@ -106,8 +140,10 @@ class ScriptWriter:
             self._vma(k, vma)
         self._folio_of_pte(k, pte)
         self._table(ptep.table)
-        self.lines.append("call set_ptes mm=%d addr=%s pt=%d idx=%d pte=%s nr=%d"
-                          % (mm.id, hx(addr), ptep.table.pt, ptep.idx, hx(pte), nr))
+        self._current(k)
+        self.lines.append("call set_ptes mm=%d addr=%s pt=%d idx=%d pte=%s nr=%d current=%d"
+                          % (mm.id, hx(addr), ptep.table.pt, ptep.idx, hx(pte), nr,
+                             k.current_mm.id))
 
     def call_update(self, k: Machine, vmf: Vmf | None, vma: Vma, addr: int,
                     ptep: PteRef, nr: int) -> None:
@@ -115,21 +151,45 @@ class ScriptWriter:
         self._vma(k, vma)
         self._folio_of_pte(k, ptep.table.entries[ptep.idx])
         self._table(ptep.table)
+        self._current(k)
         self.lines.append("call update_mmu_cache_range vma=%d addr=%s pt=%d idx=%d nr=%d fault=%s"
+                          " current=%d"
                           % (vma.id, hx(addr), ptep.table.pt, ptep.idx, nr,
-                             "none" if vmf is None else hx(vmf.address)))
+                             "none" if vmf is None else hx(vmf.address), k.current_mm.id))
 
     def call_flush_dcache_folio(self, k: Machine, folio: Folio) -> None:
         self._folio(k, folio)
-        self.lines.append("call flush_dcache_folio folio=%s" % hx(folio.pfn))
+        self._current(k)
+        self.lines.append("call flush_dcache_folio folio=%s current=%d"
+                          % (hx(folio.pfn), k.current_mm.id))
 
     def call_flush_icache_pages(self, k: Machine, vma: Vma, page: Page,
                                 nr: int) -> None:
         self._mm(vma.mm)
         self._vma(k, vma)
         self._folio(k, page.folio)
-        self.lines.append("call flush_icache_pages vma=%d page=%s nr=%d"
-                          % (vma.id, hx(page.pfn), nr))
+        self._current(k)
+        self.lines.append("call flush_icache_pages vma=%d page=%s nr=%d current=%d"
+                          % (vma.id, hx(page.pfn), nr, k.current_mm.id))
+
+    def call_flush_cache_mm(self, k: Machine, mm: Mm) -> None:
+        self._mm(mm)
+        self._current(k)
+        self.lines.append("call flush_cache_mm mm=%d current=%d" % (mm.id, k.current_mm.id))
+
+    def call_flush_cache_range(self, k: Machine, vma: Vma, start: int, end: int) -> None:
+        self._mm(vma.mm)
+        self._vma(k, vma)
+        self._current(k)
+        self.lines.append("call flush_cache_range vma=%d start=%s end=%s current=%d"
+                          % (vma.id, hx(start), hx(end), k.current_mm.id))
+
+    def call_flush_cache_page(self, k: Machine, vma: Vma, addr: int, pfn: int) -> None:
+        self._mm(vma.mm)
+        self._vma(k, vma)
+        self._current(k)
+        self.lines.append("call flush_cache_page vma=%d addr=%s pfn=%s current=%d"
+                          % (vma.id, hx(addr), hx(pfn), k.current_mm.id))
 
     def expect(self, trace_lines: list[str]) -> None:
         for line in trace_lines:

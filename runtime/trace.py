@@ -36,6 +36,9 @@ _PAGE_SET = py_format(TRACE_FORMATS["page_set_arch1"])
 _PAGE_CLEAR = py_format(TRACE_FORMATS["page_clear_arch1"])
 _TLB_PRELOAD = py_format(TRACE_FORMATS["tlb_preload"])
 _TLB_FLUSH_PAGE = py_format(TRACE_FORMATS["tlb_flush_page"])
+_DCACHE_FLUSH_USER_RANGE = py_format(TRACE_FORMATS["dcache_flush_user_range"])
+_DCACHE_FLUSH_USER_MM = py_format(TRACE_FORMATS["dcache_flush_user_mm"])
+_CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 
@@ -143,6 +146,18 @@ class Trace:
     def tlb_flush_page(self, mm: int, addr: int) -> None:
         if self.enabled:
             self.lines.append(_TLB_FLUSH_PAGE % (mm, addr))
+
+    def dcache_flush_user_range(self, mm: int, addr: int, nr: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_USER_RANGE % (mm, addr, nr))
+
+    def dcache_flush_user_mm(self, mm: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_USER_MM % (mm,))
+
+    def cache_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_CACHE_FLUSH_ALL)
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:

@@ -49,6 +49,10 @@ SHIM_PRIMITIVES = {
     "clean_dcache": "ptdl_prim_clean_dcache",
     "inval_icache": "ptdl_prim_inval_icache",
     "flush_dcache_user": "ptdl_prim_flush_dcache_user",
+    "flush_user_alias": "ptdl_prim_flush_user_alias",
+    "flush_user_cache": "ptdl_prim_flush_user_cache",
+    "flush_cache_all": "ptdl_prim_flush_cache_all",
+    "flush_user_cache_mm": "ptdl_prim_flush_user_cache_mm",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",
 }
@@ -99,6 +103,10 @@ def gcc_flags(a: Arch) -> list[str]:
         impl = SHIM_PRIMITIVES.get(p.key)
         if impl is not None and p.ptr_size:
             impl += "_ps"
+        if impl is not None and p.per_page:
+            # the header calls it as __ptdl_user_page (c/effects.j2)
+            flags.append(f"-D__ptdl_user_page={impl}_pp")
+            continue
         if impl is not None and common.ident(p.name) != impl:
             flags.append(f"-D{p.name}={impl}")
     return flags

@@ -122,6 +122,9 @@ _COMMENTS = {
     "update_mmu_cache_range": "Called after set_ptes() installed nr entries at addr.",
     "flush_dcache_folio": "The kernel wrote to the folio through its kernel mapping.",
     "flush_icache_pages": "nr pages starting at page are about to be mapped in vma.",
+    "flush_cache_mm": "The whole address space goes (exit_mmap).",
+    "flush_cache_range": "The user range [start, end) of vma is about to be unmapped or changed.",
+    "flush_cache_page": "The user page at addr (frame pfn) is about to be unmapped or copied.",
 }
 
 
@@ -138,6 +141,12 @@ INCLUDES: dict[str, str] = {
     "clean_dcache": "asm/cacheflush.h",
     "inval_icache": "asm/cacheflush.h",
     "flush_dcache_user": "asm/cacheflush.h",
+    "flush_user_alias": "asm/cacheflush.h",
+    "flush_cache_all": "asm/cacheflush.h",
+    "flush_user_cache": "asm/cacheflush.h",
+    "flush_user_cache_mm": "asm/cacheflush.h",     # flush_cache_pages(), flush_dcache_mmap_lock()
+    "mm.current": "linux/sched.h",              # current->active_mm
+    "each mapping": "linux/pagemap.h",          # folio_flush_mapping(), vma_interval_tree_foreach
     "page.aliases": "asm/cacheflush.h",         # pages_do_alias()
     "tlb_preload": "asm/tlbflush.h",
     "tlb_flush_page": "asm/tlbflush.h",
@@ -239,7 +248,7 @@ def build_view(a: Arch, source: str) -> HeaderView:
     name = ident(a.name)
     calls: list[Function] = []
     generic_next = False
-    for cname in catalog.CALLS:
+    for cname in catalog.ALL_CALLS:
         c = a.call(cname)
         if c is None or c.generic:
             if cname == "set_ptes" and a.advance != "pfn_shift":

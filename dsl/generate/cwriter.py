@@ -66,7 +66,7 @@ class Ctx:
         self.scope = scope
         self.b: dict[str, B] = {k: _NONE for k in (
             "pte", "ptep", "addr", "nr", "mm", "vma", "folio", "first_page",
-            "new", "old", "page", "uaddr")}
+            "new", "old", "page", "uaddr", "m_addr", "m_pfn", "m_nr", "m_head")}
         self.b.update(b)
 
     def derive(self, **b: B) -> Ctx:
@@ -118,7 +118,13 @@ class EffectArgs:
     folio: Read
     first: Lazy     # first page of the range
     count: Lazy     # pages in the range
+    m_addr: Read    # `each mapping`: user address of the first folio page the VMA maps,
+    m_pfn: Read     # its pfn, how many pages the VMA maps, and where the head page
+    m_nr: Read      # would sit in the VMA
+    m_head: Read
+    call: str = ""
     ps: bool = False  # the primitive takes (pointer, size)
+    pp: bool = False  # the primitive flushes one page: (vma, addr, pfn)
 
 
 @dataclass(frozen=True)
@@ -244,8 +250,10 @@ class CWriter:
         x = EffectArgs(fn=self.a.primitive(s.name, e.c_default), arg=s.positional or "",
                        mm=r("mm"), ptep=r("ptep"), pte=r("pte"), nr=r("nr"), vma=r("vma"),
                        addr=r("addr"), page=r("page"), new=r("new"), folio=r("folio"),
-                       first=Lazy(first), count=Lazy(count),
-                       ps=self.a.primitive_ptr_size(s.name))
+                       first=Lazy(first), count=Lazy(count), m_addr=r("m_addr"),
+                       m_pfn=r("m_pfn"), m_nr=r("m_nr"), m_head=r("m_head"), call=ctx.call,
+                       ps=self.a.primitive_ptr_size(s.name),
+                       pp=self.a.primitive_per_page(s.name))
         return self.eff.lines(e.c_macro, x)
 
     def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:
@@ -296,7 +304,22 @@ class CWriter:
             return out + self.when(inner, ctx, _s("else_if")[0])
         return out + _s("close_if", _ind(other), bool(s.orelse))
 
+    def each_mapping(self, s: Each, ctx: Ctx) -> list[str]:
+        """`each mapping of folio`: the i_mmap walk (c/stmts.j2 each_mapping)."""
+        self.used.add("each mapping")
+        local = Scope()
+        inner = ctx.derive(vma=B("mvma"), mm=B("mvma->vm_mm"),
+                           **{n: B(n, frozenset({n})) for n in ("m_addr", "m_pfn", "m_nr",
+                                                                "m_head")})
+        inner.scope = local
+        body = self.block(s.body, inner)
+        folio = ctx.get("folio")
+        return _s("each_mapping", folio, sorted(local.uses & {"m_addr", "m_pfn", "m_nr",
+                                                              "m_head"}), _ind(_ind(body)))
+
     def each(self, s: Each, ctx: Ctx) -> list[str]:
+        if s.kind == "mapping":
+            return self.each_mapping(s, ctx)
         ctx.scope.uses.add("i")
         local = Scope()
         if s.kind == "pte":
@@ -378,6 +401,10 @@ class CWriter:
         if name == "update_mmu_cache_range":
             return Ctx(name, scope, **{**base, "mm": B("vma->vm_mm")}, vma=B("vma"),
                        first_page=B(_x("pte_page", "pte"), P))
+        if name == "flush_cache_mm":
+            return Ctx(name, scope, mm=B("mm"))
+        if name in ("flush_cache_range", "flush_cache_page"):
+            return Ctx(name, scope, mm=B("vma->vm_mm"), vma=B("vma"))
         if name == "flush_dcache_folio":
             return Ctx(name, scope, nr=B(_x("folio_nr_pages", "folio")), folio=B("folio"),
                        first_page=B(_x("folio_page", "folio", 0)))

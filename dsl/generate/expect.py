@@ -99,6 +99,7 @@ class Machine:
     mm: int = 1
     pgste: bool = False
     vma_flags: int = 0
+    vma_start: int = -1          # the one VMA, once the file is mapped (pgoff 0)
     events: list[str] = field(default_factory=list)
 
     def emit(self, line: str) -> None:
@@ -117,6 +118,10 @@ class Cx:
     addr: int = 0
     idx: int = 0                 # ptep index in the table
     nr: int = 1
+    m_addr: int = 0              # `each mapping`: the VMA's first mapped page ...
+    m_pfn: int = 0
+    m_nr: int = 0
+    m_head: int = 0              # ... and where the head page sits in it
     anys: dict[int, bool] = field(default_factory=dict)
 
 
@@ -224,6 +229,16 @@ class Interp:
 
     def each(self, s: Each, cx: Cx) -> None:
         m = self.m
+        if s.kind == "mapping":
+            # the i_mmap walk: the direct scenarios' one VMA (pgoff 0, the
+            # whole folio) once the file is mapped, else nothing
+            if m.folio.has_mapping and not m.folio.anon and m.vma_start >= 0:
+                inner = Cx(cx.call, pte=cx.pte, old=cx.old, new=cx.new, page=cx.page,
+                           uaddr=cx.uaddr, index=cx.index, addr=cx.addr, idx=cx.idx, nr=cx.nr,
+                           m_addr=m.vma_start, m_pfn=m.folio.pfn, m_nr=m.folio.nr,
+                           m_head=m.vma_start)
+                self.run(s.body, inner)
+            return
         if s.kind == "pte":
             order = range(cx.nr - 1, -1, -1) if s.reverse else range(cx.nr)
             for i in order:
@@ -275,6 +290,17 @@ class Interp:
             raise ValueError(f"effect {s.name} not modelled by the expectation interpreter")
         if e.shape == "loop":
             self.store(s, cx)
+            return
+        if e.shape == "mapping":
+            head = s.positional == "head"
+            if self.a.primitive_per_page(s.name) and not head:
+                for j in range(cx.m_nr):
+                    m.emit(catalog.trace_line(e, mm=m.mm, addr=cx.m_addr + j * self.a.page_size,
+                                              pfn=cx.m_pfn + j, nr=1))
+                return
+            m.emit(catalog.trace_line(e, mm=m.mm, addr=cx.m_head if head else cx.m_addr,
+                                      pfn=m.folio.pfn if head else cx.m_pfn,
+                                      nr=1 if head else cx.m_nr))
             return
         first, count = self.range_of(s.positional or "range", cx) if e.shape == "pages" \
             else (0, cx.nr)
@@ -388,6 +414,8 @@ PREDICATES: dict[str, Callable[[Interp, Cx], bool]] = {
     "vma_shared": lambda it, cx: bool(it.m.vma_flags & VM_SHARED),
     "mm_pgste": lambda it, cx: it.m.pgste,
     "mm_init": lambda it, cx: False,
+    # the direct scenarios make their calls from the kernel (init_mm runs)
+    "mm_current": lambda it, cx: False,
 }
 
 
@@ -427,6 +455,7 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     it.call("flush_dcache_folio", Cx("flush_dcache_folio"))
     m.folio.mapped = True
     start = direct_address(a, n, colour_offset, max(dcache_colours(a, cpu), 1))
+    m.vma_start = start
     idx = (start >> a.page_shift) & (a.ptrs_per_pte - 1)
     it.call("flush_icache_pages", Cx("flush_icache_pages", page=DIRECT_PFN, nr=n))
     entry = pfn_pte(a, DIRECT_PFN, prot_table(a)[vm_flags & 15])     # mk_pte

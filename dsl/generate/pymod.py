@@ -97,6 +97,9 @@ _SIGS = {
                               "ptep: PteRef, nr: int",
     "flush_dcache_folio": "self, k: Primitives, folio: Folio",
     "flush_icache_pages": "self, k: Primitives, vma: Vma, page: Page, nr: int",
+    "flush_cache_mm": "self, k: Primitives, mm: Mm",
+    "flush_cache_range": "self, k: Primitives, vma: Vma, start: int, end: int",
+    "flush_cache_page": "self, k: Primitives, vma: Vma, addr: int, pfn: int",
 }
 
 
@@ -157,7 +160,9 @@ def build_view(a: Arch, source: str) -> ModuleView:
         if c.generic:
             continue
         scope = Scope()
-        cx = Cx(c.name, scope)
+        cx = Cx(c.name, scope, mm="vma.mm") if c.name in ("flush_cache_range",
+                                                          "flush_cache_page") \
+            else Cx(c.name, scope)
         body = py.stmts(c.body, cx, 2)
         if c.name == "update_mmu_cache_range":
             body = ["        " + x for x in macros(_S).lines("umcr_locals", sorted(scope.uses))] + body

@@ -57,6 +57,11 @@ class EffectArgs:
     page: Lazy
     index: Lazy
     new_pfn: Lazy   # pfn of the `each pte` entry
+    mapping: Lazy   # the `each mapping` step (a runtime.mm.FolioMapping)
+    arg: str = ""   # the positional argument as written
+    call: str = ""  # the call the effect sits in
+    page_shift: int = 12
+    pp: bool = False  # the primitive flushes one page per call
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ class Cx:
 
     def __init__(self, call: str, scope: Scope, pte: str = "pte", old: Binding = "",
                  new: Binding = "", folio: str = "", mm: str = "mm", page: str = "page",
-                 uaddr: str = "0", index: str = "0") -> None:
+                 uaddr: str = "0", index: str = "0", vma: str = "vma",
+                 mapping: str = "") -> None:
         self.call = call
         self.scope = scope
         self._pte = pte
@@ -98,19 +104,25 @@ class Cx:
         self.page = page
         self.uaddr = uaddr
         self.index = index
+        self.vma = vma
+        self.mapping = mapping
         self.anys: dict[int, str] = {}
 
     def derive(self, pte: str | None = None, old: Binding | None = None,
                new: Binding | None = None, page: str | None = None,
-               uaddr: str | None = None, index: str | None = None) -> Cx:
+               uaddr: str | None = None, index: str | None = None,
+               mm: str | None = None, vma: str | None = None,
+               mapping: str | None = None) -> Cx:
         return Cx(self.call, self.scope,
                   pte=self._pte if pte is None else pte,
                   old=self.old if old is None else old,
                   new=self.new if new is None else new,
-                  folio=self._folio, mm=self._mm,
+                  folio=self._folio, mm=self._mm if mm is None else mm,
                   page=self.page if page is None else page,
                   uaddr=self.uaddr if uaddr is None else uaddr,
-                  index=self.index if index is None else index)
+                  index=self.index if index is None else index,
+                  vma=self.vma if vma is None else vma,
+                  mapping=self.mapping if mapping is None else mapping)
 
     @property
     def pte(self) -> str:
@@ -129,7 +141,8 @@ class Cx:
 
     @property
     def mm(self) -> str:
-        self.scope.uses.add("mm")
+        if self._mm == "mm":
+            self.scope.uses.add("mm")
         return self._mm
 
     def ptev(self, obj: str) -> str:
@@ -248,7 +261,7 @@ class PyWriter:
             return _x("pte_bit", v, self.role_mask(attr))
         p = catalog.PREDICATES[f"{obj}.{attr}"]
         o = cx.folio if obj == "folio" else cx.page if obj == "page" else \
-            cx.mm if obj == "mm" else "vma"
+            cx.mm if obj == "mm" else cx.vma
         return self.pred.line(p.py_macro, o, cx.uaddr)
 
     def value(self, e: Expr, cx: Cx) -> str:
@@ -316,6 +329,12 @@ class PyWriter:
     def each(self, s: Each, cx: Cx, depth: int) -> list[str]:
         pad = "    " * depth
         out: list[str] = []
+        if s.kind == "mapping":
+            m = self.fresh("m")
+            out.append(pad + _s("for_mappings", m, cx.folio))
+            inner = cx.derive(mm=_x("attr", m, "mm"), vma=_x("attr", m, "vma"), mapping=m)
+            out += self.stmts(s.body, inner, depth + 1) or [pad + "    " + _s("pass_")]
+            return out
         if s.kind == "pte":
             i = self.fresh("i")
             out.append(pad + _s("for_range", i, "nr", s.reverse))
@@ -364,7 +383,9 @@ class PyWriter:
                        mm=Lazy(lambda: cx.mm), pte=Lazy(lambda: cx.pte),
                        addr=Lazy(cx.addr_i), page=Lazy(lambda: cx.page),
                        index=Lazy(lambda: cx.index),
-                       new_pfn=Lazy(lambda: _x("pte_pfn", cx.ptev("new"))))
+                       new_pfn=Lazy(lambda: _x("pte_pfn", cx.ptev("new"))),
+                       mapping=Lazy(lambda: cx.mapping), arg=arg, call=cx.call,
+                       page_shift=self.a.page_shift, pp=self.a.primitive_per_page(s.name))
         return [pad + self.eff.line(e.py_macro, x)]
 
     def store(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:

@@ -224,5 +224,17 @@ class Arch_mips(Arch):
             if not (k.cpu_has('ic_fills_f_dc')):
                 k.folio_set_arch1(folio)
 
+    def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
+        if (k.cpu_has('dc_aliases') or (vma.flags & 4) != 0):
+            k.cache_flush_all()
+
+    def flush_cache_page(self, k: Primitives, vma: Vma, addr: int, pfn: int) -> None:
+        if (k.cpu_has('dc_aliases') or (vma.flags & 4) != 0):
+            k.cache_flush_all()
+
+    def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
+        if k.cpu_has('dc_aliases'):
+            k.cache_flush_all()
+
 
 ARCH = Arch_mips()

@@ -181,6 +181,8 @@ class Arch_parisc32(Arch):
             k.folio_set_arch1(folio)
         else:
             k.dcache_flush(folio.pfn, folio.nr_pages)
+            for _m2 in k.folio_mappings(folio):
+                for _pp in range(_m2.nr): k.dcache_flush_user(_m2.mm, _m2.addr + (_pp << 12), _m2.pfn + _pp, 1)
 
     def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page, nr: int) -> None:
         k.icache_sync(page.pfn, nr)

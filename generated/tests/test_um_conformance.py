@@ -44,6 +44,7 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 
 # (family, scenario) from runtime/scenarios/*.yaml.
 SCENARIOS: list[tuple[str, str]] = [
+    ('alias_mappings', 'alias_write_mapped_folio'),
     ('exec_after_kernel_write', 'exec_direct_order0'),
     ('exec_after_kernel_write', 'exec_direct_order4'),
     ('exec_after_kernel_write', 'exec_many_mms'),

@@ -188,6 +188,35 @@ static void rec_folio(const struct rec *r)
 	f->mapping.mapped = num(r, "mapped") != 0;
 	if (num(r, "arch1"))
 		f->pages[0].flags |= 1UL << PG_arch_1;
+	f->index = has_field(r, "index") ? num(r, "index") : 0;
+	f->mapping.i_mmap.id = f->mapping.id;
+}
+
+/* i_mmap file=ID vmas=ID,ID,... (or vmas=-): the VMAs mapping file ID */
+static void rec_i_mmap(const struct rec *r)
+{
+	int id = (int)num(r, "file");
+	const char *s = field(r, "vmas");
+	int n = 0, *ids;
+
+	if (id <= 0)
+		bad("bad file id", NULL);
+	ptdl.i_mmap = ptdl_grow(ptdl.i_mmap, &ptdl.nr_i_mmap, id + 1, sizeof(*ptdl.i_mmap));
+	ids = realloc(ptdl.i_mmap[id], (strlen(s) + 2) * sizeof(*ids));
+	if (!ids)
+		bad("out of memory", NULL);
+	while (strcmp(s, "-") && *s) {
+		char *end;
+		long v = strtol(s, &end, 10);
+
+		if (end == s)
+			bad("bad vma list", s);
+		vma_by_id((int)v);
+		ids[n++] = (int)v;
+		s = *end == ',' ? end + 1 : end;
+	}
+	ids[n] = -1;
+	ptdl.i_mmap[id] = ids;
 }
 
 static void rec_page_arch1(const struct rec *r)
@@ -235,12 +264,20 @@ static void rec_pte(const struct rec *r)
 	*pte_ref(r) = __pte(num(r, "val"));
 }
 
+/* the call runs in mm: local_flush_tlb_page's address space; current->active_mm
+ * is the script's `current=` when given, else mm */
+static void ptdl_enter(const struct rec *r, struct mm_struct *mm)
+{
+	ptdl.current_mm = mm;
+	ptdl.active_mm = has_field(r, "current") ? mm_by_id((int)num(r, "current")) : mm;
+}
+
 static void rec_call(const struct rec *r)
 {
 	if (!strcmp(r->word, "set_ptes")) {
 		struct mm_struct *mm = mm_by_id((int)num(r, "mm"));
 
-		ptdl.current_mm = mm;
+		ptdl_enter(r, mm);
 		set_ptes(mm, num(r, "addr"), pte_ref(r), __pte(num(r, "pte")),
 			 (unsigned int)num(r, "nr"));
 	} else if (!strcmp(r->word, "update_mmu_cache_range")) {
@@ -248,7 +285,7 @@ static void rec_call(const struct rec *r)
 		struct vm_fault vmf = { .vma = vma };
 		const char *fault = field(r, "fault");
 
-		ptdl.current_mm = vma->vm_mm;
+		ptdl_enter(r, vma->vm_mm);
 		if (strcmp(fault, "none"))
 			vmf.address = num(r, "fault");
 		update_mmu_cache_range(strcmp(fault, "none") ? &vmf : NULL, vma,
@@ -259,16 +296,32 @@ static void rec_call(const struct rec *r)
 
 		if (!f || f->pfn != pfn)
 			bad("flush_dcache_folio: no folio at", r->val[0]);
-		ptdl.current_mm = &init_mm;
+		ptdl_enter(r, &init_mm);
 		flush_dcache_folio(f);
 	} else if (!strcmp(r->word, "flush_icache_pages")) {
 		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
 
-		ptdl.current_mm = vma->vm_mm;
+		ptdl_enter(r, vma->vm_mm);
 		flush_icache_pages(vma, pfn_to_page(num(r, "page")), (unsigned int)num(r, "nr"));
+	} else if (!strcmp(r->word, "flush_cache_mm")) {
+		struct mm_struct *mm = mm_by_id((int)num(r, "mm"));
+
+		ptdl_enter(r, mm);
+		flush_cache_mm(mm);
+	} else if (!strcmp(r->word, "flush_cache_range")) {
+		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
+
+		ptdl_enter(r, vma->vm_mm);
+		flush_cache_range(vma, num(r, "start"), num(r, "end"));
+	} else if (!strcmp(r->word, "flush_cache_page")) {
+		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
+
+		ptdl_enter(r, vma->vm_mm);
+		flush_cache_page(vma, num(r, "addr"), num(r, "pfn"));
 	} else {
 		bad("unknown call", r->word);
 	}
+
 	if (ptdl.lazy)		/* as Kernel._end: force the mode off */
 		ptdl_prim_lazy_mmu_leave_quiet();
 	fflush(stdout);
@@ -282,6 +335,7 @@ int main(void)
 	ptdl.mms = ptdl_grow(ptdl.mms, &ptdl.nr_mms, 1, sizeof(*ptdl.mms));
 	ptdl.mms[0] = &init_mm;
 	ptdl.current_mm = &init_mm;
+	ptdl.active_mm = &init_mm;
 	while (fgets(line, sizeof(line), stdin)) {
 		size_t n = strlen(line);
 
@@ -306,6 +360,8 @@ int main(void)
 			rec_vma(&r);
 		} else if (!strcmp(r.kind, "folio")) {
 			rec_folio(&r);
+		} else if (!strcmp(r.kind, "i_mmap")) {
+			rec_i_mmap(&r);
 		} else if (!strcmp(r.kind, "page_arch1")) {
 			rec_page_arch1(&r);
 		} else if (!strcmp(r.kind, "table")) {

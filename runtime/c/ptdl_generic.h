@@ -61,4 +61,25 @@ static inline void flush_icache_pages(struct vm_area_struct *vma,
 }
 #endif
 
+/* the cache calls around the range API: no-ops (include/asm-generic/cacheflush.h) */
+#ifndef flush_cache_mm
+static inline void flush_cache_mm(struct mm_struct *mm)
+{
+}
+#endif
+
+#ifndef flush_cache_range
+static inline void flush_cache_range(struct vm_area_struct *vma,
+		unsigned long start, unsigned long end)
+{
+}
+#endif
+
+#ifndef flush_cache_page
+static inline void flush_cache_page(struct vm_area_struct *vma,
+		unsigned long addr, unsigned long pfn)
+{
+}
+#endif
+
 #endif /* PTDL_GENERIC_H */

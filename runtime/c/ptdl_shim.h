@@ -86,9 +86,16 @@ typedef struct { pteval_t pgprot; } pgprot_t;
 
 /* ---------------------------------------------------------------- objects */
 
+/* i_mmap: the harness's list of the VMAs mapping file `id` (script record
+ * `i_mmap`), walked by vma_interval_tree_foreach below */
+struct rb_root_cached {
+	int id;
+};
+
 struct address_space {
 	int id;
 	bool mapped;		/* mapping_mapped(): i_mmap not empty */
+	struct rb_root_cached i_mmap;
 };
 
 struct folio;
@@ -105,6 +112,7 @@ struct folio {
 	unsigned int order;
 	bool anon;
 	bool has_mapping;
+	pgoff_t index;		/* the file page of pages[0] (script field index=) */
 	struct address_space mapping;
 	struct page *pages;
 };
@@ -157,6 +165,9 @@ struct ptdl_state {
 	char cpu[32][64];
 	int nr_cpu;
 	struct mm_struct *current_mm;	/* local_flush_tlb_page's address space */
+	struct mm_struct *active_mm;	/* current->active_mm (the model's current task) */
+	int **i_mmap;			/* by file id: VMA ids, -1 terminated */
+	int nr_i_mmap;
 	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, first-store order */
@@ -633,6 +644,96 @@ static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 #define ptdl_prim_inval_icache_ps(p, n) \
 	ptdl_icache_inval_range((unsigned long)(p), (unsigned long)(p) + (n))
 
+/* ------------------------------------------------ i_mmap walk, current task */
+
+#ifndef max
+#define max(a, b) ((a) > (b) ? (a) : (b))
+#endif
+#ifndef min
+#define min(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
+static inline unsigned long vma_pages(const struct vm_area_struct *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+
+static inline unsigned long folio_pfn(const struct folio *folio)
+{
+	return folio->pfn;
+}
+
+/* the next VMA of file root->id overlapping file pages [first, last], in
+ * the order of the script's i_mmap record (the model's: by VMA id) */
+static inline struct vm_area_struct *ptdl_i_mmap_next(const struct rb_root_cached *root,
+						      int *pos, pgoff_t first, pgoff_t last)
+{
+	const int *ids;
+
+	if (root->id <= 0 || root->id >= ptdl.nr_i_mmap || !ptdl.i_mmap[root->id])
+		return NULL;
+	ids = ptdl.i_mmap[root->id];
+	while (ids[*pos] >= 0) {
+		struct vm_area_struct *v = ptdl.vmas[ids[(*pos)++]];
+
+		if (v->vm_pgoff <= last && v->vm_pgoff + vma_pages(v) - 1 >= first)
+			return v;
+	}
+	return NULL;
+}
+
+#define vma_interval_tree_foreach(vma, root, start, last)			\
+	for (int __ptdl_pos = 0;						\
+	     ((vma) = ptdl_i_mmap_next((root), &__ptdl_pos, (start), (last))) != NULL; )
+
+#define flush_dcache_mmap_lock(mapping)		do { (void)(mapping); } while (0)
+#define flush_dcache_mmap_unlock(mapping)	do { (void)(mapping); } while (0)
+
+struct task_struct {
+	struct mm_struct *active_mm;
+};
+
+static inline struct task_struct *ptdl_current(void)
+{
+	static struct task_struct task;
+
+	task.active_mm = ptdl.active_mm;
+	return &task;
+}
+#define current ptdl_current()
+
+/* flush_cache_pages(vma, user address, pfn, nr): the user-alias lines of
+ * nr pages (arch/arm/mm/flush.c) */
+static inline void ptdl_prim_flush_user_alias(struct vm_area_struct *vma, unsigned long addr,
+					      unsigned long pfn, unsigned int nr)
+{
+	ptdl_trace("dcache_flush_user mm=%d addr=0x%lx pfn=0x%lx nr=%u\n", vma->vm_mm->id, addr,
+	       pfn, nr);
+}
+
+/* flush_cache_range / flush_cache_page: mm's user lines of nr pages from
+ * addr; flush_cache_mm: all of mm's user lines */
+static inline void ptdl_prim_flush_user_cache(struct mm_struct *mm, unsigned long start,
+					      unsigned long end)
+{
+	ptdl_trace("dcache_flush_user_range mm=%d addr=0x%lx nr=%lu\n", mm->id, start,
+	       (end - start) >> PAGE_SHIFT);
+}
+
+/* the one-page form: primitives { flush_user_alias = "name(vma, addr, pfn)" } */
+#define ptdl_prim_flush_user_alias_pp(vma, addr, pfn) \
+	ptdl_prim_flush_user_alias((vma), (addr), (pfn), 1)
+
+static inline void ptdl_prim_flush_cache_all(void)
+{
+	ptdl_trace("cache_flush_all\n");
+}
+
+static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
+{
+	ptdl_trace("dcache_flush_user_mm mm=%d\n", mm->id);
+}
+
 /* The catalog's default C names (dsl/catalog.py Effect.c_default). */
 #ifndef set_pte
 #define set_pte ptdl_prim_set_pte
@@ -666,6 +767,18 @@ static inline void ptdl_prim_tlb_flush_page(unsigned long addr)
 #endif
 #ifndef flush_dcache_page_user
 #define flush_dcache_page_user ptdl_prim_flush_dcache_user
+#endif
+#ifndef flush_cache_pages
+#define flush_cache_pages ptdl_prim_flush_user_alias
+#endif
+#ifndef flush_user_cache_range
+#define flush_user_cache_range ptdl_prim_flush_user_cache
+#endif
+#ifndef __flush_cache_all
+#define __flush_cache_all ptdl_prim_flush_cache_all
+#endif
+#ifndef flush_user_cache_mm
+#define flush_user_cache_mm ptdl_prim_flush_user_cache_mm
 #endif
 #ifndef __update_tlb
 #define __update_tlb ptdl_prim_tlb_preload

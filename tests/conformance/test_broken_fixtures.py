@@ -38,6 +38,8 @@ CASES = [
     ("openrisc_itlb_exec_everything", "props_basic", (), "pte_property", "openrisc"),
     ("openrisc_kernel_protection_map", "props_basic", (), "pte_property", "openrisc"),
     ("xtensa_flag_never_cleared", "pg_arch_1_life", (), "stale_insn", "xtensa"),
+    ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
+    ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
 ]
 
 

@@ -226,5 +226,37 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* The whole address space goes (exit_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
+{
+	if (cpu_has_dc_aliases)
+		__flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_mm flush_cache_mm
+#endif
+
+/* The user range [start, end) of vma is about to be unmapped or changed. */
+static inline void PTDL_RANGE_NAME(flush_cache_range)(struct vm_area_struct *vma,
+		unsigned long start, unsigned long end)
+{
+	if (cpu_has_dc_aliases || (vma->vm_flags & VM_EXEC))
+		__flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_range flush_cache_range
+#endif
+
+/* The user page at addr (frame pfn) is about to be unmapped or copied. */
+static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
+		unsigned long addr, unsigned long pfn)
+{
+	if (cpu_has_dc_aliases || (vma->vm_flags & VM_EXEC))
+		__flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_page flush_cache_page
+#endif
+
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:22f1514da7fcd63ac71d8d01baa8f90e63876de107341d8a9a34d803be7fc086
+// ptdl-checksum: sha256:b19001069929bbf4e9391179074b7b9fe0113afe3f4680a0203aa1d8d9d643f6

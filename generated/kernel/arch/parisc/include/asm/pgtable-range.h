@@ -196,6 +196,27 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 	} else {
 		flush_kernel_dcache_range_asm((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
+		if (folio_flush_mapping(folio)) {
+			struct address_space *mapping = folio_flush_mapping(folio);
+			pgoff_t first = folio->index;
+			pgoff_t last = first + folio_nr_pages(folio) - 1;
+			struct vm_area_struct *mvma;
+
+			flush_dcache_mmap_lock(mapping);
+			vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
+				pgoff_t m_lo = max(mvma->vm_pgoff, first);
+				unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
+				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
+
+				#ifndef __ptdl_user_page
+				#define __ptdl_user_page flush_cache_page
+				#endif
+				for (unsigned int __ptdl_i = 0; __ptdl_i < m_nr; __ptdl_i++)
+					__ptdl_user_page(mvma, m_addr + __ptdl_i * PAGE_SIZE, m_pfn + __ptdl_i);
+			}
+			flush_dcache_mmap_unlock(mapping);
+		}
 	}
 }
 #ifndef PTDL_RANGE_PREFIX
@@ -215,4 +236,4 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4dc602bf355dbff82f1d242db455abc16ec62cc13019b96207b5d666cb8195df
+// ptdl-checksum: sha256:2e06a9cc3444f2a203b3470aea0a1861e3e84a766e4369e9effcfc15d59bba28

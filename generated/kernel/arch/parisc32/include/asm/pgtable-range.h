@@ -197,6 +197,27 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 	} else {
 		flush_kernel_dcache_range_asm((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
+		if (folio_flush_mapping(folio)) {
+			struct address_space *mapping = folio_flush_mapping(folio);
+			pgoff_t first = folio->index;
+			pgoff_t last = first + folio_nr_pages(folio) - 1;
+			struct vm_area_struct *mvma;
+
+			flush_dcache_mmap_lock(mapping);
+			vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
+				pgoff_t m_lo = max(mvma->vm_pgoff, first);
+				unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
+				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
+
+				#ifndef __ptdl_user_page
+				#define __ptdl_user_page flush_cache_page
+				#endif
+				for (unsigned int __ptdl_i = 0; __ptdl_i < m_nr; __ptdl_i++)
+					__ptdl_user_page(mvma, m_addr + __ptdl_i * PAGE_SIZE, m_pfn + __ptdl_i);
+			}
+			flush_dcache_mmap_unlock(mapping);
+		}
 	}
 }
 #ifndef PTDL_RANGE_PREFIX
@@ -216,4 +237,4 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:3e5967bb4807d7570eb67185f994413fcf326533728a65ef185d7eb470a91476
+// ptdl-checksum: sha256:de54c826f067ead1d978566e8d8d4b6d1ef4fc70aa758ead760a3b3eee111c56
