@@ -6,7 +6,7 @@ archdefs/arm.arch.  Cited sources:
 
   source: arch/arm/include/asm/pgtable-2level.h (6.12.117 L70-176; seed base)
   source: arch/arm/include/asm/pgtable.h (6.12.117 L87-275)
-  source: arch/arm/mm/mmu.c (6.6 blob 674ed71573a8; 6.12.117 L419-436, L1810-1828)
+  source: arch/arm/mm/mmu.c (set_ptes: seed post-image = blob 674ed71573a8; 6.12.117 L419-436, L1810-1828)
   source: arch/arm/mm/flush.c (seed post-image blob d19d140a10c7; 6.12.117)
   seed: [PATCH v6 09/38] arm: Implement the new page table range API <20230802151406.3735276-10-willy@infradead.org>
 """

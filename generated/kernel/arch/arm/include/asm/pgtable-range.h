@@ -10,7 +10,8 @@
  * Kernel sources:
  *   arch/arm/include/asm/pgtable-2level.h (6.12.117 L70-176; seed base)
  *   arch/arm/include/asm/pgtable.h (6.12.117 L87-275)
- *   arch/arm/mm/mmu.c (6.6 blob 674ed71573a8; 6.12.117 L419-436, L1810-1828)
+ *   arch/arm/mm/mmu.c (set_ptes: seed post-image = blob 674ed71573a8; 6.12.117 L419-436,
+ *     L1810-1828)
  *   arch/arm/mm/flush.c (seed post-image blob d19d140a10c7; 6.12.117)
  *
  * Seed patches:
@@ -188,4 +189,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_ARM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e0e07bbfb9db7d5421751615c502379ba1c1eb25ccd61e50842adfa368565f3b
+// ptdl-checksum: sha256:a6d6dc28c1c15bdf90f98de5e0231cd33e71525bfb6c9098a9d6a1777902fb1b
