@@ -16,6 +16,7 @@ import sys
 from . import catalog
 from .command import Command, load_ok, need_arch, root_of
 from .describe import call_summary
+from . import catalog
 from .model import Arch, Choice, Field, FlagOp, Stmt, When, expr_text
 
 

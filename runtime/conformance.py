@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from runtime.arch import Arch
 from runtime.families import (
-    alias_mappings, exec_after_kernel_write, fault_around, page_table_check, pfn_advance,
+    alias_mappings, cache_calls, exec_after_kernel_write, fault_around, page_table_check, pfn_advance,
     pg_arch_1_lifecycle, pgtable_props, prefault, read_after_kernel_write,
     set_ptes_vs_set_pte_at, tlb,
 )
@@ -52,6 +52,7 @@ FAMILY_REGISTRY: dict[str, Family] = {f.name: f for f in (
     prefault.FAMILY,
     tlb.FAMILY,
     alias_mappings.FAMILY,
+    cache_calls.FAMILY,
 )}
 
 

@@ -36,7 +36,7 @@ FAMILIES: tuple[str, ...] = (
     "pgtable_props", "set_ptes_vs_set_pte_at", "pfn_advance", "fault_around",
     "exec_after_kernel_write", "read_after_kernel_write", "pg_arch_1_lifecycle",
     "page_table_check", "prefault", "tlb",
-    "alias_mappings",
+    "alias_mappings", "cache_calls",
 )
 
 # The first pfn of the folio a ``path: direct`` scenario maps (aligned for

@@ -10,7 +10,8 @@ same colour.  ``path: direct`` maps each folio with one set_pte_range (the
 deterministic form whose events dsl/generate/expect.py predicts), else the
 accesses fault.  ``rewrite`` then unmaps, has the kernel rewrite the file
 (``in_place``: write(2)) or replace its folio (``replace``), and maps and
-accesses again.  Each colour offset gets its own machine: all user
+accesses again; ``mapped`` write(2)s every touched page while the
+mappings stay (reads only) and reads again.  Each colour offset gets its own machine: all user
 mappings of a file page share one colour, as arch_get_unmapped_area's
 colour alignment (SHMLBA / shm_align_mask) keeps them on aliasing caches;
 what varies is their colour relative to the kernel alias.
@@ -81,6 +82,18 @@ def kernel_write(run: Run, sc: Scenario, exec_: bool) -> None:
                     map_direct(k, vma, f, vma.start)
                 access(run, k, vma, pages_touched, exec_)
             if rewrite == "none" or direct:
+                continue
+            if rewrite == "mapped":
+                # write(2) into the folio while user space maps it (no
+                # unmap): flush_dcache_folio must reach the live user
+                # aliases; a task of the first mm writes
+                if exec_:
+                    raise ValueError("%s: rewrite: mapped is for reads (a writer of "
+                                     "mapped text gets ETXTBSY)" % sc.name)
+                for i in pages_touched:
+                    k.file_write(m, i, writer=mms[0])
+                for vma in reversed(vmas):
+                    access(run, k, vma, pages_touched, exec_)
                 continue
             # The mappings go (a writer of running text gets ETXTBSY), the
             # kernel writes the file (write(2): copy + flush_dcache_folio)

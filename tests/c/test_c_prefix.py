@@ -27,9 +27,13 @@ CALL = {
     "flush_dcache_folio": "{p}flush_dcache_folio(folio);",
     "flush_icache_pages": "{p}flush_icache_pages(vma, page, nr);",
     "pte_next_pfn": "*ptep = {p}pte_next_pfn(pte);",
+    "flush_cache_mm": "{p}flush_cache_mm(mm);",
+    "flush_cache_range": "{p}flush_cache_range(vma, addr, addr + PAGE_SIZE);",
+    "flush_cache_page": "{p}flush_cache_page(vma, addr, 0x1000UL);",
 }
 MARKERS = ("set_ptes", "update_mmu_cache_range", "update_mmu_cache", "flush_dcache_folio",
-           "flush_icache_pages", "pte_next_pfn", "ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO")
+           "flush_icache_pages", "pte_next_pfn", "ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO",
+           "flush_cache_mm", "flush_cache_range", "flush_cache_page")
 
 
 def named(text: str) -> list[str]:

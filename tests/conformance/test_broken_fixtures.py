@@ -40,6 +40,10 @@ CASES = [
     ("xtensa_flag_never_cleared", "pg_arch_1_life", (), "stale_insn", "xtensa"),
     ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
     ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
+    ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "user_line_after_unmap",
+     "vivtish"),
+    ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "stale_data", "vivtish"),
+    ("vivtish_no_flush_cache_page", "cache_cow_private", (), "user_line_after_unmap", "vivtish"),
 ]
 
 

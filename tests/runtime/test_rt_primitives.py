@@ -182,6 +182,9 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.page_clear_arch1(0x1003)
     t.tlb_preload(1, 0x400000, 0x100001f)
     t.tlb_flush_page(3, 0x7000)
+    t.dcache_flush_user_range(2, 0x400000, 16)
+    t.dcache_flush_user_mm(2)
+    t.cache_flush_all()
     t.pte_clear(1, 12)
     t.set_pmd(1, 0x200000, 0x0)
     return dict(zip(P.TRACE_FORMATS, t.lines))
@@ -209,6 +212,9 @@ EXPECTED_LINES: dict[str, str] = {
     "page_clear_arch1": "pg_arch_1 clear page=0x1003",
     "tlb_preload": "tlb_preload mm=1 addr=0x400000 val=0x100001f",
     "tlb_flush_page": "tlb_flush_page mm=3 addr=0x7000",
+    "dcache_flush_user_range": "dcache_flush_user_range mm=2 addr=0x400000 nr=16",
+    "dcache_flush_user_mm": "dcache_flush_user_mm mm=2",
+    "cache_flush_all": "cache_flush_all",
     "pte_clear": "pte_clear pt=1 idx=12",
     "set_pmd": "set_pmd mm=1 addr=0x200000 pfn=0x0",
 }
