@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import catalog
 from .command import Command, load_ok, need_arch, root_of
 from .describe import call_summary
 from . import catalog

@@ -35,6 +35,9 @@ CALLS = {
     "flush_dcache_folio": "{p}flush_dcache_folio(folio);",
     "flush_icache_pages": "{p}flush_icache_pages(vma, page, nr);",
     "pte_next_pfn": "set_pte(ptep, {p}pte_next_pfn(pte));",
+    "flush_cache_mm": "{p}flush_cache_mm(mm);",
+    "flush_cache_range": "{p}flush_cache_range(vma, addr, addr + PAGE_SIZE);",
+    "flush_cache_page": "{p}flush_cache_page(vma, addr, pte_pfn(pte));",
 }
 _NAMED = re.compile(r"^static inline [^(]*?\bPTDL_RANGE_NAME\((\w+)\)\(", re.M)
 _PLAIN = re.compile(r"^static inline [^(]*?\b(\w+)\(", re.M)

@@ -187,5 +187,14 @@ class Arch_parisc32(Arch):
     def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page, nr: int) -> None:
         k.icache_sync(page.pfn, nr)
 
+    def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
+        k.cache_flush_all()
+
+    def flush_cache_page(self, k: Primitives, vma: Vma, addr: int, pfn: int) -> None:
+        k.cache_flush_all()
+
+    def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
+        k.cache_flush_all()
+
 
 ARCH = Arch_parisc32()

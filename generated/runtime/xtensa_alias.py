@@ -188,5 +188,14 @@ class Arch_xtensa_alias(Arch):
                     k.dcache_flush_user(_m3.mm, _m3.addr, _m3.pfn, _m3.nr)
                 k.icache_inval(folio.pfn, folio.nr_pages)
 
+    def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
+        k.cache_flush_all()
+
+    def flush_cache_page(self, k: Primitives, vma: Vma, addr: int, pfn: int) -> None:
+        k.cache_flush_all()
+
+    def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
+        k.cache_flush_all()
+
 
 ARCH = Arch_xtensa_alias()

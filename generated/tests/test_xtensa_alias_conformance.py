@@ -43,6 +43,9 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # (family, scenario) from runtime/scenarios/*.yaml.
 SCENARIOS: list[tuple[str, str]] = [
     ('alias_mappings', 'alias_write_mapped_folio'),
+    ('cache_calls', 'cache_munmap_shared_written'),
+    ('cache_calls', 'cache_cow_private'),
+    ('cache_calls', 'cache_exit_shared_written'),
     ('exec_after_kernel_write', 'exec_direct_order0'),
     ('exec_after_kernel_write', 'exec_direct_order4'),
     ('exec_after_kernel_write', 'exec_many_mms'),
@@ -60,6 +63,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('read_after_kernel_write', 'read_direct_order2'),
     ('read_after_kernel_write', 'read_many_colours'),
     ('read_after_kernel_write', 'read_private_colours'),
+    ('read_after_kernel_write', 'read_write_while_mapped'),
     ('set_ptes_vs_set_pte_at', 'equiv_small_folios'),
     ('set_ptes_vs_set_pte_at', 'equiv_pmd_order'),
     ('tlb', 'tlb_anon_pairs'),

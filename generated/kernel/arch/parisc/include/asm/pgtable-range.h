@@ -235,5 +235,34 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #define flush_icache_pages flush_icache_pages
 #endif
 
+/* The whole address space goes (exit_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_mm flush_cache_mm
+#endif
+
+/* The user range [start, end) of vma is about to be unmapped or changed. */
+static inline void PTDL_RANGE_NAME(flush_cache_range)(struct vm_area_struct *vma,
+		unsigned long start, unsigned long end)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_range flush_cache_range
+#endif
+
+/* The user page at addr (frame pfn) is about to be unmapped or copied. */
+static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
+		unsigned long addr, unsigned long pfn)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_page flush_cache_page
+#endif
+
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:2e06a9cc3444f2a203b3470aea0a1861e3e84a766e4369e9effcfc15d59bba28
+// ptdl-checksum: sha256:fb43d56be18e92286dce84e1c32921477bf7c76fd5fb540012847eefa5a22a53

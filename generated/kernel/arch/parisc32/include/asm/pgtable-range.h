@@ -236,5 +236,34 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #define flush_icache_pages flush_icache_pages
 #endif
 
+/* The whole address space goes (exit_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_mm flush_cache_mm
+#endif
+
+/* The user range [start, end) of vma is about to be unmapped or changed. */
+static inline void PTDL_RANGE_NAME(flush_cache_range)(struct vm_area_struct *vma,
+		unsigned long start, unsigned long end)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_range flush_cache_range
+#endif
+
+/* The user page at addr (frame pfn) is about to be unmapped or copied. */
+static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
+		unsigned long addr, unsigned long pfn)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_page flush_cache_page
+#endif
+
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:de54c826f067ead1d978566e8d8d4b6d1ef4fc70aa758ead760a3b3eee111c56
+// ptdl-checksum: sha256:48549032eb92870cd343b4e0e9f168283e24b396f059a882062b8b934cfc866a

@@ -185,5 +185,34 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* The whole address space goes (exit_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_mm flush_cache_mm
+#endif
+
+/* The user range [start, end) of vma is about to be unmapped or changed. */
+static inline void PTDL_RANGE_NAME(flush_cache_range)(struct vm_area_struct *vma,
+		unsigned long start, unsigned long end)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_range flush_cache_range
+#endif
+
+/* The user page at addr (frame pfn) is about to be unmapped or copied. */
+static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
+		unsigned long addr, unsigned long pfn)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_page flush_cache_page
+#endif
+
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:67fa94d3932beb27d56fc0bfe346bf729068b84bdfd302cc6fa9d424d5b62beb
+// ptdl-checksum: sha256:1fed4f94e3a3d77122309ac028873c0decbd269ae92280cd06c958b4c854acad
