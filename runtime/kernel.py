@@ -56,9 +56,7 @@ class Kernel(MmCallers):
             return False
         if write and not arch.pte_write(pte):
             return False
-        # an arch without an exec role (SH-X TLB: no execute permission)
-        # executes whatever it may read
-        if exec and arch.layout.has_role("exec") and not arch.pte_exec(pte):
+        if exec and not arch.pte_exec(pte):
             return False
         return True
 

@@ -60,7 +60,7 @@ def access_checks(a: Arch, flags: int, prot: int, pte: int) -> list[tuple[str, b
         out.append(("!pte_write(pte) (private or read-only: COW)", not a.pte_write(pte)))
     else:
         out.append(("pte_write(pte) (shared writable)", a.pte_write(pte)))
-    if flags & VM_EXEC and lay.has_role("exec"):
+    if flags & VM_EXEC:
         out.append(("pte_exec(pte)", a.pte_exec(pte)))
     elif lay.has_role("exec"):
         out.append(("!pte_exec(pte)", not a.pte_exec(pte)))
