@@ -182,11 +182,13 @@ class Arch_xtensa_alias(Arch):
         if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
             k.folio_set_arch1(folio)
         else:
-            k.dcache_flush(folio.pfn, folio.nr_pages)
             if k.folio_has_mapping(folio):
+                k.dcache_flush(folio.pfn, folio.nr_pages)
                 for _m3 in k.folio_mappings(folio):
                     k.dcache_flush_user(_m3.mm, _m3.addr, _m3.pfn, _m3.nr)
                 k.icache_inval(folio.pfn, folio.nr_pages)
+            else:
+                k.dcache_flush(folio.pfn, folio.nr_pages)
 
     def flush_cache_range(self, k: Primitives, vma: Vma, start: int, end: int) -> None:
         k.cache_flush_all()

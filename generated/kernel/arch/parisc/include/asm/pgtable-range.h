@@ -205,15 +205,18 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 			flush_dcache_mmap_lock(mapping);
 			vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
 				pgoff_t m_lo = max(mvma->vm_pgoff, first);
-				unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+				unsigned long m_addr = mvma->vm_start +
+					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
+				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+							last) - m_lo + 1;
 
 				#ifndef __ptdl_user_page
 				#define __ptdl_user_page flush_cache_page
 				#endif
 				for (unsigned int __ptdl_i = 0; __ptdl_i < m_nr; __ptdl_i++)
-					__ptdl_user_page(mvma, m_addr + __ptdl_i * PAGE_SIZE, m_pfn + __ptdl_i);
+					__ptdl_user_page(mvma, m_addr + __ptdl_i * PAGE_SIZE,
+							 m_pfn + __ptdl_i);
 			}
 			flush_dcache_mmap_unlock(mapping);
 		}
@@ -265,4 +268,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:fb43d56be18e92286dce84e1c32921477bf7c76fd5fb540012847eefa5a22a53
+// ptdl-checksum: sha256:1d9e5fc99c25888a4af65e41c5493b8dc43ccf8318061ed0b2c488c921d5b07d

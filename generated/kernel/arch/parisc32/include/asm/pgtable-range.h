@@ -206,15 +206,18 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 			flush_dcache_mmap_lock(mapping);
 			vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
 				pgoff_t m_lo = max(mvma->vm_pgoff, first);
-				unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+				unsigned long m_addr = mvma->vm_start +
+					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
+				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+							last) - m_lo + 1;
 
 				#ifndef __ptdl_user_page
 				#define __ptdl_user_page flush_cache_page
 				#endif
 				for (unsigned int __ptdl_i = 0; __ptdl_i < m_nr; __ptdl_i++)
-					__ptdl_user_page(mvma, m_addr + __ptdl_i * PAGE_SIZE, m_pfn + __ptdl_i);
+					__ptdl_user_page(mvma, m_addr + __ptdl_i * PAGE_SIZE,
+							 m_pfn + __ptdl_i);
 			}
 			flush_dcache_mmap_unlock(mapping);
 		}
@@ -266,4 +269,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:48549032eb92870cd343b4e0e9f168283e24b396f059a882062b8b934cfc866a
+// ptdl-checksum: sha256:56dedc192abe1edeca87ff574b637726e6624d9c7921476d3a3c080eef0e05fc

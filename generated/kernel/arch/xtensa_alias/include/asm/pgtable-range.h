@@ -154,30 +154,33 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 	if ((folio_flush_mapping(folio) != NULL) &&
 		!mapping_mapped(folio_flush_mapping(folio))) {
 		set_bit(PG_arch_1, &folio->flags);
+	} else if (folio_flush_mapping(folio) != NULL) {
+		flush_dcache_page_kaddr((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
+		if (folio_flush_mapping(folio)) {
+			struct address_space *mapping = folio_flush_mapping(folio);
+			pgoff_t first = folio->index;
+			pgoff_t last = first + folio_nr_pages(folio) - 1;
+			struct vm_area_struct *mvma;
+
+			flush_dcache_mmap_lock(mapping);
+			vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
+				pgoff_t m_lo = max(mvma->vm_pgoff, first);
+				unsigned long m_addr = mvma->vm_start +
+					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
+				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+							last) - m_lo + 1;
+
+				flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
+			}
+			flush_dcache_mmap_unlock(mapping);
+		}
+		flush_icache_range_kaddr((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
 	} else {
 		flush_dcache_page_kaddr((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
-		if (folio_flush_mapping(folio) != NULL) {
-			if (folio_flush_mapping(folio)) {
-				struct address_space *mapping = folio_flush_mapping(folio);
-				pgoff_t first = folio->index;
-				pgoff_t last = first + folio_nr_pages(folio) - 1;
-				struct vm_area_struct *mvma;
-
-				flush_dcache_mmap_lock(mapping);
-				vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
-					pgoff_t m_lo = max(mvma->vm_pgoff, first);
-					unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
-					unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-					unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
-
-					flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
-				}
-				flush_dcache_mmap_unlock(mapping);
-			}
-			flush_icache_range_kaddr((unsigned long)folio_address(folio),
-				(unsigned long)folio_address(folio) + folio_size(folio));
-		}
 	}
 }
 #ifndef PTDL_RANGE_PREFIX
@@ -215,4 +218,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:1fed4f94e3a3d77122309ac028873c0decbd269ae92280cd06c958b4c854acad
+// ptdl-checksum: sha256:f50a2a94dc3d216b9d3fca151a4f4ed668a647291e91cc0be99c120f4beebe9a
