@@ -124,6 +124,8 @@ PROT_KEYS: dict[str, str] = {
     "base": "fields set in every accessible protection (VM_READ/WRITE/EXEC)",
     "none": "the whole PAGE_NONE value (no VM_READ, VM_WRITE or VM_EXEC)",
     "write": "fields added for VM_WRITE|VM_SHARED (private writable stays read-only: COW)",
+    "nowrite": "fields added to an accessible protection that is not VM_WRITE|VM_SHARED "
+               "(an inverted write role: arm L_PTE_RDONLY)",
     "exec": "fields added for VM_EXEC (default: the exec role's bit)",
     "noexec": "fields added without VM_EXEC (default: an inverted exec role's bit)",
     "noread": "fields added to an accessible protection with neither VM_READ nor VM_EXEC "
@@ -418,8 +420,8 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("lazy_mmu_leave", "arch_leave_lazy_mmu_mode()", {}, (), ("set_ptes",), "",
            "arch_leave_lazy_mmu_mode", "lazy_mmu", "lazy_mmu leave", reads_range=False),
     Effect("store", "the store loop: set_pte(ptep + i, pte) then advance pte, for i < nr "
-           "(using=set_pte_at: the arch's __set_pte_at(mm, addr, ptep, pte, 0), powerpc and sparc64)",
-           {"advance": tuple(ADVANCES), "using": ("set_pte", "pgste", "set_pte_at")}, (),
+           "(using=set_pte_at: the arch's __set_pte_at(mm, addr, ptep, pte, 0), powerpc and sparc64; using=set_pte_ext: arm's set_pte_ext(ptep, pte, ext))",
+           {"advance": tuple(ADVANCES), "using": ("set_pte", "pgste", "set_pte_at", "set_pte_ext")}, (),
            ("set_ptes",), "", "set_pte", "set_pte", "set_pte pt={pt} idx={idx} val={pte:#x}",
            "loop"),
     Effect("sync_icache", "clean the D-cache to the point of unification and invalidate the I-cache",
@@ -517,11 +519,21 @@ FLAG_TRACE = "pg_arch_1 {op} {obj}={pfn:#x}"
 
 # Names an arch may give in its primitives block: the effects' C names,
 # plus the building blocks the C rendering uses.
-PRIMITIVE_KEYS: tuple[str, ...] = tuple(sorted(EFFECTS)) + ("set_pte", "pgste_set_pte", "set_pte_at")
+PRIMITIVE_KEYS: tuple[str, ...] = tuple(sorted(EFFECTS)) + ("set_pte", "pgste_set_pte", "set_pte_at",
+                                                         "set_pte_ext")
 # `primitives { cpu_has_F = "C expression" }`: how the kernel tests CPU
 # feature F (powerpc: cpu_has_feature(CPU_FTR_COHERENT_ICACHE)); without it
 # the header tests cpu_has_F (MIPS spells its features so).
 CPU_PRIMITIVE_PREFIX = "cpu_has_"
+# Effects whose primitive may take (kernel pointer, size) instead of (start,
+# end) / (kaddr): written `name(ptr, size)` in the primitives block.
+PTR_SIZE_EFFECTS: tuple[str, ...] = ("clean_dcache", "flush_dcache", "inval_icache", "sync_icache")
+PTR_SIZE_SUFFIX = "(ptr, size)"
+# Effects whose primitive may flush one page per call, (vma, user address,
+# pfn), instead of (vma, addr, pfn, nr): written `name(vma, addr, pfn)`;
+# the header (and the model) call it once per page (parisc flush_cache_page).
+PER_PAGE_EFFECTS: tuple[str, ...] = ("flush_user_alias",)
+PER_PAGE_SUFFIX = "(vma, addr, pfn)"
 
 
 def effect_names() -> list[str]:

@@ -100,8 +100,18 @@ class BehaviourChecks(CheckerBase):
             if p.key not in catalog.PRIMITIVE_KEYS:
                 self.err(p.loc, f"unknown primitive '{p.key}'"
                          f"{did_you_mean(p.key, catalog.PRIMITIVE_KEYS)}", p.origin)
-            if not C_IDENT.match(p.c_name):
-                self.err(p.loc, f"primitive name {p.c_name!r} is not a C identifier", p.origin)
+            if not C_IDENT.match(p.name) or ("(" in p.c_name and not p.ptr_size
+                                               and not p.per_page):
+                hint = (f" (or NAME{catalog.PTR_SIZE_SUFFIX}, NAME{catalog.PER_PAGE_SUFFIX})"
+                        if "(" in p.c_name else "")
+                self.err(p.loc, f"primitive name {p.c_name!r} is not a C identifier{hint}",
+                         p.origin)
+            elif p.ptr_size and p.key not in catalog.PTR_SIZE_EFFECTS:
+                self.err(p.loc, f"primitive '{p.key}' cannot take {catalog.PTR_SIZE_SUFFIX} "
+                         f"(only {', '.join(catalog.PTR_SIZE_EFFECTS)})", p.origin)
+            elif p.per_page and p.key not in catalog.PER_PAGE_EFFECTS:
+                self.err(p.loc, f"primitive '{p.key}' cannot take {catalog.PER_PAGE_SUFFIX} "
+                         f"(only {', '.join(catalog.PER_PAGE_EFFECTS)})", p.origin)
         if not C_IDENT.match(a.name):
             self.err(a.loc, f"arch name '{a.name}' is not an identifier", a.name)
         kinds = {c.kind for c in a.cites}

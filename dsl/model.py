@@ -314,9 +314,24 @@ class Call:
 @dataclass(frozen=True)
 class Primitive:
     key: str
-    c_name: str
+    c_name: str     # as written: NAME, or NAME(ptr, size) for a (pointer, size) signature
     loc: Loc
     origin: str
+
+    @property
+    def name(self) -> str:
+        """The C function's name."""
+        return self.c_name.split("(", 1)[0].strip()
+
+    @property
+    def ptr_size(self) -> bool:
+        """The function takes (kernel pointer, size in bytes)."""
+        return self.c_name.replace(" ", "").endswith("(ptr,size)")
+
+    @property
+    def per_page(self) -> bool:
+        """The function flushes one page: (vma, user address, pfn)."""
+        return self.c_name.replace(" ", "").endswith("(vma,addr,pfn)")
 
 
 @dataclass(frozen=True)
@@ -456,8 +471,16 @@ class Arch:
     def primitive(self, key: str, default: str) -> str:
         for p in self.primitives:
             if p.key == key:
-                return p.c_name
+                return p.name
         return default
+
+    def primitive_ptr_size(self, key: str) -> bool:
+        """The arch's primitive for effect `key` takes (pointer, size)."""
+        return any(p.key == key and p.ptr_size for p in self.primitives)
+
+    def primitive_per_page(self, key: str) -> bool:
+        """The arch's primitive for effect `key` flushes one page per call."""
+        return any(p.key == key and p.per_page for p in self.primitives)
 
     def setting(self, name: str) -> Setting | None:
         for k, s in self.settings:

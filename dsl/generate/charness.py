@@ -40,6 +40,7 @@ SHIM_PRIMITIVES = {
     "store": "ptdl_prim_set_pte",
     "set_pte": "ptdl_prim_set_pte",
     "pgste_set_pte": "ptdl_prim_pgste_set_pte",
+    "set_pte_ext": "ptdl_prim_set_pte_ext",
     "page_table_check": "ptdl_prim_page_table_check",
     "lazy_mmu_enter": "ptdl_prim_lazy_mmu_enter",
     "lazy_mmu_leave": "ptdl_prim_lazy_mmu_leave",
@@ -112,8 +113,14 @@ def gcc_flags(a: Arch) -> list[str]:
         flags.append("-DPTDL_LAZY_STORES_AT_ONCE=1")
     for p in sorted(a.primitives, key=lambda p: p.key):
         impl = SHIM_PRIMITIVES.get(p.key)
-        if impl is not None and common.ident(p.c_name) != impl:
-            flags.append(f"-D{p.c_name}={impl}")
+        if impl is not None and p.ptr_size:
+            impl += "_ps"
+        if impl is not None and p.per_page:
+            # the header calls it as __ptdl_user_page (c/effects.j2)
+            flags.append(f"-D__ptdl_user_page={impl}_pp")
+            continue
+        if impl is not None and common.ident(p.name) != impl:
+            flags.append(f"-D{p.name}={impl}")
     return flags
 
 

@@ -140,6 +140,8 @@ class EffectArgs:
     m_nr: Read      # would sit in the VMA
     m_head: Read
     call: str = ""
+    ps: bool = False  # the primitive takes (pointer, size)
+    pp: bool = False  # the primitive flushes one page: (vma, addr, pfn)
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,9 @@ class CWriter:
                        mm=r("mm"), ptep=r("ptep"), pte=r("pte"), nr=r("nr"), vma=r("vma"),
                        addr=r("addr"), page=r("page"), new=r("new"), folio=r("folio"),
                        first=Lazy(first), count=Lazy(count), m_addr=r("m_addr"),
-                       m_pfn=r("m_pfn"), m_nr=r("m_nr"), m_head=r("m_head"), call=ctx.call)
+                       m_pfn=r("m_pfn"), m_nr=r("m_nr"), m_head=r("m_head"), call=ctx.call,
+                       ps=self.a.primitive_ptr_size(s.name),
+                       pp=self.a.primitive_per_page(s.name))
         return self.eff.lines(e.c_macro, x)
 
     def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:
@@ -429,6 +433,10 @@ class CWriter:
         elif s.param("using") == "set_pte_at":
             fn = a.primitive("set_pte_at", "__set_pte_at")
             st = self.eff.line("store_set_pte_at", fn, c.get("mm"), c.get("addr"), c.get("ptep"),
+                               c.get("pte"))
+        elif s.param("using") == "set_pte_ext":
+            fn = a.primitive("set_pte_ext", "set_pte_ext")
+            st = self.eff.line("store_set_pte_ext", fn, c.get("addr"), c.get("ptep"),
                                c.get("pte"))
         else:
             fn = a.primitive("set_pte", "set_pte")

@@ -298,6 +298,11 @@ class Interp:
             return
         if e.shape == "mapping":
             head = s.positional == "head"
+            if self.a.primitive_per_page(s.name) and not head:
+                for j in range(cx.m_nr):
+                    m.emit(catalog.trace_line(e, mm=m.mm, addr=cx.m_addr + j * self.a.page_size,
+                                              pfn=cx.m_pfn + j, nr=1))
+                return
             m.emit(catalog.trace_line(e, mm=m.mm, addr=cx.m_head if head else cx.m_addr,
                                       pfn=m.folio.pfn if head else cx.m_pfn,
                                       nr=1 if head else cx.m_nr))

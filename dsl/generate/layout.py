@@ -89,7 +89,7 @@ def prot_table(a: Arch, cpu: frozenset[str] = frozenset()) -> list[int]:
     """vm_get_page_prot() for the 16 VM_READ|WRITE|EXEC|SHARED combinations
     (semantics: dsl/catalog.py PROT_KEYS): PAGE_NONE without VM_READ|WRITE|
     EXEC; else base, plus write for shared writable (private writable stays
-    read-only: COW), plus exec or noexec, plus noread with neither VM_READ
+    read-only: COW) or nowrite for the others, plus exec or noexec, plus noread with neither VM_READ
     nor VM_EXEC; without exec/noexec keys the exec role's fields follow
     VM_EXEC (honouring their polarity).  A literal `entry R|W|X|S = ...`
     replaces the computed value of its combination whole.  `cpu` selects
@@ -108,6 +108,8 @@ def prot_table(a: Arch, cpu: frozenset[str] = frozenset()) -> list[int]:
         v = prot_bits(a, "base", cpu)
         if w and s:
             v |= prot_bits(a, "write", cpu)
+        else:
+            v |= prot_bits(a, "nowrite", cpu)
         if x:
             v |= prot_bits(a, "exec", cpu)
         else:

@@ -61,6 +61,7 @@ class EffectArgs:
     arg: str = ""   # the positional argument as written
     call: str = ""  # the call the effect sits in
     page_shift: int = 12
+    pp: bool = False  # the primitive flushes one page per call
 
 
 @dataclass(frozen=True)
@@ -375,7 +376,7 @@ class PyWriter:
                        index=Lazy(lambda: cx.index),
                        new_pfn=Lazy(lambda: _x("pte_pfn", cx.ptev("new"))),
                        mapping=Lazy(lambda: cx.mapping), arg=arg, call=cx.call,
-                       page_shift=self.a.page_shift)
+                       page_shift=self.a.page_shift, pp=self.a.primitive_per_page(s.name))
         return [pad + self.eff.line(e.py_macro, x)]
 
     def store(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:

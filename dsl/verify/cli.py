@@ -128,6 +128,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             results[n] = Result(n, skipped="no `config` line in the archdef")
             continue
         cc = f"{k.cross}gcc"
+        if k.unavailable:
+            results[n] = Result(n, skipped=k.unavailable)
+            continue
         if not kernel_setup.have_compiler(k.cross):
             results[n] = Result(n, skipped=f"no compiler {cc} (run `make kernel`)")
             continue

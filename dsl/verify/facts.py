@@ -222,7 +222,7 @@ def prot_loc(a: Arch, flags: int, diff: int) -> Loc:
     if flags & 7 == 0:
         it = a.prot_item("none")
         return it.loc if it is not None else a.loc
-    order = ["write", "exec", "noexec", "noread", "base"]
+    order = ["write", "nowrite", "exec", "noexec", "noread", "base"]
     for key in order:
         it = a.prot_item(key)
         if it is None:
@@ -231,6 +231,8 @@ def prot_loc(a: Arch, flags: int, diff: int) -> Loc:
             f = a.field(fname)
             if f is not None and f.mask & diff:
                 if key == "write" and not (flags & 8 and flags & 2):
+                    continue
+                if key == "nowrite" and flags & 8 and flags & 2:
                     continue
                 return it.loc
     if a.role_fields("exec") and diff & a.role_fields("exec")[0].mask:

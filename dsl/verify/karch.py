@@ -54,6 +54,10 @@ class KArch:
     pteval_t: bool = True     # the arch's headers define pteval_t
     # extra make variables (um needs SUBARCH=x86_64)
     make_vars: tuple[str, ...] = ()
+    # set: the configuration needs a compiler Debian does not ship (why);
+    # verify skips it with this reason (the archdef says how it was
+    # checked by hand), also under PTDL_REQUIRE_KERNEL
+    unavailable: str = ""
 
     def mutator_expr(self, name: str) -> str | None:
         return next((c for n, c, _ in self.mutator_c if n == name), None)
@@ -112,7 +116,10 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("riscv", "riscv", "riscv64-linux-gnu-", "arch/riscv/mm/init.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
           pteval_t=False),      # pte_t is struct { unsigned long pte; } (page.h)
-    KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c"),
+    # arch/arm/mm/mmu.c protection_map: the __PAGE_* values; build_mem_type_table()
+    # ORs user_pgprot (memory type, L_PTE_SHARED, PTE_EXT_PXN) into each at boot
+    KArch("arm", "arm", "arm-linux-gnueabi-", "arch/arm/mm/mmu.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
     # Book3S-64: the PTE table size is chosen at boot by the MMU in use
     # (__pte_index_size = H_PTE_INDEX_SIZE in hash__early_init_mmu,
     # arch/powerpc/mm/book3s64/hash_utils.c:1229; RADIX_PTE_INDEX_SIZE in
@@ -203,9 +210,18 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("m68k_coldfire", "m68k", "m68k-linux-gnu-", "arch/m68k/mm/mcfmmu.c"),
     # User-Mode Linux on x86-64: the host compiler, SUBARCH selects the host
     KArch("um", "um", "", "arch/um/kernel/mem.c", make_vars=("SUBARCH=x86_64",)),
-    KArch("sh", "sh", "sh4-linux-gnu-", "arch/sh/mm/mmap.c"),
+    KArch("sh", "sh", "sh4-linux-gnu-", "arch/sh/mm/mmap.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          pteval_t=False),      # pte_t is struct { unsigned long pte_low; } (page.h)
     KArch("alpha", "alpha", "alpha-linux-gnu-", "arch/alpha/mm/init.c"),
-    KArch("parisc", "parisc", "hppa-linux-gnu-", "arch/parisc/mm/init.c"),
+    # a 64-bit parisc kernel needs ARCH=parisc64 and hppa64-linux-gnu-gcc
+    # (arch/parisc/Makefile CC_ARCHES), which Debian does not package
+    KArch("parisc", "parisc64", "hppa64-linux-gnu-", "arch/parisc/mm/init.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)",
+          unavailable="a 64-bit kernel needs hppa64-linux-gnu-gcc (arch/parisc/Makefile), "
+                      "not in Debian; checked by hand (archdefs/parisc.arch)"),
+    KArch("parisc32", "parisc", "hppa-linux-gnu-", "arch/parisc/mm/init.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
     KArch("arc", "arc", "arc-linux-gnu-", "arch/arc/mm/mmap.c"),
 )}
 

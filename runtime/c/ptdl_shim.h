@@ -562,6 +562,20 @@ static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 #endif
 }
 
+/* arm's set_pte_ext(ptep, pte, ext): ext holds bits of the hardware entry
+ * only (PTE_EXT_NG), which the model does not keep: a plain set_pte. */
+static inline void ptdl_prim_set_pte_ext(pte_t *ptep, pte_t pte, unsigned long ext)
+{
+	(void)ext;
+	ptdl_prim_set_pte(ptep, pte);
+}
+#ifndef TASK_SIZE
+#define TASK_SIZE (~0UL)
+#endif
+#ifndef PTE_EXT_NG
+#define PTE_EXT_NG (1UL << 11)
+#endif
+
 static inline void ptdl_prim_pgste_set_pte(struct mm_struct *mm, unsigned long addr,
 					   pte_t *ptep, pte_t pte)
 {
@@ -749,6 +763,16 @@ static inline void ptdl_prim_tlb_flush_all(void)
 #define ptdl_prim_inval_icache(...) \
 	__PTDL_PICK2(__VA_ARGS__, ptdl_icache_inval_range, ptdl_icache_inval_page, _)(__VA_ARGS__)
 
+/* the (kernel pointer, size) forms: primitives { X = "name(ptr, size)" } */
+#define ptdl_prim_sync_icache_ps(p, n) \
+	ptdl_icache_sync_range((unsigned long)(p), (unsigned long)(p) + (n))
+#define ptdl_prim_flush_dcache_ps(p, n) \
+	ptdl_dcache_flush_range((unsigned long)(p), (unsigned long)(p) + (n))
+#define ptdl_prim_clean_dcache_ps(p, n) \
+	ptdl_dcache_clean_range((unsigned long)(p), (unsigned long)(p) + (n))
+#define ptdl_prim_inval_icache_ps(p, n) \
+	ptdl_icache_inval_range((unsigned long)(p), (unsigned long)(p) + (n))
+
 /* ------------------------------------------------ i_mmap walk, current task */
 
 #ifndef max
@@ -825,6 +849,10 @@ static inline void ptdl_prim_flush_user_cache(struct mm_struct *mm, unsigned lon
 	       (end - start) >> PAGE_SHIFT);
 }
 
+/* the one-page form: primitives { flush_user_alias = "name(vma, addr, pfn)" } */
+#define ptdl_prim_flush_user_alias_pp(vma, addr, pfn) \
+	ptdl_prim_flush_user_alias((vma), (addr), (pfn), 1)
+
 static inline void ptdl_prim_flush_cache_all(void)
 {
 	ptdl_trace("cache_flush_all\n");
@@ -845,6 +873,9 @@ static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
 #endif
 #ifndef ptep_set_pte_at
 #define ptep_set_pte_at ptdl_prim_pgste_set_pte
+#endif
+#ifndef set_pte_ext
+#define set_pte_ext ptdl_prim_set_pte_ext
 #endif
 #ifndef page_table_check_ptes_set
 #define page_table_check_ptes_set ptdl_prim_page_table_check

@@ -123,4 +123,9 @@ def test_primitive_renames_reach_the_shim() -> None:
             if p.key.startswith("cpu_has_"):
                 continue        # a CPU-feature test, not a rename (the harness -Ds cpu_has_F)
             impl = charness.SHIM_PRIMITIVES[p.key]
-            assert p.c_name == impl or f"-D{p.c_name}={impl}" in flags
+            if p.ptr_size:          # name(ptr, size): the shim's (pointer, size) form
+                impl += "_ps"
+            if p.per_page:          # name(vma, addr, pfn): called as __ptdl_user_page
+                assert f"-D__ptdl_user_page={impl}_pp" in flags
+                continue
+            assert p.name == impl or f"-D{p.name}={impl}" in flags

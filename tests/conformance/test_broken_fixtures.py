@@ -69,6 +69,7 @@ CASES = [
     ("riscv_thp_no_pmd_fence", "pmd_exec_remap", (), "spurious_fault", "riscv_thp"),
     ("loongarch_pmd_no_preload", "pmd_read_remap", (), "tlb_preload_missing", "loongarch"),
     ("nios2_flush_aliases_current_shared", "alias_write_mapped_folio", (), "stale_data", "nios2"),
+    ("xtensa_flag_never_cleared", "pg_arch_1_life", (), "stale_insn", "xtensa"),
     ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
     ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
     ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "user_line_after_unmap",

@@ -68,8 +68,8 @@ def test_check_from_root_without_C(tmp_path: Path) -> None:
     (["export"], "the following arguments are required: ARCH"),
     (["show"], "the following arguments are required: ARCH"),
     (["export", "x86", "--format", "xml"], "invalid choice: 'xml'"),
-    (["export", "qqq99"], "ptdl: error: no arch 'qqq99' (known: "),
-    (["show", "qqq99"], "ptdl: error: no arch 'qqq99' (known: "),
+    (["export", "zzqq99"], "ptdl: error: no arch 'zzqq99' (known: "),
+    (["show", "zzqq99"], "ptdl: error: no arch 'zzqq99' (known: "),
     (["check", "no/such/file.arch"], "no such file"),
 ])
 def test_usage_errors_exit_2(ptdl: Run, args: list[str], needle: str) -> None:

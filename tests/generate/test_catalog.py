@@ -145,7 +145,7 @@ def test_advance_complete(name: str) -> None:
 def test_macro_files_have_no_orphans() -> None:
     """Every macro of the per-construct files belongs to a catalog entry
     (or is a documented shape helper)."""
-    shapes = {"store_set_pte", "store_set_pte_at", "store_pgste", "pte_clear",
+    shapes = {"store_set_pte", "store_set_pte_at", "store_pgste", "store_set_pte_ext", "pte_clear",
               "pte_set", "pte_set_value", "folio_flag", "page_flag", "pg_flag", "_pages",
               "_store_loop"}
     names = {e.name for e in catalog.EFFECTS.values()} | shapes

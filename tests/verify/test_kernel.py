@@ -16,7 +16,8 @@ ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips
              "s390": "s390", "riscv": "riscv", "riscv32": "riscv", "alpha": "alpha",
              "m68k": "m68k", "m68k_coldfire": "m68k_coldfire",
              "powerpc": "powerpc", "powerpc_radix": "powerpc_radix", "powerpc32": "powerpc32",
-             "sparc64": "sparc64", "sparc32": "sparc32"}
+             "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm",
+             "parisc32": "parisc32"}
 
 
 @lru_cache(maxsize=None)
@@ -58,10 +59,12 @@ BROKEN = [
      r"pte_mkdirty\(0x100\): kernel 0x902, archdef 0x900 \(under the assumptions\)"),
     # sparc32 without `pfn_none when iospace`
     ("sparc32_pfn_always.arch", 8, 9, r"pte_pfn\(0x[0-9a-f]+\): kernel 0xffffffff, archdef 0x[0-9a-f]+"),
+    # arm without `nowrite`: every protection but shared writable loses L_PTE_RDONLY
+    ("arm_no_nowrite.arch", 6, 9, r"vm_get_page_prot\(VM_READ\): kernel 0x383, archdef 0x303"),
 ]
 
 _ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv",
-            "powerpc": "powerpc", "sparc64": "sparc64", "sparc32": "sparc32"}
+            "powerpc": "powerpc", "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)
