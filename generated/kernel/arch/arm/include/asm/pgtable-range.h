@@ -142,9 +142,9 @@ static inline bool __ptdl_pte_valid_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	if (__ptdl_pte_valid_user(pte) && __ptdl_pte_exec(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		if (!test_bit(PG_arch_1, &folio->flags)) {
 			set_bit(PG_arch_1, &folio->flags);
 			__cpuc_flush_dcache_area(folio_address(folio), folio_size(folio));
@@ -189,4 +189,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_ARM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a6d6dc28c1c15bdf90f98de5e0231cd33e71525bfb6c9098a9d6a1777902fb1b
+// ptdl-checksum: sha256:c12b4a98e8feb6e73d29568db3a7f03f2c066801fb2781ebd925f066ce4956ad

@@ -158,12 +158,12 @@ static inline bool __ptdl_pte_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
 		if (!__ptdl_pte_present(ptep_get(ptep)) ||
 			!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
+			struct folio *folio = page_folio(pte_page(pte));
+
 			if (__ptdl_pte_p(pte) &&
 				__ptdl_pte_user(pte) &&
 				__ptdl_pte_exec(pte) &&
@@ -208,4 +208,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8515acd629723879a9ede5b35182c39c3531d2d294ca64162deac6a7b51a5c22
+// ptdl-checksum: sha256:6f18156b7e2c8d945c44870cb1f4bac4e4765f9bd538a79268a761b592190fe3

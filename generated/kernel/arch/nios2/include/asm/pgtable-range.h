@@ -162,9 +162,11 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 			flush_dcache_mmap_lock(mapping);
 			vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
 				pgoff_t m_lo = max(mvma->vm_pgoff, first);
-				unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+				unsigned long m_addr = mvma->vm_start +
+					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
+				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+							last) - m_lo + 1;
 
 				flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
 			}
@@ -201,9 +203,11 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 				flush_dcache_mmap_lock(mapping);
 				vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
 					pgoff_t m_lo = max(mvma->vm_pgoff, first);
-					unsigned long m_addr = mvma->vm_start + ((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+					unsigned long m_addr = mvma->vm_start +
+						((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 					unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-					unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1, last) - m_lo + 1;
+					unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+								last) - m_lo + 1;
 
 					flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
 				}
@@ -270,4 +274,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #endif
 
 #endif /* _ASM_NIOS2_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4c18673ca5947f15b1c137f481061dde4807d58ff519f02385f802afa98e4682
+// ptdl-checksum: sha256:8f1d70a80a22490b9089c2021018325f323068d8d1f47204995e75e78c18d2a4

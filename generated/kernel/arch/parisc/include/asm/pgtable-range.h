@@ -143,9 +143,9 @@ static inline bool __ptdl_pte_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	if (__ptdl_pte_present(pte) && __ptdl_pte_user(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		if ((folio_flush_mapping(folio) != NULL) &&
 			test_bit(PG_arch_1, &folio->flags)) {
 			flush_kernel_dcache_range_asm((unsigned long)folio_address(folio),
@@ -268,4 +268,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:1d9e5fc99c25888a4af65e41c5493b8dc43ccf8318061ed0b2c488c921d5b07d
+// ptdl-checksum: sha256:8e4ef26064404259f4c81a2838a71f39b79226fc239dd722ba9aa81f773c6895

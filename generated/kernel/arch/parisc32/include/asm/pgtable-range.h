@@ -144,9 +144,9 @@ static inline bool __ptdl_pte_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	struct folio *folio = page_folio(pte_page(pte));
-
 	if (__ptdl_pte_present(pte) && __ptdl_pte_user(pte)) {
+		struct folio *folio = page_folio(pte_page(pte));
+
 		if ((folio_flush_mapping(folio) != NULL) &&
 			test_bit(PG_arch_1, &folio->flags)) {
 			flush_kernel_dcache_range_asm((unsigned long)folio_address(folio),
@@ -269,4 +269,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:56dedc192abe1edeca87ff574b637726e6624d9c7921476d3a3c080eef0e05fc
+// ptdl-checksum: sha256:e864f0cab4cc3cde58e61ca8441562b0c0083ea0c7af3c7832a4480c679edc45
