@@ -158,7 +158,7 @@ class Arch_arm(Arch):
         return PROT_TABLE[vm_flags & 15]
 
     def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
-        if (self._d_valid_user(pte) and self.pte_exec(pte)):
+        if (self._d_valid_user(pte) and self.pte_exec(pte) and k.pfn_valid(self.pte_pfn(pte))):
             if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
                 k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
                 k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)

@@ -185,7 +185,7 @@ class Arch_csky(Arch):
         pte = k.read_pte(ptep)
         for _i1 in range(nr):
             k.tlb_flush_page(mm, addr + _i1 * PAGE_SIZE)
-        if ((vma.flags & 4) != 0 and not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))))):
+        if ((vma.flags & 4) != 0 and k.pfn_valid(self.pte_pfn(pte)) and not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))))):
             k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
             for _j2 in range(k.pfn_folio(self.pte_pfn(pte)).nr_pages):
                 _page3 = k.pfn_page(k.pfn_folio(self.pte_pfn(pte)).pfn + _j2)

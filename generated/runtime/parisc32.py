@@ -158,7 +158,7 @@ class Arch_parisc32(Arch):
         return PROT_TABLE[vm_flags & 15]
 
     def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
-        if ((pte & 0x200) != 0 and (pte & 0x800) != 0):
+        if ((pte & 0x200) != 0 and (pte & 0x800) != 0 and k.pfn_valid(self.pte_pfn(pte))):
             if (k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte))) and k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
                 k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
                 k.folio_clear_arch1(k.pfn_folio(self.pte_pfn(pte)))
@@ -172,7 +172,7 @@ class Arch_parisc32(Arch):
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pte = k.read_pte(ptep)
-        if (k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte))) and k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
+        if (k.pfn_valid(self.pte_pfn(pte)) and k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte))) and k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
             k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
             k.folio_clear_arch1(k.pfn_folio(self.pte_pfn(pte)))
 

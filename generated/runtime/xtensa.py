@@ -69,7 +69,7 @@ class Arch_xtensa(Arch):
     def __init__(self) -> None:
         super().__init__('xtensa', 32, 12, 1024, 32, 12,
                          10, FIELDS, (),
-                         'icache_clean', 'folio', 'caches_invalid', True, 0x1c)
+                         'icache_clean', 'folio', 'caches_invalid', True, 0x1c, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'vipt'

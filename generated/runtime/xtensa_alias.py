@@ -71,7 +71,7 @@ class Arch_xtensa_alias(Arch):
     def __init__(self) -> None:
         super().__init__('xtensa_alias', 32, 12, 1024, 32, 12,
                          10, FIELDS, (),
-                         'dcache_dirty', 'folio', 'caches_invalid', True, 0x1c)
+                         'dcache_dirty', 'folio', 'caches_invalid', True, 0x1c, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'vipt_aliasing'

@@ -24,6 +24,7 @@
 #define _ASM_ARM_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <asm/cacheflush.h>
 
 /*
@@ -142,7 +143,9 @@ static inline bool __ptdl_pte_valid_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	if (__ptdl_pte_valid_user(pte) && __ptdl_pte_exec(pte)) {
+	if (__ptdl_pte_valid_user(pte) &&
+		__ptdl_pte_exec(pte) &&
+		pfn_valid(__ptdl_pte_pfn(pte))) {
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if (!test_bit(PG_arch_1, &folio->flags)) {
@@ -189,4 +192,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_ARM_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:c12b4a98e8feb6e73d29568db3a7f03f2c066801fb2781ebd925f066ce4956ad
+// ptdl-checksum: sha256:552ee1aef3dcb3e20b052ad0a7086bc94482c6a9ef2ea74323e0b82274a9ac98

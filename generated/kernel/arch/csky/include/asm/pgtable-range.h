@@ -26,6 +26,7 @@
 #define _ASM_CSKY_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <asm/cacheflush.h>
 #include <asm/tlbflush.h>
 
@@ -139,7 +140,9 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 
 	for (i = 0; i < nr; i++)
 		flush_tlb_one(addr + i * PAGE_SIZE);
-	if ((vma->vm_flags & VM_EXEC) && !test_bit(PG_arch_1, &folio->flags)) {
+	if ((vma->vm_flags & VM_EXEC) &&
+		pfn_valid(__ptdl_pte_pfn(pte)) &&
+		!test_bit(PG_arch_1, &folio->flags)) {
 		set_bit(PG_arch_1, &folio->flags);
 		for (i = 0; i < folio_nr_pages(folio); i++) {
 			struct page *pg = folio_page(folio, i);
@@ -167,4 +170,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_CSKY_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d23d4b85027051d13310c6d32112a586c995e305c8da50d8b9e6e71303636a08
+// ptdl-checksum: sha256:eea4187b70cb55f0430ffeb68ea73d01009a3c64ce12936037612a2b6c697ec0

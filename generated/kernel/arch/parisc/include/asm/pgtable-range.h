@@ -23,6 +23,7 @@
 #define _ASM_PARISC_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
 
@@ -143,7 +144,9 @@ static inline bool __ptdl_pte_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	if (__ptdl_pte_present(pte) && __ptdl_pte_user(pte)) {
+	if (__ptdl_pte_present(pte) &&
+		__ptdl_pte_user(pte) &&
+		pfn_valid(__ptdl_pte_pfn(pte))) {
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if ((folio_flush_mapping(folio) != NULL) &&
@@ -174,7 +177,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	pte_t pte = ptep_get(ptep);
 	struct folio *folio = page_folio(pte_page(pte));
 
-	if ((folio_flush_mapping(folio) != NULL) &&
+	if (pfn_valid(__ptdl_pte_pfn(pte)) &&
+		(folio_flush_mapping(folio) != NULL) &&
 		test_bit(PG_arch_1, &folio->flags)) {
 		flush_kernel_dcache_range_asm((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
@@ -268,4 +272,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8e4ef26064404259f4c81a2838a71f39b79226fc239dd722ba9aa81f773c6895
+// ptdl-checksum: sha256:725ead8025c356f0ac0f81149300ba7aca050fb2f8ee522affcfc051cb44a502

@@ -24,6 +24,7 @@
 #define _ASM_PARISC32_PGTABLE_RANGE_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
 
@@ -144,7 +145,9 @@ static inline bool __ptdl_pte_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	if (__ptdl_pte_present(pte) && __ptdl_pte_user(pte)) {
+	if (__ptdl_pte_present(pte) &&
+		__ptdl_pte_user(pte) &&
+		pfn_valid(__ptdl_pte_pfn(pte))) {
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if ((folio_flush_mapping(folio) != NULL) &&
@@ -175,7 +178,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	pte_t pte = ptep_get(ptep);
 	struct folio *folio = page_folio(pte_page(pte));
 
-	if ((folio_flush_mapping(folio) != NULL) &&
+	if (pfn_valid(__ptdl_pte_pfn(pte)) &&
+		(folio_flush_mapping(folio) != NULL) &&
 		test_bit(PG_arch_1, &folio->flags)) {
 		flush_kernel_dcache_range_asm((unsigned long)folio_address(folio),
 			(unsigned long)folio_address(folio) + folio_size(folio));
@@ -269,4 +273,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e864f0cab4cc3cde58e61ca8441562b0c0083ea0c7af3c7832a4480c679edc45
+// ptdl-checksum: sha256:9cabcfdbeb4f14fbe2bed1fafe63c0cf186d2915625d53554bc9a33991acb0a0
