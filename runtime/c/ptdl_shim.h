@@ -715,6 +715,8 @@ static inline void ptdl_prim_icache_flush_all(void)
 static inline void ptdl_prim_icache_flush_local(void)
 {
 	ptdl_trace("icache_flush_local\n");
+}
+
 /* hash page table / TSB insertion and the batched flush (runtime/effects.py) */
 static inline void ptdl_prim_hpte_insert(struct vm_area_struct *vma, unsigned long addr,
 					 pte_t pte)
