@@ -164,9 +164,12 @@ class BehaviourChecks(CheckerBase):
         PG_arch_1 set but never tested.  Warnings: the broken fixtures that
         reproduce such kernels must still generate."""
         a = self.a
-        stmts = [s for c in a.calls for s in walk_stmts(c.body)]
+        # the four calls of the range API: the PMD hooks run only with
+        # `thp 1` and the cache calls around the API do not map pages
+        range_calls = [c for c in a.calls if c.name in catalog.CALLS]
+        stmts = [s for c in range_calls for s in walk_stmts(c.body)]
         effects = {s.name for s in stmts if isinstance(s, EffectStmt)}
-        fence_calls = {c.name for c in a.calls
+        fence_calls = {c.name for c in range_calls
                        if any(isinstance(s, EffectStmt) and s.name == "tlb_flush_page"
                               for s in walk_stmts(c.body))}
         def at(loc: Loc, what: str) -> tuple[Loc, tuple[Note, ...]]:
@@ -201,7 +204,7 @@ class BehaviourChecks(CheckerBase):
                 for x in walk_expr(s.cond):
                     if isinstance(x, Ref) and len(x.path) == 2 and x.path[1] == "pg_arch_1":
                         tested.add(x.path[0])
-        for c in a.calls:
+        for c in range_calls:
             for s in walk_stmts(c.body):
                 if (isinstance(s, FlagOp) and s.op == "set" and len(s.target.path) == 2
                         and s.target.path[1] == "pg_arch_1"

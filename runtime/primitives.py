@@ -287,8 +287,8 @@ class Primitives(Protocol):
 PRIMITIVE_NAMES: tuple[str, ...] = (
     "set_pte", "pgste_set_pte", "page_table_check_ptes_set", "lazy_mmu_enter",
     "lazy_mmu_leave", "dcache_flush", "dcache_flush_user", "dcache_clean",
-    "icache_sync", "icache_inval", "icache_flush_all", "icache_flush_local", "icache_inval_mm",
-    "dcache_flush_kmap", "folio_test_arch1", "folio_set_arch1",
+    "dcache_flush_kmap", "icache_sync", "icache_inval", "icache_flush_all",
+    "icache_flush_local", "icache_inval_mm", "folio_test_arch1", "folio_set_arch1",
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
     "tlb_preload", "tlb_flush_page", "hpte_insert", "tsb_insert", "tlb_batch_add",
     "set_pmd", "tlb_flush_all", "dcache_flush_user_range", "dcache_flush_user_mm",

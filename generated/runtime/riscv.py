@@ -185,7 +185,7 @@ class Arch_riscv(Arch):
     def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
         if (self.pte_present(pte) and (pte & 0x8) != 0):
             if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
-                k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                k.icache_flush_all()
                 k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
         k.set_pmd(mm, addr, ptep, pte)
 

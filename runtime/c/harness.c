@@ -459,7 +459,7 @@ static int serve(void)
 		}
 		if (waitpid(pid, &status, 0) < 0)
 			bad("waitpid failed", NULL);
-		printf("ptdl-done %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		fprintf(stdout, "ptdl-done %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		fflush(stdout);
 		if (!ended)
 			return 0;

@@ -61,7 +61,11 @@ CASES = [
     ("mips_preload_first_only", "flush_preload_remap", ("dc_aliases",), "tlb_preload_missing", "mips"),
     ("riscvish_fence_first_only", "flush_preload_remap", (), "spurious_fault", "riscvish_fenced"),
     ("csky_dc_clean_without_icache", "ptc_mixed_mappings", (), "pg_arch_1_state", "csky"),
-    ("csky_tlb_flush_first_only", "tlb_file_range_fence", (), "spurious_fault", "csky"),
+    # csky_tlb_flush_first_only (the kernel flushes only the first TLB pair)
+    # is no longer caught: csky's fresh entries lack the hardware valid bit
+    # (no pte_sw_mkyoung), and since the model checks that bit every first
+    # access faults anyway and the fault path flushes the pair -- the stale
+    # pair is masked.  Kept as a fixture; the finding stays in csky.arch.
     ("arc_preload_first_only", "fault_around_each_order", (), "tlb_preload_missing",
      "arc_preload_every_page"),
     ("highmem_linear_flush", "highmem_read_rewrite", (), "highmem_kaddr", "highmem_kmap_flush"),
@@ -164,7 +168,7 @@ def test_pte_expectations_catch_a_wrong_layout(project: Path) -> None:
 ])
 def test_ptdl_test_reports_it(project: Path, broken: str, scenario: str, check: str) -> None:
     """End to end: `ptdl -C copy test --arch A` fails and names the violation."""
-    r = _ptdl(project, "test", "--arch", broken, "--", "-k", f"{scenario} and model",
+    r = _ptdl(project, "test", "--arch", broken, "--", "-k", f"test_scenario and {scenario}",
               env={"PTDL_INTERPRETED": "1"})
     assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-2000:]
     assert "ptdl test: conformance summary" in r.stdout

@@ -144,7 +144,8 @@ def test_dropin_translation_unit() -> None:
     calls, problems = dropin.defined_calls(hdr)
     assert problems == []
     assert calls == ["set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
-                     "update_mmu_cache_pmd"]
+                     "update_mmu_cache_pmd", "flush_cache_mm", "flush_cache_range",
+                     "flush_cache_page"]
     tu = dropin.translation_unit(calls)
     assert "\tptdl_update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);" in tu
     # the header first, nothing before it: it brings its own includes

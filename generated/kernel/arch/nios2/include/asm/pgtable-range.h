@@ -165,8 +165,9 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 				unsigned long m_addr = mvma->vm_start +
 					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
-							last) - m_lo + 1;
+				pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+						    last);
+				unsigned int m_nr = m_end - m_lo + 1;
 
 				flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
 			}
@@ -206,8 +207,9 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 					unsigned long m_addr = mvma->vm_start +
 						((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 					unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-					unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
-								last) - m_lo + 1;
+					pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+							    last);
+					unsigned int m_nr = m_end - m_lo + 1;
 
 					flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
 				}
@@ -274,4 +276,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #endif
 
 #endif /* _ASM_NIOS2_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8f1d70a80a22490b9089c2021018325f323068d8d1f47204995e75e78c18d2a4
+// ptdl-checksum: sha256:fd3d347c6f75343eb70c49c891206bf8daac7bbcfe45bd7cf91cec4de8cb190f

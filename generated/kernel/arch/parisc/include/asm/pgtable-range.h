@@ -212,8 +212,9 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 				unsigned long m_addr = mvma->vm_start +
 					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
-							last) - m_lo + 1;
+				pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+						    last);
+				unsigned int m_nr = m_end - m_lo + 1;
 
 				#ifndef __ptdl_user_page
 				#define __ptdl_user_page flush_cache_page
@@ -272,4 +273,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:725ead8025c356f0ac0f81149300ba7aca050fb2f8ee522affcfc051cb44a502
+// ptdl-checksum: sha256:9f6fc100db721db5c4d0389636b70deb4bc78503e51379b8346f46ebfaa1cede

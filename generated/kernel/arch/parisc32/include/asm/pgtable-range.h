@@ -213,8 +213,9 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 				unsigned long m_addr = mvma->vm_start +
 					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
-							last) - m_lo + 1;
+				pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+						    last);
+				unsigned int m_nr = m_end - m_lo + 1;
 
 				#ifndef __ptdl_user_page
 				#define __ptdl_user_page flush_cache_page
@@ -273,4 +274,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9cabcfdbeb4f14fbe2bed1fafe63c0cf186d2915625d53554bc9a33991acb0a0
+// ptdl-checksum: sha256:810494c590b11d4ac7e77ebeec9feaab4a6700d633cc3420f1649063d6c0b321

@@ -208,8 +208,7 @@ static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned lo
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if (!test_bit(PG_arch_1, &folio->flags)) {
-			sync_icache_aliases((unsigned long)folio_address(folio),
-				(unsigned long)folio_address(folio) + folio_size(folio));
+			flush_icache_all();
 			set_bit(PG_arch_1, &folio->flags);
 		}
 	}
@@ -230,4 +229,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *
 #endif
 
 #endif /* _ASM_RISCV_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:3c46aec0977a601764ad0d7a30e3365e4775770afd89d164132e29d2160f2b9c
+// ptdl-checksum: sha256:e74d1c289865b1d021c9559466e760f6455b124c776f585b714acd764f5e704b

@@ -204,8 +204,7 @@ static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned lo
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if (!test_bit(PG_arch_1, &folio->flags)) {
-			sync_icache_aliases((unsigned long)folio_address(folio),
-				(unsigned long)folio_address(folio) + folio_size(folio));
+			flush_icache_all();
 			set_bit(PG_arch_1, &folio->flags);
 		}
 	}
@@ -226,4 +225,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_pmd)(struct vm_area_struct *
 #endif
 
 #endif /* _ASM_RISCV32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:1228eea09f7366e0dab1885dd0bb510a670b138833ca9a1b19c0a28ef5fd7232
+// ptdl-checksum: sha256:2243db4e837c61f018b6f876e298f05f71cbc14aad1b90555f8fd9171d838a22

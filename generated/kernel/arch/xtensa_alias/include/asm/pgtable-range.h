@@ -169,8 +169,9 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 				unsigned long m_addr = mvma->vm_start +
 					((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
 				unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-				unsigned int m_nr = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
-							last) - m_lo + 1;
+				pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+						    last);
+				unsigned int m_nr = m_end - m_lo + 1;
 
 				flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
 			}
@@ -218,4 +219,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f50a2a94dc3d216b9d3fca151a4f4ed668a647291e91cc0be99c120f4beebe9a
+// ptdl-checksum: sha256:5ff2c80d171d8f96ddb2b25d6240e341fc914481f31df8bdc6f854960ce2e378
