@@ -243,6 +243,20 @@ def _flags_key() -> str:
 
 # ----------------------------------------------------- the child (setuptools)
 
+def unloadable(paths: list[str]) -> list[tuple[str, str]]:
+    """(path, loader error) for each shared library that does not load with
+    every symbol bound now (RTLD_NOW): a group library linked against a
+    damaged runtime object fails here, at build time, not at import."""
+    import ctypes
+    out: list[tuple[str, str]] = []
+    for p in paths:
+        try:
+            ctypes.CDLL(p, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+        except OSError as e:
+            out.append((p, str(e)))
+    return out
+
+
 def _setup(spec_path: str) -> None:
     """Run mypycify + build_ext --inplace for the groups in the spec."""
     import threading
@@ -267,6 +281,11 @@ def _setup(spec_path: str) -> None:
     locks: dict[str, threading.Lock] = {}
     locks_guard = threading.Lock()
     shared_rt = {os.path.join(bdir, f) for f in RUNTIME_C_FILES}
+    # Shared runtime objects compiled by this run: each is compiled at most
+    # once per run, even under --force, so no group's link ever reads an
+    # object another group is rewriting (a cold build forces every group).
+    rt_done: set[str] = set()
+    rt_compiles: list[str] = []       # every compile of one (the report counts them)
 
     def lock_for(obj: str) -> threading.Lock:
         with locks_guard:
@@ -292,13 +311,22 @@ def _setup(spec_path: str) -> None:
                      *cc.compiler_so]).encode()).hexdigest()
                 mark = obj + ".key"
                 with lock_for(obj):
-                    if (not self.force and os.path.exists(obj) and os.path.exists(mark)
-                            and Path(mark).read_text() == key
-                            and os.path.getmtime(obj) >= os.path.getmtime(src)):
+                    fresh = (os.path.exists(obj) and os.path.exists(mark)
+                             and Path(mark).read_text() == key
+                             and os.path.getmtime(obj) >= os.path.getmtime(src))
+                    if fresh and (obj in rt_done or not self.force):
                         return
+                    if obj in rt_done:
+                        # Same object, other flags, in one run: two groups
+                        # would race on one file.  mypyc gives every group
+                        # the same flags; refuse rather than corrupt a link.
+                        raise RuntimeError(f"ptdl build: {obj}: compiled twice with "
+                                           "different flags in one run")
                     with gate:
                         orig_compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
                     Path(mark).write_text(key)
+                    rt_done.add(obj)
+                    rt_compiles.append(obj)
 
             def compile_all(sources: list[str], output_dir: str | None = None,
                             macros: Any = None, include_dirs: Any = None, debug: bool = False,
@@ -352,7 +380,15 @@ def _setup(spec_path: str) -> None:
         args.append("--force")
     setup(name="ptdl_runtime_build", ext_modules=exts, script_args=args,
           cmdclass={"build_ext": ProgressBuildExt})
-    (Path(bdir) / REPORT).write_text(json.dumps({"compiled": sorted(compiled)}))
+    broken = unloadable([os.path.abspath(e.name + _ext_suffix()) for e in exts
+                         if e.name in libs])
+    for path, why in broken:
+        sys.stdout.write(f"{PROGRESS}{os.path.basename(path)} does not load: {why}\n")
+        os.unlink(path)         # so that the retry links it again
+    if broken:
+        sys.exit(1)
+    (Path(bdir) / REPORT).write_text(json.dumps({"compiled": sorted(compiled),
+                                                 "runtime_objects": len(rt_compiles)}))
 
 
 if __name__ == "__main__":

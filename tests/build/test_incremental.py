@@ -187,3 +187,36 @@ def test_failed_build_leaves_no_stamp(tmp_path: Path,
     err = capsys.readouterr().err
     assert "mypyc failed" in err and "alpha.py" in err, err
     assert not (root / B.STAMP).exists()
+
+
+def test_forced_build_compiles_each_runtime_object_once(tmp_path: Path) -> None:
+    """A cold build forces every group; mypyc's runtime library is still
+    compiled once per run, so no group links an object another group is
+    rewriting (the race behind an `undefined symbol: CPyPickle_SetState`
+    import error on a fresh clone).  Every group library then loads with
+    all its symbols bound."""
+    from mypyc.common import RUNTIME_C_FILES
+    root = tmp_path
+    make_project(root)
+    assert B.build(root, force=True) == 0
+    rep = json.loads((root / "build" / B.REPORT).read_text())
+    assert len(B.groups(root)) == 3
+    assert rep["runtime_objects"] == len(RUNTIME_C_FILES)
+    libs = [str(lib(root, name)) for name, _ in B.groups(root)]
+    assert B.unloadable(libs) == []
+
+
+def test_unloadable_names_an_unbound_symbol(tmp_path: Path) -> None:
+    """The post-link check: a library with an undefined symbol is reported
+    (the build then deletes it and fails, so the retry links it again)."""
+    src = tmp_path / "bad.c"
+    src.write_text("int ptdl_no_such_symbol(void);\n"
+                   "int ptdl_probe(void) { return ptdl_no_such_symbol(); }\n")
+    bad, good = tmp_path / "bad.so", tmp_path / "good.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(bad), str(src)], check=True)
+    (tmp_path / "good.c").write_text("int ptdl_probe(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(good), str(tmp_path / "good.c")],
+                   check=True)
+    got = B.unloadable([str(bad), str(good)])
+    assert [p for p, _ in got] == [str(bad)]
+    assert "ptdl_no_such_symbol" in got[0][1]
