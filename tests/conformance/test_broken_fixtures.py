@@ -80,6 +80,17 @@ CASES = [
      "vivtish"),
     ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "stale_data", "vivtish"),
     ("vivtish_no_flush_cache_page", "cache_cow_private", (), "user_line_after_unmap", "vivtish"),
+    # m10-oracle: PG_dcache_clean on an aliasing cache speaks for the
+    # kernel's data (the user's own stores at a user colour are allowed
+    # under the set flag: nios2 is clean)
+    ("nios2_clean_flag_kernel_dirty", "read_write_while_mapped", (), "pg_arch_1_state", "nios2"),
+    ("nios2_clean_flag_stale_alias", "read_write_while_mapped", (), "pg_arch_1_state", "nios2"),
+    ("nios2_clean_flag_stale_alias", "alias_write_mapped_folio", (), "pg_arch_1_state", "nios2"),
+    # m10-oracle: sparc64 flushes a page at every colour by physical tag;
+    # the kernel colour alone leaves the user colour stale
+    ("sparc64_kernel_colour_only", "read_many_colours", (), "stale_data", "sparc64"),
+    ("sparc64_kernel_colour_only", "alias_write_mapped_folio", ("spitfire",), "stale_data",
+     "sparc64"),
 ]
 
 
