@@ -199,5 +199,13 @@ class Arch_xtensa_alias(Arch):
     def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
         k.cache_flush_all()
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.folio_set_arch1(to.folio)
+        k.copy_page(to, src, vma.mm, vaddr, 3)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.folio_set_arch1(page.folio)
+        k.clear_page(page, vaddr, 2)
+
 
 ARCH = Arch_xtensa_alias()

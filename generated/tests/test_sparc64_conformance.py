@@ -70,6 +70,8 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
         "MODEL GAP, not a kernel finding (kept visible until fixed): sparc64's __flush_dcache_range / flush_dcache_folio_impl flush a page's lines at every colour (spitfire's D-cache is flushed by physical tag, arch/sparc/mm/init_64.c), but the archdef's flush_dcache(folio) is the model's kernel-alias flush. Since the model's unmap no longer hides a user-alias flush (flush_cache_page/range are explicit, and sparc64's only flush register windows), user-colour lines survive. Needs a flush-every- colour effect (issue 10 item 2 follow-up)."),
     ('read_write_while_mapped', ()): ('stale_data',
         "MODEL GAP, not a kernel finding (kept visible until fixed): sparc64's __flush_dcache_range / flush_dcache_folio_impl flush a page's lines at every colour (spitfire's D-cache is flushed by physical tag, arch/sparc/mm/init_64.c), but the archdef's flush_dcache(folio) is the model's kernel-alias flush. Since the model's unmap no longer hides a user-alias flush (flush_cache_page/range are explicit, and sparc64's only flush register windows), user-colour lines survive. Needs a flush-every- colour effect (issue 10 item 2 follow-up)."),
+    ('user_copy_cow_exec', ('spitfire',)): ('stale_insn',
+        "MODEL GAP, not a kernel finding: spitfire's D-cache is write-through (UltraSPARC-I/II), so copy_user_page's stores at the user colour reach the E-cache/RAM the I-cache fills from; the model's vipt_aliasing D-cache is write-back and keeps the copy dirty. Needs a write-through D-cache kind."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -122,6 +124,10 @@ SCENARIOS: list[tuple[str, str]] = [
     ('tlb', 'tlb_anon_pairs'),
     ('tlb', 'tlb_file_range_fence'),
     ('tlb', 'tlb_remap'),
+    ('user_copy', 'user_copy_cow_shared_writer'),
+    ('user_copy', 'user_copy_cow_exec'),
+    ('user_copy', 'user_copy_anon_zero'),
+    ('user_copy', 'user_copy_cow_anon_fork'),
 ]
 
 

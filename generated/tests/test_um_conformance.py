@@ -92,6 +92,10 @@ SCENARIOS: list[tuple[str, str]] = [
     ('tlb', 'tlb_anon_pairs'),
     ('tlb', 'tlb_file_range_fence'),
     ('tlb', 'tlb_remap'),
+    ('user_copy', 'user_copy_cow_shared_writer'),
+    ('user_copy', 'user_copy_cow_exec'),
+    ('user_copy', 'user_copy_anon_zero'),
+    ('user_copy', 'user_copy_cow_anon_fork'),
 ]
 
 

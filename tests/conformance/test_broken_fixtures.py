@@ -80,6 +80,11 @@ CASES = [
      "vivtish"),
     ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "stale_data", "vivtish"),
     ("vivtish_no_flush_cache_page", "cache_cow_private", (), "user_line_after_unmap", "vivtish"),
+    # issue 10 item 2: copy_user_highpage / clear_user_highpage
+    ("mips_copy_kernel_alias", "user_copy_cow_shared_writer", ("dc_aliases",), "stale_data",
+     "mips"),
+    ("mips_copy_kernel_alias", "user_copy_anon_zero", ("dc_aliases",), "stale_data", "mips"),
+    ("mips_clear_no_flush", "user_copy_anon_zero", ("dc_aliases",), "stale_data", "mips"),
 ]
 
 

@@ -293,6 +293,15 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* The address space is about to be copied (fork's dup_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_dup_mm flush_cache_dup_mm
+#endif
+
 /* Copy from to to for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
@@ -305,4 +314,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6449dd15b860e49d87f55c0b134bc268507e33be32f76740ba56dab7956ac317
+// ptdl-checksum: sha256:d9ee00e96f8fbcb52e5ef341480c78165d0eb0f660e95c3d083bc1a9b2e23cc5

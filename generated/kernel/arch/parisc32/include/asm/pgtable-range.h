@@ -294,6 +294,15 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* The address space is about to be copied (fork's dup_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_dup_mm flush_cache_dup_mm
+#endif
+
 /* Copy from to to for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
@@ -306,4 +315,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8f4e4331d72967f80c0fd2c8f8813e28057987cb96a5b31963a68cd22454fe60
+// ptdl-checksum: sha256:0f6c0f51e82b650058581c2252699ea9b83992644755ef80f10f391b5fbd8497

@@ -21,6 +21,7 @@
 #ifndef _ASM_SPARC64_PGTABLE_RANGE_H
 #define _ASM_SPARC64_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
@@ -137,6 +138,31 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + (__ptdl_pteval_t)n * PAGE_SIZE);
 }
 
+/* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_clear_page_m2
+static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_user_page(kaddr, vaddr, page);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_copy_page_m3
+static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_user_page(kto, kfrom, vaddr, to);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
@@ -200,5 +226,24 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m3(to, from, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m2(page, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:470d0d3382a0ac995517ee8fb8e24a6b9f786108ed7546bcc4ae9bafc86ab80a
+// ptdl-checksum: sha256:c8f6e4373bdc2fc2506358cbc8bf3aeb2140845e56162163e36a4d0cf09d322c
