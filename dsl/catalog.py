@@ -186,6 +186,10 @@ KIND_ENTRIES: tuple[Kind, ...] = (
     Kind("icache", "needs_sync", "instruction fetch reads the point of unification: clean D, invalidate I"),
     Kind("icache", "asn_tagged", "lines tagged with the address space (ASN) that fetched them, filled "
          "from the D-cache, not invalidated by stores: a new ASN drops one mm's lines (alpha)"),
+    Kind("icache", "vipt_aliasing", "needs_sync with lines per virtual colour (way size > page "
+         "size: xtensa ICACHE_WAY_SIZE > PAGE_SIZE, arc HS38 I$, mips cpu_has_ic_aliases): an "
+         "invalidation at the kernel address leaves a user colour's line (needs colours=N)",
+         ("colours",)),
     Kind("tlb", "hardware", "hardware table walker; caches valid translations only"),
     Kind("tlb", "software", "software-loaded; refilled on a miss, preloaded by update_mmu_cache_range"),
     Kind("tlb", "software_pairs", "software-loaded even/odd page pairs sharing one entry and the global bit (MIPS R4K)"),
@@ -497,6 +501,14 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, ("kernel", "user"), ("clear_user_highpage",), "", "__ptdl_clear_user_page",
            "clear_page", "clear_page pfn={pfn:#x} addr={addr:#x} mode={val}",
            reads_range=False),
+    # an aliasing I-cache (icache vipt_aliasing): the line a user fetch
+    # filled sits at the user address's colour
+    Effect("inval_icache_user", "invalidate the I-cache lines of the page entry i maps, at its "
+           "user address's colour (xtensa __invalidate_icache_page_alias, arc __inv_icache_pages "
+           "with the user vaddr)",
+           {}, (), ("update_mmu_cache_range", "set_ptes"), "pte",
+           "invalidate_icache_page_user", "icache_inval_user",
+           "icache_inval_user mm={mm} addr={addr:#x} pfn={new_pfn:#x} nr=1", "entry"),
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),

@@ -160,6 +160,9 @@ class Arch:
     def icache_kind(self, cpu: frozenset[str]) -> str:
         return ICACHE_COHERENT
 
+    def icache_colours(self, cpu: frozenset[str]) -> int:
+        return 1
+
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 

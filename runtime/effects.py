@@ -11,6 +11,7 @@ TLB-kind specifics (MIPS pair buddies, pair preloads) are the TLB model's
 
 from __future__ import annotations
 
+from runtime.cache import AliasingICache
 from runtime.machine import Machine
 from runtime.memory import Folio, Page
 from runtime.mm import Mm
@@ -396,6 +397,17 @@ class Effects(Machine):
         self.user_page_ops += 1
         wa = self.user_colour_alias(vaddr) if mode & 2 else self.kernel_alias(page.pfn)
         self.dcache.write(page.folio, page.i, wa, self.zero_version)
+
+    def icache_inval_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None:
+        """Invalidate the I-cache lines of nr pages at their user addresses'
+        colour (an aliasing I-cache); elsewhere as icache_inval."""
+        self.trace.icache_inval_user(mm.id, addr, pfn, nr)
+        ic = self.icache
+        for i in range(nr):
+            if isinstance(ic, AliasingICache):
+                ic.invalidate_user(pfn + i, addr + i * self.page_size)
+            else:
+                ic.invalidate(pfn + i)
 
     def folio_mapped(self, folio: Folio) -> bool:
         """folio_mapped(): some page of the folio has a user mapping."""

@@ -49,6 +49,7 @@ SHIM_PRIMITIVES = {
     "clean_dcache": "ptdl_prim_clean_dcache",
     "flush_dcache_kmap": "ptdl_prim_flush_dcache_kmap",
     "inval_icache": "ptdl_prim_inval_icache",
+    "inval_icache_user": "ptdl_prim_inval_icache_user",
     "icache_flush_all": "ptdl_prim_icache_flush_all",
     "icache_flush_local": "ptdl_prim_icache_flush_local",
     "inval_icache_mm": "ptdl_prim_inval_icache_mm",

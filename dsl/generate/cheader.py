@@ -156,6 +156,7 @@ INCLUDES: dict[str, str] = {
     "page.highmem": "linux/highmem.h",          # PageHighMem()
     "folio.highmem": "linux/highmem.h",
     "inval_icache": "asm/cacheflush.h",
+    "inval_icache_user": "asm/cacheflush.h",
     "icache_flush_all": "asm/cacheflush.h",     # flush_icache_all()
     "icache_flush_local": "asm/cacheflush.h",   # local_flush_icache_all()
     "inval_icache_mm": "asm/cacheflush.h",

@@ -184,6 +184,12 @@ def build_view(a: Arch, source: str) -> ModuleView:
     choices.append(Choice("dcache_colours", "int", tuple(copts)))
     choices.append(Choice("icache_kind", "str", tuple(
         (_cpu_cond(c) if c is not None else None, _kind(k.name)) for c, k in a.icache.options)))
+    if any(k.param("colours") for _, k in a.icache.options):
+        # an aliasing I-cache: its colours (issue 10 item 2)
+        choices.append(Choice("icache_colours", "int", tuple(
+            (_cpu_cond(c) if c is not None else None,
+             str(int(k.param("colours"), 0)) if k.param("colours") else "1")
+            for c, k in a.icache.options)))
     methods: list[Method] = []
     for role in catalog.BOOL_ROLES:
         methods.append(Method(f"pte_{role}", "pte", "bool", (_s("return_", py.role_test(role, "pte")),)))

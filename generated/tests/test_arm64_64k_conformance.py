@@ -56,6 +56,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_read', 'exec_after_read_direct'),
     ('exec_after_read', 'exec_after_read_pmd_order'),
     ('exec_after_read', 'exec_after_read_exec_only'),
+    ('exec_after_kernel_write', 'exec_rewrite_in_place'),
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),

@@ -856,6 +856,18 @@ static inline void ptdl_prim_flush_user_cache(struct mm_struct *mm, unsigned lon
 #define ptdl_prim_flush_user_alias_pp(vma, addr, pfn) \
 	ptdl_prim_flush_user_alias((vma), (addr), (pfn), 1)
 
+/* an aliasing I-cache: the lines of page at the user address's colour */
+static inline void ptdl_prim_inval_icache_user(struct mm_struct *mm, unsigned long addr,
+					       struct page *page)
+{
+	ptdl_trace("icache_inval_user mm=%d addr=0x%lx pfn=0x%lx nr=1\n", mm->id, addr,
+	       page->pfn);
+}
+
+#ifndef invalidate_icache_page_user
+#define invalidate_icache_page_user ptdl_prim_inval_icache_user
+#endif
+
 /* the user-page hooks' copy / clear (mode bit 0: read, bit 1: write
  * through a kernel mapping at vaddr's colour; 0: kmap_local_page) */
 static inline void ptdl_prim_copy_page(struct page *to, struct page *from,

@@ -85,6 +85,9 @@ CASES = [
      "mips"),
     ("mips_copy_kernel_alias", "user_copy_anon_zero", ("dc_aliases",), "stale_data", "mips"),
     ("mips_clear_no_flush", "user_copy_anon_zero", ("dc_aliases",), "stale_data", "mips"),
+    # the aliasing I-cache (icache vipt_aliasing): invalidated at the kernel colour
+    ("xtensa_icache_kernel_inval", "exec_rewrite_in_place", (), "stale_insn",
+     "xtensa_icache_user_inval"),
 ]
 
 

@@ -159,9 +159,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 			pte_t new = ptep_get(ptep + i);
 
 			flush_dcache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
+			invalidate_icache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
 		}
-		flush_icache_range_kaddr((unsigned long)folio_address(folio),
-			(unsigned long)folio_address(folio) + folio_size(folio));
 		clear_bit(PG_arch_1, &folio->flags);
 	}
 }
@@ -263,4 +262,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:67b143faf11ba7a31137821d3d9ca0ca7f61500d413e204bb921854189b59ca8
+// ptdl-checksum: sha256:853287597db0973f7dd27a858ed72c19c05a6d25c84e75f591a107fd25d3ea3c
