@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from runtime.primitives import (
     ALIASING_DCACHE_KINDS, DCACHE_KINDS, DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
-    ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS,
+    ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS, ICACHE_VIPT_ALIASING,
 )
 
 from runtime.memory import Folio
@@ -186,3 +186,54 @@ class ICache:
                 del self.tagged[key]
         else:
             self.lines.clear()
+
+
+class AliasingICache(ICache):
+    """``vipt_aliasing`` I-cache (issue 10 item 2): as ``needs_sync`` (filled
+    from the point of unification, never from a dirty D line), but a line
+    is indexed by the colour of the virtual address that fetched it
+    (xtensa with ICACHE_WAY_SIZE > PAGE_SIZE, arc HS38's VIPT I$, mips
+    cpu_has_ic_aliases).  ``lines`` is keyed by ``pfn * COLOUR_KEY +
+    colour``.  ``invalidate(pfn)`` -- an invalidation through the kernel
+    address -- drops only the line at the kernel address's colour;
+    ``invalidate_user(pfn, vaddr)`` the line at vaddr's colour."""
+
+    colours: int
+    page_shift: int
+    kernel_vpage: int       # virtual page of pfn 0 in the linear map
+
+    def __init__(self, kind: str, colours: int, page_shift: int, kernel_base: int) -> None:
+        super().__init__(kind)
+        self.colours = max(colours, 1)
+        self.page_shift = page_shift
+        self.kernel_vpage = kernel_base >> page_shift
+
+    def fetch(self, folio: Folio, i: int, dcache: DCache, alias: int, space: int = 0,
+              vpage: int = 0) -> int:
+        key = (folio.pfn + i) * COLOUR_KEY + vpage % self.colours
+        v = self.lines.get(key)
+        if v is None:
+            v = folio.ram[i]          # fill from the point of unification
+            self.lines[key] = v
+        return v
+
+    def invalidate(self, pfn: int) -> None:
+        key = pfn * COLOUR_KEY + (self.kernel_vpage + pfn) % self.colours
+        if key in self.lines:
+            del self.lines[key]
+
+    def invalidate_user(self, pfn: int, vaddr: int) -> None:
+        key = pfn * COLOUR_KEY + (vaddr >> self.page_shift) % self.colours
+        if key in self.lines:
+            del self.lines[key]
+
+
+# colours per pfn in AliasingICache keys (more than any cache has)
+COLOUR_KEY = 64
+
+
+def make_icache(kind: str, colours: int, page_shift: int, kernel_base: int) -> ICache:
+    """The I-cache model for a kind (``vipt_aliasing``: per-colour lines)."""
+    if kind == ICACHE_VIPT_ALIASING:
+        return AliasingICache(kind, colours, page_shift, kernel_base)
+    return ICache(kind)

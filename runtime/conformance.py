@@ -26,6 +26,7 @@ from runtime.families import (
 from runtime.families import exec_after_read, remap_present
 from runtime.families import flush_preload, lazy_callers
 from runtime.families import highmem, pmd_map, special_pages
+from runtime.families import user_copy
 from runtime.families.base import (
     PREFAULT_OLD, PTE_PROPERTY, SCENARIO_CHECK_NAMES, SET_PTES_EQUIVALENCE, USER_VIEW,
     Family, Result, Run, describe,
@@ -63,6 +64,7 @@ FAMILY_REGISTRY: dict[str, Family] = {f.name: f for f in (
     pmd_map.FAMILY,
     alias_mappings.FAMILY,
     cache_calls.FAMILY,
+    user_copy.FAMILY,
 )}
 
 

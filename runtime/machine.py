@@ -13,7 +13,7 @@ the chain as native single inheritance.
 from __future__ import annotations
 
 from runtime.arch import Arch
-from runtime.cache import DCache, ICache
+from runtime.cache import DCache, ICache, make_icache
 from runtime.layout import Layout
 from runtime.lazy import LazyMmu
 from runtime.memory import HIGHMEM_START_PFN, Folio, Mapping, Page, PhysMem
@@ -102,7 +102,8 @@ class Machine:
         self.pmd_pts = set()
         self.dcache = DCache(arch.dcache_kind(cpu), arch.dcache_colours(cpu),
                              arch.page_shift)
-        self.icache = ICache(arch.icache_kind(cpu))
+        self.icache = make_icache(arch.icache_kind(cpu), arch.icache_colours(cpu),
+                                  arch.page_shift, arch.kernel_base)
         self.tlb = make_tlb(arch.tlb_kind)
         self.violations = []
         if page_table_check is None:

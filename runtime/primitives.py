@@ -48,7 +48,9 @@ ALIASING_DCACHE_KINDS: tuple[str, ...] = (DCACHE_VIPT_ALIASING, DCACHE_VIVT)
 ICACHE_COHERENT = "coherent"
 ICACHE_NEEDS_SYNC = "needs_sync"
 ICACHE_ASN_TAGGED = "asn_tagged"
-ICACHE_KINDS: tuple[str, ...] = (ICACHE_COHERENT, ICACHE_NEEDS_SYNC, ICACHE_ASN_TAGGED)
+ICACHE_VIPT_ALIASING = "vipt_aliasing"
+ICACHE_KINDS: tuple[str, ...] = (ICACHE_COHERENT, ICACHE_NEEDS_SYNC, ICACHE_ASN_TAGGED,
+                                 ICACHE_VIPT_ALIASING)
 
 TLB_HARDWARE = "hardware"
 TLB_SOFTWARE = "software"
@@ -134,6 +136,11 @@ TRACE_FORMATS: dict[str, str] = {
     "dcache_flush_user_mm": "dcache_flush_user_mm mm={mm:dec}",
     "cache_flush_all": "cache_flush_all",
     "dcache_flush_phys": "dcache_flush_phys pfn={pfn:hex} nr={nr:dec}",
+    # the user-page hooks' copy / clear (mode bit 0: read through the user
+    # colour, bit 1: write through the user colour; 0 = kernel addresses)
+    "icache_inval_user": "icache_inval_user mm={mm:dec} addr={addr:hex} pfn={pfn:hex} nr={nr:dec}",
+    "copy_page": "copy_page from={pfn:hex} to={to:hex} addr={addr:hex} mode={mode:dec}",
+    "clear_page": "clear_page pfn={pfn:hex} addr={addr:hex} mode={mode:dec}",
     # the model's own events (generic kernel code, not arch calls; the C
     # harness never prints them)
     "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
@@ -268,6 +275,9 @@ class Primitives(Protocol):
     def dcache_flush_user_mm(self, mm: Mm) -> None: ...
     def cache_flush_all(self) -> None: ...
     def dcache_flush_phys(self, pfn: int, nr: int) -> None: ...
+    def copy_page(self, to: Page, src: Page, mm: Mm, vaddr: int, mode: int) -> None: ...
+    def icache_inval_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None: ...
+    def clear_page(self, page: Page, vaddr: int, mode: int) -> None: ...
 
     # -- queries (no trace line) -----------------------------------------
     def read_pte(self, ptep: PteRef) -> int: ...
@@ -282,6 +292,7 @@ class Primitives(Protocol):
     def page_highmem(self, pfn: int) -> bool: ...
     def folio_mappings(self, folio: Folio) -> list[FolioMapping]: ...
     def mm_is_current(self, mm: Mm) -> bool: ...
+    def folio_mapped(self, folio: Folio) -> bool: ...
 
 
 # Member names of the Protocol, in declaration order (the tests compare
@@ -294,12 +305,12 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
     "tlb_preload", "tlb_flush_page", "hpte_insert", "tsb_insert", "tlb_batch_add",
     "set_pmd", "tlb_flush_all", "dcache_flush_user_range", "dcache_flush_user_mm",
-    "cache_flush_all", "dcache_flush_phys",
+    "cache_flush_all", "dcache_flush_phys", "copy_page", "icache_inval_user", "clear_page",
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
     "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has", "page_highmem",
-    "folio_mappings", "mm_is_current",
+    "folio_mappings", "mm_is_current", "folio_mapped",
 )
 
 # ---------------------------------------------------------------------------

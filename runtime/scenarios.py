@@ -40,6 +40,7 @@ FAMILIES: tuple[str, ...] = (
     "lazy_callers", "flush_preload",
     "special_pages", "highmem", "pmd_map",
     "alias_mappings", "cache_calls",
+    "user_copy",                            # issue 10 item 2: copy/clear_user_highpage
 )
 
 # The first pfn of the folio a ``path: direct`` scenario maps (aligned for

@@ -132,6 +132,8 @@ _SIGS = {
     "flush_cache_dup_mm": "self, k: Primitives, mm: Mm",
     "flush_cache_range": "self, k: Primitives, vma: Vma, start: int, end: int",
     "flush_cache_page": "self, k: Primitives, vma: Vma, addr: int, pfn: int",
+    "copy_user_highpage": "self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma",
+    "clear_user_highpage": "self, k: Primitives, page: Page, vaddr: int",
 }
 
 
@@ -182,6 +184,12 @@ def build_view(a: Arch, source: str) -> ModuleView:
     choices.append(Choice("dcache_colours", "int", tuple(copts)))
     choices.append(Choice("icache_kind", "str", tuple(
         (_cpu_cond(c) if c is not None else None, _kind(k.name)) for c, k in a.icache.options)))
+    if any(k.param("colours") for _, k in a.icache.options):
+        # an aliasing I-cache: its colours (issue 10 item 2)
+        choices.append(Choice("icache_colours", "int", tuple(
+            (_cpu_cond(c) if c is not None else None,
+             str(int(k.param("colours"), 0)) if k.param("colours") else "1")
+            for c, k in a.icache.options)))
     methods: list[Method] = []
     for role in catalog.BOOL_ROLES:
         methods.append(Method(f"pte_{role}", "pte", "bool", (_s("return_", py.role_test(role, "pte")),)))
@@ -201,6 +209,10 @@ def build_view(a: Arch, source: str) -> ModuleView:
         cx = Cx(c.name, scope, mm="vma.mm") if c.name in ("flush_cache_range",
                                                           "flush_cache_page") \
             else Cx(c.name, scope)
+        if c.name == "copy_user_highpage":
+            cx = Cx(c.name, scope, mm="vma.mm", folio="to.folio", page="to", uaddr="vaddr")
+        elif c.name == "clear_user_highpage":
+            cx = Cx(c.name, scope, folio="page.folio", page="page", uaddr="vaddr")
         body = py.stmts(c.body, cx, 2)
         if c.name in ("update_mmu_cache_range", "update_mmu_cache_pmd"):
             body = ["        " + x for x in macros(_S).lines("umcr_locals", sorted(scope.uses))] + body

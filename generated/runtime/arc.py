@@ -167,5 +167,13 @@ class Arch_arc(Arch):
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         k.folio_clear_arch1(folio)
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+        k.folio_clear_arch1(to.folio)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        k.folio_clear_arch1(page.folio)
+
 
 ARCH = Arch_arc()

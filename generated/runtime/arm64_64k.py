@@ -210,5 +210,10 @@ class Arch_arm64_64k(Arch):
                 k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
         k.set_pmd(mm, addr, ptep, pte)
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+        if k.folio_test_arch1(to.folio):
+            k.folio_clear_arch1(to.folio)
+
 
 ARCH = Arch_arm64_64k()

@@ -193,5 +193,13 @@ class Arch_m68k(Arch):
     def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page, nr: int) -> None:
         k.icache_sync(page.pfn, nr)
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+        k.icache_sync(to.pfn, 1)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        k.icache_sync(page.pfn, 1)
+
 
 ARCH = Arch_m68k()

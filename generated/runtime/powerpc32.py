@@ -180,5 +180,17 @@ class Arch_powerpc32(Arch):
             if k.folio_test_arch1(folio):
                 k.folio_clear_arch1(folio)
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+        if not (k.cpu_has('coherent_icache')):
+            if k.folio_test_arch1(to.folio):
+                k.folio_clear_arch1(to.folio)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        if not (k.cpu_has('coherent_icache')):
+            if k.folio_test_arch1(page.folio):
+                k.folio_clear_arch1(page.folio)
+
 
 ARCH = Arch_powerpc32()

@@ -205,5 +205,11 @@ class Arch_sparc64(Arch):
             if (k.cpu_has('spitfire') and k.folio_has_mapping(folio)):
                 k.icache_inval(folio.pfn, folio.nr_pages)
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 3)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 2)
+
 
 ARCH = Arch_sparc64()

@@ -80,7 +80,10 @@ class Arch_xtensa_alias(Arch):
         return 2
 
     def icache_kind(self, cpu: frozenset[str]) -> str:
-        return 'needs_sync'
+        return 'vipt_aliasing'
+
+    def icache_colours(self, cpu: frozenset[str]) -> int:
+        return 2
 
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
@@ -175,7 +178,7 @@ class Arch_xtensa_alias(Arch):
             k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
             for _i2 in range(nr):
                 k.dcache_flush_user(mm, addr + _i2 * PAGE_SIZE, self.pte_pfn(self.pte_advance(pte, _i2)), 1)
-            k.icache_inval(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                k.icache_inval_user(mm, addr + _i2 * PAGE_SIZE, self.pte_pfn(self.pte_advance(pte, _i2)), 1)
             k.folio_clear_arch1(k.pfn_folio(self.pte_pfn(pte)))
 
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
@@ -198,6 +201,14 @@ class Arch_xtensa_alias(Arch):
 
     def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
         k.cache_flush_all()
+
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.folio_set_arch1(to.folio)
+        k.copy_page(to, src, vma.mm, vaddr, 3)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.folio_set_arch1(page.folio)
+        k.clear_page(page, vaddr, 2)
 
 
 ARCH = Arch_xtensa_alias()

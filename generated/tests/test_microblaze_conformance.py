@@ -57,6 +57,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_read', 'exec_after_read_direct'),
     ('exec_after_read', 'exec_after_read_pmd_order'),
     ('exec_after_read', 'exec_after_read_exec_only'),
+    ('exec_after_kernel_write', 'exec_rewrite_in_place'),
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
@@ -92,6 +93,10 @@ SCENARIOS: list[tuple[str, str]] = [
     ('tlb', 'tlb_anon_pairs'),
     ('tlb', 'tlb_file_range_fence'),
     ('tlb', 'tlb_remap'),
+    ('user_copy', 'user_copy_cow_shared_writer'),
+    ('user_copy', 'user_copy_cow_exec'),
+    ('user_copy', 'user_copy_anon_zero'),
+    ('user_copy', 'user_copy_cow_anon_fork'),
 ]
 
 

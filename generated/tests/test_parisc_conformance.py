@@ -38,6 +38,12 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+    ('lazy_fork', ()): ('stale_data+user_view',
+        "SUSPECTED (model; not confirmed on hardware): parisc clear_user_page is clear_page_asm through the kernel address (6.12 arch/parisc/include/asm/page.h L26) with no flush of that alias, and nothing on the anonymous fault path flushes it (__update_cache cache.c L109-130 acts on page-cache folios only, or on PA8800/PA8900); the zeroed lines stay dirty at the kernel colour while the user writes at its own colour, and fork's flush_cache_dup_mm (flush_cache_all) writes both back in an order that can put the zero page's data over the user's store. Whether PA- RISC hardware resolves such non-equivalent aliases is not modelled (archdef: vipt_aliasing, equivalent only modulo SHM_COLOUR)."),
+    ('user_copy_anon_zero', ()): ('stale_data',
+        "SUSPECTED (model; not confirmed on hardware), the parisc clear_user_page finding of lazy_fork: clear_page_asm through the kernel address (6.12 arch/parisc/include/asm/page.h L26), no flush of that alias on the anonymous fault path (__update_cache, cache.c L109-130, acts on page-cache folios or PA8800/PA8900 only), so a user load at another colour reads the page's old contents, and a later COW copy through the kernel alias copies the zeroes instead of the user's data."),
+    ('user_copy_cow_anon_fork', ()): ('stale_data',
+        "SUSPECTED (model; not confirmed on hardware), the parisc clear_user_page finding of lazy_fork: clear_page_asm through the kernel address (6.12 arch/parisc/include/asm/page.h L26), no flush of that alias on the anonymous fault path (__update_cache, cache.c L109-130, acts on page-cache folios or PA8800/PA8900 only), so a user load at another colour reads the page's old contents, and a later COW copy through the kernel alias copies the zeroes instead of the user's data."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -55,6 +61,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_read', 'exec_after_read_direct'),
     ('exec_after_read', 'exec_after_read_pmd_order'),
     ('exec_after_read', 'exec_after_read_exec_only'),
+    ('exec_after_kernel_write', 'exec_rewrite_in_place'),
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
@@ -90,6 +97,10 @@ SCENARIOS: list[tuple[str, str]] = [
     ('tlb', 'tlb_anon_pairs'),
     ('tlb', 'tlb_file_range_fence'),
     ('tlb', 'tlb_remap'),
+    ('user_copy', 'user_copy_cow_shared_writer'),
+    ('user_copy', 'user_copy_cow_exec'),
+    ('user_copy', 'user_copy_anon_zero'),
+    ('user_copy', 'user_copy_cow_anon_fork'),
 ]
 
 

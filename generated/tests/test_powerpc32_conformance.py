@@ -38,6 +38,30 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+    ('cache_munmap_shared_written', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml (tlb_anon_pairs)."),
+    ('cache_cow_private', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml (tlb_anon_pairs)."),
+    ('cache_exit_shared_written', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml (tlb_anon_pairs)."),
+    ('flush_preload_reprotect', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96, 6.12.117); the user's later stores through it leave dirty D-cache lines under a clean flag. The flag only tracks the kernel's writes (user space flushes its own); the same documented finding as in page_table_check.yaml ptc_mixed_mappings."),
+    ('highmem_read_rewrite', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml (tlb_anon_pairs)."),
+    ('lazy_fork', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96, 6.12.117); the user's later stores through it leave dirty D-cache lines under a clean flag. The flag only tracks the kernel's writes (user space flushes its own); the same documented finding as in page_table_check.yaml ptc_mixed_mappings."),
+    ('ptc_mixed_mappings', ()): ('pg_arch_1_state',
+        'powerpc Book3S-32 (604, G3, G4: neither CPU_FTR_NOEXECUTE nor CPU_FTR_COHERENT_ICACHE) flushes the folio to the I-cache and sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed\'s post-image for 6.6: pte_looks_normal() tests present, not special, not cache-inhibited, user address -- not exec). The user\'s later stores through the writable mapping leave dirty D-cache lines while the flag says clean, so a later exec mapping of the page (a JIT\'s mprotect(PROT_EXEC)) skips the flush: the flag only tracks the kernel\'s writes, and user space must flush its own (dcbst/icbi). Documented semantics, not reproduced as a bug: "clean D and I when PG_arch_1 is set" fails on the anonymous pages.'),
+    ('remap_mprotect_shared_write', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 (no CPU_FTR_NOEXECUTE, no CPU_FTR_COHERENT_ICACHE) sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117; the seed's post-image for 6.6): the user's stores through the shared writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml and page_table_check.yaml."),
+    ('zero_page_read_then_write', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean. The same finding as in tlb.yaml (tlb_anon_pairs)."),
+    ('tlb_anon_pairs', ()): ('pg_arch_1_state',
+        'powerpc Book3S-32 (604, G3, G4: neither CPU_FTR_NOEXECUTE nor CPU_FTR_COHERENT_ICACHE) flushes the folio to the I-cache and sets PG_dcache_clean in set_ptes for every present user mapping, writable anonymous ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed\'s post-image for 6.6: pte_looks_normal() tests present, not special, not cache-inhibited, user address -- not exec). The user\'s later stores through the writable mapping leave dirty D-cache lines while the flag says clean, so a later exec mapping of the page (a JIT\'s mprotect(PROT_EXEC)) skips the flush: the flag only tracks the kernel\'s writes, and user space must flush its own (dcbst/icbi). Documented semantics, not reproduced as a bug: "clean D and I when PG_arch_1 is set" fails on the anonymous pages.'),
+    ('user_copy_cow_shared_writer', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean (here the COW source). The same finding as in cache_calls and the other families."),
+    ('user_copy_cow_anon_fork', ()): ('pg_arch_1_state',
+        "powerpc Book3S-32 sets PG_dcache_clean in set_ptes for every present user mapping, writable ones included (set_pte_filter_hash, arch/powerpc/mm/pgtable.c L80-96 in 6.12.117, the seed's post-image for 6.6); the user's stores through a writable mapping then sit in the D-cache of a folio flagged clean (here the COW source). The same finding as in cache_calls and the other families."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -55,6 +79,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_read', 'exec_after_read_direct'),
     ('exec_after_read', 'exec_after_read_pmd_order'),
     ('exec_after_read', 'exec_after_read_exec_only'),
+    ('exec_after_kernel_write', 'exec_rewrite_in_place'),
     ('fault_around', 'fault_around_each_order'),
     ('fault_around', 'fault_around_mixed'),
     ('fault_around', 'fault_around_exec'),
@@ -90,6 +115,10 @@ SCENARIOS: list[tuple[str, str]] = [
     ('tlb', 'tlb_anon_pairs'),
     ('tlb', 'tlb_file_range_fence'),
     ('tlb', 'tlb_remap'),
+    ('user_copy', 'user_copy_cow_shared_writer'),
+    ('user_copy', 'user_copy_cow_exec'),
+    ('user_copy', 'user_copy_anon_zero'),
+    ('user_copy', 'user_copy_cow_anon_fork'),
 ]
 
 

@@ -93,6 +93,14 @@ CASES = [
     ("sparc64_kernel_colour_only", "read_many_colours", (), "stale_data", "sparc64"),
     ("sparc64_kernel_colour_only", "alias_write_mapped_folio", ("spitfire",), "stale_data",
      "sparc64"),
+    # issue 10 item 2: copy_user_highpage / clear_user_highpage
+    ("mips_copy_kernel_alias", "user_copy_cow_shared_writer", ("dc_aliases",), "stale_data",
+     "mips"),
+    ("mips_copy_kernel_alias", "user_copy_anon_zero", ("dc_aliases",), "stale_data", "mips"),
+    ("mips_clear_no_flush", "user_copy_anon_zero", ("dc_aliases",), "stale_data", "mips"),
+    # the aliasing I-cache (icache vipt_aliasing): invalidated at the kernel colour
+    ("xtensa_icache_kernel_inval", "exec_rewrite_in_place", (), "stale_insn",
+     "xtensa_icache_user_inval"),
 ]
 
 

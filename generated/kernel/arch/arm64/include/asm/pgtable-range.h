@@ -22,6 +22,7 @@
 #ifndef _ASM_ARM64_PGTABLE_RANGE_H
 #define _ASM_ARM64_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/page_table_check.h>
 #include <asm/cacheflush.h>
@@ -167,6 +168,20 @@ static inline bool __ptdl_pte_special(pte_t pte)
 	return (val & PTDL_ARM64_PTE_SPECIAL);
 }
 
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
@@ -242,5 +257,17 @@ static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned lo
 #define set_pmd_at set_pmd_at
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m0(to, from, vaddr);
+	if (test_bit(PG_arch_1, &page_folio(to)->flags))
+		clear_bit(PG_arch_1, &page_folio(to)->flags);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4db6fd3d4fe7f9ddd8b791b5eb1893007f56765e9bcfd19c76f41db311c80763
+// ptdl-checksum: sha256:592454e8f1db67c6c034f6670f56d4a753d414c5e9cde6499fa5844ce80d55fc

@@ -30,6 +30,7 @@
 #ifndef _ASM_M68K_PGTABLE_RANGE_H
 #define _ASM_M68K_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/cacheflush.h>
 
@@ -126,6 +127,31 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -160,5 +186,26 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 #define flush_icache_pages flush_icache_pages
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m0(to, from, vaddr);
+	flush_icache_range((unsigned long)page_address(to));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	flush_icache_range((unsigned long)page_address(page));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_M68K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6cf583ac3f6a1120d39a7146e93d05652660c4621d15b5820e43bc1c75fd43d2
+// ptdl-checksum: sha256:32ace0522798df963f84f6e687a2cac8b19c6f9e76289156b565a943d5a3d45f

@@ -24,6 +24,7 @@
 #ifndef _ASM_NIOS2_PGTABLE_RANGE_H
 #define _ASM_NIOS2_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
@@ -117,6 +118,37 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
+
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
+/* the source's user lines at vaddr (cachetlb.rst flush_cache_page) */
+#ifndef __ptdl_flush_user_page
+#define __ptdl_flush_user_page(vma, vaddr, page) \
+	flush_cache_page(vma, vaddr, page_to_pfn(page))
+#endif
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
@@ -275,5 +307,29 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #define flush_cache_dup_mm flush_cache_dup_mm
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_flush_user_page(vma, vaddr, from);
+	__ptdl_copy_page_m0(to, from, vaddr);
+	flush_dcache_page_kaddr((unsigned long)page_address(to));
+	flush_icache_range_kaddr((unsigned long)page_address(to));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	flush_dcache_page_kaddr((unsigned long)page_address(page));
+	flush_icache_range_kaddr((unsigned long)page_address(page));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_NIOS2_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:fd3d347c6f75343eb70c49c891206bf8daac7bbcfe45bd7cf91cec4de8cb190f
+// ptdl-checksum: sha256:a2c6a9af920a128b432e60e0e55926a1a4ebf5327201dc74c19eaee8aa3df331

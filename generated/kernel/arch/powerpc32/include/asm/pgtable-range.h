@@ -24,6 +24,7 @@
 #ifndef _ASM_POWERPC32_PGTABLE_RANGE_H
 #define _ASM_POWERPC32_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/cacheflush.h>
 
@@ -154,6 +155,31 @@ static inline bool __ptdl_pte_special(pte_t pte)
 	return (val & PTDL_POWERPC32_PTE_SPECIAL);
 }
 
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
@@ -209,5 +235,32 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m0(to, from, vaddr);
+	if (!__ptdl_cpu_has_coherent_icache) {
+		if (test_bit(PG_arch_1, &page_folio(to)->flags))
+			clear_bit(PG_arch_1, &page_folio(to)->flags);
+	}
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	if (!__ptdl_cpu_has_coherent_icache) {
+		if (test_bit(PG_arch_1, &page_folio(page)->flags))
+			clear_bit(PG_arch_1, &page_folio(page)->flags);
+	}
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_POWERPC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:234280ed78fc2fa273df012a2dd6f5ec7e2d5900eab9d1d20c373467122a47ba
+// ptdl-checksum: sha256:ec1f5290dc3cdd4aa2e769ed2c5808b4dcf3d6699d3147e7c5f41db79d73970e

@@ -21,6 +21,7 @@
 #ifndef _ASM_SPARC64_PGTABLE_RANGE_H
 #define _ASM_SPARC64_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
@@ -137,6 +138,31 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + (__ptdl_pteval_t)n * PAGE_SIZE);
 }
 
+/* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_clear_page_m2
+static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_user_page(kaddr, vaddr, page);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_copy_page_m3
+static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_user_page(kto, kfrom, vaddr, to);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
@@ -163,8 +189,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	struct folio *folio = page_folio(pte_page(pte));
 
 	if (test_bit(PG_arch_1, &folio->flags)) {
-		for (unsigned int __ptdl_i = 0; __ptdl_i < folio_nr_pages(folio); __ptdl_i++)
-			__flush_dcache_page(folio_address(folio) + __ptdl_i * PAGE_SIZE, 0);
+		__flush_dcache_range((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
 		if (__ptdl_cpu_has_spitfire &&
 			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
@@ -186,8 +212,8 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 		!mapping_mapped(folio_flush_mapping(folio))) {
 		set_bit(PG_arch_1, &folio->flags);
 	} else {
-		for (unsigned int __ptdl_i = 0; __ptdl_i < folio_nr_pages(folio); __ptdl_i++)
-			__flush_dcache_page(folio_address(folio) + __ptdl_i * PAGE_SIZE, 0);
+		__flush_dcache_range((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
 		if (__ptdl_cpu_has_spitfire &&
 			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
@@ -200,5 +226,24 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m3(to, from, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m2(page, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a9dee00832af586e4ef48865059739a4c683649cc286ed927813f467fbaaf109
+// ptdl-checksum: sha256:c8f6e4373bdc2fc2506358cbc8bf3aeb2140845e56162163e36a4d0cf09d322c

@@ -26,6 +26,7 @@
 #ifndef _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H
 #define _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <asm/cacheflush.h>
@@ -118,6 +119,28 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
+/* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_clear_page_m2
+static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_coherent(page, vaddr);
+
+	clear_page(kaddr);
+	kunmap_coherent();
+}
+#endif
+
+/* copy_user_highpage's copy, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_copy_page_m3
+static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	/* both sides at the user colour need the arch's copy_user_page:
+	 * primitives { copy_page = "copy_user_page" } */
+	BUILD_BUG();
+}
+#endif
+
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -136,9 +159,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 			pte_t new = ptep_get(ptep + i);
 
 			flush_dcache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
+			invalidate_icache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
 		}
-		flush_icache_range_kaddr((unsigned long)folio_address(folio),
-			(unsigned long)folio_address(folio) + folio_size(folio));
 		clear_bit(PG_arch_1, &folio->flags);
 	}
 }
@@ -218,5 +240,26 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	set_bit(PG_arch_1, &page_folio(to)->flags);
+	__ptdl_copy_page_m3(to, from, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	set_bit(PG_arch_1, &page_folio(page)->flags);
+	__ptdl_clear_page_m2(page, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5ff2c80d171d8f96ddb2b25d6240e341fc914481f31df8bdc6f854960ce2e378
+// ptdl-checksum: sha256:853287597db0973f7dd27a858ed72c19c05a6d25c84e75f591a107fd25d3ea3c
