@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "check"
 PTDL = ROOT / ".venv" / "bin" / "ptdl"
-TIMEOUT = 20
+TIMEOUT = 120   # a hang guard, not a timing check (a loaded 2-core machine took >20 s)
 
 
 def ptdl_argv() -> list[str]:
