@@ -184,12 +184,14 @@ def build_view(a: Arch, source: str) -> ModuleView:
     choices.append(Choice("dcache_colours", "int", tuple(copts)))
     choices.append(Choice("icache_kind", "str", tuple(
         (_cpu_cond(c) if c is not None else None, _kind(k.name)) for c, k in a.icache.options)))
-    if any(k.param("colours") for _, k in a.icache.options):
+    if any(ik.param("colours") for _, ik in a.icache.options):
         # an aliasing I-cache: its colours (issue 10 item 2)
-        choices.append(Choice("icache_colours", "int", tuple(
-            (_cpu_cond(c) if c is not None else None,
-             str(int(k.param("colours"), 0)) if k.param("colours") else "1")
-            for c, k in a.icache.options)))
+        ic_opts: list[tuple[str | None, str]] = []
+        for cond, ik in a.icache.options:
+            n = ik.param("colours")
+            ic_opts.append((_cpu_cond(cond) if cond is not None else None,
+                            str(int(n, 0)) if n else "1"))
+        choices.append(Choice("icache_colours", "int", tuple(ic_opts)))
     methods: list[Method] = []
     for role in catalog.BOOL_ROLES:
         methods.append(Method(f"pte_{role}", "pte", "bool", (_s("return_", py.role_test(role, "pte")),)))

@@ -303,6 +303,9 @@ class PyWriter:
             return _x("pte_pfn", cx.pte), "nr"
         if cx.call == "flush_icache_pages":
             return _x("attr", "page", "pfn"), "nr"
+        if cx.call in catalog.USER_PAGE_CALLS:
+            # the user-page hooks' range is their one destination page
+            return _x("attr", cx.page, "pfn"), "1"
         fo = cx.folio
         return _x("attr", fo, "pfn"), _x("attr", fo, "nr_pages")
 

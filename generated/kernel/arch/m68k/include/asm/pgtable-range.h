@@ -191,7 +191,8 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
 	__ptdl_copy_page_m0(to, from, vaddr);
-	flush_icache_range((unsigned long)page_address(to));
+	flush_icache_range((unsigned long)page_address(to),
+		(unsigned long)page_address(to) + 1 * PAGE_SIZE);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define __HAVE_ARCH_COPY_USER_HIGHPAGE
@@ -201,11 +202,12 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
 {
 	__ptdl_clear_page_m0(page, vaddr);
-	flush_icache_range((unsigned long)page_address(page));
+	flush_icache_range((unsigned long)page_address(page),
+		(unsigned long)page_address(page) + 1 * PAGE_SIZE);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define clear_user_highpage clear_user_highpage
 #endif
 
 #endif /* _ASM_M68K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:32ace0522798df963f84f6e687a2cac8b19c6f9e76289156b565a943d5a3d45f
+// ptdl-checksum: sha256:16a528b4b3b458c2124adb419575a3e106cddb04e84aa0991ec7678a2df83120

@@ -195,7 +195,8 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
 	__ptdl_copy_page_m0(to, from, vaddr);
-	flush_icache_range((unsigned long)page_address(to));
+	flush_icache_range((unsigned long)page_address(to),
+		(unsigned long)page_address(to) + 1 * PAGE_SIZE);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define __HAVE_ARCH_COPY_USER_HIGHPAGE
@@ -205,11 +206,12 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
 {
 	__ptdl_clear_page_m0(page, vaddr);
-	flush_icache_range((unsigned long)page_address(page));
+	flush_icache_range((unsigned long)page_address(page),
+		(unsigned long)page_address(page) + 1 * PAGE_SIZE);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define clear_user_highpage clear_user_highpage
 #endif
 
 #endif /* _ASM_M68K_COLDFIRE_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:3d4ccb9ed5c0107013707a470a84ac234f9a0577b0d6602f593b6f5ba1b0199e
+// ptdl-checksum: sha256:a3325eed6a7b4778f8ff32db6a64571553c93d3066e86543aadf269dbfef944a

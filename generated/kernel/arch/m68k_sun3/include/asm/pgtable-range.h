@@ -195,7 +195,8 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
 	__ptdl_copy_page_m0(to, from, vaddr);
-	flush_icache_range((unsigned long)page_address(to));
+	flush_icache_range((unsigned long)page_address(to),
+		(unsigned long)page_address(to) + 1 * PAGE_SIZE);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define __HAVE_ARCH_COPY_USER_HIGHPAGE
@@ -205,11 +206,12 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
 {
 	__ptdl_clear_page_m0(page, vaddr);
-	flush_icache_range((unsigned long)page_address(page));
+	flush_icache_range((unsigned long)page_address(page),
+		(unsigned long)page_address(page) + 1 * PAGE_SIZE);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define clear_user_highpage clear_user_highpage
 #endif
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:08aa46320f22ce913bce3bb6b24cea3eba741e2e2bb5f1479d272f706d136e3f
+// ptdl-checksum: sha256:ed01a9ff5af88f311301e81066067728cc7c770b6a097af2b6e3c21422df285e
