@@ -38,6 +38,12 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+    ('alias_write_mapped_folio', ()): ('stale_data',
+        "sh4_flush_dcache_folio (arch/sh/mm/cache-sh4.c:110-135, 6.12.117; the seed post-image) flushes a page-cache folio whose mapping is mapped only at the colour of each page's kernel address: flush_cache_one over CACHE_OC_ADDRESS_ARRAY | (addr & shm_align_mask), addr = folio_address() + i * PAGE_SIZE, writes back and invalidates that one 4 KiB index range of every way. A user line at another colour (shared mappings are coloured by pgoff, arch/sh/mm/mmap.c COLOUR_ALIGN, the kernel address by the pfn) that read the page before the write(2) stays valid and the user reads stale data. A 2.6-era sh4_flush_dcache_page looped over every one of the n_aliases colours (torvalds/linux 02cee68998010c4a2cc2383c86babc2ecc737183, arch/sh/mm/cache-sh4.c); mips has the same kernel-alias-only flush (its finding here), arm and parisc walk i_mmap and flush the user aliases."),
+    ('props_basic', ()): ('pte_property',
+        'The SH-X TLB (SH-4 without X2TLB) has no execute permission: PAGE_EXECREAD is PAGE_READONLY (arch/sh/include/asm/pgtable_32.h:249-252, 6.12.117, unchanged since the seed) and protection_map gives VM_READ and VM_EXEC|VM_READ the same value (arch/sh/mm/mmap.c:22-39), so every valid user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'),
+    ('read_write_while_mapped', ()): ('stale_data',
+        "sh4_flush_dcache_folio (arch/sh/mm/cache-sh4.c:110-135, 6.12.117; the seed post-image) flushes a page-cache folio whose mapping is mapped only at the colour of each page's kernel address: flush_cache_one over CACHE_OC_ADDRESS_ARRAY | (addr & shm_align_mask), addr = folio_address() + i * PAGE_SIZE, writes back and invalidates that one 4 KiB index range of every way. A user line at another colour (shared mappings are coloured by pgoff, arch/sh/mm/mmap.c COLOUR_ALIGN, the kernel address by the pfn) that read the page before the write(2) stays valid and the user reads stale data. A 2.6-era sh4_flush_dcache_page looped over every one of the n_aliases colours (torvalds/linux 02cee68998010c4a2cc2383c86babc2ecc737183, arch/sh/mm/cache-sh4.c); mips has the same kernel-alias-only flush (its finding here), arm and parisc walk i_mmap and flush the user aliases."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -137,7 +143,7 @@ ACCESSIBLE = [f for f in range(16) if f & 7]
 # pte_property) says the kernel itself breaks one of these properties on
 # this arch; a property that fails here is then an expected failure that
 # names the finding (the props scenario asserts the violation fires).
-PROPS_FINDING = ''
+PROPS_FINDING = 'The SH-X TLB (SH-4 without X2TLB) has no execute permission: PAGE_EXECREAD is PAGE_READONLY (arch/sh/include/asm/pgtable_32.h:249-252, 6.12.117, unchanged since the seed) and protection_map gives VM_READ and VM_EXEC|VM_READ the same value (arch/sh/mm/mmap.c:22-39), so every valid user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'
 READ_MASK = 0x0      # fields with the read role
 
 
