@@ -180,7 +180,7 @@ class Arch_sh(Arch):
         k.cache_flush_all()
 
     def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
-        k.cache_flush_all()
+        k.dcache_flush_user_mm(mm)
 
 
 ARCH = Arch_sh()
