@@ -174,7 +174,7 @@ static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vm
 /* The whole address space goes (exit_mmap). */
 static inline void PTDL_RANGE_NAME(flush_cache_mm)(struct mm_struct *mm)
 {
-	flush_user_cache_mm(mm);
+	local_flush_cache_mm(mm);
 }
 #ifndef PTDL_RANGE_PREFIX
 #define flush_cache_mm flush_cache_mm
@@ -201,4 +201,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_SH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5ee1e3856e6b397c3dacf9f0feb29156e4a6b5a0151b90aa1dfe5f5d8a36847f
+// ptdl-checksum: sha256:9d0e7e5bd2a63b29b3b0b3e10a351e49db38240e833f8cdaf615e4441cc5f553
