@@ -80,6 +80,9 @@ CASES = [
     ("loongarch_pmd_no_preload", "pmd_read_remap", (), "tlb_preload_missing", "loongarch"),
     ("nios2_flush_aliases_current_shared", "alias_write_mapped_folio", (), "stale_data", "nios2"),
     ("xtensa_flag_never_cleared", "pg_arch_1_life", (), "stale_insn", "xtensa"),
+    # sh without aliases (UP): the deferred flush is never done
+    ("sh_nonalias_deferred_flush_never_done", "exec_direct_order0", (), "stale_insn", "sh"),
+    ("sh_nonalias_deferred_flush_never_done", "fault_around_exec", (), "stale_insn", "sh"),
     ("vivtish_head_only", "alias_write_mapped_folio", (), "stale_data", "vivtish"),
     ("viptish_current_only", "alias_write_mapped_folio", (), "stale_data", "viptish"),
     ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "user_line_after_unmap",
