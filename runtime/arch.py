@@ -107,6 +107,9 @@ class Arch:
     # (xtensa) rather than the fixmap slot's
     highmem: bool
     kmap_colour: bool
+    # the layout has a user role (pte_user_accessible_page: precomputed,
+    # no role lookup by name per entry)
+    has_user_role: bool
     # CONFIG_TRANSPARENT_HUGEPAGE in the modelled configuration: do_set_pmd
     # maps PMD-order file folios with one PMD leaf (set_pmd_at,
     # update_mmu_cache_pmd); without it do_set_pmd falls back to PTEs
@@ -148,6 +151,7 @@ class Arch:
                                  if pte_none_ignores_global(tlb_kind) else 0) | none_ignore
         self.highmem = False
         self.kmap_colour = False
+        self.has_user_role = self.layout.has_role("user")
         self.thp = False
 
     # --- CPU-feature dependent cache/TLB model -------------------------
@@ -205,7 +209,7 @@ class Arch:
         address space, so present suffices."""
         if not self.pte_present(pte):
             return False
-        if self.layout.has_role("user"):
+        if self.has_user_role:
             return self.pte_user(pte)
         return True
 

@@ -27,6 +27,7 @@ class ArchCalls(Effects):
     def _begin(self, name: str) -> int:
         self.call = name
         self.touched = []
+        self.win_table = None       # no write allowed unless _window widens it
         self.buddies = []
         self.call_lazy_depth = self.lazy.depth
         return self.trace.mark()
@@ -91,7 +92,11 @@ class ArchCalls(Effects):
         if self.script is not None:
             self.script.call_set_ptes(self, mm, addr, ptep, pte, nr)
         mark = self._begin("set_ptes")
-        self.arch.set_ptes(self, mm, addr, ptep, pte, nr)
+        self._window(t, ptep.idx, nr)
+        if self.generic_set_ptes:
+            self._generic_set_ptes(mm, ptep, pte, nr)
+        else:
+            self.arch.set_ptes(self, mm, addr, ptep, pte, nr)
         self._returned()
         if self.checking:
             self._check_touched(t, ptep.idx, nr)
@@ -112,6 +117,35 @@ class ArchCalls(Effects):
                                  hx(exp), hx(got), addr + i * ps, pfn + i)
         self._end(mark)
 
+    def _generic_set_ptes(self, mm: Mm, ptep: PteRef, pte: int, nr: int) -> None:
+        """``Arch.set_ptes`` (asm-generic: page_table_check, lazy MMU
+        enter, one set_pte per entry advancing by pte_advance, leave) for an
+        arch that does not override it, run on table indices instead of
+        through the Primitives protocol and a pointer object per entry.
+        Same calls in the same order, so the same trace; the range checks
+        of set_ptes above already keep idx + nr inside the table."""
+        self.page_table_check_ptes_set(mm, ptep, pte, nr)
+        self.lazy_mmu_enter()
+        arch = self.arch
+        t = ptep.table
+        idx = ptep.idx
+        i = 0
+        while True:
+            self._store_pte(t, idx + i, pte)
+            i += 1
+            if i == nr:
+                break
+            pte = arch.pte_advance(pte, 1)
+        self.lazy_mmu_leave()
+
+    def _window(self, t: PteTable, idx: int, nr: int) -> None:
+        """The entries the call in progress may write: stores there are
+        not recorded in ``touched`` (what _check_touched(t, idx, nr) would
+        pass anyway)."""
+        self.win_table = t
+        self.win_lo = idx
+        self.win_hi = idx + nr
+
     def _check_touched(self, t: PteTable, idx: int, nr: int) -> None:
         for tt, j in self.touched:
             if tt is not t or j < idx or j >= idx + nr:
@@ -128,6 +162,7 @@ class ArchCalls(Effects):
         if self.script is not None:
             self.script.call_update(self, vmf, vma, addr, ptep, nr)
         mark = self._begin("update_mmu_cache_range")
+        self._window(ptep.table, ptep.idx, nr)
         self.arch.update_mmu_cache_range(self, vmf, vma, addr, ptep, nr)
         if self.checking:
             self._check_touched(ptep.table, ptep.idx, nr)

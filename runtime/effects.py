@@ -15,7 +15,7 @@ from runtime.cache import AliasingICache
 from runtime.machine import Machine
 from runtime.memory import Folio, Page
 from runtime.mm import Mm
-from runtime.pagetable import PteRef
+from runtime.pagetable import PteRef, PteTable
 from runtime.primitives import (
     DCACHE_VIVT, GRANULARITY_FOLIO, GRANULARITY_NONE, GRANULARITY_PAGE,
 )
@@ -27,17 +27,26 @@ class Effects(Machine):
     """The primitives (one trace line each)."""
 
     def set_pte(self, ptep: PteRef, val: int) -> None:
-        t = ptep.table
-        self.trace.set_pte(t.pt, ptep.idx, val)
-        if self.call != "":
-            self.touched.append((t, ptep.idx))
-        if self.lazy.defers_stores():
-            self.lazy.defer(ptep, val)
+        self._store_pte(ptep.table, ptep.idx, val)
+
+    def _store_pte(self, t: PteTable, idx: int, val: int) -> None:
+        """set_pte on entry ``idx`` of ``t`` (no pointer object: the
+        generic set_ptes loop of runtime/archcalls.py stores by index)."""
+        self.trace.set_pte(t.pt, idx, val)
+        if self.call != "" and (t is not self.win_table or idx < self.win_lo
+                                or idx >= self.win_hi):
+            self.touched.append((t, idx))
+        lazy = self.lazy
+        if lazy.active and lazy.defers_stores():
+            lazy.defer_at(t, idx, val)
         else:
-            t.entries[ptep.idx] = val
+            t.entries[idx] = val
         # the TLB kind's side effect of the store (MIPS: the buddy of a
-        # global entry gets the global bit; runtime/tlb.py PairsTlb.buddy)
-        bidx = self.tlb.buddy(self.arch, t.entries, ptep.idx, val)
+        # global entry gets the global bit; runtime/tlb.py PairsTlb.buddy;
+        # only pair TLBs have one)
+        if not self.tlb.pairs:
+            return
+        bidx = self.tlb.buddy(self.arch, t.entries, idx, val)
         if bidx >= 0:
             gval = self.tlb.buddy_value(self.arch)
             self.trace.set_pte_buddy(t.pt, bidx, gval)
@@ -50,7 +59,8 @@ class Effects(Machine):
         if not mm.has_pgste:
             self.violate("pgste", "mm=%d addr=%s" % (mm.id, hx(addr)),
                          "mm with PGSTEs", "mm without PGSTEs", addr)
-        if self.call != "":
+        if self.call != "" and (t is not self.win_table or ptep.idx < self.win_lo
+                                or ptep.idx >= self.win_hi):
             self.touched.append((t, ptep.idx))
         if self.lazy.defers_stores():
             self.lazy.defer(ptep, val)

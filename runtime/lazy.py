@@ -36,15 +36,25 @@ holds back until leave depends on the kind:
 call must restore); ``active`` is the arch's state.  ``regions`` records,
 per region that ended, how many stores were deferred and how many TLB
 flushes were batched and done at its end (the work counts of a family).
-Every operation is O(1) but leave (O(deferred + batched)).
+Every operation is O(1) but leave (O(deferred + batched)).  Deferred
+stores are kept by one int per entry (``pt << PENDING_SHIFT | idx``, no
+tuple or pointer object per PTE) with the tables they belong to by id.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from runtime.pagetable import PteRef, PteTable
 from runtime.primitives import (
     LAZY_BATCH, LAZY_DEFER, LAZY_KINDS, LAZY_NONE, LAZY_STRICT, TLB_BATCH_NR,
 )
+
+
+# a deferred entry's key: table id above, index below (ptrs_per_pte is at
+# most 1 << 16 on every arch: arm64 64K pages have 8192)
+PENDING_SHIFT: Final = 20
+PENDING_IDX: Final = (1 << PENDING_SHIFT) - 1
 
 
 class LazyRegion:
@@ -70,7 +80,8 @@ class LazyMmu:
     kind: str
     active: bool
     depth: int
-    pending: dict[tuple[int, int], tuple[PteRef, int]]
+    pending: dict[int, int]              # pt << PENDING_SHIFT | idx -> value
+    pending_tables: dict[int, PteTable]  # pt -> table, for the entries above
     batch: list[tuple[int, int]]
     flush_now: list[tuple[int, int]]
     enters: int
@@ -84,6 +95,7 @@ class LazyMmu:
         self.active = False
         self.depth = 0
         self.pending = {}
+        self.pending_tables = {}
         self.batch = []
         self.flush_now = []
         self.enters = 0
@@ -109,16 +121,26 @@ class LazyMmu:
         return True
 
     def defer(self, ptep: PteRef, val: int) -> None:
-        self.pending[(ptep.table.pt, ptep.idx)] = (ptep, val)
+        self.defer_at(ptep.table, ptep.idx, val)
+
+    def defer_at(self, t: PteTable, idx: int, val: int) -> None:
+        pt = t.pt
+        if pt not in self.pending_tables:
+            self.pending_tables[pt] = t
+        self.pending[(pt << PENDING_SHIFT) | idx] = val
         self.region.stores += 1
 
     def is_pending(self, ptep: PteRef) -> bool:
-        return (ptep.table.pt, ptep.idx) in self.pending
+        return ((ptep.table.pt << PENDING_SHIFT) | ptep.idx) in self.pending
 
     def value_at(self, t: PteTable, idx: int) -> int:
         """The entry as it will be once deferred stores are applied."""
-        p = self.pending.get((t.pt, idx))
-        return t.entries[idx] if p is None else p[1]
+        if not self.pending:
+            return t.entries[idx]
+        key = (t.pt << PENDING_SHIFT) | idx
+        if key in self.pending:
+            return self.pending[key]
+        return t.entries[idx]
 
     def queue(self, mm_id: int, vpage: int) -> None:
         """tlb_batch_add while active: queue (a full batch moves to
@@ -162,9 +184,12 @@ class LazyMmu:
             self._end(0)
 
     def _end(self, flushed: int) -> None:
-        for ref, val in self.pending.values():
-            ref.table.entries[ref.idx] = val
-        self.pending = {}
+        if self.pending:
+            tables = self.pending_tables
+            for key, val in self.pending.items():
+                tables[key >> PENDING_SHIFT].entries[key & PENDING_IDX] = val
+            self.pending = {}
+            self.pending_tables = {}
         self.active = False
         self.region.flushed += flushed
         self.regions.append(self.region)

@@ -62,9 +62,19 @@ class Machine:
     next_pt: int
     next_mm: int
     next_mapping: int
-    # bookkeeping of the arch call in progress
+    # bookkeeping of the arch call in progress: ``touched`` holds the
+    # stores outside the call's allowed write window (``win_table``
+    # entries [win_lo, win_hi): set_ptes' and update_mmu_cache_range's
+    # range; none for the other calls), so an in-range store costs no
+    # object
     call: str
     touched: list[tuple[PteTable, int]]
+    # the arch keeps asm-generic set_ptes (Arch.set_ptes): ArchCalls runs
+    # it by index (_generic_set_ptes)
+    generic_set_ptes: bool
+    win_table: PteTable | None
+    win_lo: int
+    win_hi: int
     buddies: list[tuple[PteTable, int]]
     faults: int
     call_lazy_depth: int      # lazy MMU depth when the arch call began
@@ -125,6 +135,12 @@ class Machine:
         self.next_mapping = 1
         self.call = ""
         self.touched = []
+        self.generic_set_ptes = not any(
+            "set_ptes" in vars(c) for c in type(arch).__mro__
+            if c is not Arch and issubclass(c, Arch))
+        self.win_table = None
+        self.win_lo = 0
+        self.win_hi = 0
         self.buddies = []
         self.faults = 0
         self.call_lazy_depth = 0

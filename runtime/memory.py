@@ -180,6 +180,7 @@ class PhysMem:
     next_high_pfn: int
     user_stores: dict[int, int]    # pfn -> version of the last user store to it
     kernel_base: dict[int, int]    # pfn -> the newest kernel-made version a user store superseded
+    last: Folio | None      # the folio folio_of found last (free clears it)
 
     def __init__(self, max_order: int, first_pfn: int = 0x1000,
                  highmem_start: int = -1) -> None:
@@ -191,6 +192,7 @@ class PhysMem:
         self.next_high_pfn = highmem_start
         self.user_stores = {}
         self.kernel_base = {}
+        self.last = None
 
     def new_version(self) -> int:
         self.version += 1
@@ -259,14 +261,20 @@ class PhysMem:
     def free(self, folio: Folio) -> None:
         """Give the pfns back (contents stay, as in real RAM)."""
         del self.folios[folio.pfn]
+        if self.last is folio:
+            self.last = None
 
     def folio_of(self, pfn: int) -> Folio | None:
+        f = self.last
+        if f is not None and f.pfn <= pfn and pfn - f.pfn < f.nr_pages:
+            return f
         folios = self.folios
         o = 0
         while o <= self.max_order:
             head = pfn & ~((1 << o) - 1)
             f = folios.get(head)
             if f is not None and pfn - head < f.nr_pages:
+                self.last = f
                 return f
             o += 1
         return None

@@ -59,16 +59,21 @@ class PageTableCheck:
         if head is None:              # !pfn_valid
             return
         anon = head.anon
+        name, other_name = ("anon", "file") if anon else ("file", "anon")
         f = head
+        lo = f.pfn
+        hi = lo + f.nr_pages
+        mine, other = (f.ptc_anon, f.ptc_file) if anon else (f.ptc_file, f.ptc_anon)
         for p in range(pfn, pfn + pgcnt):
-            if not f.contains(p):
+            if p < lo or p >= hi:
                 nf = self.mem.folio_of(p)
                 if nf is None:
                     continue
                 f = nf
-            i = p - f.pfn
-            mine, other = (f.ptc_anon, f.ptc_file) if anon else (f.ptc_file, f.ptc_anon)
-            name, other_name = ("anon", "file") if anon else ("file", "anon")
+                lo = f.pfn
+                hi = lo + f.nr_pages
+                mine, other = (f.ptc_anon, f.ptc_file) if anon else (f.ptc_file, f.ptc_anon)
+            i = p - lo
             if other[i]:
                 self._bad(p, "%s_map_count=0" % other_name,
                           "%s_map_count=%d" % (other_name, other[i]))

@@ -76,6 +76,7 @@ class ModuleView:
     a: Arch
     pfn_mask: int
     word_mask: int
+    prot_mask: int                      # ~PFN_MASK & WORD_MASK (pte_pgprot)
     prot_table: tuple[int, ...]
     fields: tuple[Field, ...]
     empty_pte: int
@@ -225,6 +226,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         cites=tuple((c.kind, c.text) for c in a.cites),
         a=a,
         pfn_mask=pfn_mask(a), word_mask=(1 << a.word_bits) - 1,
+        prot_mask=((1 << a.word_bits) - 1) & ~pfn_mask(a),
         prot_table=tuple(prot_table(a)),
         fields=tuple(a.fields),
         empty_pte=layout.empty_pte(a),

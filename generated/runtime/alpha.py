@@ -15,7 +15,7 @@ archdefs/alpha.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -25,14 +25,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 13
-PAGE_SIZE = 8192
-PFN_PTE_SHIFT = 32
-PFN_MASK = 0xffffffff00000000
-WORD_MASK = 0xffffffffffffffff
+PAGE_SHIFT: Final = 13
+PAGE_SIZE: Final = 8192
+PFN_PTE_SHIFT: Final = 32
+PFN_MASK: Final = 0xffffffff00000000
+WORD_MASK: Final = 0xffffffffffffffff
+PROT_MASK: Final = 0xffffffff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x4030f,  # 0x0
     0x4030d,  # 0x1
     0x4030d,  # 0x2
@@ -163,10 +164,10 @@ class Arch_alpha(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0xffffffff) << 32)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 32)) & 0xffffffffffffffff

@@ -16,7 +16,7 @@ archdefs/arc.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -26,14 +26,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 13
-PAGE_SIZE = 8192
-PFN_PTE_SHIFT = 13
-PFN_MASK = 0xffffe000
-WORD_MASK = 0xffffffff
+PAGE_SHIFT: Final = 13
+PAGE_SIZE: Final = 8192
+PFN_PTE_SHIFT: Final = 13
+PFN_MASK: Final = 0xffffe000
+WORD_MASK: Final = 0xffffffff
+PROT_MASK: Final = 0x1fff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x201,  # 0x0
     0x209,  # 0x1
     0x209,  # 0x2
@@ -147,10 +148,10 @@ class Arch_arc(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0x7ffff) << 13)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 13)) & 0xffffffff

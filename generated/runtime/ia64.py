@@ -15,7 +15,7 @@ archdefs/ia64.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -25,14 +25,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 16
-PAGE_SIZE = 65536
-PFN_PTE_SHIFT = 16
-PFN_MASK = 0x3ffffffff0000
-WORD_MASK = 0xffffffffffffffff
+PAGE_SHIFT: Final = 16
+PAGE_SIZE: Final = 65536
+PFN_PTE_SHIFT: Final = 16
+PFN_MASK: Final = 0x3ffffffff0000
+WORD_MASK: Final = 0xffffffffffffffff
+PROT_MASK: Final = 0xfffc00000000ffff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x8000000000000020,  # 0x0
     0x100000000001a1,  # 0x1
     0x100000000001a1,  # 0x2
@@ -151,10 +152,10 @@ class Arch_ia64(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0x3ffffffff) << 16)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 16)) & 0xffffffffffffffff

@@ -24,7 +24,7 @@ archdefs/m68k.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -34,14 +34,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 13
-PAGE_SIZE = 8192
-PFN_PTE_SHIFT = 0
-PFN_MASK = 0x7ffff
-WORD_MASK = 0xffffffff
+PAGE_SHIFT: Final = 13
+PAGE_SIZE: Final = 8192
+PFN_PTE_SHIFT: Final = 0
+PFN_MASK: Final = 0x7ffff
+WORD_MASK: Final = 0xffffffff
+PROT_MASK: Final = 0xfff80000  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x92000000,  # 0x0
     0x92000000,  # 0x1
     0x92000000,  # 0x2
@@ -153,10 +154,10 @@ class Arch_m68k_sun3(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0x7ffff) << 0)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 0)) & 0xffffffff

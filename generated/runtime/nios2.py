@@ -15,7 +15,7 @@ archdefs/nios2.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -25,14 +25,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 4096
-PFN_PTE_SHIFT = 0
-PFN_MASK = 0xfffff
-WORD_MASK = 0xffffffff
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 4096
+PFN_PTE_SHIFT: Final = 0
+PFN_MASK: Final = 0xfffff
+WORD_MASK: Final = 0xffffffff
+PROT_MASK: Final = 0xfff00000  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x3000000,  # 0x0
     0x3800000,  # 0x1
     0x3000000,  # 0x2
@@ -145,10 +146,10 @@ class Arch_nios2(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0xfffff) << 0)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 0)) & 0xffffffff

@@ -12,7 +12,7 @@ archdefs/sparc64.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -22,14 +22,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 13
-PAGE_SIZE = 8192
-PFN_PTE_SHIFT = 13
-PFN_MASK = 0x7ffffffe000
-WORD_MASK = 0xffffffffffffffff
+PAGE_SHIFT: Final = 13
+PAGE_SIZE: Final = 8192
+PFN_PTE_SHIFT: Final = 13
+PFN_MASK: Final = 0x7ffffffe000
+WORD_MASK: Final = 0xffffffffffffffff
+PROT_MASK: Final = 0xfffff80000001fff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x4b0,  # 0x0
     0x80000000000006b0,  # 0x1
     0x80000000000006b0,  # 0x2
@@ -169,10 +170,10 @@ class Arch_sparc64(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0x3fffffff) << 13)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 13)) & 0xffffffffffffffff

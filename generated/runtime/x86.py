@@ -14,7 +14,7 @@ archdefs/x86.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -24,14 +24,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 4096
-PFN_PTE_SHIFT = 12
-PFN_MASK = 0xffffffffff000
-WORD_MASK = 0xffffffffffffffff
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 4096
+PFN_PTE_SHIFT: Final = 12
+PFN_MASK: Final = 0xffffffffff000
+WORD_MASK: Final = 0xffffffffffffffff
+PROT_MASK: Final = 0xfff0000000000fff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x120,  # 0x0
     0x8000000000000025,  # 0x1
     0x8000000000000025,  # 0x2
@@ -175,10 +176,10 @@ class Arch_x86(Arch):
         v = (((pfn >> 0) & 0xffffffffff) << 12)
         if ((prot) != 0 and not (((prot) & 0x1) != 0)):
             v = (v ^ PFN_MASK) & PFN_MASK
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return ((pte - (pages << 12)) if ((pte) != 0 and not (((pte) & 0x1) != 0)) else (pte + (pages << 12))) & 0xffffffffffffffff
