@@ -25,11 +25,12 @@ interpreted-mode import hook, the C replay and the readable failure text).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 from ..model import Arch, expr_text
 from .. import catalog
-from . import expect
+from . import expect, prune
 from .templating import ident, render as render_template
 from .view import Banner, banner
 
@@ -99,6 +100,10 @@ class TestsView:
     literal_prots: tuple[int, ...] = ()     # VM_* combinations written `entry ... =`
     pfn_pte_applies: tuple[str, ...] = ()   # mutators pfn_pte() applies
     pfn_pte_steps: tuple[tuple[str, int], ...] = ()   # per name: (mutator, 0) or ('', mask)
+    # CPU-feature pruning (dsl/generate/prune.py): the inputs key the leaves
+    # were computed under ('' none) and, per scenario, its leaves
+    prune_key: str = ""
+    pruned: tuple[tuple[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]], ...] = ()
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -160,6 +165,22 @@ def _pfn_pte_steps(a: Arch) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+def _pruning(a: Arch, scenarios: list[str]) -> dict[str, Any]:
+    """The arch's entry of generated/tests/cpu_pruning.json, for the
+    scenarios that still exist (a scenario without one runs every
+    combination)."""
+    entry = prune.load(Path(__file__).resolve().parents[2]).get(a.name)
+    if not isinstance(entry, dict) or len(a.cpu_features) == 0:
+        return {}
+    got = entry.get("scenarios", {})
+    rows = []
+    for sname in scenarios:
+        leaves = got.get(sname)
+        if leaves:
+            rows.append((sname, tuple((tuple(on), tuple(off)) for on, off in leaves)))
+    return {"prune_key": str(entry.get("key", "")), "pruned": tuple(rows)}
+
+
 def build_view(a: Arch, source: str) -> TestsView:
     name = ident(a.name)
     combos = cpu_combinations(a.cpu_features)
@@ -196,6 +217,7 @@ def build_view(a: Arch, source: str) -> TestsView:
         literal_prots=tuple(e.flags for e in a.prot_entries),
         pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
         pfn_pte_steps=_pfn_pte_steps(a),
+        **_pruning(a, [sname for _, sname, _ in names]),
     )
 
 

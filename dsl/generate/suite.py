@@ -87,6 +87,7 @@ class Support:
         self._exe: Any = None
         self._server: Any = None
         self._skip: str = ""
+        self.pruning = "none"       # scenario_cases: on, stale (full enumeration) or none
 
     # -- running --------------------------------------------------------
     @staticmethod
@@ -223,6 +224,32 @@ class Support:
 
 # ===========================================================================
 # The test bodies.  Each generated entry point passes its module's data.
+
+
+def scenario_cases(support: Support, scenarios: Sequence[tuple[str, str]],
+                   combos: Sequence[tuple[str, ...]],
+                   pruned: Mapping[str, Sequence[tuple[tuple[str, ...], tuple[str, ...]]]],
+                   key: str) -> list[Any]:
+    """The (family, scenario, cpu) parameters of test_scenario, ids
+    `<scenario>-<cpu>`: every combination, or, while ``key`` is the
+    current inputs key (dsl/generate/prune.py), one per leaf of the
+    scenario's decision tree (its features on, the rest off)."""
+    import pytest
+    from . import prune
+    live = bool(key) and key == prune.inputs_key(support.root, support.arch_name)
+    support.pruning = "on" if live else ("stale" if key else "none")
+    out: list[Any] = []
+    for family, scenario in scenarios:
+        leaves = pruned.get(scenario) if live else None
+        if leaves:
+            reps = {tuple(sorted(on)) for on, _ in leaves}
+            cpus = [c for c in combos if tuple(sorted(c)) in reps]
+        else:
+            cpus = list(combos)
+        for cpu in cpus:
+            out.append(pytest.param(family, scenario, cpu,
+                                    id=f"{scenario}-{Support.cpu_id(cpu)}"))
+    return out
 
 
 def scenario_test(support: Support, family: str, scenario: str, cpu: tuple[str, ...],

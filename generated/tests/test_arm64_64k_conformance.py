@@ -5,10 +5,11 @@
 
 Data only, and thin entry points: every test body is a function of
 dsl/generate/suite.py, called with the data below.  Every scenario of
-runtime/scenarios/*.yaml runs under every combination of arm64_64k's CPU
-features (dic, hw_af, idc) on the executable model (runtime.conformance); no
-invariant may be violated, and the generated C header must print the same
-trace for the same calls.  The expected events below were computed by
+runtime/scenarios/*.yaml runs under the combinations of arm64_64k's CPU
+features (dic, hw_af, idc) that can change its result (one per leaf of the
+pruning tree, PRUNED below; dsl/generate/prune.py) on the executable model
+(runtime.conformance); no invariant may be violated, and the generated C
+header must print the same trace for the same calls.  The expected events below were computed by
 dsl/generate/expect.py from the archdef alone, not by the runtime; the PTE
 helpers are checked by properties (debug_vm_pgtable style), not against a
 copy of themselves.
@@ -46,6 +47,62 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # a violation that comes from what runtime/ does not model.  The test
 # asserts exactly that check fires and reports an expected failure.
 MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+}
+
+# CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
+# per scenario, the leaves (features on, features off) of the decision tree
+# of the features its runs read; one combination runs per leaf while
+# PRUNE_KEY matches the inputs, else every combination.
+PRUNE_KEY = 'ba7dab5e96a31c3c'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'cache_munmap_shared_written': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'cache_cow_private': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'cache_exit_shared_written': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_direct_order0': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_direct_order4': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_many_mms': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_after_read_same_mm': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_after_read_other_mm': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_after_read_direct': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_after_read_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_after_read_exec_only': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'fault_around_each_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'fault_around_mixed': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'fault_around_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'flush_preload_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'flush_preload_reprotect': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'highmem_read_rewrite': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'highmem_exec_rewrite': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'lazy_fork': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'lazy_mremap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'lazy_apply_to_page_range': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'ptc_mixed_mappings': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'advance_boundaries': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'advance_largest_folio': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'pg_arch_1_life': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'pg_arch_1_secure_pages': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'props_basic': [((), ())],
+    'pmd_exec_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'pmd_read_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'prefault_old_young': [((), ('hw_af', 'idc')), (('hw_af',), ('idc',)), (('idc',), ('dic', 'hw_af')), (('dic', 'idc'), ('hw_af',)), (('hw_af', 'idc'), ('dic',)), (('dic', 'hw_af', 'idc'), ())],
+    'read_direct_order2': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'read_many_colours': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'read_private_colours': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'read_write_while_mapped': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'remap_identical_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'remap_identical_read': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'remap_mprotect_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'remap_mprotect_shared_write': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'remap_mprotect_none': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'equiv_small_folios': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'equiv_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'zero_page_read_then_write': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'remap_pfn_range_device': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'tlb_anon_pairs': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'tlb_file_range_fence': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'tlb_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -226,8 +283,8 @@ def test_arch_module_is_compiled() -> None:
     suite.arch_module_is_compiled_test(archmod)
 
 
-@pytest.mark.parametrize("cpu", CPU_COMBINATIONS, ids=support.cpu_id)
-@pytest.mark.parametrize("family,scenario", SCENARIOS, ids=[s for _, s in SCENARIOS])
+@pytest.mark.parametrize("family,scenario,cpu",
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

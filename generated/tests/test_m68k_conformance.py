@@ -5,10 +5,11 @@
 
 Data only, and thin entry points: every test body is a function of
 dsl/generate/suite.py, called with the data below.  Every scenario of
-runtime/scenarios/*.yaml runs under every combination of m68k's CPU
-features (m040_060) on the executable model (runtime.conformance); no
-invariant may be violated, and the generated C header must print the same
-trace for the same calls.  The expected events below were computed by
+runtime/scenarios/*.yaml runs under the combinations of m68k's CPU
+features (m040_060) that can change its result (one per leaf of the
+pruning tree, PRUNED below; dsl/generate/prune.py) on the executable model
+(runtime.conformance); no invariant may be violated, and the generated C
+header must print the same trace for the same calls.  The expected events below were computed by
 dsl/generate/expect.py from the archdef alone, not by the runtime; the PTE
 helpers are checked by properties (debug_vm_pgtable style), not against a
 copy of themselves.
@@ -49,6 +50,62 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # a violation that comes from what runtime/ does not model.  The test
 # asserts exactly that check fires and reports an expected failure.
 MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+}
+
+# CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
+# per scenario, the leaves (features on, features off) of the decision tree
+# of the features its runs read; one combination runs per leaf while
+# PRUNE_KEY matches the inputs, else every combination.
+PRUNE_KEY = '8caf91433d8fb38c'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('m040_060',)), (('m040_060',), ())],
+    'cache_munmap_shared_written': [((), ('m040_060',)), (('m040_060',), ())],
+    'cache_cow_private': [((), ('m040_060',)), (('m040_060',), ())],
+    'cache_exit_shared_written': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_direct_order0': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_direct_order4': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_many_mms': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_after_read_same_mm': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_after_read_other_mm': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_after_read_direct': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_after_read_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_after_read_exec_only': [((), ('m040_060',)), (('m040_060',), ())],
+    'fault_around_each_order': [((), ('m040_060',)), (('m040_060',), ())],
+    'fault_around_mixed': [((), ('m040_060',)), (('m040_060',), ())],
+    'fault_around_exec': [((), ('m040_060',)), (('m040_060',), ())],
+    'flush_preload_remap': [((), ('m040_060',)), (('m040_060',), ())],
+    'flush_preload_reprotect': [((), ('m040_060',)), (('m040_060',), ())],
+    'highmem_read_rewrite': [((), ('m040_060',)), (('m040_060',), ())],
+    'highmem_exec_rewrite': [((), ('m040_060',)), (('m040_060',), ())],
+    'lazy_fork': [((), ('m040_060',)), (('m040_060',), ())],
+    'lazy_mremap': [((), ('m040_060',)), (('m040_060',), ())],
+    'lazy_apply_to_page_range': [((), ('m040_060',)), (('m040_060',), ())],
+    'ptc_mixed_mappings': [((), ('m040_060',)), (('m040_060',), ())],
+    'advance_boundaries': [((), ('m040_060',)), (('m040_060',), ())],
+    'advance_largest_folio': [((), ('m040_060',)), (('m040_060',), ())],
+    'pg_arch_1_life': [((), ('m040_060',)), (('m040_060',), ())],
+    'pg_arch_1_secure_pages': [((), ('m040_060',)), (('m040_060',), ())],
+    'props_basic': [((), ('m040_060',)), (('m040_060',), ())],
+    'pmd_exec_remap': [((), ('m040_060',)), (('m040_060',), ())],
+    'pmd_read_remap': [((), ('m040_060',)), (('m040_060',), ())],
+    'prefault_old_young': [((), ('m040_060',)), (('m040_060',), ())],
+    'read_direct_order2': [((), ('m040_060',)), (('m040_060',), ())],
+    'read_many_colours': [((), ('m040_060',)), (('m040_060',), ())],
+    'read_private_colours': [((), ('m040_060',)), (('m040_060',), ())],
+    'read_write_while_mapped': [((), ('m040_060',)), (('m040_060',), ())],
+    'remap_identical_exec': [((), ('m040_060',)), (('m040_060',), ())],
+    'remap_identical_read': [((), ('m040_060',)), (('m040_060',), ())],
+    'remap_mprotect_exec': [((), ('m040_060',)), (('m040_060',), ())],
+    'remap_mprotect_shared_write': [((), ('m040_060',)), (('m040_060',), ())],
+    'remap_mprotect_none': [((), ('m040_060',)), (('m040_060',), ())],
+    'equiv_small_folios': [((), ('m040_060',)), (('m040_060',), ())],
+    'equiv_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
+    'zero_page_read_then_write': [((), ('m040_060',)), (('m040_060',), ())],
+    'remap_pfn_range_device': [((), ('m040_060',)), (('m040_060',), ())],
+    'tlb_anon_pairs': [((), ('m040_060',)), (('m040_060',), ())],
+    'tlb_file_range_fence': [((), ('m040_060',)), (('m040_060',), ())],
+    'tlb_remap': [((), ('m040_060',)), (('m040_060',), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -246,8 +303,8 @@ def test_arch_module_is_compiled() -> None:
     suite.arch_module_is_compiled_test(archmod)
 
 
-@pytest.mark.parametrize("cpu", CPU_COMBINATIONS, ids=support.cpu_id)
-@pytest.mark.parametrize("family,scenario", SCENARIOS, ids=[s for _, s in SCENARIOS])
+@pytest.mark.parametrize("family,scenario,cpu",
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

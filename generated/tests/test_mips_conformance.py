@@ -5,10 +5,11 @@
 
 Data only, and thin entry points: every test body is a function of
 dsl/generate/suite.py, called with the data below.  Every scenario of
-runtime/scenarios/*.yaml runs under every combination of mips's CPU
-features (dc_aliases, ic_fills_f_dc) on the executable model (runtime.conformance); no
-invariant may be violated, and the generated C header must print the same
-trace for the same calls.  The expected events below were computed by
+runtime/scenarios/*.yaml runs under the combinations of mips's CPU
+features (dc_aliases, ic_fills_f_dc) that can change its result (one per leaf of the
+pruning tree, PRUNED below; dsl/generate/prune.py) on the executable model
+(runtime.conformance); no invariant may be violated, and the generated C
+header must print the same trace for the same calls.  The expected events below were computed by
 dsl/generate/expect.py from the archdef alone, not by the runtime; the PTE
 helpers are checked by properties (debug_vm_pgtable style), not against a
 copy of themselves.
@@ -87,6 +88,62 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # a violation that comes from what runtime/ does not model.  The test
 # asserts exactly that check fires and reports an expected failure.
 MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+}
+
+# CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
+# per scenario, the leaves (features on, features off) of the decision tree
+# of the features its runs read; one combination runs per leaf while
+# PRUNE_KEY matches the inputs, else every combination.
+PRUNE_KEY = 'e2dbefdcf042463a'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'cache_munmap_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'cache_cow_private': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'cache_exit_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_direct_order0': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_direct_order4': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_many_mms': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_after_read_same_mm': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_after_read_other_mm': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_after_read_direct': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_after_read_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_after_read_exec_only': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'fault_around_each_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'fault_around_mixed': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'fault_around_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'flush_preload_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'flush_preload_reprotect': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'highmem_read_rewrite': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'highmem_exec_rewrite': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'lazy_fork': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'lazy_mremap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'lazy_apply_to_page_range': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'ptc_mixed_mappings': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'advance_boundaries': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'advance_largest_folio': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'pg_arch_1_life': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'pg_arch_1_secure_pages': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'props_basic': [((), ())],
+    'pmd_exec_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'pmd_read_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'prefault_old_young': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'read_direct_order2': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'read_many_colours': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'read_private_colours': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'read_write_while_mapped': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'remap_identical_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'remap_identical_read': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'remap_mprotect_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'remap_mprotect_shared_write': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'remap_mprotect_none': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'equiv_small_folios': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'equiv_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'zero_page_read_then_write': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'remap_pfn_range_device': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'tlb_anon_pairs': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'tlb_file_range_fence': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'tlb_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -366,8 +423,8 @@ def test_arch_module_is_compiled() -> None:
     suite.arch_module_is_compiled_test(archmod)
 
 
-@pytest.mark.parametrize("cpu", CPU_COMBINATIONS, ids=support.cpu_id)
-@pytest.mark.parametrize("family,scenario", SCENARIOS, ids=[s for _, s in SCENARIOS])
+@pytest.mark.parametrize("family,scenario,cpu",
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

@@ -5,10 +5,11 @@
 
 Data only, and thin entry points: every test body is a function of
 dsl/generate/suite.py, called with the data below.  Every scenario of
-runtime/scenarios/*.yaml runs under every combination of powerpc32's CPU
-features (coherent_icache) on the executable model (runtime.conformance); no
-invariant may be violated, and the generated C header must print the same
-trace for the same calls.  The expected events below were computed by
+runtime/scenarios/*.yaml runs under the combinations of powerpc32's CPU
+features (coherent_icache) that can change its result (one per leaf of the
+pruning tree, PRUNED below; dsl/generate/prune.py) on the executable model
+(runtime.conformance); no invariant may be violated, and the generated C
+header must print the same trace for the same calls.  The expected events below were computed by
 dsl/generate/expect.py from the archdef alone, not by the runtime; the PTE
 helpers are checked by properties (debug_vm_pgtable style), not against a
 copy of themselves.
@@ -65,6 +66,62 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # a violation that comes from what runtime/ does not model.  The test
 # asserts exactly that check fires and reports an expected failure.
 MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+}
+
+# CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
+# per scenario, the leaves (features on, features off) of the decision tree
+# of the features its runs read; one combination runs per leaf while
+# PRUNE_KEY matches the inputs, else every combination.
+PRUNE_KEY = 'c854aae72073a42b'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'cache_munmap_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'cache_cow_private': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'cache_exit_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_direct_order0': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_direct_order4': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_many_mms': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_after_read_same_mm': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_after_read_other_mm': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_after_read_direct': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_after_read_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_after_read_exec_only': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'fault_around_each_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'fault_around_mixed': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'fault_around_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'flush_preload_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'flush_preload_reprotect': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'highmem_read_rewrite': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'highmem_exec_rewrite': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'lazy_fork': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'lazy_mremap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'lazy_apply_to_page_range': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'ptc_mixed_mappings': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'advance_boundaries': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'advance_largest_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'pg_arch_1_life': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'pg_arch_1_secure_pages': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'props_basic': [((), ())],
+    'pmd_exec_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'pmd_read_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'prefault_old_young': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'read_direct_order2': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'read_many_colours': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'read_private_colours': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'read_write_while_mapped': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'remap_identical_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'remap_identical_read': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'remap_mprotect_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'remap_mprotect_shared_write': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'remap_mprotect_none': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'equiv_small_folios': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'equiv_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'zero_page_read_then_write': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'remap_pfn_range_device': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'tlb_anon_pairs': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'tlb_file_range_fence': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'tlb_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -247,8 +304,8 @@ def test_arch_module_is_compiled() -> None:
     suite.arch_module_is_compiled_test(archmod)
 
 
-@pytest.mark.parametrize("cpu", CPU_COMBINATIONS, ids=support.cpu_id)
-@pytest.mark.parametrize("family,scenario", SCENARIOS, ids=[s for _, s in SCENARIOS])
+@pytest.mark.parametrize("family,scenario,cpu",
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

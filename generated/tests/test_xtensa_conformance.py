@@ -5,10 +5,11 @@
 
 Data only, and thin entry points: every test body is a function of
 dsl/generate/suite.py, called with the data below.  Every scenario of
-runtime/scenarios/*.yaml runs under every combination of xtensa's CPU
-features (none declared) on the executable model (runtime.conformance); no
-invariant may be violated, and the generated C header must print the same
-trace for the same calls.  The expected events below were computed by
+runtime/scenarios/*.yaml runs under the combinations of xtensa's CPU
+features (none declared) that can change its result (one per leaf of the
+pruning tree, PRUNED below; dsl/generate/prune.py) on the executable model
+(runtime.conformance); no invariant may be violated, and the generated C
+header must print the same trace for the same calls.  The expected events below were computed by
 dsl/generate/expect.py from the archdef alone, not by the runtime; the PTE
 helpers are checked by properties (debug_vm_pgtable style), not against a
 copy of themselves.
@@ -45,6 +46,14 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # a violation that comes from what runtime/ does not model.  The test
 # asserts exactly that check fires and reports an expected failure.
 MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+}
+
+# CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
+# per scenario, the leaves (features on, features off) of the decision tree
+# of the features its runs read; one combination runs per leaf while
+# PRUNE_KEY matches the inputs, else every combination.
+PRUNE_KEY = ''
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -249,8 +258,8 @@ def test_arch_module_is_compiled() -> None:
     suite.arch_module_is_compiled_test(archmod)
 
 
-@pytest.mark.parametrize("cpu", CPU_COMBINATIONS, ids=support.cpu_id)
-@pytest.mark.parametrize("family,scenario", SCENARIOS, ids=[s for _, s in SCENARIOS])
+@pytest.mark.parametrize("family,scenario,cpu",
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 
