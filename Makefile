@@ -11,6 +11,11 @@
 # make kernel   install linux-source-6.12 + the cross compilers (apt, as
 #               root) and unpack the tree into ~/.cache/ptdl/ (idempotent;
 #               PTDL_KERNEL_TREE=DIR uses your own tree).  Needs no venv.
+# make prune    recompute generated/tests/cpu_pruning.json (which CPU-feature
+#               combinations can change each scenario: dsl/generate/prune.py,
+#               on the pure-Python runtime), then regenerate.  After editing
+#               runtime/, a scenario or an archdef with CPU features; with a
+#               stale file the suite runs every combination.
 # make verify   ptdl verify --dropin: every archdef against the kernel tree.
 #               `make test` runs the same through tests/verify (skipped
 #               loudly without a tree; PTDL_REQUIRE_KERNEL=1 makes it fail).
@@ -21,7 +26,7 @@ BIN    := $(VENV)/bin
 PTDL   := $(BIN)/ptdl
 STAMP  := $(VENV)/.ptdl-installed
 
-.PHONY: all setup generate build summary test test-interpreted bench clean kernel verify
+.PHONY: all setup generate build summary test test-interpreted bench clean kernel verify prune
 
 all: setup generate build summary
 
@@ -63,6 +68,10 @@ kernel:
 
 verify: all
 	$(PTDL) verify --dropin
+
+prune: all
+	PTDL_INTERPRETED=1 $(BIN)/python -m dsl.generate.prune
+	$(PTDL) generate
 
 bench: all
 	$(BIN)/python benchmarks/bench_faultaround.py

@@ -385,17 +385,18 @@ class MmCallers(ArchCalls):
         self.update_mmu_cache_range(vmf, vma, vmf.address, ptep, 1)
 
     def remap_pfn_range(self, vma: Vma, addr: int, pfn: int, nr: int,
-                        lazy: bool = False) -> None:
+                        lazy: bool = True) -> None:
         """remap_pfn_range -> remap_pte_range (6.12 mm/memory.c
         L2544-2568): for each page ``set_pte_at(mm, addr, pte,
         pte_mkspecial(pfn_pte(pfn, prot)))`` over none entries, inside the
         caller's own lazy MMU region (arch_enter/leave_lazy_mmu_mode around
         the loop; ``lazy``), and no update_mmu_cache.  The pfns may have no
         struct page (device memory): arch code must not take their folio.
-        ``lazy`` is off by default: the checked set_pte_at wrapper
-        (ArchCalls._returned) still takes an active mode at return for the
-        arch's own, so a caller's region is reported as lazy_mmu until the
-        lazy-MMU callers work (issue 10 item 6) lands."""
+        ``lazy`` is on by default, as in the kernel (6.12 mm/memory.c
+        L2555/L2565; the same region in 6.6): the arch's own set_pte_at /
+        set_ptes region nests inside it (runtime/lazy.py), and an arch
+        that ends the caller's region or leaves a batch pending is caught
+        (lazy_mmu_nesting, tlb_batch_pending)."""
         arch = self.arch
         mm = vma.mm
         ps = self.page_size
@@ -592,16 +593,15 @@ class MmCallers(ArchCalls):
         self.set_pte_at(vma.mm, addr, ptep, pte)
 
     def change_pte_range(self, vma: Vma, start: int, end: int, newprot: int,
-                         lazy: bool = False) -> int:
+                         lazy: bool = True) -> int:
         """mm/mprotect.c change_pte_range (6.12.117 L86-291): for every
         present entry of [start, end) ptep_modify_prot_start, pte_modify,
         ptep_modify_prot_commit; then the range's TLB entries are flushed
         (tlb_flush_pte_range, done by tlb_finish_mmu).  Returns the number
         of entries changed.  The kernel runs the loop inside
-        arch_enter/leave_lazy_mmu_mode (L109, L290); ``lazy`` does so here
-        too.  It is off by default: the model's generic set_ptes enters
-        lazy MMU mode itself, and 6.6's mode does not nest (runtime/lazy.py),
-        so the region needs the arch's own nesting rule (issue 10 item 6)."""
+        arch_enter/leave_lazy_mmu_mode (L109, L290; the same region in
+        6.6); ``lazy`` (on by default) does so here too, so the arch's own
+        region in set_pte_at nests inside the caller's (runtime/lazy.py)."""
         a = self.arch
         mm = vma.mm
         changed: list[int] = []

@@ -169,7 +169,8 @@ def _search(root: Path, args: argparse.Namespace,
             rel = os.path.relpath(path, str(root)) if path.startswith(str(root)) else path
             v = f.violation
             print("  %-8s %-22s cpu=%-24s %5.1fs %2d steps  %s"
-                  % ("known" if f.known else "NEW", f.check, ",".join(f.cpu) or "-",
+                  % (("gap" if known.is_model_gap(f.known) else "known") if f.known else "NEW",
+                     f.check, ",".join(f.cpu) or "-",
                      f.elapsed, len(f.steps), rel))
             print("           at %s: expected %s, saw %s" % (v.where, v.expected, v.seen))
             if f.known:
@@ -179,7 +180,8 @@ def _search(root: Path, args: argparse.Namespace,
             if not f.known:
                 new += 1
             summary.append({"arch": f.arch, "cpu": list(f.cpu), "check": f.check,
-                            "known": f.known, "seconds": round(f.elapsed, 3),
+                            "known": f.known, "model_gap": known.is_model_gap(f.known),
+                            "seconds": round(f.elapsed, 3),
                             "steps": len(f.steps), "original_steps": f.original_len,
                             "sequence": f.sequence, "scenario": rel,
                             "c_replay": f.c_replay, "where": v.where})

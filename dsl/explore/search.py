@@ -273,7 +273,8 @@ class Explorer:
                     self.findings.append(f)
                     self._say("%s %s (cpu %s) in sequence %d after %.1fs: %d steps, "
                               "shrunk to %d; at %s: expected %s, saw %s"
-                              % ("known finding" if f.known else "VIOLATION", f.check,
+                              % (("model gap" if f.known.startswith("model gap") else
+                                  "known finding") if f.known else "VIOLATION", f.check,
                                  ",".join(f.cpu) or "-", n, t, len(o.steps), len(steps),
                                  v.where, v.expected, v.seen))
             n += 1

@@ -17,27 +17,20 @@ every arch.  The module it writes is a readable pytest file that
   values, pfn_pte at PFN-field boundaries (hex literals), and the
   primitive events of the deterministic ``path: direct`` scenarios.
 
-The second half of this file (``Support``) is what the generated modules
-import at run time: the interpreted-mode import hook, the C replay, and
-the readable failure text.  It imports nothing from runtime/ at module
-level, so the hook can be installed before the runtime is imported.
+The generated module holds data and thin entry points only: every test
+body is a function of dsl/generate/suite.py (with ``Support``, the
+interpreted-mode import hook, the C replay and the readable failure text).
 """
 
 from __future__ import annotations
 
-import atexit
-import importlib.abc
-import importlib.machinery
-import importlib.util
-import os
-import sys
-from pathlib import Path
 from dataclasses import dataclass
-from types import ModuleType
+from pathlib import Path
 from typing import Any, Sequence
 
 from ..model import Arch, expr_text
-from . import expect, layout
+from .. import catalog
+from . import expect, prune
 from .templating import ident, render as render_template
 from .view import Banner, banner
 
@@ -90,6 +83,7 @@ class TestsView:
     features: str
     combos: tuple[tuple[str, ...], ...]
     findings: tuple[Finding, ...]
+    model_gaps: tuple[Finding, ...]
     scenarios: tuple[tuple[str, str], ...]
     roles: tuple[str, ...]              # boolean roles the layout has
     mutator_pairs: tuple[tuple[str, str, str], ...]
@@ -105,7 +99,11 @@ class TestsView:
                                         # of a pgtable_props scenario exists ('' none)
     literal_prots: tuple[int, ...] = ()     # VM_* combinations written `entry ... =`
     pfn_pte_applies: tuple[str, ...] = ()   # mutators pfn_pte() applies
-    pfn_pte_steps: tuple[str, ...] = ()     # the new value of `want` per name
+    pfn_pte_steps: tuple[tuple[str, int], ...] = ()   # per name: (mutator, 0) or ('', mask)
+    # CPU-feature pruning (dsl/generate/prune.py): the inputs key the leaves
+    # were computed under ('' none) and, per scenario, its leaves
+    prune_key: str = ""
+    pruned: tuple[tuple[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]], ...] = ()
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -138,6 +136,35 @@ def _events(a: Arch, combos: list[tuple[str, ...]]) -> list[EventGroup]:
     return out
 
 
+def _pfn_pte_steps(a: Arch) -> tuple[tuple[str, int], ...]:
+    """`pfn_pte { ... }` as data for suite.pfn_round_trip_test: a mutator
+    is (name, 0), a one-bit field (powerpc book3s64 _PAGE_PTE) ('', mask)
+    (the same reading as layout.pfn_pte_steps)."""
+    if a.pfn_pte_applies is None:
+        return ()
+    out: list[tuple[str, int]] = []
+    for name in a.pfn_pte_applies.names:
+        f = a.field(name) if name not in catalog.MUTATORS else None
+        out.append(("", f.mask) if f is not None else (name, 0))
+    return tuple(out)
+
+
+def _pruning(a: Arch, scenarios: list[str]) -> dict[str, Any]:
+    """The arch's entry of generated/tests/cpu_pruning.json, for the
+    scenarios that still exist (a scenario without one runs every
+    combination)."""
+    entry = prune.load(Path(__file__).resolve().parents[2]).get(a.name)
+    if not isinstance(entry, dict) or len(a.cpu_features) == 0:
+        return {}
+    got = entry.get("scenarios", {})
+    rows = []
+    for sname in scenarios:
+        leaves = got.get(sname)
+        if leaves:
+            rows.append((sname, tuple((tuple(on), tuple(off)) for on, off in leaves)))
+    return {"prune_key": str(entry.get("key", "")), "pruned": tuple(rows)}
+
+
 def build_view(a: Arch, source: str) -> TestsView:
     name = ident(a.name)
     combos = cpu_combinations(a.cpu_features)
@@ -156,6 +183,7 @@ def build_view(a: Arch, source: str) -> TestsView:
         features=", ".join(a.cpu_features) or "none declared",
         combos=tuple(combos),
         findings=findings,
+        model_gaps=tuple(Finding(*f) for f in expect.load_model_gaps(a.name)),
         scenarios=tuple((fam, sname) for fam, sname, _ in names),
         roles=tuple(r for r in ("write", "exec", "user", "read") if _has_role(a, r)),
         mutator_pairs=tuple(p for p in MUTATOR_PAIRS if _has_role(a, p[0])),
@@ -172,7 +200,8 @@ def build_view(a: Arch, source: str) -> TestsView:
         props_finding=props_finding,
         literal_prots=tuple(e.flags for e in a.prot_entries),
         pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
-        pfn_pte_steps=layout.pfn_pte_steps(a, "ARCH", "want"),
+        pfn_pte_steps=_pfn_pte_steps(a),
+        **_pruning(a, [sname for _, sname, _ in names]),
     )
 
 
@@ -180,183 +209,6 @@ def render(a: Arch, source: str) -> str:
     return render_template("tests/conformance.py.j2", v=build_view(a, source))
 
 
-# ===========================================================================
-# Support: imported by the generated test modules at run time.
-
-
-class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
-    """Loads ``runtime``, ``runtime.*`` and ``generated.runtime.*`` from
-    their .py sources even when mypyc's .so files sit next to them."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if not (fullname == "runtime" or fullname.startswith("runtime.")
-                or fullname.startswith("generated.runtime.")):
-            return None
-        base = os.path.join(self.root, *fullname.split("."))
-        if os.path.isfile(os.path.join(base, "__init__.py")):
-            return importlib.util.spec_from_file_location(
-                fullname, os.path.join(base, "__init__.py"), submodule_search_locations=[base])
-        if os.path.isfile(base + ".py"):
-            return importlib.util.spec_from_file_location(fullname, base + ".py")
-        return None
-
-
-def install_interpreted(root: Path) -> None:
-    """PTDL_INTERPRETED=1: make the runtime and generated modules load from
-    their .py sources (must run before anything imports them)."""
-    if not any(isinstance(f, _SourceOnlyFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _SourceOnlyFinder(str(root)))
-
-
-class Support:
-    """Per-arch helpers for a generated test module: runs cached per
-    (scenario, cpu), the C harness built once, readable failure text."""
-
-    def __init__(self, root: Path, arch: str) -> None:
-        self.root = root
-        self.arch_name = arch
-        if os.environ.get("PTDL_INTERPRETED") == "1":
-            install_interpreted(root)
-        if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
-        self._runs: dict[tuple[str, tuple[str, ...]], Any] = {}
-        self._scenarios: dict[str, Any] | None = None
-        self._exe: Any = None
-        self._server: Any = None
-        self._skip: str = ""
-
-    # -- running --------------------------------------------------------
-    @staticmethod
-    def cpu_id(cpu: tuple[str, ...]) -> str:
-        return "+".join(cpu) if cpu else "nocpu"
-
-    def run(self, scenario: str, cpu: tuple[str, ...], keep: bool = True) -> Any:
-        """The scenario's Result; keep=True caches it for later callers,
-        keep=False takes a cached one (releasing it) or runs uncached."""
-        key = (scenario, tuple(cpu))
-        r = self._runs.get(key) if keep else self._runs.pop(key, None)
-        if r is not None:
-            return r
-        conf = importlib.import_module("runtime.conformance")
-        arch = importlib.import_module("generated.runtime." + self.arch_name).ARCH
-        if self._scenarios is None:
-            self._scenarios = {s.name: s for s in conf.load_scenarios()}
-        r = conf.run(arch, frozenset(cpu), self._scenarios[scenario])
-        if keep:
-            self._runs[key] = r
-        return r
-
-    @staticmethod
-    def record(record_property: Any, family: str, scenario: str, cpu: tuple[str, ...],
-               check: str, r: Any) -> None:
-        record_property("ptdl_check", check)
-        record_property("ptdl_family", family)
-        record_property("ptdl_scenario", scenario)
-        record_property("ptdl_cpu", Support.cpu_id(cpu))
-        record_property("ptdl_violations", len(r.violations))
-        work = getattr(r, "work", None)
-        if work is not None:          # D-cache, I-cache, TLB work per scenario (item 7)
-            record_property("ptdl_work", work.text())
-        if r.violations:
-            record_property("ptdl_first_violation", r.first_violation())
-        if r.notes:                  # e.g. lazy_callers: work per lazy MMU region
-            record_property("ptdl_notes", " | ".join(r.notes))
-
-    @staticmethod
-    def explain(r: Any) -> str:
-        lines = ["%s / %s (cpu: %s): %d violation(s)"
-                 % (r.arch, r.scenario, ",".join(r.cpu) or "none", len(r.violations))]
-        seen: set[str] = set()
-        for v in r.violations:
-            if v.check in seen:
-                continue
-            seen.add(v.check)
-            lines.append("  %s" % v.check)
-            lines.append("    at:       %s" % v.where)
-            lines.append("    expected: %s" % v.expected)
-            lines.append("    saw:      %s" % v.seen)
-        more = len(r.violations) - len(seen)
-        if more > 0:
-            lines.append("  (+%d more of the same checks)" % more)
-        return "\n".join(lines)
-
-    # -- expected events ---------------------------------------------------
-    @staticmethod
-    def summarize(trace: list[str]) -> expect.Summary:
-        return expect.summarize(trace)
-
-    @staticmethod
-    def diff_events(trace: list[str], want: dict[str, Any]) -> str:
-        got = expect.summarize(trace)
-        out = ["events differ from what the archdef implies:"]
-        gc: dict[str, int] = got["counts"]
-        wc: dict[str, int] = want["counts"]
-        for line in sorted(set(gc) | set(wc)):
-            if gc.get(line, 0) != wc.get(line, 0):
-                out.append(f"  {line!r}: expected {wc.get(line, 0)}, traced {gc.get(line, 0)}")
-        for k, v in (("set_pte", got["set_pte"]), ("first_set_pte", got["first_set_pte"]),
-                     ("last_set_pte", got["last_set_pte"])):
-            if v != want[k]:
-                out.append(f"  {k}: expected {want[k]!r}, traced {v!r}")
-        return "\n".join(out)
-
-    # -- the C differential ------------------------------------------------
-    def _harness(self) -> Any:
-        """The compiled harness for this arch, or a skip reason in _skip."""
-        if self._exe is not None or self._skip:
-            return self._exe
-        import shutil
-        charness = importlib.import_module("dsl.generate.charness")   # no fallback: fails loudly
-        if shutil.which(getattr(charness, "GCC", "gcc")) is None:
-            self._skip = "gcc not available: C differential skipped"
-            return None
-        hdr = self.root / "generated" / "kernel" / "arch" / self.arch_name / "include" / \
-            "asm" / "pgtable-range.h"
-        if not hdr.exists():
-            self._skip = f"{hdr.relative_to(self.root)} not generated"
-            return None
-        from ..project import load
-        p = load(self.root)
-        a = p.archs.get(self.arch_name)
-        if a is None:
-            self._skip = f"no arch {self.arch_name} in {self.root}"
-            return None
-        self._exe = (charness, charness.build(a, hdr.read_text(encoding="utf-8")))
-        return self._exe
-
-    def check_c_trace(self, r: Any) -> None:
-        """The C header's trace of every call script of r equals the
-        model's.  A scenario with no arch calls has nothing to replay and
-        passes on its model check alone; without gcc the test is skipped
-        (after the model check passed), saying why."""
-        import pytest
-        if not r.scripts:
-            return
-        h = self._harness()
-        if h is None:
-            pytest.skip("model passed; " + self._skip)
-        charness, exe = h
-        if self._server is None:
-            self._server = charness.Server(exe)
-            atexit.register(self._server.close)
-        for n, (script, py) in enumerate(zip(r.scripts, r.traces)):
-            c = self._server.run(script)
-            if c != py:
-                raise AssertionError(self.trace_diff(n, py, c))
-
-    @staticmethod
-    def trace_diff(n: int, py: list[str], c: list[str]) -> str:
-        for i in range(max(len(py), len(c))):
-            a = py[i] if i < len(py) else "<end>"
-            b = c[i] if i < len(c) else "<end>"
-            if a != b:
-                lo = max(0, i - 3)
-                ctx = "\n".join("    " + x for x in py[lo:i])
-                return (f"script {n}: C trace differs from Python at line {i + 1} "
-                        f"(python {len(py)} lines, C {len(c)}):\n"
-                        f"  context:\n{ctx}\n  python: {a}\n  C:      {b}")
-        return f"script {n}: traces differ"
+# Support (the run-time half the generated modules import) lives in
+# dsl/generate/suite.py; re-exported here for older imports.
+from .suite import Support, install_interpreted  # noqa: E402,F401

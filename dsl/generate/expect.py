@@ -44,12 +44,13 @@ from .encode import (_mask, boundary_pfns, boundary_ptes, eval_pte, mutate, pfn_
                      pfn_width, pte_pfn, pte_test)
 from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, pfn_mask, prot_table
 from .scenarios import (DIRECT_PFN, KERNEL_BASE_32, KERNEL_BASE_64, SCENARIO_DIR,
-                        load_direct_scenarios, load_findings, load_scenario_names,
+                        load_direct_scenarios, load_findings, load_model_gaps,
+                        load_scenario_names,
                         parse_vm_flags, runtime_constant)
 
 __all__ = ["DIRECT_PFN", "KERNEL_BASE_32", "KERNEL_BASE_64", "SCENARIO_DIR", "VM_EXEC",
            "VM_READ", "VM_SHARED", "VM_WRITE", "boundary_pfns", "boundary_ptes", "eval_pte",
-           "layout", "load_direct_scenarios", "load_findings", "load_scenario_names",
+           "layout", "load_direct_scenarios", "load_findings", "load_model_gaps", "load_scenario_names",
            "mutate", "parse_vm_flags", "pfn_mask", "pfn_pte", "pfn_width", "prot_table",
            "pte_pfn", "pte_test", "runtime_constant"]
 

@@ -101,10 +101,25 @@ def load_findings(arch: str, directory: Path | None = None
     violation that we believe the kernel really has (not a model gap); the
     generated test asserts that exactly that check fires, so the finding
     stays reproduced and visible instead of silently skipped."""
+    return _documented(arch, "findings", directory)
+
+
+def load_model_gaps(arch: str, directory: Path | None = None
+                    ) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """Documented model gaps for `arch`, same shape as load_findings: a
+    scenario's `params.model_gaps` lists runs in which the model reports a
+    violation that comes from what runtime/ does not model (not a kernel
+    finding); the generated test asserts exactly that check fires and
+    reports the run as an expected failure, "model gap: <why>"."""
+    return _documented(arch, "model_gaps", directory)
+
+
+def _documented(arch: str, kind: str, directory: Path | None
+                ) -> list[tuple[str, tuple[str, ...], str, str]]:
     out: list[tuple[str, tuple[str, ...], str, str]] = []
     for doc in _docs(directory):
         for e in doc.get("scenarios", []):
-            for f in (e.get("params") or {}).get("findings", []) or []:
+            for f in (e.get("params") or {}).get(kind, []) or []:
                 if f.get("arch") == arch:
                     out.append((str(e["name"]), tuple(sorted(f.get("cpu", []))),
                                 str(f["check"]), " ".join(str(f["why"]).split())))

@@ -12,9 +12,9 @@ do_wp_page copies it; 6.12 mm/memory.c L4756-4776, wp_page_copy) or
 a shared VMA, then user reads, and writes when ``w``: the fault path's
 access-flag update runs set_pte_at / update_mmu_cache_range on special
 entries; mm/memory.c remap_pte_range L2544-2568).  ``lazy``: the caller's
-own lazy MMU region around remap_pte_range's loop (default false: whether
-the generic set_ptes' own enter may nest inside it is the arch's lazy-mode
-rule).
+own lazy MMU region around remap_pte_range's loop (default true, as in
+the kernel: 6.12 mm/memory.c L2555/L2565; the arch's own region nests
+inside it by its lazy-mode rule, runtime/lazy.py).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def zero_page(run: Run, sc: Scenario) -> None:
 
 def remap(run: Run, sc: Scenario) -> None:
     pages = sc.get_int("pages", 4)
-    lazy = sc.get_bool("lazy", False)
+    lazy = sc.get_bool("lazy", True)      # remap_pte_range's own region (mm/memory.c)
     for flags in sc.vm_flags("vm_flags", [parse_vm_flags("rs"), parse_vm_flags("rws")]):
         k = run.kernel()
         mm = k.new_mm()

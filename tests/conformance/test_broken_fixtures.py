@@ -58,6 +58,12 @@ CASES = [
     # in fork's (archdefs describe the 6.12 behaviour)
     ("powerpc_v66_lazy_set_ptes", "lazy_fork", (), "lazy_mmu_nesting", "powerpc"),
     ("sparc64_v66_lazy_set_ptes", "lazy_fork", (), "lazy_mmu_nesting", "sparc64"),
+    # the same nesting inside mprotect's and remap_pfn_range's own regions
+    # (mm/mprotect.c change_pte_range L109/L290, mm/memory.c remap_pte_range
+    # L2555/L2565 in 6.12; the same regions in 6.6), on by default
+    ("powerpc_v66_lazy_set_ptes", "remap_mprotect_exec", (), "lazy_mmu_nesting", "powerpc"),
+    ("sparc64_v66_lazy_set_ptes", "remap_pfn_range_device", (), "lazy_mmu_nesting", "sparc64"),
+    ("x86_xen_lazy_strict", "remap_mprotect_shared_write", (), "lazy_mmu_nesting", "x86"),
     ("mips_preload_first_only", "flush_preload_remap", ("dc_aliases",), "tlb_preload_missing", "mips"),
     ("riscvish_fence_first_only", "flush_preload_remap", (), "spurious_fault", "riscvish_fenced"),
     # csky_dc_clean_without_icache: its case on ptc_mixed_mappings relied on
