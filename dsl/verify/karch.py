@@ -159,6 +159,11 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("powerpc32", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
           pteval_t=False),
+    # nohash e500 (mpc85xx_smp_defconfig, 64-bit PTEs) with the biarch
+    # powerpc64 compiler (-m32), protection_map as for Book3S-32
+    KArch("powerpc_e500", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
+          pteval_t=False),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     # sparc64: the PTE helpers are inline assembly rewritten at boot for
     # sun4v (.sun4v_1insn_patch/.sun4v_2insn_patch, pgtable_64.h:241-680)
