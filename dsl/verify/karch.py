@@ -163,6 +163,9 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     # powerpc64 compiler (-m32), protection_map as for Book3S-32
     KArch("powerpc_e500", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
+          # the exec filter's pte_exprotect() is powerpc's pte_mknoexec
+          mutator_c=(("mknoexec", "pte_exprotect({p})",
+                      "arch/powerpc/include/asm/nohash/pgtable.h:257 pte_exprotect()"),),
           pteval_t=False),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     # sparc64: the PTE helpers are inline assembly rewritten at boot for

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 PAGE_SHIFT = 12
 PAGE_SIZE = 4096
 PFN_PTE_SHIFT = 24
-PFN_MASK = 0xffffffffff000000
+PFN_MASK = 0xffffffff000000
 WORD_MASK = 0xffffffffffffffff
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
@@ -67,7 +67,9 @@ FIELDS: tuple[Field, ...] = (
     Field('coherent', 21, 21, '', False, 0),
     Field('nocache', 22, 22, 'cache', False, 0),
     Field('writethru', 23, 23, '', False, 0),
-    Field('pfn', 24, 63, 'pfn', False, 0),
+    Field('pfnlo', 24, 31, 'pfn', False, 0),
+    Field('pfnhi', 32, 55, 'pfn', False, 8),
+    Field('rpnhi', 56, 63, '', False, 0),
 )
 
 
@@ -76,8 +78,8 @@ class Arch_powerpc_e500(Arch):
 
     def __init__(self) -> None:
         super().__init__('powerpc_e500', 64, 12, 512, 36, 24,
-                         9, FIELDS, (),
-                         'dcache_clean', 'folio', 'hardware', False, 0x0, lazy_mmu_kind='none')
+                         8, FIELDS, (),
+                         'dcache_clean', 'folio', 'hardware', False, 0x0, 0xffffffff00000000, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -163,10 +165,10 @@ class Arch_powerpc_e500(Arch):
 
     def pte_pfn(self, pte: int) -> int:
         v = pte
-        return (((v >> 24) & 0xffffffffff) << 0)
+        return (((v >> 24) & 0xff) << 0) | (((v >> 32) & 0xffffff) << 8)
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0xffffffffff) << 24)
+        v = (((pfn >> 0) & 0xff) << 24) | (((pfn >> 8) & 0xffffff) << 32)
         return v | (prot & ~PFN_MASK & WORD_MASK)
 
     def pte_pgprot(self, pte: int) -> int:

@@ -191,11 +191,11 @@ def test_mutators(role: str, mk: str, un: str) -> None:
 
 
 # PFNs on both sides of every carry boundary of the PFN field
-# (bits 24..63 = pfn bits 0..39)
+# (bits 24..31 = pfn bits 0..7, bits 32..55 = pfn bits 8..31)
 BOUNDARY_PFNS: list[int] = [
     0x0, 0x1, 0xff, 0x100, 0xffff, 0x10000, 0xffffff,
 ]
-MAX_FOLIO_PAGES = 512
+MAX_FOLIO_PAGES = 256
 
 
 @pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
