@@ -9,7 +9,7 @@ archdefs/powerpc.arch.  Cited sources:
   source: arch/powerpc/include/asm/cacheflush.h, cputable.h (6.12.117)
   seed: [PATCH v6 21/38] powerpc: Implement the new page table range API <20230802151406.3735276-22-willy@infradead.org>
   source: arch/powerpc/mm/pgtable.c (seed post-image; 6.12.117 L40-184): set_pte_filter, set_access_flags_filter
-  source: arch/powerpc/include/asm/book3s/32/tlbflush.h, arch/powerpc/kernel/head_book3s_32.S, asm/mmu.h (6.12.117)
+  source: arch/powerpc/include/asm/book3s/32/tlbflush.h and asm/mmu.h, arch/powerpc/kernel/head_book3s_32.S (6.12.117)
 """
 
 from __future__ import annotations

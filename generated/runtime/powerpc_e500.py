@@ -67,8 +67,8 @@ FIELDS: tuple[Field, ...] = (
     Field('coherent', 21, 21, '', False, 0),
     Field('nocache', 22, 22, 'cache', False, 0),
     Field('writethru', 23, 23, '', False, 0),
-    Field('pfnlo', 24, 31, 'pfn', False, 0),
-    Field('pfnhi', 32, 55, 'pfn', False, 8),
+    Field('pfn', 24, 31, 'pfn', False, 0),
+    Field('pfnh', 32, 55, 'pfn', False, 8),
     Field('rpnhi', 56, 63, '', False, 0),
 )
 

@@ -16,8 +16,8 @@
  *   arch/powerpc/include/asm/cacheflush.h, cputable.h (6.12.117)
  *   arch/powerpc/mm/pgtable.c (seed post-image; 6.12.117 L40-184): set_pte_filter,
  *     set_access_flags_filter
- *   arch/powerpc/include/asm/book3s/32/tlbflush.h, arch/powerpc/kernel/head_book3s_32.S,
- *     asm/mmu.h (6.12.117)
+ *   arch/powerpc/include/asm/book3s/32/tlbflush.h and asm/mmu.h,
+ *     arch/powerpc/kernel/head_book3s_32.S (6.12.117)
  *
  * Seed patches:
  *   [PATCH v6 21/38] powerpc: Implement the new page table range API
@@ -221,4 +221,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC32_603_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:c4f54a36e4383ad87976db1fecf97808a1f85b1f8225ca565066ead54f15af9e
+// ptdl-checksum: sha256:9a2f2ce375065c67925ed4de3314634539e0904918dc7a2dfecf59542bd10553

@@ -101,11 +101,11 @@
 #ifndef PTDL_POWERPC_E500_PTE_WRITETHRU
 #define PTDL_POWERPC_E500_PTE_WRITETHRU	((__ptdl_pteval_t)0x800000ULL)
 #endif
-#ifndef PTDL_POWERPC_E500_PTE_PFNLO
-#define PTDL_POWERPC_E500_PTE_PFNLO	((__ptdl_pteval_t)0xff000000ULL)
+#ifndef PTDL_POWERPC_E500_PTE_PFN
+#define PTDL_POWERPC_E500_PTE_PFN	((__ptdl_pteval_t)0xff000000ULL)
 #endif
-#ifndef PTDL_POWERPC_E500_PTE_PFNHI
-#define PTDL_POWERPC_E500_PTE_PFNHI	((__ptdl_pteval_t)0xffffff00000000ULL)
+#ifndef PTDL_POWERPC_E500_PTE_PFNH
+#define PTDL_POWERPC_E500_PTE_PFNH	((__ptdl_pteval_t)0xffffff00000000ULL)
 #endif
 #ifndef PTDL_POWERPC_E500_PTE_RPNHI
 #define PTDL_POWERPC_E500_PTE_RPNHI	((__ptdl_pteval_t)0xff00000000000000ULL)
@@ -120,8 +120,8 @@ static inline unsigned long __ptdl_pte_pfn(pte_t pte)
 	__ptdl_pteval_t val = pte_val(pte);
 	unsigned long pfn = 0;
 
-	pfn |= (unsigned long)((val & PTDL_POWERPC_E500_PTE_PFNLO) >> 24);
-	pfn |= (unsigned long)((val & PTDL_POWERPC_E500_PTE_PFNHI) >> 32) << 8;
+	pfn |= (unsigned long)((val & PTDL_POWERPC_E500_PTE_PFN) >> 24);
+	pfn |= (unsigned long)((val & PTDL_POWERPC_E500_PTE_PFNH) >> 32) << 8;
 	return pfn;
 }
 
@@ -130,14 +130,14 @@ static inline pte_t __ptdl_pfn_pte(unsigned long pfn, pgprot_t pgprot)
 	__ptdl_pteval_t prot = pgprot_val(pgprot);
 	__ptdl_pteval_t val = 0;
 
-	val |= ((__ptdl_pteval_t)pfn << 24) & PTDL_POWERPC_E500_PTE_PFNLO;
-	val |= ((__ptdl_pteval_t)(pfn >> 8) << 32) & PTDL_POWERPC_E500_PTE_PFNHI;
-	return __pte(val | (prot & ~(PTDL_POWERPC_E500_PTE_PFNLO | PTDL_POWERPC_E500_PTE_PFNHI)));
+	val |= ((__ptdl_pteval_t)pfn << 24) & PTDL_POWERPC_E500_PTE_PFN;
+	val |= ((__ptdl_pteval_t)(pfn >> 8) << 32) & PTDL_POWERPC_E500_PTE_PFNH;
+	return __pte(val | (prot & ~(PTDL_POWERPC_E500_PTE_PFN | PTDL_POWERPC_E500_PTE_PFNH)));
 }
 
 static inline pgprot_t __ptdl_pte_pgprot(pte_t pte)
 {
-	return __pgprot(pte_val(pte) & ~(PTDL_POWERPC_E500_PTE_PFNLO | PTDL_POWERPC_E500_PTE_PFNHI));
+	return __pgprot(pte_val(pte) & ~(PTDL_POWERPC_E500_PTE_PFN | PTDL_POWERPC_E500_PTE_PFNH));
 }
 
 /* advance: pte += 1 << PFN_PTE_SHIFT (the generic set_ptes) */
@@ -242,4 +242,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_E500_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:ddfd718064a1dd8453093ef4e1c60eed0fe9a8d668b6feb65f4bd35ecbd689fc
+// ptdl-checksum: sha256:d647c16d3c2873b662e8ac53c762e0a57bdfa1a1e6bea24b0b5f03879411294c
