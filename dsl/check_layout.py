@@ -282,7 +282,10 @@ class LayoutChecks(CheckerBase):
                 if f is None:
                     self.err(ni.loc_of(i), f"none_ignores names unknown field '{name}'"
                              f"{did_you_mean(name, self.field_names)}", ni.origin)
-                elif f.role == "pfn":
+                elif f.role == "pfn" and f.pfn_offset == 0:
+                    # the low PFN field may not be ignored; a high part of a
+                    # split PFN may (PPC32 64-bit PTEs: pte_none() ignores
+                    # the upper word, asm/nohash/pte-e500.h _PTE_NONE_MASK)
                     self.err(ni.loc_of(i), f"none_ignores may not name PFN field '{name}'",
                              ni.origin)
         pa = a.pfn_pte_applies

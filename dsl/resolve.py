@@ -242,6 +242,7 @@ def merge(chain: list[ArchDecl]) -> Arch:
             cpu.setdefault(n, loc)
         for n, _ in d.cpu_drops:
             cpu.pop(n, None)
+            prims.pop(f"cpu_has_{n}", None)     # its C test goes with it
             prot_when = [w for w in prot_when if not _tests_cpu(w.cond, n)]
         if d.prefault:
             prefault = d.prefault[-1]

@@ -69,6 +69,16 @@ class KArch:
         return next((c for n, c in self.runtime_causes if n == group), None)
 
 
+def _uhi(x: str) -> str:
+    """`sethi %uhi(X), r; sllx r, 32, r`: X's bits 63:42 (sparc64 sun4v patches)."""
+    return f"(({x}) >> 42 << 42)"
+
+
+def _uhi_lo(x: str) -> str:
+    """The same, then `or r, %lo(X), r`: bits 63:42 and 9:0 of X."""
+    return f"({_uhi(x)} | (({x}) & 0x3ff))"
+
+
 KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("x86", "x86_64", "", "arch/x86/mm/pgprot.c",
           # arch/x86/mm/pgprot.c vm_get_page_prot(): SME bit, then
@@ -149,6 +159,14 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("powerpc32", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
           pteval_t=False),
+    # nohash e500 (mpc85xx_smp_defconfig, 64-bit PTEs) with the biarch
+    # powerpc64 compiler (-m32), protection_map as for Book3S-32
+    KArch("powerpc_e500", "powerpc", "powerpc64-linux-gnu-", "arch/powerpc/mm/pgtable.c",
+          vm_cite="DECLARE_VM_GET_PAGE_PROT (arch/powerpc/mm/pgtable.c, !PPC_BOOK3S_64)",
+          # the exec filter's pte_exprotect() is powerpc's pte_mknoexec
+          mutator_c=(("mknoexec", "pte_exprotect({p})",
+                      "arch/powerpc/include/asm/nohash/pgtable.h:257 pte_exprotect()"),),
+          pteval_t=False),
     KArch("sparc", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c"),
     # sparc64: the PTE helpers are inline assembly rewritten at boot for
     # sun4v (.sun4v_1insn_patch/.sun4v_2insn_patch, pgtable_64.h:241-680)
@@ -192,6 +210,45 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
                           ("pte_mkclean", "inline asm patched for sun4v at boot"),
                           ("pte_mkwrite_novma", "inline asm patched for sun4v at boot"),
                           ("pte_wrprotect", "inline asm patched for sun4v at boot"))),
+    # sparc64 on a sun4v machine (tlb_type == hypervisor): the same image,
+    # the helpers as the boot code patches them.  The second probe spells
+    # out each PATCHED instruction sequence (the .sun4v_*insn_patch operands,
+    # pgtable_64.h) over the kernel's _PAGE_*_4V constants: `sethi %uhi(X);
+    # sllx 32` keeps X's bits 63:42 ({U}), `or %lo(X)` its bits 9:0.
+    KArch("sparc64_sun4v", "sparc", "sparc64-linux-gnu-", "arch/sparc/mm/init_64.c",
+          assumptions=(Assumption("PTDL_SPARC64_SUN4V", "macro", "", "1",
+                                  "the machine is sun4v (tlb_type hypervisor): the PTE "
+                                  "helpers run their .sun4v_1insn_patch/.sun4v_2insn_patch "
+                                  "instructions (arch/sparc/include/asm/pgtable_64.h:241-680)"),),
+          assume_c=(
+              ("pte_present", "(pte_val({p}) & _PAGE_PRESENT_4V)", "pgtable_64.h:654 and %3"),
+              ("pte_write", "(pte_val({p}) & " + _uhi("_PAGE_WRITE_4V") + ")", "pgtable_64.h:379"),
+              ("pte_dirty", "(pte_val({p}) & " + _uhi("_PAGE_MODIFIED_4V") + ")",
+               "pgtable_64.h:361"),
+              ("pte_young", "(pte_val({p}) & " + _uhi("_PAGE_ACCESSED_4V") + ")",
+               "pgtable_64.h:622"),
+              ("pte_exec", "(pte_val({p}) & _PAGE_EXEC_4V)", "pgtable_64.h:638 mov %2"),
+              ("pte_pfn", "((pte_val({p}) << 8) >> (8 + PAGE_SHIFT))", "pgtable_64.h:241"),
+              # __pte_mkhwwrite (L455) ORs _PAGE_W_4V when the other bit is set
+              ("pte_mkdirty", "({{ unsigned long __v = pte_val({p}) | " + _uhi("_PAGE_MODIFIED_4V")
+               + "; (__v & " + _uhi("_PAGE_WRITE_4V") + ") ? (__v | _PAGE_W_4V) : __v; }})",
+               "pgtable_64.h:478"),
+              ("pte_mkwrite_novma", "({{ unsigned long __v = pte_val({p}) | " + _uhi("_PAGE_WRITE_4V")
+               + "; (__v & " + _uhi("_PAGE_MODIFIED_4V") + ") ? (__v | _PAGE_W_4V) : __v; }})",
+               "pgtable_64.h:521"),
+              ("pte_mkclean", "(pte_val({p}) & ~" + _uhi_lo("_PAGE_MODIFIED_4V | _PAGE_W_4V") + ")",
+               "pgtable_64.h:497"),
+              ("pte_wrprotect", "(pte_val({p}) & ~" + _uhi_lo("_PAGE_WRITE_4V | _PAGE_W_4V") + ")",
+               "pgtable_64.h:539"),
+              ("pte_mkold", "(pte_val({p}) & ~(" + _uhi("_PAGE_ACCESSED_4V") + " | _PAGE_R))",
+               "pgtable_64.h:564"),
+              ("pte_mkyoung", "(pte_val({p}) | " + _uhi("_PAGE_ACCESSED_4V") + " | _PAGE_R)",
+               "pgtable_64.h:584"),
+          ),
+          runtime_causes=tuple((g, "inline asm patched for sun4v at boot") for g in (
+              "pte_present", "pte_write", "pte_dirty", "pte_young", "pte_exec", "pte_pfn",
+              "pte_mkyoung", "pte_mkold", "pte_mkdirty", "pte_mkclean", "pte_mkwrite_novma",
+              "pte_wrprotect"))),
     # sparc32 (SRMMU) builds with the sparc64 compiler's -m32.  pfn_pte() is
     # mk_pte(pfn_to_page(pfn)): FLATMEM's mem_map + (pfn - pfn_base) and
     # back (arch/sparc/include/asm/page_32.h ARCH_PFN_OFFSET = pfn_base, a

@@ -114,6 +114,8 @@ CASES = [
     # the aliasing I-cache (icache vipt_aliasing): invalidated at the kernel colour
     ("xtensa_icache_kernel_inval", "exec_rewrite_in_place", (), "stale_insn",
      "xtensa_icache_user_inval"),
+    # issue 13: the nohash / 603 exec filter left out of set_ptes
+    ("powerpc_e500_no_exec_filter", "exec_direct_order4", (), "stale_insn", "powerpc_e500"),
 ]
 
 
