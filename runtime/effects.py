@@ -168,10 +168,14 @@ class Effects(Machine):
 
     def _icache_all(self) -> None:
         """Every page's kernel-alias D lines reach the point of unification
-        and the whole I-cache is invalidated (one CPU in the model)."""
+        and the whole I-cache is invalidated (one CPU in the model).  No
+        page_address() is taken: a highmem page's lines are those of its
+        kmap_local alias."""
         for f in self.mem.folios.values():
             for i in range(f.nr_pages):
-                self.dcache.writeback(f, i, self._kalias(f.pfn + i))
+                p = f.pfn + i
+                a = self.kernel_alias(p) if self.mem.is_highmem(p) else self._kalias(p)
+                self.dcache.writeback(f, i, a)
         self.icache.lines.clear()
 
     def icache_flush_all(self) -> None:

@@ -72,6 +72,10 @@ CASES = [
     # sparc32 (issue 13): the shipped sparc_flush_folio_to_ram flushes
     # folio_address() (NULL for highmem) + i * PAGE_SIZE
     ("sparc32_folio_flush_null", "highmem_read_rewrite", (), "highmem_kaddr", "sparc32"),
+    # microblaze (issue 11): flush_dcache_page's page_address() flush on a
+    # highmem page (closing3 finding 17)
+    ("microblaze_flush_dcache_page_highmem", "highmem_read_rewrite", (), "highmem_kaddr",
+     "microblaze"),
     ("arm64_pmd_no_icache_sync", "pmd_exec_remap", (), "stale_insn", "arm64"),
     ("riscv_thp_no_pmd_fence", "pmd_exec_remap", (), "spurious_fault", "riscv_thp"),
     ("loongarch_pmd_no_preload", "pmd_read_remap", (), "tlb_preload_missing", "loongarch"),
