@@ -319,6 +319,13 @@ class Effects(Machine):
             self._flush_line(key[0], key[1])
         self.icache.lines.clear()
 
+    def dcache_flush_all(self) -> None:
+        """Every D-cache line written back and invalidated, the I-cache
+        left alone (csky abiv1 dcache_wbinv_all)."""
+        self.trace.dcache_flush_all()
+        for key in sorted(self.dcache.ver):
+            self._flush_line(key[0], key[1])
+
     def _flush_line(self, pfn: int, alias: int) -> None:
         f = self.mem.folio_of(pfn)
         if f is not None:

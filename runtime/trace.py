@@ -46,6 +46,7 @@ _TLB_BATCH_ADD = py_format(TRACE_FORMATS["tlb_batch_add"])
 _DCACHE_FLUSH_USER_RANGE = py_format(TRACE_FORMATS["dcache_flush_user_range"])
 _DCACHE_FLUSH_USER_MM = py_format(TRACE_FORMATS["dcache_flush_user_mm"])
 _CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
+_DCACHE_FLUSH_ALL = py_format(TRACE_FORMATS["dcache_flush_all"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 _TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
@@ -194,6 +195,10 @@ class Trace:
     def cache_flush_all(self) -> None:
         if self.enabled:
             self.lines.append(_CACHE_FLUSH_ALL)
+
+    def dcache_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_ALL)
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:
