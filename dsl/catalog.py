@@ -347,6 +347,9 @@ PREDICATE_ENTRIES: tuple[Predicate, ...] = (
     Predicate("folio", "anon", "anonymous folio"),
     Predicate("folio", "has_mapping", "folio_flush_mapping() is not NULL (page cache folio)"),
     Predicate("folio", "mapped", "its mapping has user mappings (mapping_mapped())"),
+    Predicate("folio", "user_mapped", "folio_mapped(): some page of the folio is mapped in a user "
+              "page table (its mapcount), unlike folio.mapped, which is its file's i_mmap "
+              "(csky abiv1 flush_dcache_folio)"),
     Predicate("folio", "large", "more than one page"),
     Predicate("page", "pg_arch_1", "this 4 KiB page's PG_arch_1 bit (per-page arches)",
               "pg_arch_1 test page={page:#x} -> {value:d}"),
@@ -509,6 +512,10 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            {}, (), ("update_mmu_cache_range", "set_ptes"), "pte",
            "invalidate_icache_page_user", "icache_inval_user",
            "icache_inval_user mm={mm} addr={addr:#x} pfn={new_pfn:#x} nr=1", "entry"),
+    Effect("flush_dcache_all", "write back and invalidate every D-cache line, user and kernel "
+           "aliases alike; the I-cache untouched (csky abiv1 dcache_wbinv_all)",
+           {}, (), _ALL, "", "__flush_dcache_all", "dcache_flush_all",
+           "dcache_flush_all", reads_range=False),
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),

@@ -190,10 +190,14 @@ class Effects(Machine):
 
     def _icache_all(self) -> None:
         """Every page's kernel-alias D lines reach the point of unification
-        and the whole I-cache is invalidated (one CPU in the model)."""
+        and the whole I-cache is invalidated (one CPU in the model).  No
+        page_address() is taken: a highmem page's lines are those of its
+        kmap_local alias."""
         for f in self.mem.folios.values():
             for i in range(f.nr_pages):
-                self.dcache.writeback(f, i, self._kalias(f.pfn + i))
+                p = f.pfn + i
+                a = self.kernel_alias(p) if self.mem.is_highmem(p) else self._kalias(p)
+                self.dcache.writeback(f, i, a)
         self.icache.lines.clear()
 
     def icache_flush_all(self) -> None:
@@ -337,6 +341,13 @@ class Effects(Machine):
             self._flush_line(key[0], key[1])
         self.icache.lines.clear()
 
+    def dcache_flush_all(self) -> None:
+        """Every D-cache line written back and invalidated, the I-cache
+        left alone (csky abiv1 dcache_wbinv_all)."""
+        self.trace.dcache_flush_all()
+        for key in sorted(self.dcache.ver):
+            self._flush_line(key[0], key[1])
+
     def _flush_line(self, pfn: int, alias: int) -> None:
         f = self.mem.folio_of(pfn)
         if f is not None:
@@ -429,10 +440,6 @@ class Effects(Machine):
                 ic.invalidate_user(pfn + i, addr + i * self.page_size)
             else:
                 ic.invalidate(pfn + i)
-
-    def folio_mapped(self, folio: Folio) -> bool:
-        """folio_mapped(): some page of the folio has a user mapping."""
-        return folio.total_mapcount() > 0
 
 
 # kernel mappings at a user colour (kmap_coherent, TLBTEMP): a window

@@ -231,6 +231,10 @@ class Machine:
         m = folio.mapping
         return m is not None and m.nr_vmas > 0
 
+    def folio_mapped(self, folio: Folio) -> bool:
+        """folio_mapped(): some page of the folio is in a user page table."""
+        return folio.total_mapcount() > 0
+
     def kaddr(self, pfn: int) -> int:
         """page_address(): the linear-map address.  A highmem page has
         none (page_address() is NULL unless kmapped): arch code asking for

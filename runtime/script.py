@@ -45,7 +45,7 @@ Records, in the order they may appear:
     end
 
 ``mapping=`` is the file id (0 for none/anon); ``mapped`` is
-mapping_mapped(); ``arch1`` is the folio's (head page's) PG_arch_1.  State
+mapping_mapped(); ``user_mapped=1`` (only when set) folio_mapped(); ``arch1`` is the folio's (head page's) PG_arch_1.  State
 records before a ``call`` describe everything that call may read: the mm,
 the VMA, the folio(s) involved and the full PTE table.
 """
@@ -93,11 +93,12 @@ class ScriptWriter:
 
     def _folio(self, k: Machine, f: Folio) -> None:
         m = f.mapping
-        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d index=%s%s"
+        self.lines.append("folio pfn=%s order=%d anon=%d mapping=%d mapped=%d arch1=%d index=%s%s%s"
                           % (hx(f.pfn), f.order, int(f.anon),
                              0 if m is None else m.id,
                              int(k.mapping_mapped(f)), int(f.page_arch1[0]), hx(f.index),
-                             " highmem=1" if f.highmem else ""))
+                             " highmem=1" if f.highmem else "",
+                             " user_mapped=1" if k.folio_mapped(f) else ""))
         for i in range(1, f.nr_pages):
             if f.page_arch1[i]:
                 self.lines.append("page_arch1 pfn=%s val=1" % hx(f.pfn + i))

@@ -49,6 +49,7 @@ _CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
 _ICACHE_INVAL_USER = py_format(TRACE_FORMATS["icache_inval_user"])
 _COPY_PAGE = py_format(TRACE_FORMATS["copy_page"])
 _CLEAR_PAGE = py_format(TRACE_FORMATS["clear_page"])
+_DCACHE_FLUSH_ALL = py_format(TRACE_FORMATS["dcache_flush_all"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 _TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
@@ -210,6 +211,10 @@ class Trace:
     def clear_page(self, pfn: int, addr: int, mode: int) -> None:
         if self.enabled:
             self.lines.append(_CLEAR_PAGE % (pfn, addr, mode))
+
+    def dcache_flush_all(self) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_ALL)
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:

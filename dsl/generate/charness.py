@@ -57,6 +57,7 @@ SHIM_PRIMITIVES = {
     "flush_user_alias": "ptdl_prim_flush_user_alias",
     "flush_user_cache": "ptdl_prim_flush_user_cache",
     "flush_cache_all": "ptdl_prim_flush_cache_all",
+    "flush_dcache_all": "ptdl_prim_flush_dcache_all",
     "flush_user_cache_mm": "ptdl_prim_flush_user_cache_mm",
     "tlb_preload": "ptdl_prim_tlb_preload",
     "tlb_flush_page": "ptdl_prim_tlb_flush_page",

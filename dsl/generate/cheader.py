@@ -148,6 +148,7 @@ BASE_INCLUDES = ("linux/mm.h",)
 INCLUDES: dict[str, str] = {
     "folio.has_mapping": "linux/pagemap.h",     # folio_flush_mapping()
     "folio.mapped": "linux/pagemap.h",          # folio_flush_mapping(), mapping_mapped()
+    "folio.user_mapped": "linux/mm.h",          # folio_mapped()
     "page_table_check": "linux/page_table_check.h",
     "sync_icache": "asm/cacheflush.h",
     "flush_dcache": "asm/cacheflush.h",
@@ -163,6 +164,7 @@ INCLUDES: dict[str, str] = {
     "flush_dcache_user": "asm/cacheflush.h",
     "flush_user_alias": "asm/cacheflush.h",
     "flush_cache_all": "asm/cacheflush.h",
+    "flush_dcache_all": "asm/cacheflush.h",
     "flush_user_cache": "asm/cacheflush.h",
     "copy_page": "linux/highmem.h",             # kmap_local_page(), copy_page()
     "clear_page": "linux/highmem.h",

@@ -89,6 +89,7 @@ class Folio:
     nr: int
     flags: list[bool]
     mapped: bool = False
+    user_mapped: bool = False    # folio_mapped(): rmap added (set_pte_range, before set_ptes)
     has_mapping: bool = True
     anon: bool = False
 
@@ -421,6 +422,7 @@ PREDICATES: dict[str, Callable[[Interp, Cx], bool]] = {
     "folio_anon": lambda it, cx: it.m.folio.anon,
     "folio_has_mapping": lambda it, cx: it.m.folio.has_mapping and not it.m.folio.anon,
     "folio_mapped": lambda it, cx: it.m.folio.mapped,
+    "folio_user_mapped": lambda it, cx: it.m.folio.user_mapped,
     "folio_large": lambda it, cx: it.m.folio.nr > 1,
     "page_pg_arch_1": lambda it, cx: it.m.folio.flags[cx.page - it.m.folio.pfn],
     "page_aliases": _page_aliases,
@@ -485,6 +487,7 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     m.vma_start = start
     idx = (start >> a.page_shift) & (a.ptrs_per_pte - 1)
     it.call("flush_icache_pages", Cx("flush_icache_pages", page=DIRECT_PFN, nr=n))
+    m.folio.user_mapped = True                                         # folio_add_file_rmap_ptes
     entry = pfn_pte(a, DIRECT_PFN, prot_table(a, frozenset(cpu))[vm_flags & 15])   # mk_pte
     if a.sw_mkyoung:
         entry = mutate(a, "mkyoung", entry)                            # pte_sw_mkyoung

@@ -140,6 +140,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         n, k = job
         t = time.monotonic()
         r = verify_arch(root, tree, p.archs[n], p.decl_files[n], k, version)
+        for name, why in k.forced:
+            r.notes.insert(0, f"forced on the compiler command line: -D{name}=1 ({why})")
         # the dropin compile needs the build, not agreeing facts: it runs
         # when the probes ran (compared > 0), mismatches or not
         if args.dropin and (r.compared > 0 or not [d for d in r.diags if d.severity == "error"]):

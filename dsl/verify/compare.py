@@ -97,7 +97,8 @@ def _cached_compile(b: kbuild.Build, name: str, text: str) -> kbuild.Compiled:
     cache = b.dir / kbuild.PROBE_DIR / "results"
     cache.mkdir(exist_ok=True)
     cmd = (b.dir / kbuild.PROBE_DIR / "command.txt")
-    key = hashlib.sha256((text + (cmd.read_text() if cmd.is_file() else "")).encode()).hexdigest()
+    key = hashlib.sha256((text + (cmd.read_text() if cmd.is_file() else "")
+                          + b.karch.forced_flags()).encode()).hexdigest()
     hit = cache / f"{key}.json"
     if USE_CACHE and hit.is_file():
         d = json.loads(hit.read_text())

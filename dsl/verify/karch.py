@@ -58,6 +58,14 @@ class KArch:
     # verify skips it with this reason (the archdef says how it was
     # checked by hand), also under PTDL_REQUIRE_KERNEL
     unavailable: str = ""
+    # Kconfig options forced on the probe's compiler command line
+    # (-DCONFIG_X=1), each with why: a configuration the tree's Kconfig
+    # cannot select (arc_pae40 in 6.12.117).  Only headers are compiled, so
+    # the build's objects need not agree; verify prints them as notes.
+    forced: tuple[tuple[str, str], ...] = ()
+
+    def forced_flags(self) -> str:
+        return " ".join(f"-D{name}=1" for name, _ in self.forced)
 
     def mutator_expr(self, name: str) -> str | None:
         return next((c for n, c, _ in self.mutator_c if n == name), None)
@@ -280,6 +288,17 @@ KARCHS: dict[str, KArch] = {k.name: k for k in (
     KArch("parisc32", "parisc", "hppa-linux-gnu-", "arch/parisc/mm/init.c",
           vm_cite="DECLARE_VM_GET_PAGE_PROT (include/linux/pgtable.h)"),
     KArch("arc", "arc", "arc-linux-gnu-", "arch/arc/mm/mmap.c"),
+    # ARC_HAS_PAE40 cannot be selected in 6.12.117: it `depends on MMU_V4`,
+    # a symbol that does not exist (arch/arc/Kconfig:474-480; 6.6 had
+    # `depends on ISA_ARCV2`).  The plain HS38 build, with the option and
+    # what it selects (Kconfig:465-480) forced on the compiler command line.
+    KArch("arc_pae40", "arc", "arc-linux-gnu-", "arch/arc/mm/mmap.c",
+          forced=(("CONFIG_ARC_HAS_PAE40", "arch/arc/Kconfig:476 depends on MMU_V4, which no "
+                   "Kconfig defines (6.6: ISA_ARCV2), so olddefconfig drops it in 6.12.117"),
+                  ("CONFIG_HIGHMEM", "selected by ARC_HAS_PAE40 (Kconfig:478)"),
+                  ("CONFIG_KMAP_LOCAL", "selected by HIGHMEM (Kconfig:467)"),
+                  ("CONFIG_HAVE_ARCH_PFN_VALID", "selected by HIGHMEM (Kconfig:466)"),
+                  ("CONFIG_PHYS_ADDR_T_64BIT", "selected by ARC_HAS_PAE40 (Kconfig:479)"))),
 )}
 
 

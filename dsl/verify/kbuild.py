@@ -178,6 +178,7 @@ def compile_c(b: Build, name: str, text: str, extra: str = "") -> Compiled:
     if out.exists():
         out.unlink()
     real = cmd.replace(_CMD_NAME, name)
+    extra = " ".join(x for x in (b.karch.forced_flags(), extra) if x)
     if extra:
         real = real.replace(" -S -o ", f" {extra} -S -o ", 1)
     r = subprocess.run(real, shell=True, cwd=b.dir, capture_output=True, text=True)
@@ -198,6 +199,7 @@ def macros(b: Build, name: str, text: str, extra: str = "") -> dict[str, str] | 
     src = pd / f"{name}.c"
     out = pd / f"{name}.i"
     src.write_text(text, encoding="utf-8")
+    extra = " ".join(x for x in (b.karch.forced_flags(), extra) if x)
     real = cmd.replace(_CMD_NAME, name).replace(" -S -o ", f" {extra} -E -dM -o ", 1)
     real = real.replace(f"{PROBE_DIR}/{name}.s", f"{PROBE_DIR}/{name}.i")
     r = subprocess.run(real, shell=True, cwd=b.dir, capture_output=True, text=True)

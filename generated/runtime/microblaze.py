@@ -74,6 +74,8 @@ class Arch_microblaze(Arch):
         super().__init__('microblaze', 32, 12, 1024, 32, 12,
                          10, FIELDS, (),
                          'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
+        self.highmem = True               # highmem slot
+        self.kmap_colour = False
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -169,10 +171,18 @@ class Arch_microblaze(Arch):
         pass
 
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
-        k.dcache_flush(folio.pfn, folio.nr_pages)
+        if k.page_highmem(folio.pfn):
+            k.dcache_flush_kmap(folio.pfn, folio.nr_pages)
+        else:
+            k.dcache_flush(folio.pfn, folio.nr_pages)
 
     def flush_icache_pages(self, k: Primitives, vma: Vma, page: Page, nr: int) -> None:
-        k.icache_inval(page.pfn, nr)
+        for _j1 in range(nr):
+            _page2 = k.pfn_page(page.pfn + _j1)
+            if k.page_highmem(_page2.pfn):
+                k.icache_flush_all()
+            else:
+                k.icache_inval(_page2.pfn, 1)
 
 
 ARCH = Arch_microblaze()

@@ -69,6 +69,8 @@ class Arch_sparc32(Arch):
         super().__init__('sparc32', 32, 12, 64, 32, 8,
                          6, FIELDS, (),
                          'none', 'none', 'hardware', True, 0x0, lazy_mmu_kind='none')
+        self.highmem = True               # highmem slot
+        self.kmap_colour = False
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -161,7 +163,8 @@ class Arch_sparc32(Arch):
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         for _j1 in range(folio.nr_pages):
             _page2 = k.pfn_page(folio.pfn + _j1)
-            k.dcache_flush(_page2.pfn, 1)
+            if not (k.page_highmem(_page2.pfn)):
+                k.dcache_flush(_page2.pfn, 1)
 
 
 ARCH = Arch_sparc32()

@@ -192,6 +192,7 @@ static void rec_folio(const struct rec *r)
 	f->has_mapping = f->mapping.id != 0;
 	f->mapping.mapped = num(r, "mapped") != 0;
 	f->highmem = has_field(r, "highmem") && num(r, "highmem") != 0;
+	f->user_mapped = has_field(r, "user_mapped") && num(r, "user_mapped") != 0;
 	f->phantom = false;
 	f->fmapped = false;
 	if (num(r, "arch1"))

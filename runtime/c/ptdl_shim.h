@@ -119,6 +119,7 @@ struct folio {
 	bool anon;
 	bool has_mapping;
 	bool highmem;		/* PageHighMem: no permanent kernel address */
+	bool user_mapped;	/* folio_mapped(): a page of it in a user page table */
 	bool phantom;		/* made up for a pfn with no struct page */
 	bool fmapped;		/* folio_mapped(): script record folio_mapped */
 	pgoff_t index;		/* the file page of pages[0] (script field index=) */
@@ -416,6 +417,11 @@ static inline struct address_space *folio_flush_mapping(struct folio *folio)
 static inline bool mapping_mapped(const struct address_space *mapping)
 {
 	return mapping && mapping->mapped;
+}
+
+static inline bool folio_mapped(const struct folio *folio)
+{
+	return folio->user_mapped;
 }
 
 static inline bool mm_has_pgste(const struct mm_struct *mm)
@@ -910,6 +916,11 @@ static inline void ptdl_prim_flush_cache_all(void)
 	ptdl_trace("cache_flush_all\n");
 }
 
+static inline void ptdl_prim_flush_dcache_all(void)
+{
+	ptdl_trace("dcache_flush_all\n");
+}
+
 static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
 {
 	ptdl_trace("dcache_flush_user_mm mm=%d\n", mm->id);
@@ -973,6 +984,9 @@ static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
 #endif
 #ifndef __flush_cache_all
 #define __flush_cache_all ptdl_prim_flush_cache_all
+#endif
+#ifndef __flush_dcache_all
+#define __flush_dcache_all ptdl_prim_flush_dcache_all
 #endif
 #ifndef flush_user_cache_mm
 #define flush_user_cache_mm ptdl_prim_flush_user_cache_mm

@@ -81,6 +81,13 @@ CASES = [
     ("arc_preload_first_only", "fault_around_each_order", (), "tlb_preload_missing",
      "arc_preload_every_page"),
     ("highmem_linear_flush", "highmem_read_rewrite", (), "highmem_kaddr", "highmem_kmap_flush"),
+    # sparc32 (issue 13): the shipped sparc_flush_folio_to_ram flushes
+    # folio_address() (NULL for highmem) + i * PAGE_SIZE
+    ("sparc32_folio_flush_null", "highmem_read_rewrite", (), "highmem_kaddr", "sparc32"),
+    # microblaze (issue 11): flush_dcache_page's page_address() flush on a
+    # highmem page (closing3 finding 17)
+    ("microblaze_flush_dcache_page_highmem", "highmem_read_rewrite", (), "highmem_kaddr",
+     "microblaze"),
     ("arm64_pmd_no_icache_sync", "pmd_exec_remap", (), "stale_insn", "arm64"),
     ("riscv_thp_no_pmd_fence", "pmd_exec_remap", (), "spurious_fault", "riscv_thp"),
     ("loongarch_pmd_no_preload", "pmd_read_remap", (), "tlb_preload_missing", "loongarch"),

@@ -1,4 +1,4 @@
-"""The archdefs without a Debian cross compiler (csky, microblaze, nios2) against
+"""The archdefs without a Debian cross compiler (csky, csky_abiv1, microblaze, nios2) against
 values computed from the kernel, not from the code under test.
 
 Expected values: the 6.12.117 headers compiled with the host gcc (pte_t a
@@ -28,17 +28,38 @@ CSKY_KERNEL = [0x200, 0x5c8, 0x5c8, 0x5c8, 0x5c8, 0x5c8, 0x5c8, 0x5c8,
 NIOS2_KERNEL = [0x3000000, 0x3800000, 0x3000000, 0x3800000, 0x3200000, 0x3a00000,
                 0x3200000, 0x3a00000, 0x3000000, 0x3800000, 0x3400000, 0x3c00000,
                 0x3200000, 0x3a00000, 0x3600000, 0x3e00000]
+# csky ABIv1: arch/csky/abiv1/inc/abi/pgtable-bits.h with the same common
+# pgtable.h lines 36-40, 53-60, 141-201 and mm/init.c 201-218 (6.12.117):
+# 308 facts (16 protections, 23 entries x 12 helpers, 16 pfn_pte), all equal
+CSKY_ABIV1_KERNEL = [0x2, 0x60b, 0x60b, 0x60b, 0x60b, 0x60b, 0x60b, 0x60b,
+                     0x2, 0x60b, 0x60f, 0x60f, 0x60b, 0x60b, 0x60f, 0x60f]
 MICROBLAZE_KERNEL = [0x402, 0x412, 0x412, 0x412, 0x412, 0x412, 0x412, 0x412,
                      0x402, 0x412, 0x452, 0x452, 0x412, 0x412, 0x452, 0x452]
 
 
 @pytest.fixture(scope="module")
 def project() -> Project:
-    return load(ROOT, ["archdefs/csky.arch", "archdefs/microblaze.arch", "archdefs/nios2.arch"])
+    return load(ROOT, ["archdefs/csky.arch", "archdefs/csky_abiv1.arch",
+                       "archdefs/microblaze.arch", "archdefs/nios2.arch"])
 
 
 def test_csky_protection_map_is_the_kernels(project: Project) -> None:
     assert layout.prot_table(project.archs["csky"]) == CSKY_KERNEL
+
+
+def test_csky_abiv1_protection_map_is_the_kernels(project: Project) -> None:
+    assert layout.prot_table(project.archs["csky_abiv1"]) == CSKY_ABIV1_KERNEL
+
+
+def test_csky_abiv1_helpers_are_the_kernels() -> None:
+    a = importlib.import_module("generated.runtime.csky_abiv1").ARCH
+    # host-compiled: PAGE_NONE is _PAGE_READ alone (not present, and
+    # pte_mkyoung makes it hardware-valid), pte_none ignores _PAGE_GLOBAL (bit 6)
+    assert not a.pte_present(0x2) and a.pte_mkyoung(0x2) == 0x8a
+    assert a.pte_none(0x40) and a.pte_mkwrite(0x40) == 0x44
+    assert a.pte_wrprotect(0x7ff) == 0x6fb and a.pte_mkclean(0x7ff) == 0x6ef
+    assert a.pte_mkold(0x7ff) == 0x777
+    assert a.pfn_pte(0x7ffff - 10 * 0x1111, CSKY_ABIV1_KERNEL[10]) == 0x7555560f
 
 
 def test_microblaze_protection_map_is_the_kernels(project: Project) -> None:

@@ -196,6 +196,7 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.icache_inval_user(1, 0x400000, 0x1003, 1)
     t.copy_page(0x1003, 0x2000, 0x400000, 1)
     t.clear_page(0x2001, 0x401000, 2)
+    t.dcache_flush_all()
     t.pte_clear(1, 12)
     t.set_pmd(1, 0x200000, 0x0)
     return dict(zip(P.TRACE_FORMATS, t.lines))
@@ -237,6 +238,7 @@ EXPECTED_LINES: dict[str, str] = {
     "icache_inval_user": "icache_inval_user mm=1 addr=0x400000 pfn=0x1003 nr=1",
     "copy_page": "copy_page from=0x1003 to=0x2000 addr=0x400000 mode=1",
     "clear_page": "clear_page pfn=0x2001 addr=0x401000 mode=2",
+    "dcache_flush_all": "dcache_flush_all",
     "pte_clear": "pte_clear pt=1 idx=12",
     "set_pmd": "set_pmd mm=1 addr=0x200000 pfn=0x0",
 }

@@ -18,7 +18,8 @@ ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips
              "powerpc": "powerpc", "powerpc_radix": "powerpc_radix", "powerpc32": "powerpc32",
              "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm",
              "parisc32": "parisc32", "sh": "sh", "sparc64_sun4v": "sparc64_sun4v",
-             "powerpc32_603": "powerpc32", "powerpc_e500": "powerpc_e500"}
+             "powerpc32_603": "powerpc32", "powerpc_e500": "powerpc_e500",
+             "arc": "arc", "arc_pae40": "arc_pae40"}
 
 
 @lru_cache(maxsize=None)
@@ -65,10 +66,14 @@ BROKEN = [
     ("sparc32_pfn_always.arch", 8, 9, r"pte_pfn\(0x[0-9a-f]+\): kernel 0xffffffff, archdef 0x[0-9a-f]+"),
     # arm without `nowrite`: every protection but shared writable loses L_PTE_RDONLY
     ("arm_no_nowrite.arch", 6, 9, r"vm_get_page_prot\(VM_READ\): kernel 0x383, archdef 0x303"),
+    # arc_pae40 without the PFN bits above PAGE_MASK_PHYS: only visible with
+    # CONFIG_ARC_HAS_PAE40 forced on the probe's command line
+    ("arc_pae40_pfn_plain.arch", 10, 9, r"pte_pfn\(0x10000000000\): kernel 0x8000000, archdef 0x0"),
 ]
 
 _ROOT_OF = {"mips": "mips", "x86": "x86", "s390": "s390", "riscv": "riscv",
-            "powerpc": "powerpc", "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm"}
+            "powerpc": "powerpc", "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm",
+            "arc": "arc_pae40"}
 
 
 @pytest.mark.parametrize("fixture,line,col,msg", BROKEN)

@@ -210,3 +210,17 @@ def test_unpack_is_atomic(tmp_path: Path) -> None:
     with pytest.raises(kernel_setup.SetupError):
         kernel_setup.unpack(bad, tmp_path / "cache2")
     assert list((tmp_path / "cache2").iterdir()) == []
+
+
+def test_forced_kconfig_options_reach_the_probe_command() -> None:
+    """arc_pae40's Kconfig option cannot be selected in 6.12.117
+    (arch/arc/Kconfig:476 depends on the non-existent MMU_V4): verify forces
+    it, and what it selects, on the compiler command line; a variant of
+    arc_pae40 (a fixture) inherits that, plain arc does not."""
+    from dsl.verify.karch import KARCHS, for_lineage
+    k = for_lineage(("arc_pae40_pfn_plain", "arc_pae40", "arc"))
+    assert k is KARCHS["arc_pae40"]
+    flags = k.forced_flags().split()
+    assert "-DCONFIG_ARC_HAS_PAE40=1" in flags and "-DCONFIG_HIGHMEM=1" in flags
+    assert all(why for _, why in k.forced)
+    assert KARCHS["arc"].forced_flags() == ""

@@ -24,6 +24,7 @@
 #ifndef _ASM_MICROBLAZE_PGTABLE_RANGE_H
 #define _ASM_MICROBLAZE_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/cacheflush.h>
 
@@ -123,6 +124,19 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
+/* flush_dcache_page_kmap() on the kmap_local_page() address of each of nr pages */
+static inline void __ptdl_kmap_flush_dcache_page_kmap(struct page *page, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		void *kva = kmap_local_page(nth_page(page, i));
+
+		flush_dcache_page_kmap((unsigned long)kva);
+		kunmap_local(kva);
+	}
+}
+
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -138,8 +152,13 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 /* The kernel wrote to the folio through its kernel mapping. */
 static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
-	flush_dcache_range((unsigned long)folio_address(folio),
-		(unsigned long)folio_address(folio) + folio_size(folio));
+	if (folio_test_highmem(folio)) {
+		__ptdl_kmap_flush_dcache_page_kmap(folio_page(folio, 0),
+			folio_nr_pages(folio));
+	} else {
+		flush_dcache_range((unsigned long)folio_address(folio),
+			(unsigned long)folio_address(folio) + folio_size(folio));
+	}
 }
 #ifndef PTDL_RANGE_PREFIX
 #define flush_dcache_folio flush_dcache_folio
@@ -150,12 +169,20 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 static inline void PTDL_RANGE_NAME(flush_icache_pages)(struct vm_area_struct *vma,
 		struct page *page, unsigned int nr)
 {
-	invalidate_icache_range((unsigned long)page_address(page),
-		(unsigned long)page_address(page) + nr * PAGE_SIZE);
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct page *pg = nth_page(page, i);
+
+		if (PageHighMem(pg))
+			invalidate_icache();
+		else
+			invalidate_icache_range((unsigned long)page_address(pg));
+	}
 }
 #ifndef PTDL_RANGE_PREFIX
 #define flush_icache_pages flush_icache_pages
 #endif
 
 #endif /* _ASM_MICROBLAZE_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d0a134707cf74603d87785d93159870aab989381a7b53803bf1bde79fa9b7ea8
+// ptdl-checksum: sha256:c5230c89cde7bc3f234d5a3734e0352300f72a4c58a23bd2f6e75ce8367c8c3f

@@ -20,6 +20,7 @@
 #ifndef _ASM_SPARC32_PGTABLE_RANGE_H
 #define _ASM_SPARC32_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <asm/cacheflush.h>
 
@@ -135,7 +136,8 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 	for (i = 0; i < folio_nr_pages(folio); i++) {
 		struct page *pg = folio_page(folio, i);
 
-		__flush_page_to_ram((unsigned long)page_address(pg));
+		if (!PageHighMem(pg))
+			__flush_page_to_ram((unsigned long)page_address(pg));
 	}
 }
 #ifndef PTDL_RANGE_PREFIX
@@ -144,4 +146,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_SPARC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:090f491247fa9f09513bc2a107df5e986c62186702cf035672b729faf9e46ae3
+// ptdl-checksum: sha256:9950ed6ab66c4a887fb16b1f6e63ef8c1ab8ceb54047629fa6a762afb2e3daac
