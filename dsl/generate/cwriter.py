@@ -142,6 +142,7 @@ class EffectArgs:
     call: str = ""
     ps: bool = False  # the primitive takes (pointer, size)
     pp: bool = False  # the primitive flushes one page: (vma, addr, pfn)
+    vr: bool = False  # the primitive takes (vma, start, end), not (mm, start, end)
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,8 @@ class CWriter:
                        first=Lazy(first), count=Lazy(count), m_addr=r("m_addr"),
                        m_pfn=r("m_pfn"), m_nr=r("m_nr"), m_head=r("m_head"), call=ctx.call,
                        ps=self.a.primitive_ptr_size(s.name),
-                       pp=self.a.primitive_per_page(s.name))
+                       pp=self.a.primitive_per_page(s.name),
+                       vr=self.a.primitive_vma_range(s.name))
         return self.eff.lines(e.c_macro, x)
 
     def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:

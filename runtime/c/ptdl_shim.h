@@ -851,6 +851,10 @@ static inline void ptdl_prim_flush_user_cache(struct mm_struct *mm, unsigned lon
 	       (end - start) >> PAGE_SHIFT);
 }
 
+/* the (vma, start, end) form: primitives { flush_user_cache = "name(vma, start, end)" } */
+#define ptdl_prim_flush_user_cache_vr(vma, start, end) \
+	ptdl_prim_flush_user_cache((vma)->vm_mm, (start), (end))
+
 /* the one-page form: primitives { flush_user_alias = "name(vma, addr, pfn)" } */
 #define ptdl_prim_flush_user_alias_pp(vma, addr, pfn) \
 	ptdl_prim_flush_user_alias((vma), (addr), (pfn), 1)
