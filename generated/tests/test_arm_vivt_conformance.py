@@ -38,6 +38,8 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+    ('lazy_apply_to_page_range', ()): ('stale_data+user_view',
+        "arm pre-v6 (VIVT) does its deferred D-cache flush only in update_mmu_cache_range (arch/arm/mm/fault-armv.c:183-210, 6.12.117 and the seed): flush_dcache_folio clears PG_dcache_clean for a page- cache folio with no user mapping (flush.c:354-356) and set_ptes runs no cache work before ARMv6 (__sync_icache_dcache is an empty inline, pgtable.h:204-207). A page-cache folio mapped by apply_to_page_range's set_pte_at, which is not followed by update_mmu_cache, keeps dirty kernel-alias lines, and the user reads memory: stale data. From ARMv6 on set_ptes does that flush; callers of apply_to_page_range / vm_insert_page on VIVT must flush themselves (cachetlb.rst puts it in update_mmu_cache)."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

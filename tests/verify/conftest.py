@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VERIFIED_ARCHS = ("x86", "arm64", "arm64_64k", "mips", "s390", "riscv", "riscv32",
                   "alpha", "m68k", "m68k_coldfire",
                   "powerpc", "powerpc_radix", "powerpc32", "sparc64", "sparc32",
-                  "arm", "arm_lpae", "parisc32")
+                  "arm", "arm_lpae", "arm_v6", "arm_vivt", "parisc32")
 
 
 def require() -> bool:

@@ -30,7 +30,8 @@ ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips
              "m68k_coldfire": "m68k_coldfire",
              "powerpc": "powerpc", "powerpc_radix": "powerpc_radix",
              "powerpc32": "powerpc32", "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm",
-             "arm_lpae": "arm", "parisc32": "parisc32"}
+             "arm_lpae": "arm", "arm_v6": "arm", "arm_vivt": "arm",
+             "parisc32": "parisc32"}
 
 
 @lru_cache(maxsize=None)
