@@ -9,7 +9,7 @@ archdefs/arm_vivt.arch.  Cited sources:
   source: arch/arm/mm/mmu.c (set_ptes: seed post-image = blob 674ed71573a8; 6.12.117 L419-436, L1810-1828)
   source: arch/arm/mm/flush.c (seed post-image blob d19d140a10c7; 6.12.117)
   seed: [PATCH v6 09/38] arm: Implement the new page table range API <20230802151406.3735276-10-willy@infradead.org>
-  source: arch/arm/mm/fault-armv.c (seed post-image; 6.12.117 L36-210)
+  source: arch/arm/mm/fault-armv.c (seed post-image blob 2286c2ea60ec; 6.12.117 L36-210)
   source: arch/arm/mm/flush.c (seed post-image blob d19d140a10c7; 6.12.117 L199-282, L335-365)
   source: arch/arm/include/asm/cacheflush.h (6.12.117 L218-261)
   source: arch/arm/include/asm/cachetype.h (6.12.117 L31-60)

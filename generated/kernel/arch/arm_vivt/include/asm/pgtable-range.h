@@ -13,7 +13,7 @@
  *   arch/arm/mm/mmu.c (set_ptes: seed post-image = blob 674ed71573a8; 6.12.117 L419-436,
  *     L1810-1828)
  *   arch/arm/mm/flush.c (seed post-image blob d19d140a10c7; 6.12.117)
- *   arch/arm/mm/fault-armv.c (seed post-image; 6.12.117 L36-210)
+ *   arch/arm/mm/fault-armv.c (seed post-image blob 2286c2ea60ec; 6.12.117 L36-210)
  *   arch/arm/mm/flush.c (seed post-image blob d19d140a10c7; 6.12.117 L199-282, L335-365)
  *   arch/arm/include/asm/cacheflush.h (6.12.117 L218-261)
  *   arch/arm/include/asm/cachetype.h (6.12.117 L31-60)
@@ -271,4 +271,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #endif
 
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e016a6f54a8a3bec4d053238c5fff2d817e4201190563ecab7f33b48d479bebf
+// ptdl-checksum: sha256:7c3e685c0c65fd2284cbe3a0077f57c005366982ec6cf053ae53d9322088ad5f
