@@ -500,6 +500,13 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("tlb_batch_add", "queue the flush of addr's old translation in the per-CPU batch while lazy MMU mode is on (flushed at leave or when full), else flush at once (sparc64 tlb_batch_add, powerpc hpte_need_flush)",
            {}, (), ("set_ptes", "update_mmu_cache_range"), "pte", "tlb_batch_add", "tlb_batch_add",
            "tlb_batch_add mm={mm} addr={addr:#x}", "entry"),
+    # m10-oracle: a flush by physical tag, every colour of each page
+    Effect("flush_dcache_all_colours", "write back and invalidate every D-cache line of each "
+           "page at every colour, found by physical tag (sparc64 __flush_dcache_page: spitfire "
+           "walks the D-cache tags, cheetah invalidates by physical address; the primitive "
+           "takes (kaddr, flush_icache) and is called once per page with 0)",
+           {}, ("folio", "page", "range"), _ALL, "", "flush_dcache_page_phys",
+           "dcache_flush_phys", _PAGES, "pages", per_page=True),
 )}
 
 

@@ -117,6 +117,19 @@ class DCache:
         self.writeback(folio, i, alias)
         self.invalidate(folio.pfn + i, alias)
 
+    def flush_every_alias(self, folio: Folio, i: int) -> None:
+        """Write back and invalidate page i's lines at every alias (a flush
+        by physical tag: sparc64 __flush_dcache_page).  Dirty lines are
+        written back oldest first, so memory ends with the newest store
+        (the write-through D-cache it stands for already holds that)."""
+        pfn = folio.pfn + i
+        s = self.aliases.get(pfn)
+        if s is None:
+            return
+        order = sorted(s, key=lambda a: self.ver[(pfn, a)])
+        for a in order:
+            self.flush(folio, i, a)
+
     def is_dirty(self, pfn: int, alias: int) -> bool:
         return (pfn, alias) in self.dirty
 

@@ -138,6 +138,17 @@ class Effects(Machine):
             if f is not None:
                 self.dcache.flush(f, p - f.pfn, self._kalias(p))
 
+    def dcache_flush_phys(self, pfn: int, nr: int) -> None:
+        """Write back and invalidate every line of each page at every
+        colour, found by physical tag (sparc64 spitfire __flush_dcache_page
+        walks the D-cache tags, cheetah invalidates by physical address:
+        arch/sparc/mm/ultra.S); one trace line per page."""
+        for p in range(pfn, pfn + nr):
+            self.trace.dcache_flush_phys(p, 1)
+            f = self.mem.folio_of(p)
+            if f is not None:
+                self.dcache.flush_every_alias(f, p - f.pfn)
+
     def dcache_flush_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None:
         self.trace.dcache_flush_user(mm.id, addr, pfn, nr)
         for i in range(nr):

@@ -199,6 +199,7 @@ class Kernel(MmCallers):
             return -1
         v = self.mem.new_version()
         self.dcache.write(f, i, self.dcache.alias(mm.id, addr), v)
+        self.mem.note_user_store(pfn, f.latest[i], v)
         f.latest[i] = v
         return v
 

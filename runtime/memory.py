@@ -178,6 +178,8 @@ class PhysMem:
     version: int
     highmem_start: int      # first highmem pfn; -1: no highmem
     next_high_pfn: int
+    user_stores: dict[int, int]    # pfn -> version of the last user store to it
+    kernel_base: dict[int, int]    # pfn -> the newest kernel-made version a user store superseded
 
     def __init__(self, max_order: int, first_pfn: int = 0x1000,
                  highmem_start: int = -1) -> None:
@@ -187,10 +189,28 @@ class PhysMem:
         self.version = 0
         self.highmem_start = highmem_start
         self.next_high_pfn = highmem_start
+        self.user_stores = {}
+        self.kernel_base = {}
 
     def new_version(self) -> int:
         self.version += 1
         return self.version
+
+    def note_user_store(self, pfn: int, prev: int, v: int) -> None:
+        """A user store to ``pfn`` replaces version ``prev`` with ``v``:
+        remember who wrote the data (the oracle's PG_arch_1 rule asks what
+        the KERNEL last put into a page: runtime/oracle.py)."""
+        if self.user_stores.get(pfn, -1) != prev:
+            self.kernel_base[pfn] = prev
+        self.user_stores[pfn] = v
+
+    def kernel_version(self, pfn: int, latest: int) -> int:
+        """The newest version of ``pfn`` the kernel made (a kernel store,
+        a fill, a zeroed or copied page): ``latest`` unless a user store
+        superseded it."""
+        if self.user_stores.get(pfn, -1) == latest:
+            return self.kernel_base.get(pfn, 0)
+        return latest
 
     def alloc(self, order: int, anon: bool, highmem: bool = False) -> Folio:
         """A fresh folio; with ``highmem`` (GFP_HIGHUSER) from highmem when

@@ -11,12 +11,27 @@ plus end-of-run scans:
 * ``page_table_check``: the counters equal a recount from the page tables
   (mm/page_table_check.c keeps them in sync; a drift means a PTE store
   bypassed ``page_table_check_ptes_set``);
-* ``pg_arch_1_state``: the flag's meaning holds: ``dcache_clean`` /
-  ``icache_clean`` set => the folio's pages are clean in the kernel alias
-  and the I-cache holds no stale lines (arch/arm64/mm/flush.c);
-  ``dcache_dirty`` clear => no dirty kernel-alias line in an unmapped
-  page-cache folio: the flush may only be deferred by setting the flag
-  (arch/mips/mm/cache.c __flush_dcache_pages, __update_cache).
+* ``pg_arch_1_state``: the flag's meaning holds.  The flag speaks for what
+  the KERNEL put into a page (kv: its newest kernel store, fill, zeroed or
+  copied contents; ``PhysMem.kernel_version``), never for the user's own
+  stores through a user alias: those are flush_cache_page /
+  flush_cache_range / unmap's business, and user space syncs the I-cache
+  for code it writes itself (Documentation/core-api/cachetlb.rst).
+  ``dcache_clean`` / ``icache_clean`` set => per page: no kernel-alias line
+  is dirty with kv or older data; memory holds kv unless a user store
+  superseded it; no D-cache line at any alias holds data older than kv;
+  the I-cache holds nothing older than kv (arch/arm64/mm/flush.c).  Per
+  cache kind: on a non-aliasing D-cache (pipt, vipt) there is one line per
+  page, so this is "the kernel's data reached the point of unification and
+  the I-cache"; on an aliasing one (vipt_aliasing, vivt) user-colour lines
+  may stay dirty with the user's stores under a set flag -- arm ARMv6
+  (__sync_icache_dcache, arch/arm/mm/flush.c), sh (__update_cache,
+  arch/sh/mm/cache.c) and nios2 (update_mmu_cache_range,
+  arch/nios2/mm/cacheflush.c) set it after writing back the kernel alias
+  only -- but none may hold a copy older than the kernel's data.
+  ``dcache_dirty`` clear => no dirty kernel-alias line (kv or older) in an
+  unmapped page-cache folio: the flush may only be deferred by setting the
+  flag (arch/mips/mm/cache.c __flush_dcache_pages, __update_cache).
 * ``prefault_young``: after a fault on an arch that wants old prefaulted
   PTEs, the faulting address is young (mm/memory.c set_pte_range).
 
@@ -121,6 +136,12 @@ def check_ptc_counts(k: Kernel) -> list[Violation]:
 
 
 def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
+    """The flag's meaning, per cache kind (see the module docstring and the
+    README's "PG_arch_1 state" rule).  The flag describes what the KERNEL
+    put into the page (kv: a kernel store, a fill, a zeroed or copied
+    page); the user's own stores through a user alias are not the flag's
+    business (flush_cache_page / flush_cache_range / unmap write them back,
+    and user space syncs its own instructions: cachetlb.rst)."""
     use = k.arch.pg_arch_1_use
     out: list[Violation] = []
     if use not in (PG_ARCH_1_DCACHE_CLEAN, PG_ARCH_1_ICACHE_CLEAN, PG_ARCH_1_DCACHE_DIRTY):
@@ -132,15 +153,17 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
         # to an I-cache that does not fill from the D-cache; with neither, a
         # dirty kernel-alias line is invisible and the flag carries nothing.
         return out
+    dc = k.dcache
     for head in sorted(k.mem.folios):
         f = k.mem.folios[head]
         for i in range(f.nr_pages):
             flag = f.page_arch1[i if per_page else 0]
             pfn = head + i
             kal = k.kernel_alias(pfn)
-            dirty = k.dcache.is_dirty(pfn, kal)
+            kv = k.mem.kernel_version(pfn, f.latest[i])
+            kdirty = dc.is_dirty(pfn, kal) and dc.ver[(pfn, kal)] <= kv
             if use == PG_ARCH_1_DCACHE_DIRTY:
-                if (not flag and dirty and f.mapping is not None and not f.anon
+                if (not flag and kdirty and f.mapping is not None and not f.anon
                         and f.total_mapcount() == 0):
                     out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),
                                          "PG_arch_1 set while the kernel alias is dirty",
@@ -148,13 +171,25 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
                 continue
             if not flag:
                 continue
+            # a line at any alias older than the kernel's data: on a
+            # non-aliasing cache there is one line, which the kernel's own
+            # store refreshed, so this only fires on aliasing kinds
+            stale_d = -1
+            for a in dc.aliases_of(pfn):
+                if dc.ver[(pfn, a)] < kv:
+                    stale_d = a
+                    break
             iv = k.icache.lines.get(pfn)
-            stale_i = iv is not None and iv != f.latest[i]
-            if dirty or f.ram[i] != f.latest[i] or stale_i:
+            stale_i = iv is not None and iv < kv
+            lost = f.latest[i] == kv and f.ram[i] != kv
+            if kdirty or lost or stale_d >= 0 or stale_i:
                 out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),
-                                     "clean D and I when PG_arch_1 (%s) is set" % use,
-                                     "ram=%d latest=%d dirty=%d icache=%s"
-                                     % (f.ram[i], f.latest[i], int(dirty),
+                                     "the kernel's data (version %d) clean in D (every "
+                                     "alias) and I when PG_arch_1 (%s) is set" % (kv, use),
+                                     "ram=%d latest=%d kernel-alias-dirty=%d stale-alias=%s "
+                                     "icache=%s"
+                                     % (f.ram[i], f.latest[i], int(kdirty),
+                                        "none" if stale_d < 0 else str(stale_d),
                                         "none" if iv is None else str(iv)),
                                      pfn=pfn))
     return out

@@ -133,6 +133,7 @@ TRACE_FORMATS: dict[str, str] = {
     "dcache_flush_user_range": "dcache_flush_user_range mm={mm:dec} addr={addr:hex} nr={nr:dec}",
     "dcache_flush_user_mm": "dcache_flush_user_mm mm={mm:dec}",
     "cache_flush_all": "cache_flush_all",
+    "dcache_flush_phys": "dcache_flush_phys pfn={pfn:hex} nr={nr:dec}",
     # the model's own events (generic kernel code, not arch calls; the C
     # harness never prints them)
     "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
@@ -266,6 +267,7 @@ class Primitives(Protocol):
     def dcache_flush_user_range(self, mm: Mm, addr: int, nr: int) -> None: ...
     def dcache_flush_user_mm(self, mm: Mm) -> None: ...
     def cache_flush_all(self) -> None: ...
+    def dcache_flush_phys(self, pfn: int, nr: int) -> None: ...
 
     # -- queries (no trace line) -----------------------------------------
     def read_pte(self, ptep: PteRef) -> int: ...
@@ -292,7 +294,7 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
     "tlb_preload", "tlb_flush_page", "hpte_insert", "tsb_insert", "tlb_batch_add",
     "set_pmd", "tlb_flush_all", "dcache_flush_user_range", "dcache_flush_user_mm",
-    "cache_flush_all",
+    "cache_flush_all", "dcache_flush_phys",
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",

@@ -49,6 +49,7 @@ _CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 _TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
+_DCACHE_FLUSH_PHYS = py_format(TRACE_FORMATS["dcache_flush_phys"])
 
 
 class Trace:
@@ -207,11 +208,16 @@ class Trace:
         if self.enabled:
             self.lines.append(_SET_PMD % (mm, addr, pfn))
 
+    def dcache_flush_phys(self, pfn: int, nr: int) -> None:
+        if self.enabled:
+            self.lines.append(_DCACHE_FLUSH_PHYS % (pfn, nr))
+
 
 # -- work counts (issue 10 item 7) -------------------------------------------
 # Trace events by the work they stand for.  Each line is one operation; the
 # pages it covers are its ``nr=`` (1 for per-address events).
-DCACHE_EVENTS: tuple[str, ...] = ("dcache_flush", "dcache_clean", "dcache_flush_user")
+DCACHE_EVENTS: tuple[str, ...] = ("dcache_flush", "dcache_clean", "dcache_flush_user",
+                                   "dcache_flush_phys")
 ICACHE_EVENTS: tuple[str, ...] = ("icache_sync", "icache_inval", "icache_flush_all",
                                    "icache_flush_local")
 TLB_EVENTS: tuple[str, ...] = ("tlb_preload", "tlb_flush_page")

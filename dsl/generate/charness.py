@@ -64,6 +64,7 @@ SHIM_PRIMITIVES = {
     "tlb_batch_add": "ptdl_prim_tlb_batch_add",
     "tlb_flush_all": "ptdl_prim_tlb_flush_all",
     "store_pmd": "ptdl_prim_store_pmd",
+    "flush_dcache_all_colours": "ptdl_prim_flush_dcache_all_colours",
 }
 
 

@@ -168,6 +168,7 @@ INCLUDES: dict[str, str] = {
     "tsb_insert": "asm/tlbflush.h",
     "tlb_batch_add": "asm/tlbflush.h",
     "tlb_flush_all": "asm/tlbflush.h",
+    "flush_dcache_all_colours": "asm/cacheflush.h",   # sparc64 __flush_dcache_page()
 }
 
 

@@ -117,16 +117,6 @@ def _has_role(a: Arch, role: str) -> bool:
     return bool(a.role_fields(role)) or a.derived_named(role) is not None
 
 
-def _hardware_valid(a: Arch, set_pte_line: str) -> bool:
-    """Whether the entry a `set_pte ... val=V` trace line stores has the
-    layout's hardware `valid` role set (True where there is no such role)."""
-    fields = a.role_fields("valid")
-    if not fields or "val=" not in set_pte_line:
-        return True
-    val = int(set_pte_line.rsplit("val=", 1)[1].split()[0], 16)
-    return all(val & f.mask for f in fields)
-
-
 def _events(a: Arch, combos: list[tuple[str, ...]]) -> list[EventGroup]:
     out: list[EventGroup] = []
     for sname, order, off, flags in expect.load_direct_scenarios():
@@ -136,12 +126,6 @@ def _events(a: Arch, combos: list[tuple[str, ...]]) -> list[EventGroup]:
         groups: list[tuple[expect.Summary, list[tuple[str, ...]]]] = []
         for cpu in combos:
             summ = expect.summarize(expect.direct_events(a, frozenset(cpu), o, off, flags))
-            if not _hardware_valid(a, summ["last_set_pte"]):
-                # the user access after the map takes a TLB-invalid fault
-                # (handle_pte_fault's pte_mkyoung sets the hardware valid
-                # bit: csky, which has no pte_sw_mkyoung); expect.py does not
-                # interpret the fault path, so these events are not spelled out
-                continue
             for g in groups:
                 if g[0] == summ:
                     g[1].append(cpu)

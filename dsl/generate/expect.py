@@ -13,7 +13,10 @@ independent code path:
   (the behaviour catalog's meaning, docs/runtime-interface.md trace lines)
   for the deterministic ``path: direct`` scenarios: the kernel fills a
   page-cache folio (flush_dcache_folio), one VMA maps it with one
-  set_pte_range (flush_icache_pages, set_ptes, update_mmu_cache_range).
+  set_pte_range (flush_icache_pages, set_ptes, update_mmu_cache_range);
+  the user then touches the pages, and an entry without the hardware
+  valid bit takes handle_pte_fault's tail (set_ptes and
+  update_mmu_cache_range of one page: ``fault_path``).
   The trace line of each effect, predicate test and flag operation is the
   catalog entry's `trace_format` (dsl/catalog.py); what it means (which
   pages, which entry) is this interpreter's.
@@ -465,7 +468,9 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     flush_dcache_folio after the kernel filled the folio (the file not yet
     mapped), then set_pte_range of the whole folio: flush_icache_pages,
     set_ptes, update_mmu_cache_range (the faulting address is the first
-    page, so the entry is young: no pte_mkold)."""
+    page, so the entry is young: no pte_mkold); then the user touches the
+    pages, and each entry the MMU does not take goes through the fault
+    path (``fault_path``)."""
     n = 1 << order
     m = Machine(a, cpu, Folio(DIRECT_PFN, n, [False] * n), vma_flags=vm_flags)
     it = Interp(m)
@@ -482,7 +487,57 @@ def direct_events(a: Arch, cpu: frozenset[str], order: int, colour_offset: int,
     first = m.table.get(idx, 0)
     it.call("update_mmu_cache_range", Cx("update_mmu_cache_range", pte=first, addr=start,
                                          idx=idx, nr=n))
+    for i in touched_pages(n):
+        fault_path(it, start + i * a.page_size, idx + i, bool(vm_flags & VM_EXEC))
     return m.events
+
+
+def touched_pages(n: int, limit: int = 16) -> list[int]:
+    """The pages of an n-page mapping the direct scenarios' user touches, in
+    order: every page when n <= limit (the scenarios set no limit: 16),
+    else the first, second, middle two, second to last and last."""
+    if n <= limit:
+        return list(range(n))
+    out: list[int] = []
+    for i in (0, 1, n // 2 - 1, n // 2, n - 2, n - 1):
+        if 0 <= i < n and i not in out:
+            out.append(i)
+    return out
+
+
+def hardware_takes(a: Arch, pte: int) -> bool:
+    """Whether the MMU uses a present entry without a fault: the layout's
+    hardware `valid` role is set (an arch without one: always).  The
+    access itself (read, exec) is allowed in the direct scenarios."""
+    fields = a.role_fields("valid")
+    if not fields:
+        return True
+    mask = 0
+    for f in fields:
+        mask |= f.mask
+    return (pte & mask) == 0 if fields[0].inverted else (pte & mask) != 0
+
+
+def fault_path(it: Interp, addr: int, idx: int, exec_: bool) -> None:
+    """A user read or instruction fetch at addr after the map.  An entry
+    the MMU does not take faults into handle_pte_fault's tail (mm/memory.c
+    6.12.117 L5810-5814): entry = pte_mkyoung(orig), and when that changes
+    it, ptep_set_access_flags (mm/pgtable-generic.c L68-79: set_pte_at =
+    set_ptes(..., 1), then flush_tlb_fix_spurious_fault, no arch call of
+    the range API) and update_mmu_cache_range(vmf, vma, addr, ptep, 1).
+    The access is then retried; the stored entry is young, so one fault per
+    page (csky: pte_mkyoung sets _PAGE_VALID for a readable entry).  An
+    entry the MMU takes makes no arch call."""
+    a = it.a
+    old = it.m.table.get(idx, 0)
+    if hardware_takes(a, old):
+        return
+    entry = mutate(a, "mkyoung", old)
+    if entry == old:
+        return            # spurious: flush_tlb_fix_spurious_fault only
+    it.call("set_ptes", Cx("set_ptes", pte=entry, addr=addr, idx=idx, nr=1))
+    it.call("update_mmu_cache_range", Cx("update_mmu_cache_range",
+                                         pte=it.m.table.get(idx, 0), addr=addr, idx=idx, nr=1))
 
 
 class Summary(TypedDict):

@@ -192,7 +192,7 @@ class Arch_sparc64(Arch):
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pte = k.read_pte(ptep)
         if k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))):
-            k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+            k.dcache_flush_phys(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
             if (k.cpu_has('spitfire') and k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte)))):
                 k.icache_inval(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
             k.folio_clear_arch1(k.pfn_folio(self.pte_pfn(pte)))
@@ -201,7 +201,7 @@ class Arch_sparc64(Arch):
         if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
             k.folio_set_arch1(folio)
         else:
-            k.dcache_flush(folio.pfn, folio.nr_pages)
+            k.dcache_flush_phys(folio.pfn, folio.nr_pages)
             if (k.cpu_has('spitfire') and k.folio_has_mapping(folio)):
                 k.icache_inval(folio.pfn, folio.nr_pages)
 

@@ -38,10 +38,6 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
-    ('highmem_read_rewrite', ()): ('pg_arch_1_state',
-        "nios2 update_mmu_cache_range (arch/nios2/mm/cacheflush.c:229-231) test-and-sets PG_dcache_clean on every folio it maps, anonymous and writable ones included, after writing back only the kernel alias; the user's later stores dirty user-alias lines while the flag says clean. Not a stale read (see tlb.yaml tlb_anon_pairs): the oracle's clean-while-set rule does not hold for such folios on nios2."),
-    ('lazy_fork', ()): ('pg_arch_1_state',
-        "nios2 update_mmu_cache_range (arch/nios2/mm/cacheflush.c:229-231) test-and-sets PG_dcache_clean on every folio it maps, anonymous and writable ones included, after writing back only the kernel alias; the user's later stores dirty user-alias lines while the flag says clean. Not a stale read (see tlb.yaml tlb_anon_pairs): the oracle's clean-while-set rule does not hold for such folios on nios2."),
     ('pg_arch_1_life', ()): ('pg_arch_1_state',
         'nios2 flush_dcache_folio (arch/nios2/mm/cacheflush.c:175-200, seed post-image) defers only while the folio\'s mapping has no user mappings; the fixture\'s VMA is zapped but still there (mapping_mapped()), so the kernel write is flushed at once (kernel alias, the user aliases, the I-cache) and PG_dcache_clean is SET. The stage "clear after a kernel write" assumes a deferring arch; the state check (clean D and I while the flag is set) holds. Not a kernel bug.'),
     ('pg_arch_1_secure_pages', ()): ('pg_arch_1_state',
@@ -50,12 +46,8 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
         "nios2 set_ptes (arch/nios2/include/asm/pgtable.h:186-199, seed post- image) writes back the kernel mapping's D-cache lines of the nr pages before every store loop, and update_mmu_cache_range flushes again, whether or not the entries changed: correct, but per-call work a set_ptes over unchanged entries does not need (as hexagon's per-store sync)."),
     ('remap_identical_read', ()): ('work_bound',
         "nios2 set_ptes (arch/nios2/include/asm/pgtable.h:186-199, seed post- image) writes back the kernel mapping's D-cache lines of the nr pages before every store loop, and update_mmu_cache_range flushes again, whether or not the entries changed: correct, but per-call work a set_ptes over unchanged entries does not need (as hexagon's per-store sync)."),
-    ('remap_mprotect_shared_write', ()): ('pg_arch_1_state+work_bound',
-        "nios2 update_mmu_cache_range (arch/nios2/mm/cacheflush.c:229-231) test-and-sets PG_dcache_clean on every folio it maps, anonymous and writable ones included, after writing back only the kernel alias; the user's later stores dirty user-alias lines while the flag says clean. Not a stale read (see tlb.yaml tlb_anon_pairs): the oracle's clean-while-set rule does not hold for such folios on nios2. nios2 set_ptes (arch/nios2/include/asm/pgtable.h:186-199, seed post-image) writes back the kernel mapping's D-cache lines of the nr pages before every store loop, and update_mmu_cache_range flushes again, whether or not the entries changed: correct, but per-call work a set_ptes over unchanged entries does not need (as hexagon's per- store sync)."),
-    ('zero_page_read_then_write', ()): ('pg_arch_1_state',
-        "nios2 update_mmu_cache_range (arch/nios2/mm/cacheflush.c:229-231) test-and-sets PG_dcache_clean on every folio it maps, anonymous and writable ones included, after writing back only the kernel alias; the user's later stores dirty user-alias lines while the flag says clean. Not a stale read (see tlb.yaml tlb_anon_pairs): the oracle's clean-while-set rule does not hold for such folios on nios2."),
-    ('tlb_anon_pairs', ()): ('pg_arch_1_state',
-        'nios2 update_mmu_cache_range (arch/nios2/mm/cacheflush.c:229-231) test-and-sets PG_dcache_clean on every folio it maps, anonymous and writable ones included, after writing back only the kernel alias; the user\'s later stores dirty user-alias D-cache lines while the flag still says clean. Nothing reads the flag as "memory is up to date" for such a folio (flush_dcache_folio of an anonymous folio flushes and sets it unconditionally; the flush_cache_page / flush_cache_range / flush_cache_mm calls at COW, munmap and exit write the user alias back: mm/cacheflush.c 99-161), so the flag is meaningless there rather than a stale read; the oracle\'s "clean while set" does not hold for it.'),
+    ('remap_mprotect_shared_write', ()): ('work_bound',
+        "nios2 set_ptes (arch/nios2/include/asm/pgtable.h:186-199, seed post-image) writes back the kernel mapping's D-cache lines of the nr pages before every store loop, and update_mmu_cache_range flushes again, whether or not the entries changed: correct, but per-call work a set_ptes over unchanged entries does not need (as hexagon's per- store sync)."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

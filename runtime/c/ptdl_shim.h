@@ -676,6 +676,15 @@ static inline void ptdl_prim_flush_dcache_kmap(unsigned long kva)
 	ptdl_trace("dcache_flush_kmap pfn=0x%lx nr=1\n", ptdl_kmap_addr_pfn(kva));
 }
 
+/* a flush of one page's lines at every colour, by physical tag: sparc64's
+ * __flush_dcache_page(kaddr, flush_icache) (the header passes 0: the
+ * I-cache is the archdef's own statement) */
+static inline void ptdl_prim_flush_dcache_all_colours(void *kaddr, int flush_icache)
+{
+	(void)flush_icache;
+	ptdl_trace("dcache_flush_phys pfn=0x%lx nr=1\n", ptdl_kaddr_pfn((unsigned long)kaddr));
+}
+
 static inline void ptdl_prim_flush_dcache_user(struct mm_struct *mm, unsigned long addr,
 					       struct page *page)
 {
@@ -951,6 +960,9 @@ static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
 #endif
 #ifndef flush_tlb_all
 #define flush_tlb_all ptdl_prim_tlb_flush_all
+#endif
+#ifndef flush_dcache_page_phys
+#define flush_dcache_page_phys ptdl_prim_flush_dcache_all_colours
 #endif
 
 #endif /* PTDL_SHIM_H */

@@ -84,6 +84,17 @@ CASES = [
     # user colour only (arch/arm/mm/flush.c:229-235, 6.12.117)
     ("arm_v6_alias_head_only", "alias_write_mapped_folio", ("vipt_aliasing",), "stale_data",
      "arm_v6"),
+    # m10-oracle: PG_dcache_clean on an aliasing cache speaks for the
+    # kernel's data (the user's own stores at a user colour are allowed
+    # under the set flag: nios2 is clean)
+    ("nios2_clean_flag_kernel_dirty", "read_write_while_mapped", (), "pg_arch_1_state", "nios2"),
+    ("nios2_clean_flag_stale_alias", "read_write_while_mapped", (), "pg_arch_1_state", "nios2"),
+    ("nios2_clean_flag_stale_alias", "alias_write_mapped_folio", (), "pg_arch_1_state", "nios2"),
+    # m10-oracle: sparc64 flushes a page at every colour by physical tag;
+    # the kernel colour alone leaves the user colour stale
+    ("sparc64_kernel_colour_only", "read_many_colours", (), "stale_data", "sparc64"),
+    ("sparc64_kernel_colour_only", "alias_write_mapped_folio", ("spitfire",), "stale_data",
+     "sparc64"),
 ]
 
 

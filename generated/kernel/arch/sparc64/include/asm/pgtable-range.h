@@ -163,8 +163,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	struct folio *folio = page_folio(pte_page(pte));
 
 	if (test_bit(PG_arch_1, &folio->flags)) {
-		__flush_dcache_range((unsigned long)folio_address(folio),
-			(unsigned long)folio_address(folio) + folio_size(folio));
+		for (unsigned int __ptdl_i = 0; __ptdl_i < folio_nr_pages(folio); __ptdl_i++)
+			__flush_dcache_page(folio_address(folio) + __ptdl_i * PAGE_SIZE, 0);
 		if (__ptdl_cpu_has_spitfire &&
 			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
@@ -186,8 +186,8 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 		!mapping_mapped(folio_flush_mapping(folio))) {
 		set_bit(PG_arch_1, &folio->flags);
 	} else {
-		__flush_dcache_range((unsigned long)folio_address(folio),
-			(unsigned long)folio_address(folio) + folio_size(folio));
+		for (unsigned int __ptdl_i = 0; __ptdl_i < folio_nr_pages(folio); __ptdl_i++)
+			__flush_dcache_page(folio_address(folio) + __ptdl_i * PAGE_SIZE, 0);
 		if (__ptdl_cpu_has_spitfire &&
 			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
@@ -201,4 +201,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:470d0d3382a0ac995517ee8fb8e24a6b9f786108ed7546bcc4ae9bafc86ab80a
+// ptdl-checksum: sha256:a9dee00832af586e4ef48865059739a4c683649cc286ed927813f467fbaaf109
