@@ -274,7 +274,15 @@ ENTRY_CALLS = ("set_ptes", "update_mmu_cache_range") + PMD_CALLS
 # callers call them where mm/ does (runtime/mmcallers.py).
 OPTIONAL_CALLS = ("flush_cache_mm", "flush_cache_range", "flush_cache_page",
                   "flush_cache_dup_mm")
-ALL_CALLS = CALLS + PMD_CALLS + OPTIONAL_CALLS
+# The user-page hooks of mm/ (issue 10 item 2): copy_user_highpage (COW's
+# wp_page_copy / __wp_page_copy_user, do_cow_fault) and clear_user_highpage
+# (do_anonymous_page's vma_alloc_zeroed_movable_folio).  Optional; the
+# default is include/linux/highmem.h's: kmap_local_page() the pages and
+# copy_user_page() / clear_user_page(), which default to copy_page() /
+# clear_page() through the kernel addresses.  An arch's own copy_user_page /
+# clear_user_page is written as the body of these hooks.
+USER_PAGE_CALLS = ("copy_user_highpage", "clear_user_highpage")
+ALL_CALLS = CALLS + PMD_CALLS + OPTIONAL_CALLS + USER_PAGE_CALLS
 
 # Objects a predicate or target may name, per call.  `pte` is the first PTE
 # (set_ptes: the value being installed; update_mmu_cache_range: *ptep),
@@ -291,6 +299,10 @@ CALL_OBJECTS: dict[str, tuple[str, ...]] = {
     "flush_cache_dup_mm": ("mm", "cpu"),
     "flush_cache_range": ("vma", "mm", "cpu"),
     "flush_cache_page": ("vma", "mm", "cpu"),
+    # `page`/`folio`: the destination (to); `src`: the source folio; the
+    # user address is vaddr (page.aliases: pages_do_alias(kaddr, vaddr))
+    "copy_user_highpage": ("page", "folio", "src", "vma", "mm", "cpu"),
+    "clear_user_highpage": ("page", "folio", "cpu"),
 }
 
 
@@ -340,6 +352,11 @@ PREDICATE_ENTRIES: tuple[Predicate, ...] = (
     Predicate("pfn", "valid", "pfn_valid(pte_pfn(pte)): the entry's pfn has a struct page "
               "(remap_pfn_range of device memory has none; mips __update_cache tests it "
               "before taking the folio)"),
+    Predicate("src", "pg_arch_1", "copy_user_highpage: the source folio's PG_arch_1 bit "
+              "(mips tests PG_dcache_dirty before choosing the alias to copy from)",
+              "pg_arch_1 test folio={folio:#x} -> {value:d}"),
+    Predicate("src", "mapped", "copy_user_highpage: folio_mapped(src), some user maps the "
+              "source"),
     Predicate("vma", "exec", "VM_EXEC"),
     Predicate("vma", "write", "VM_WRITE"),
     Predicate("vma", "shared", "VM_SHARED"),
@@ -449,9 +466,10 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            "dcache_flush_user mm={mm} addr={addr:#x} pfn={pfn:#x} nr={nr}", "mapping"),
     Effect("flush_user_cache", "write back and invalidate the user lines of vma->vm_mm for the "
            "call's addresses: [start, end) in flush_cache_range, the page at addr in "
-           "flush_cache_page (VIVT: by virtual address; aliasing VIPT: at the colour of the "
+           "flush_cache_page, the source page at vaddr in copy_user_highpage (VIVT: by virtual address; aliasing VIPT: at the colour of the "
            "page mapped there)",
-           {}, (), ("flush_cache_range", "flush_cache_page"), "", "flush_user_cache_range",
+           {}, (), ("flush_cache_range", "flush_cache_page", "copy_user_highpage"), "",
+           "flush_user_cache_range",
            "dcache_flush_user_range", "dcache_flush_user_range mm={mm} addr={addr:#x} nr={nr}"),
     Effect("flush_user_cache_mm", "write back and invalidate every user line of the mm",
            {}, (), ("flush_cache_mm", "flush_cache_dup_mm"), "", "flush_user_cache_mm",
@@ -461,6 +479,24 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            "I-cache (mips r4k_blast_dcache + r4k_blast_icache: __flush_cache_all)",
            {}, (), OPTIONAL_CALLS, "", "__flush_cache_all", "cache_flush_all",
            "cache_flush_all", reads_range=False),
+    # the user-page hooks (issue 10 item 2): the copy / clear itself, through
+    # the kernel addresses (kmap_local_page: the linear map, or a highmem
+    # fixmap slot) or through a kernel mapping at the user address's colour
+    # (mips/sh kmap_coherent, xtensa TLBTEMP_BASE_1/2, sparc64 TLBTEMP,
+    # arm v6 COPYPAGE_V6_FROM/TO), which on an aliasing VIPT D-cache shares
+    # the lines of the user mapping
+    Effect("copy_page", "copy the source page to the destination page, reading through the "
+           "kernel address (`from=kernel`, kmap_local_page) or a kernel mapping at the user "
+           "address's colour (`from=user`: kmap_coherent), writing likewise (`to=`)",
+           {"from": ("kernel", "user"), "to": ("kernel", "user")}, (), ("copy_user_highpage",),
+           "", "__ptdl_copy_user_page", "copy_page",
+           "copy_page from={pfn:#x} to={new_pfn:#x} addr={addr:#x} mode={val}",
+           reads_range=False),
+    Effect("clear_page", "zero the destination page through the kernel address (`kernel`, "
+           "kmap_local_page) or a kernel mapping at the user address's colour (`user`)",
+           {}, ("kernel", "user"), ("clear_user_highpage",), "", "__ptdl_clear_user_page",
+           "clear_page", "clear_page pfn={pfn:#x} addr={addr:#x} mode={val}",
+           reads_range=False),
     Effect("inval_icache", "invalidate the I-cache lines",
            {}, ("folio", "page", "range"), _ALL, "", "flush_icache_range_kaddr", "icache_inval",
            _PAGES, "pages"),

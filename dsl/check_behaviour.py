@@ -224,7 +224,10 @@ class BehaviourChecks(CheckerBase):
                 self.err(c.loc, f"unknown call '{c.name}'{did_you_mean(c.name, catalog.ALL_CALLS)} (one of {', '.join(catalog.ALL_CALLS)})",
                          c.origin)
                 continue
-            self.body(c.name, c.body, c.origin, each="", in_any=False)
+            # the user-page hooks work on one page, bound at the call: as
+            # inside `each page` (page.aliases against the user vaddr)
+            self.body(c.name, c.body, c.origin,
+                      each="page" if c.name in catalog.USER_PAGE_CALLS else "", in_any=False)
             if c.name == "set_ptes" and not c.generic:
                 counts = _store_counts(c.body)
                 if counts != {1}:
@@ -237,6 +240,14 @@ class BehaviourChecks(CheckerBase):
                     bad = sorted(n for n in counts if n != 1)
                     self.err(c.loc, "set_pmd_at must run `store_pmd` exactly once on every "
                              f"path (some path runs it {bad[0]} times)", c.origin)
+            for hook, eff in (("copy_user_highpage", "copy_page"),
+                              ("clear_user_highpage", "clear_page")):
+                if c.name == hook and not c.generic:
+                    counts = _store_counts(c.body, eff)
+                    if counts != {1}:
+                        bad = sorted(n for n in counts if n != 1)
+                        self.err(c.loc, f"{hook} must run `{eff}` exactly once on every "
+                                 f"path (some path runs it {bad[0]} times)", c.origin)
         for name in catalog.CALLS:
             if a.call(name) is None:
                 self.err(a.loc, f"missing required call '{name}' (write `{name} generic` "

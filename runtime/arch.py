@@ -315,3 +315,13 @@ class Arch:
 
     def flush_cache_page(self, k: Primitives, vma: Vma, addr: int, pfn: int) -> None:
         pass
+
+    # The user-page hooks (include/linux/highmem.h defaults: kmap_local_page
+    # both pages, copy_user_page / clear_user_page = copy_page / clear_page
+    # through those kernel addresses).
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int,
+                           vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)

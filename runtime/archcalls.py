@@ -218,6 +218,31 @@ class ArchCalls(Effects):
         self._end(mark)
 
     # ------------------------------------------------------------------
+    # The user-page hooks (issue 10 item 2): the arch's copy / clear of a
+    # page for a user address; it must copy (clear) exactly once.
+    def copy_user_highpage(self, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        if self.script is not None:
+            self.script.call_copy_user_highpage(self, to, src, vaddr, vma)
+        mark = self._begin("copy_user_highpage")
+        ops = self.user_page_ops
+        self.arch.copy_user_highpage(self, to, src, vaddr, vma)
+        if self.user_page_ops != ops + 1:
+            raise RangeError("copy_user_highpage", "ran %d copies, not one"
+                             % (self.user_page_ops - ops))
+        self._end(mark)
+
+    def clear_user_highpage(self, page: Page, vaddr: int) -> None:
+        if self.script is not None:
+            self.script.call_clear_user_highpage(self, page, vaddr)
+        mark = self._begin("clear_user_highpage")
+        ops = self.user_page_ops
+        self.arch.clear_user_highpage(self, page, vaddr)
+        if self.user_page_ops != ops + 1:
+            raise RangeError("clear_user_highpage", "ran %d clears, not one"
+                             % (self.user_page_ops - ops))
+        self._end(mark)
+
+    # ------------------------------------------------------------------
     # Kernel actions
     def add_to_page_cache(self, mapping: Mapping, index: int, order: int = 0,
                           pfn: int = -1, fill: bool = True,

@@ -372,3 +372,47 @@ class Effects(Machine):
             self._flush_batch()
         else:
             self.tlb.drop(mm_id, vpage)
+
+    # -- the user-page hooks (issue 10 item 2) -----------------------------
+    # The data the caller (runtime/mmcallers.py: do_anonymous_page,
+    # wp_page_copy, do_cow_fault) wants a clear to write, and how many
+    # copies / clears the arch's hook ran (it must run one).
+    zero_version: int = 0
+    user_page_ops: int = 0
+
+    def user_colour_alias(self, vaddr: int) -> int:
+        """The D-cache alias of a kernel mapping at vaddr's colour
+        (kmap_coherent / TLBTEMP): on an aliasing VIPT cache the user
+        mapping's own lines; on VIVT another virtual address (its own
+        lines); on a coherent cache the one alias."""
+        return self.dcache.alias(0, USER_COLOUR_BASE
+                                 + ((self.dcache.colour(vaddr)) << self.page_shift))
+
+    def copy_page(self, to: Page, src: Page, mm: Mm, vaddr: int, mode: int) -> None:
+        """Copy src to ``to``: read through the kernel address (kmap_local)
+        or, with mode bit 0, a kernel mapping at vaddr's colour; write
+        likewise (bit 1).  What is read is what the chosen alias holds (a
+        line dirty at another alias is not seen)."""
+        self.trace.copy_page(src.pfn, to.pfn, vaddr, mode)
+        self.user_page_ops += 1
+        ra = self.user_colour_alias(vaddr) if mode & 1 else self.kernel_alias(src.pfn)
+        wa = self.user_colour_alias(vaddr) if mode & 2 else self.kernel_alias(to.pfn)
+        v = self.dcache.read(src.folio, src.i, ra)
+        self.dcache.write(to.folio, to.i, wa, v)
+
+    def clear_page(self, page: Page, vaddr: int, mode: int) -> None:
+        """Zero the page (the caller's zero version) through the kernel
+        address or, with mode bit 1, a kernel mapping at vaddr's colour."""
+        self.trace.clear_page(page.pfn, vaddr, mode)
+        self.user_page_ops += 1
+        wa = self.user_colour_alias(vaddr) if mode & 2 else self.kernel_alias(page.pfn)
+        self.dcache.write(page.folio, page.i, wa, self.zero_version)
+
+    def folio_mapped(self, folio: Folio) -> bool:
+        """folio_mapped(): some page of the folio has a user mapping."""
+        return folio.total_mapcount() > 0
+
+
+# kernel mappings at a user colour (kmap_coherent, TLBTEMP): a window
+# aligned far beyond any cache's colour count
+USER_COLOUR_BASE = 0x3f000000

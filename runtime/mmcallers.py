@@ -25,8 +25,10 @@ behaviour:
 Simplifications (documented, deliberate): an anonymous write fault
 allocates a fresh order-0 page (no mTHP), mapped writable+dirty when the
 VMA is writable; a read fault maps the one shared zero page (no
-per-colour zero pages as mips/s390 have); COW copies are written coherently (as
-copy_user_highpage does on aliasing caches); HWPoison, uffd and mlock are
+per-colour zero pages as mips/s390 have); COW copies and zeroed anonymous
+pages go through the arch's copy_user_highpage / clear_user_highpage
+(runtime/archcalls.py), whose data moves through the D-cache aliases it
+names (runtime/effects.py copy_page / clear_page); HWPoison, uffd and mlock are
 not modelled; fault-around only needs a file VMA.
 """
 
@@ -295,19 +297,44 @@ class MmCallers(ArchCalls):
         f = self._file_folio(vmf.vma, vmf.pgoff)
         self.finish_fault(vmf, f.page(vmf.pgoff - f.index))
 
-    def _cow_copy(self, src: Folio, si: int) -> Folio:
+    def _cow_copy(self, src: Folio, si: int, vma: Vma | None = None,
+                  vaddr: int = 0) -> Folio:
+        """A new anonymous page holding src page si for the user address
+        vaddr of vma: the arch's copy_user_highpage (wp_page_copy's
+        __wp_page_copy_user and do_cow_fault, 6.12 mm/memory.c L3361 and
+        L5357, through copy_mc_user_highpage, include/linux/highmem.h
+        L380-385 where the arch has no copy_mc_to_kernel); a COW of the
+        zero page is vma_alloc_zeroed_movable_folio (folio_prealloc
+        need_zero, L1057-1066).  What the page must then hold, seen at the
+        user address, is what the user saw at the source (latest)."""
         new = self.alloc_folio(0, True, highmem=True)      # GFP_HIGHUSER_MOVABLE
-        v = self._latest_visible(src, si)
-        new.ram[0] = v
-        new.latest[0] = v
+        if vma is None:
+            v = self._latest_visible(src, si)
+            new.ram[0] = v
+            new.latest[0] = v
+            return new
+        if src.zero:
+            self.zero_fill(new.page(0), vaddr)
+            return new
+        self.copy_user_highpage(new.page(0), src.page(si), vaddr, vma)
+        new.latest[0] = self._latest_visible(src, si)
         return new
+
+    def zero_fill(self, page: Page, vaddr: int) -> None:
+        """vma_alloc_zeroed_movable_folio's clear_user_highpage (6.12
+        include/linux/highmem.h L200-227): the page must read as zero at
+        the user address (a fresh zero version the arch's clear writes)."""
+        z = self.mem.new_version()
+        self.zero_version = z
+        page.folio.latest[page.i] = z
+        self.clear_user_highpage(page, vaddr)
 
     def _latest_visible(self, f: Folio, i: int) -> int:
         return f.latest[i]
 
     def do_cow_fault(self, vmf: Vmf) -> None:
         f = self._file_folio(vmf.vma, vmf.pgoff)
-        new = self._cow_copy(f, vmf.pgoff - f.index)
+        new = self._cow_copy(f, vmf.pgoff - f.index, vmf.vma, vmf.address)
         ptep = self.pte_ref(vmf.vma.mm, vmf.address, True)
         assert ptep is not None
         if self.arch.pte_none(ptep.table.entries[ptep.idx]):
@@ -326,8 +353,11 @@ class MmCallers(ArchCalls):
             self.map_zero_page(vmf)
             return
         f = self.alloc_folio(0, True, highmem=True)          # GFP_HIGHUSER
-        f.latest[0] = self.mem.new_version()                 # zeroed page
-        f.ram[0] = f.latest[0]
+        # vma_alloc_zeroed_movable_folio: clear_user_highpage at the fault
+        # address (6.12 alloc_anon_folio -> folio_prealloc(..., true); an
+        # mTHP folio is folio_zero_user, clear_user_highpage per page,
+        # L4718 / L6831; 6.6 allocates order 0 only)
+        self.zero_fill(f.page(0), vmf.address)
         entry = arch.pfn_pte(f.pfn, vma.page_prot)
         entry = arch.pte_sw_mkyoung(entry)                   # 6.12 L4802
         if vma.write:
@@ -470,7 +500,7 @@ class MmCallers(ArchCalls):
             self.update_mmu_cache_range(vmf, vma, vmf.address, ptep, 1)
             return
         src = self.pfn_folio(arch.pte_pfn(old))
-        new = self._cow_copy(src, arch.pte_pfn(old) - src.pfn)
+        new = self._cow_copy(src, arch.pte_pfn(old) - src.pfn, vma, vmf.address)
         self.ptep_clear(vma.mm, vmf.address, True)
         entry = arch.pfn_pte(new.pfn, vma.page_prot)
         entry = arch.pte_sw_mkyoung(entry)                   # wp_page_copy, 6.12 L3403

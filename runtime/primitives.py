@@ -134,6 +134,10 @@ TRACE_FORMATS: dict[str, str] = {
     "dcache_flush_user_mm": "dcache_flush_user_mm mm={mm:dec}",
     "cache_flush_all": "cache_flush_all",
     "dcache_flush_phys": "dcache_flush_phys pfn={pfn:hex} nr={nr:dec}",
+    # the user-page hooks' copy / clear (mode bit 0: read through the user
+    # colour, bit 1: write through the user colour; 0 = kernel addresses)
+    "copy_page": "copy_page from={pfn:hex} to={to:hex} addr={addr:hex} mode={mode:dec}",
+    "clear_page": "clear_page pfn={pfn:hex} addr={addr:hex} mode={mode:dec}",
     # the model's own events (generic kernel code, not arch calls; the C
     # harness never prints them)
     "pte_clear": "pte_clear pt={pt:dec} idx={idx:dec}",
@@ -268,6 +272,8 @@ class Primitives(Protocol):
     def dcache_flush_user_mm(self, mm: Mm) -> None: ...
     def cache_flush_all(self) -> None: ...
     def dcache_flush_phys(self, pfn: int, nr: int) -> None: ...
+    def copy_page(self, to: Page, src: Page, mm: Mm, vaddr: int, mode: int) -> None: ...
+    def clear_page(self, page: Page, vaddr: int, mode: int) -> None: ...
 
     # -- queries (no trace line) -----------------------------------------
     def read_pte(self, ptep: PteRef) -> int: ...
@@ -282,6 +288,7 @@ class Primitives(Protocol):
     def page_highmem(self, pfn: int) -> bool: ...
     def folio_mappings(self, folio: Folio) -> list[FolioMapping]: ...
     def mm_is_current(self, mm: Mm) -> bool: ...
+    def folio_mapped(self, folio: Folio) -> bool: ...
 
 
 # Member names of the Protocol, in declaration order (the tests compare
@@ -294,12 +301,12 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
     "folio_clear_arch1", "page_test_arch1", "page_set_arch1", "page_clear_arch1",
     "tlb_preload", "tlb_flush_page", "hpte_insert", "tsb_insert", "tlb_batch_add",
     "set_pmd", "tlb_flush_all", "dcache_flush_user_range", "dcache_flush_user_mm",
-    "cache_flush_all", "dcache_flush_phys",
+    "cache_flush_all", "dcache_flush_phys", "copy_page", "clear_page",
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
     "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has", "page_highmem",
-    "folio_mappings", "mm_is_current",
+    "folio_mappings", "mm_is_current", "folio_mapped",
 )
 
 # ---------------------------------------------------------------------------

@@ -38,6 +38,9 @@ Records, in the order they may appear:
     call flush_cache_mm mm=1          (flush_cache_dup_mm likewise)
     call flush_cache_range vma=1 start=0x.. end=0x..
     call flush_cache_page vma=1 addr=0x.. pfn=0x..
+    folio_mapped pfn=0x.. val=1      (folio_mapped() of the copy's source)
+    call copy_user_highpage to=0x.. from=0x.. addr=0x.. vma=1
+    call clear_user_highpage page=0x.. addr=0x..
     expect <trace line>              (what the model traced for the last call)
     end
 
@@ -211,6 +214,24 @@ class ScriptWriter:
         self._folio_of_pte(k, pmd)
         self.lines.append("call update_mmu_cache_pmd vma=%d addr=%s pmd=%s"
                           % (vma.id, hx(addr), hx(pmd)))
+
+    def call_copy_user_highpage(self, k: Machine, to: Page, src: Page, vaddr: int,
+                                vma: Vma) -> None:
+        self._mm(vma.mm)
+        self._vma(k, vma)
+        self._folio(k, src.folio)
+        if src.folio.total_mapcount() > 0:
+            self.lines.append("folio_mapped pfn=%s val=1" % hx(src.folio.pfn))
+        self._folio(k, to.folio)
+        self._current(k)
+        self.lines.append("call copy_user_highpage to=%s from=%s addr=%s vma=%d current=%d"
+                          % (hx(to.pfn), hx(src.pfn), hx(vaddr), vma.id, k.current_mm.id))
+
+    def call_clear_user_highpage(self, k: Machine, page: Page, vaddr: int) -> None:
+        self._folio(k, page.folio)
+        self._current(k)
+        self.lines.append("call clear_user_highpage page=%s addr=%s current=%d"
+                          % (hx(page.pfn), hx(vaddr), k.current_mm.id))
 
     def expect(self, trace_lines: list[str]) -> None:
         for line in trace_lines:

@@ -46,6 +46,8 @@ _TLB_BATCH_ADD = py_format(TRACE_FORMATS["tlb_batch_add"])
 _DCACHE_FLUSH_USER_RANGE = py_format(TRACE_FORMATS["dcache_flush_user_range"])
 _DCACHE_FLUSH_USER_MM = py_format(TRACE_FORMATS["dcache_flush_user_mm"])
 _CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
+_COPY_PAGE = py_format(TRACE_FORMATS["copy_page"])
+_CLEAR_PAGE = py_format(TRACE_FORMATS["clear_page"])
 _PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
 _SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
 _TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
@@ -195,6 +197,14 @@ class Trace:
     def cache_flush_all(self) -> None:
         if self.enabled:
             self.lines.append(_CACHE_FLUSH_ALL)
+
+    def copy_page(self, src: int, to: int, addr: int, mode: int) -> None:
+        if self.enabled:
+            self.lines.append(_COPY_PAGE % (src, to, addr, mode))
+
+    def clear_page(self, pfn: int, addr: int, mode: int) -> None:
+        if self.enabled:
+            self.lines.append(_CLEAR_PAGE % (pfn, addr, mode))
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:

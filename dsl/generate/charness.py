@@ -65,6 +65,10 @@ SHIM_PRIMITIVES = {
     "tlb_flush_all": "ptdl_prim_tlb_flush_all",
     "store_pmd": "ptdl_prim_store_pmd",
     "flush_dcache_all_colours": "ptdl_prim_flush_dcache_all_colours",
+    # reached through the header's __ptdl_copy_page_mN / __ptdl_clear_page_mN,
+    # which the shim defines (an arch's copy_user_page name is not renamed)
+    "copy_page": "ptdl_prim_copy_page",
+    "clear_page": "ptdl_prim_clear_page",
 }
 
 
@@ -114,6 +118,8 @@ def gcc_flags(a: Arch) -> list[str]:
         flags.append("-DPTDL_LAZY_STORES_AT_ONCE=1")
     for p in sorted(a.primitives, key=lambda p: p.key):
         impl = SHIM_PRIMITIVES.get(p.key)
+        if p.key in ("copy_page", "clear_page"):
+            continue
         if impl is not None and p.ptr_size:
             impl += "_ps"
         if impl is not None and p.vma_range:

@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import catalog
-from ..model import Arch, Expr, FlagOp, Ref, Stmt, When
+from ..model import Arch, EffectStmt, Expr, FlagOp, Ref, Stmt, When, walk_stmts
 from .cwriter import MAX_COLS, B, Ctx, CWriter, Scope, _s, _x
 from .templating import comment_wrap, ident, kwrap
 from .templating import render as render_template
@@ -119,6 +119,10 @@ class HeaderView:
     napot_val: str = ""          # `pfn_clear_lowest when C`: C over val (pte_pfn only)
     cpu_tests: tuple[tuple[str, str], ...] = ()   # (feature, kernel C test) from primitives
     kmap_helpers: tuple[str, ...] = ()            # C names of kmap_local flush primitives
+    # the user-page hooks' helpers: (copy_page|clear_page, mode, the arch's
+    # copy_user_page / clear_user_page name for a user-colour side, or '')
+    user_page_helpers: tuple[tuple[str, int, str], ...] = ()
+    flush_user_page: bool = False                 # copy_user_highpage flushes the source
 
 
 _COMMENTS = {
@@ -132,6 +136,8 @@ _COMMENTS = {
     "flush_cache_dup_mm": "The address space is about to be copied (fork's dup_mmap).",
     "flush_cache_range": "The user range [start, end) of vma is about to be unmapped or changed.",
     "flush_cache_page": "The user page at addr (frame pfn) is about to be unmapped or copied.",
+    "copy_user_highpage": "Copy from to to for the user address vaddr of vma (COW).",
+    "clear_user_highpage": "Zero page for the user address vaddr (an anonymous fault).",
 }
 
 
@@ -157,6 +163,8 @@ INCLUDES: dict[str, str] = {
     "flush_user_alias": "asm/cacheflush.h",
     "flush_cache_all": "asm/cacheflush.h",
     "flush_user_cache": "asm/cacheflush.h",
+    "copy_page": "linux/highmem.h",             # kmap_local_page(), copy_page()
+    "clear_page": "linux/highmem.h",
     "flush_user_cache_mm": "asm/cacheflush.h",     # flush_cache_pages(), flush_dcache_mmap_lock()
     "mm.current": "linux/sched.h",              # current->active_mm
     "each mapping": "linux/pagemap.h",          # folio_flush_mapping(), vma_interval_tree_foreach
@@ -329,7 +337,16 @@ def build_view(a: Arch, source: str) -> HeaderView:
                               (a.pfn_pte_applies.names if a.pfn_pte_applies else ())),
         kmap_helpers=tuple(sorted({ident(a.primitive(n, catalog.EFFECTS[n].c_default))
                                    for n in w.used if n in KMAP_EFFECTS})),
+        user_page_helpers=tuple(sorted(
+            (n, m, a.primitive(n, "") if m else "") for n, m in w.user_page_modes)),
+        flush_user_page=_copy_flushes_source(a),
     )
+
+
+def _copy_flushes_source(a: Arch) -> bool:
+    c = a.call("copy_user_highpage")
+    return c is not None and not c.generic and any(
+        isinstance(s, EffectStmt) and s.name == "flush_user_cache" for s in walk_stmts(c.body))
 
 
 def render(a: Arch, source: str) -> str:

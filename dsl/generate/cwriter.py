@@ -19,6 +19,7 @@ from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Call, Compare, Each, EffectStmt,
                      Expr, FlagOp, Not, Num, Ref, Stmt, When,
                      walk_stmts)
+from .pywriter import user_page_mode
 from .templating import Lazy, c_unparen, macros
 
 MAX_COLS = 100
@@ -143,6 +144,7 @@ class EffectArgs:
     ps: bool = False  # the primitive takes (pointer, size)
     pp: bool = False  # the primitive flushes one page: (vma, addr, pfn)
     vr: bool = False  # the primitive takes (vma, start, end), not (mm, start, end)
+    mode: int = 0     # copy_page / clear_page: bit 0 read, bit 1 write at the user colour
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class CWriter:
         self.preds: set[str] = set()
         self.advances: set[str] = {a.advance}
         self.used: set[str] = set()     # catalog effects and predicates rendered
+        self.user_page_modes: set[tuple[str, int]] = set()   # (copy_page|clear_page, mode)
         self.pred = macros(catalog.MACRO_FILES["predicate"]["c"])
         self.eff = macros(catalog.MACRO_FILES["effect"]["c"])
 
@@ -275,7 +278,9 @@ class CWriter:
                        m_pfn=r("m_pfn"), m_nr=r("m_nr"), m_head=r("m_head"), call=ctx.call,
                        ps=self.a.primitive_ptr_size(s.name),
                        pp=self.a.primitive_per_page(s.name),
-                       vr=self.a.primitive_vma_range(s.name))
+                       vr=self.a.primitive_vma_range(s.name), mode=user_page_mode(s))
+        if s.name in ("copy_page", "clear_page"):
+            self.user_page_modes.add((s.name, x.mode))
         return self.eff.lines(e.c_macro, x)
 
     def flag(self, s: FlagOp, ctx: Ctx) -> list[str]:
@@ -462,6 +467,13 @@ class CWriter:
             return Ctx(name, scope, mm=B("mm"))
         if name in ("flush_cache_range", "flush_cache_page"):
             return Ctx(name, scope, mm=B("vma->vm_mm"), vma=B("vma"))
+        if name == "copy_user_highpage":
+            return Ctx(name, scope, mm=B("vma->vm_mm"), vma=B("vma"), page=B("to"),
+                       folio=B("page_folio(to)"), first_page=B("to"), nr=B("1"),
+                       uaddr=B("vaddr"), src=B("page_folio(from)"))
+        if name == "clear_user_highpage":
+            return Ctx(name, scope, page=B("page"), folio=B("page_folio(page)"),
+                       first_page=B("page"), nr=B("1"), uaddr=B("vaddr"))
         if name == "flush_dcache_folio":
             return Ctx(name, scope, nr=B(_x("folio_nr_pages", "folio")), folio=B("folio"),
                        first_page=B(_x("folio_page", "folio", 0)))

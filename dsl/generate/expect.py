@@ -429,6 +429,10 @@ PREDICATES: dict[str, Callable[[Interp, Cx], bool]] = {
     "folio_highmem": lambda it, cx: False,
     # the direct scenarios map page-cache folios: every pfn has a struct page
     "pfn_valid": lambda it, cx: True,
+    # copy_user_highpage's source: the direct scenarios never copy (no COW
+    # on their path), so the interpreter never reaches these
+    "src_pg_arch_1": lambda it, cx: False,
+    "src_mapped": lambda it, cx: False,
     "vma_exec": lambda it, cx: bool(it.m.vma_flags & VM_EXEC),
     "vma_write": lambda it, cx: bool(it.m.vma_flags & VM_WRITE),
     "vma_shared": lambda it, cx: bool(it.m.vma_flags & VM_SHARED),

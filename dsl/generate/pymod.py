@@ -132,6 +132,8 @@ _SIGS = {
     "flush_cache_dup_mm": "self, k: Primitives, mm: Mm",
     "flush_cache_range": "self, k: Primitives, vma: Vma, start: int, end: int",
     "flush_cache_page": "self, k: Primitives, vma: Vma, addr: int, pfn: int",
+    "copy_user_highpage": "self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma",
+    "clear_user_highpage": "self, k: Primitives, page: Page, vaddr: int",
 }
 
 
@@ -201,6 +203,10 @@ def build_view(a: Arch, source: str) -> ModuleView:
         cx = Cx(c.name, scope, mm="vma.mm") if c.name in ("flush_cache_range",
                                                           "flush_cache_page") \
             else Cx(c.name, scope)
+        if c.name == "copy_user_highpage":
+            cx = Cx(c.name, scope, mm="vma.mm", folio="to.folio", page="to", uaddr="vaddr")
+        elif c.name == "clear_user_highpage":
+            cx = Cx(c.name, scope, folio="page.folio", page="page", uaddr="vaddr")
         body = py.stmts(c.body, cx, 2)
         if c.name in ("update_mmu_cache_range", "update_mmu_cache_pmd"):
             body = ["        " + x for x in macros(_S).lines("umcr_locals", sorted(scope.uses))] + body

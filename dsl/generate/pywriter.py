@@ -62,6 +62,7 @@ class EffectArgs:
     call: str = ""  # the call the effect sits in
     page_shift: int = 12
     pp: bool = False  # the primitive flushes one page per call
+    mode: int = 0     # copy_page / clear_page: bit 0 read, bit 1 write at the user colour
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,17 @@ class Scope:
 
 
 Binding = Union[str, Callable[[], str]]   # code text, or how to write it when read
+
+
+def user_page_mode(s: EffectStmt) -> int:
+    """copy_page(from=, to=) / clear_page(kernel|user): bit 0 reads, bit 1
+    writes through a kernel mapping at the user address's colour."""
+    if s.name == "copy_page":
+        return (1 if s.param("from", "kernel") == "user" else 0) \
+            | (2 if s.param("to", "kernel") == "user" else 0)
+    if s.name == "clear_page":
+        return 2 if s.positional == "user" else 0
+    return 0
 
 
 class Cx:
@@ -266,6 +278,7 @@ class PyWriter:
             return _x("pte_bit", v, self.role_mask(attr))
         p = catalog.PREDICATES[f"{obj}.{attr}"]
         o = cx.folio if obj == "folio" else cx.page if obj == "page" else \
+            "src.folio" if obj == "src" else \
             cx.mm if obj == "mm" else cx.ptev("pte") if obj == "pfn" else cx.vma
         return self.pred.line(p.py_macro, o, cx.uaddr)
 
@@ -376,7 +389,8 @@ class PyWriter:
                        index=Lazy(lambda: cx.index),
                        new_pfn=Lazy(lambda: _x("pte_pfn", cx.ptev("new"))),
                        mapping=Lazy(lambda: cx.mapping), arg=arg, call=cx.call,
-                       page_shift=self.a.page_shift, pp=self.a.primitive_per_page(s.name))
+                       page_shift=self.a.page_shift, pp=self.a.primitive_per_page(s.name),
+                       mode=user_page_mode(s))
         return [pad + self.eff.line(e.py_macro, x)]
 
     def store(self, s: EffectStmt, cx: Cx, depth: int) -> list[str]:

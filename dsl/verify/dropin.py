@@ -41,6 +41,8 @@ CALLS = {
     "flush_cache_dup_mm": "{p}flush_cache_dup_mm(mm);",
     "flush_cache_range": "{p}flush_cache_range(vma, addr, addr + PAGE_SIZE);",
     "flush_cache_page": "{p}flush_cache_page(vma, addr, pte_pfn(pte));",
+    "copy_user_highpage": "{p}copy_user_highpage(page, pte_page(pte), addr, vma);",
+    "clear_user_highpage": "{p}clear_user_highpage(page, addr);",
 }
 _NAMED = re.compile(r"^static inline [^(]*?\bPTDL_RANGE_NAME\((\w+)\)\(", re.M)
 _PLAIN = re.compile(r"^static inline [^(]*?\b(\w+)\(", re.M)

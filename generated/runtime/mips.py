@@ -235,5 +235,18 @@ class Arch_mips(Arch):
         if k.cpu_has('dc_aliases'):
             k.cache_flush_all()
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        if (k.cpu_has('dc_aliases') and k.folio_mapped(src.folio) and not (k.folio_test_arch1(src.folio))):
+            k.copy_page(to, src, vma.mm, vaddr, 1)
+        else:
+            k.copy_page(to, src, vma.mm, vaddr, 0)
+        if (not (k.cpu_has('ic_fills_f_dc')) or k.pages_do_alias(k.kaddr(to.pfn), vaddr)):
+            k.dcache_flush(to.pfn, 1)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        if k.pages_do_alias(k.kaddr(page.pfn), vaddr):
+            k.dcache_flush(page.pfn, 1)
+
 
 ARCH = Arch_mips()

@@ -196,5 +196,9 @@ class Arch_parisc32(Arch):
     def flush_cache_mm(self, k: Primitives, mm: Mm) -> None:
         k.cache_flush_all()
 
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.dcache_flush_user(vma.mm, vaddr, src.pfn, 1)
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+
 
 ARCH = Arch_parisc32()

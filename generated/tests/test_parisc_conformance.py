@@ -38,6 +38,8 @@ CPU_COMBINATIONS: list[tuple[str, ...]] = [
 # which the model reports a violation we believe the kernel really has.
 # The test asserts exactly that check fires.
 FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+    ('lazy_fork', ()): ('stale_data+user_view',
+        "SUSPECTED (model; not confirmed on hardware): parisc clear_user_page is clear_page_asm through the kernel address (6.12 arch/parisc/include/asm/page.h L26) with no flush of that alias, and nothing on the anonymous fault path flushes it (__update_cache cache.c L109-130 acts on page-cache folios only, or on PA8800/PA8900); the zeroed lines stay dirty at the kernel colour while the user writes at its own colour, and fork's flush_cache_dup_mm (flush_cache_all) writes both back in an order that can put the zero page's data over the user's store. Whether PA- RISC hardware resolves such non-equivalent aliases is not modelled (archdef: vipt_aliasing, equivalent only modulo SHM_COLOUR)."),
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

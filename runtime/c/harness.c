@@ -193,6 +193,7 @@ static void rec_folio(const struct rec *r)
 	f->mapping.mapped = num(r, "mapped") != 0;
 	f->highmem = has_field(r, "highmem") && num(r, "highmem") != 0;
 	f->phantom = false;
+	f->fmapped = false;
 	if (num(r, "arch1"))
 		f->pages[0].flags |= 1UL << PG_arch_1;
 	f->index = has_field(r, "index") ? num(r, "index") : 0;
@@ -339,6 +340,15 @@ static void rec_call(const struct rec *r)
 
 		ptdl_enter(r, vma->vm_mm);
 		flush_cache_range(vma, num(r, "start"), num(r, "end"));
+	} else if (!strcmp(r->word, "copy_user_highpage")) {
+		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
+
+		ptdl_enter(r, vma->vm_mm);
+		copy_user_highpage(pfn_to_page(num(r, "to")), pfn_to_page(num(r, "from")),
+				   num(r, "addr"), vma);
+	} else if (!strcmp(r->word, "clear_user_highpage")) {
+		ptdl_enter(r, &init_mm);
+		clear_user_highpage(pfn_to_page(num(r, "page")), num(r, "addr"));
 	} else if (!strcmp(r->word, "flush_cache_page")) {
 		struct vm_area_struct *vma = vma_by_id((int)num(r, "vma"));
 
@@ -391,6 +401,12 @@ static void replay(FILE *in)
 			rec_i_mmap(&r);
 		} else if (!strcmp(r.kind, "page_arch1")) {
 			rec_page_arch1(&r);
+		} else if (!strcmp(r.kind, "folio_mapped")) {
+			struct folio *f = ptdl_folio_at(num(&r, "pfn"));
+
+			if (!f)
+				bad("folio_mapped: no folio", NULL);
+			f->fmapped = num(&r, "val") != 0;
 		} else if (!strcmp(r.kind, "table")) {
 			rec_table(&r);
 		} else if (!strcmp(r.kind, "pte")) {

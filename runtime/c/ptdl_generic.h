@@ -106,4 +106,22 @@ static inline void flush_cache_page(struct vm_area_struct *vma,
 }
 #endif
 
+/* include/linux/highmem.h: kmap_local_page() and copy_user_page() /
+ * clear_user_page(), i.e. copy_page() / clear_page() through the kernel
+ * addresses */
+#ifndef __HAVE_ARCH_COPY_USER_HIGHPAGE
+static inline void copy_user_highpage(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	ptdl_prim_copy_page(to, from, vaddr, 0);
+}
+#endif
+
+#ifndef clear_user_highpage
+static inline void clear_user_highpage(struct page *page, unsigned long vaddr)
+{
+	ptdl_prim_clear_page(page, vaddr, 0);
+}
+#endif
+
 #endif /* PTDL_GENERIC_H */

@@ -120,6 +120,7 @@ struct folio {
 	bool has_mapping;
 	bool highmem;		/* PageHighMem: no permanent kernel address */
 	bool phantom;		/* made up for a pfn with no struct page */
+	bool fmapped;		/* folio_mapped(): script record folio_mapped */
 	pgoff_t index;		/* the file page of pages[0] (script field index=) */
 	struct address_space mapping;
 	struct page *pages;
@@ -867,6 +868,34 @@ static inline void ptdl_prim_flush_user_cache(struct mm_struct *mm, unsigned lon
 /* the one-page form: primitives { flush_user_alias = "name(vma, addr, pfn)" } */
 #define ptdl_prim_flush_user_alias_pp(vma, addr, pfn) \
 	ptdl_prim_flush_user_alias((vma), (addr), (pfn), 1)
+
+/* the user-page hooks' copy / clear (mode bit 0: read, bit 1: write
+ * through a kernel mapping at vaddr's colour; 0: kmap_local_page) */
+static inline void ptdl_prim_copy_page(struct page *to, struct page *from,
+				       unsigned long vaddr, int mode)
+{
+	ptdl_trace("copy_page from=0x%lx to=0x%lx addr=0x%lx mode=%d\n", from->pfn, to->pfn,
+	       vaddr, mode);
+}
+
+static inline void ptdl_prim_clear_page(struct page *page, unsigned long vaddr, int mode)
+{
+	ptdl_trace("clear_page pfn=0x%lx addr=0x%lx mode=%d\n", page->pfn, vaddr, mode);
+}
+
+#define __ptdl_copy_page_m0(to, from, vaddr) ptdl_prim_copy_page((to), (from), (vaddr), 0)
+#define __ptdl_copy_page_m1(to, from, vaddr) ptdl_prim_copy_page((to), (from), (vaddr), 1)
+#define __ptdl_copy_page_m2(to, from, vaddr) ptdl_prim_copy_page((to), (from), (vaddr), 2)
+#define __ptdl_copy_page_m3(to, from, vaddr) ptdl_prim_copy_page((to), (from), (vaddr), 3)
+#define __ptdl_clear_page_m0(page, vaddr) ptdl_prim_clear_page((page), (vaddr), 0)
+#define __ptdl_clear_page_m2(page, vaddr) ptdl_prim_clear_page((page), (vaddr), 2)
+#define __ptdl_flush_user_page(vma, vaddr, page) \
+	ptdl_prim_flush_dcache_user((vma)->vm_mm, (vaddr), (page))
+
+static inline bool folio_mapped(const struct folio *folio)
+{
+	return folio->fmapped;
+}
 
 static inline void ptdl_prim_flush_cache_all(void)
 {

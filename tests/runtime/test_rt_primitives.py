@@ -192,6 +192,8 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.dcache_flush_user_range(2, 0x400000, 16)
     t.dcache_flush_user_mm(2)
     t.cache_flush_all()
+    t.copy_page(0x1003, 0x2000, 0x400000, 1)
+    t.clear_page(0x2001, 0x401000, 2)
     t.pte_clear(1, 12)
     t.set_pmd(1, 0x200000, 0x0)
     return dict(zip(P.TRACE_FORMATS, t.lines))
@@ -229,6 +231,8 @@ EXPECTED_LINES: dict[str, str] = {
     "dcache_flush_user_range": "dcache_flush_user_range mm=2 addr=0x400000 nr=16",
     "dcache_flush_user_mm": "dcache_flush_user_mm mm=2",
     "cache_flush_all": "cache_flush_all",
+    "copy_page": "copy_page from=0x1003 to=0x2000 addr=0x400000 mode=1",
+    "clear_page": "clear_page pfn=0x2001 addr=0x401000 mode=2",
     "pte_clear": "pte_clear pt=1 idx=12",
     "set_pmd": "set_pmd mm=1 addr=0x200000 pfn=0x0",
 }

@@ -22,6 +22,7 @@
 #ifndef _ASM_MIPS_PGTABLE_RANGE_H
 #define _ASM_MIPS_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pagemap.h>
@@ -152,6 +153,45 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 	return false;
 }
 
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 1: read at the user colour, write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m1
+static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_coherent(from, vaddr);
+
+	copy_page(kto, kfrom);
+	kunmap_coherent();
+	kunmap_local(kto);
+}
+#endif
+
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
@@ -271,5 +311,34 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	if (cpu_has_dc_aliases &&
+		folio_mapped(page_folio(from)) &&
+		!test_bit(PG_arch_1, &page_folio(from)->flags))
+		__ptdl_copy_page_m1(to, from, vaddr);
+	else
+		__ptdl_copy_page_m0(to, from, vaddr);
+	if (!cpu_has_ic_fills_f_dc ||
+		pages_do_alias((unsigned long)page_address(to), vaddr))
+		flush_data_cache_page((unsigned long)page_address(to));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	if (pages_do_alias((unsigned long)page_address(page), vaddr))
+		flush_data_cache_page((unsigned long)page_address(page));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8ad6a34a8dd90aba82e07cc2815f0047e7f0ff9cf4fad9ecffdd314568e7cac8
+// ptdl-checksum: sha256:39c9f288a07f4d98b02bd6ef306f59990c30c4a1ffa1eda59536bbafa511509a

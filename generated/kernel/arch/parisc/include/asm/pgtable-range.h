@@ -22,6 +22,7 @@
 #ifndef _ASM_PARISC_PGTABLE_RANGE_H
 #define _ASM_PARISC_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pagemap.h>
@@ -139,6 +140,26 @@ static inline bool __ptdl_pte_user(pte_t pte)
 
 	return (val & PTDL_PARISC_PTE_USER);
 }
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
+/* the source's user lines at vaddr (cachetlb.rst flush_cache_page) */
+#ifndef __ptdl_flush_user_page
+#define __ptdl_flush_user_page(vma, vaddr, page) \
+	flush_cache_page(vma, vaddr, page_to_pfn(page))
+#endif
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
@@ -272,5 +293,16 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_flush_user_page(vma, vaddr, from);
+	__ptdl_copy_page_m0(to, from, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9f6fc100db721db5c4d0389636b70deb4bc78503e51379b8346f46ebfaa1cede
+// ptdl-checksum: sha256:6449dd15b860e49d87f55c0b134bc268507e33be32f76740ba56dab7956ac317

@@ -23,6 +23,7 @@
 #ifndef _ASM_PARISC32_PGTABLE_RANGE_H
 #define _ASM_PARISC32_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pagemap.h>
@@ -140,6 +141,26 @@ static inline bool __ptdl_pte_user(pte_t pte)
 
 	return (val & PTDL_PARISC32_PTE_USER);
 }
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
+/* the source's user lines at vaddr (cachetlb.rst flush_cache_page) */
+#ifndef __ptdl_flush_user_page
+#define __ptdl_flush_user_page(vma, vaddr, page) \
+	flush_cache_page(vma, vaddr, page_to_pfn(page))
+#endif
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
@@ -273,5 +294,16 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_flush_user_page(vma, vaddr, from);
+	__ptdl_copy_page_m0(to, from, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:810494c590b11d4ac7e77ebeec9feaab4a6700d633cc3420f1649063d6c0b321
+// ptdl-checksum: sha256:8f4e4331d72967f80c0fd2c8f8813e28057987cb96a5b31963a68cd22454fe60
