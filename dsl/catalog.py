@@ -344,6 +344,9 @@ PREDICATE_ENTRIES: tuple[Predicate, ...] = (
     Predicate("folio", "has_mapping", "folio_flush_mapping() is not NULL (page cache folio)"),
     Predicate("folio", "mapped", "its mapping has user mappings (mapping_mapped())"),
     Predicate("folio", "large", "more than one page"),
+    Predicate("folio", "pte_mapped", "folio_mapped(): a user page table maps some page of the "
+              "folio (arm's flush_dcache_folio defers on !folio_mapped(); folio.mapped is "
+              "the file's mapping_mapped())"),
     Predicate("page", "pg_arch_1", "this 4 KiB page's PG_arch_1 bit (per-page arches)",
               "pg_arch_1 test page={page:#x} -> {value:d}"),
     Predicate("page", "aliases", "the page's kernel address and its user address differ in colour (pages_do_alias())"),

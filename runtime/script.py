@@ -38,7 +38,7 @@ Records, in the order they may appear:
     call flush_cache_mm mm=1          (flush_cache_dup_mm likewise)
     call flush_cache_range vma=1 start=0x.. end=0x..
     call flush_cache_page vma=1 addr=0x.. pfn=0x..
-    folio_mapped pfn=0x.. val=1      (folio_mapped() of the copy's source)
+    folio_mapped pfn=0x.. val=1      (folio_mapped(): after a mapped folio's record, and for the copy's source)
     call copy_user_highpage to=0x.. from=0x.. addr=0x.. vma=1
     call clear_user_highpage page=0x.. addr=0x..
     expect <trace line>              (what the model traced for the last call)
@@ -98,6 +98,8 @@ class ScriptWriter:
                              0 if m is None else m.id,
                              int(k.mapping_mapped(f)), int(f.page_arch1[0]), hx(f.index),
                              " highmem=1" if f.highmem else ""))
+        if f.total_mapcount() > 0:      # folio_mapped() (the folio record clears it)
+            self.lines.append("folio_mapped pfn=%s val=1" % hx(f.pfn))
         for i in range(1, f.nr_pages):
             if f.page_arch1[i]:
                 self.lines.append("page_arch1 pfn=%s val=1" % hx(f.pfn + i))

@@ -190,7 +190,7 @@ class Arch_arm_v6(Arch):
             if k.folio_test_arch1(folio):
                 k.folio_clear_arch1(folio)
         else:
-            if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
+            if (k.folio_has_mapping(folio) and not (k.folio_mapped(folio))):
                 k.folio_clear_arch1(folio)
             else:
                 k.dcache_flush(folio.pfn, folio.nr_pages)

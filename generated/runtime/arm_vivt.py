@@ -182,7 +182,7 @@ class Arch_arm_vivt(Arch):
                         k.dcache_flush_user(_m2.mm, _m2.addr, _m2.pfn, _m2.nr)
 
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
-        if (k.folio_has_mapping(folio) and not (k.mapping_mapped(folio))):
+        if (k.folio_has_mapping(folio) and not (k.folio_mapped(folio))):
             k.folio_clear_arch1(folio)
         else:
             k.dcache_flush(folio.pfn, folio.nr_pages)

@@ -220,8 +220,7 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 	if (!__ptdl_cpu_has_vipt_aliasing) {
 		if (test_bit(PG_arch_1, &folio->flags))
 			clear_bit(PG_arch_1, &folio->flags);
-	} else if ((folio_flush_mapping(folio) != NULL) &&
-		!mapping_mapped(folio_flush_mapping(folio))) {
+	} else if ((folio_flush_mapping(folio) != NULL) && !folio_mapped(folio)) {
 		clear_bit(PG_arch_1, &folio->flags);
 	} else {
 		__cpuc_flush_dcache_area(folio_address(folio), folio_size(folio));
@@ -291,4 +290,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_ARM_V6_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e024c07f4152bb284834b337d51d2c3f33d852f61229195b16322292d2370303
+// ptdl-checksum: sha256:6348c6b71ec5af6a0ead1db14f7dbfb8627769d8dcd8f0a6d7bca30b694ae00e

@@ -195,8 +195,7 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 /* The kernel wrote to the folio through its kernel mapping. */
 static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 {
-	if ((folio_flush_mapping(folio) != NULL) &&
-		!mapping_mapped(folio_flush_mapping(folio))) {
+	if ((folio_flush_mapping(folio) != NULL) && !folio_mapped(folio)) {
 		clear_bit(PG_arch_1, &folio->flags);
 	} else {
 		__cpuc_flush_dcache_area(folio_address(folio), folio_size(folio));
@@ -271,4 +270,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #endif
 
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:7c3e685c0c65fd2284cbe3a0077f57c005366982ec6cf053ae53d9322088ad5f
+// ptdl-checksum: sha256:775da4f1e0c511f0a568c64b3398e148e60b5f4741940fb58915573bfed7ad37
