@@ -27,6 +27,7 @@
 #ifndef _ASM_ARM_VIVT_PGTABLE_RANGE_H
 #define _ASM_ARM_VIVT_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pagemap.h>
@@ -128,6 +129,37 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 {
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
+
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
+/* the source's user lines at vaddr (cachetlb.rst flush_cache_page) */
+#ifndef __ptdl_flush_user_page
+#define __ptdl_flush_user_page(vma, vaddr, page) \
+	flush_cache_page(vma, vaddr, page_to_pfn(page))
+#endif
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
@@ -269,5 +301,27 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #define flush_cache_dup_mm flush_cache_dup_mm
 #endif
 
+/* Copy from to to for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_flush_user_page(vma, vaddr, from);
+	__ptdl_copy_page_m0(to, from, vaddr);
+	__cpuc_flush_dcache_area(page_address(to), PAGE_SIZE);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	__cpuc_flush_dcache_area(page_address(page), PAGE_SIZE);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:775da4f1e0c511f0a568c64b3398e148e60b5f4741940fb58915573bfed7ad37
+// ptdl-checksum: sha256:f411662d2d9d57caf006a1b93d0f33b4912e06de927bf43c52755e4a0f5247f9
