@@ -301,7 +301,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #define flush_cache_dup_mm flush_cache_dup_mm
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -324,4 +324,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f411662d2d9d57caf006a1b93d0f33b4912e06de927bf43c52755e4a0f5247f9
+// ptdl-checksum: sha256:e0ff0f34e083861936df6056527230dbee366b62cee3e83c9e9b42a1149e03a9

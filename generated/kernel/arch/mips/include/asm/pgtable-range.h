@@ -311,7 +311,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -341,4 +341,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:39c9f288a07f4d98b02bd6ef306f59990c30c4a1ffa1eda59536bbafa511509a
+// ptdl-checksum: sha256:6addf7daadd4e79c3f50eb259347373b0754ae7ef8a4495236874226173e2f68

@@ -293,7 +293,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -305,4 +305,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6449dd15b860e49d87f55c0b134bc268507e33be32f76740ba56dab7956ac317
+// ptdl-checksum: sha256:d7fa0651a907a3039fad9286dab70dbcf26f0ee3c8d7f899de0f2ee0fc7a1bdf

@@ -294,7 +294,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -306,4 +306,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8f4e4331d72967f80c0fd2c8f8813e28057987cb96a5b31963a68cd22454fe60
+// ptdl-checksum: sha256:87aa90c7600093caf1b76617474315dc90066ba178ff558e1afcaa38a167f82e
