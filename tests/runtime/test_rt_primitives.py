@@ -192,6 +192,7 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.dcache_flush_user_range(2, 0x400000, 16)
     t.dcache_flush_user_mm(2)
     t.cache_flush_all()
+    t.dcache_flush_phys(0x1002, 1)
     t.copy_page(0x1003, 0x2000, 0x400000, 1)
     t.clear_page(0x2001, 0x401000, 2)
     t.pte_clear(1, 12)
@@ -231,6 +232,7 @@ EXPECTED_LINES: dict[str, str] = {
     "dcache_flush_user_range": "dcache_flush_user_range mm=2 addr=0x400000 nr=16",
     "dcache_flush_user_mm": "dcache_flush_user_mm mm=2",
     "cache_flush_all": "cache_flush_all",
+    "dcache_flush_phys": "dcache_flush_phys pfn=0x1002 nr=1",
     "copy_page": "copy_page from=0x1003 to=0x2000 addr=0x400000 mode=1",
     "clear_page": "clear_page pfn=0x2001 addr=0x401000 mode=2",
     "pte_clear": "pte_clear pt=1 idx=12",
