@@ -165,15 +165,14 @@ class Arch_arm_v6(Arch):
         return PROT_TABLE[vm_flags & 15]
 
     def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
-        if (self._d_valid_user(pte) and k.pfn_valid(self.pte_pfn(pte)) and (k.cpu_has('vipt_aliasing') or self.pte_exec(pte))):
-            if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
-                k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
-                k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
-                if (k.cpu_has('vipt_aliasing') and k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte)))):
-                    for _m1 in k.folio_mappings(k.pfn_folio(self.pte_pfn(pte))):
-                        k.dcache_flush_user(_m1.mm, _m1.addr, _m1.pfn, _m1.nr)
-            if self.pte_exec(pte):
-                k.icache_flush_all()
+        if (self._d_valid_user(pte) and k.pfn_valid(self.pte_pfn(pte)) and (k.cpu_has('vipt_aliasing') or self.pte_exec(pte)) and not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))))):
+            k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
+            k.dcache_flush(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+            if (k.cpu_has('vipt_aliasing') and k.folio_has_mapping(k.pfn_folio(self.pte_pfn(pte)))):
+                for _m1 in k.folio_mappings(k.pfn_folio(self.pte_pfn(pte))):
+                    k.dcache_flush_user(_m1.mm, _m1.addr, _m1.pfn, _m1.nr)
+        if (self._d_valid_user(pte) and k.pfn_valid(self.pte_pfn(pte)) and self.pte_exec(pte)):
+            k.icache_flush_all()
         _i2 = 0
         while True:
             k.set_pte(ptep.offset(_i2), pte)

@@ -215,9 +215,11 @@ def test_call_script_records_state_and_expectations() -> None:
     pte = 0x3 | 0x40 | 0x80 | 0x300 | 0x400 | 0x800 | (1 << 53) | (0x1000 << 12)
     assert pte == 0x20000001000fc3
     i = lines.index("call set_ptes mm=1 addr=0x400000 pt=1 idx=0 pte=0x20000001000fc3 nr=4 current=1")
-    assert lines[i - 3:i] == [
+    # set_pte_range adds the rmap before set_ptes: folio_mapped() is true
+    assert lines[i - 4:i] == [
         "vma id=1 mm=1 start=0x400000 end=0x404000 flags=0x5 pgoff=0x0 file=1 mapped=1",
         "folio pfn=0x1000 order=2 anon=0 mapping=1 mapped=1 arch1=0 index=0x0",
+        "folio_mapped pfn=0x1000 val=1",
         "table pt=1 mm=1 base=0x400000 empty=0x0"]
     assert lines[i + 1:i + 4] == [
         "expect ptc_set pt=1 idx=0 val=0x20000001000fc3 nr=4",

@@ -154,41 +154,42 @@ static inline bool __ptdl_pte_valid_user(pte_t pte)
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
+	struct folio *folio = page_folio(pte_page(pte));
+
 	if (__ptdl_pte_valid_user(pte) &&
 		pfn_valid(__ptdl_pte_pfn(pte)) &&
-		(__ptdl_cpu_has_vipt_aliasing || __ptdl_pte_exec(pte))) {
-		struct folio *folio = page_folio(pte_page(pte));
+		(__ptdl_cpu_has_vipt_aliasing || __ptdl_pte_exec(pte)) &&
+		!test_bit(PG_arch_1, &folio->flags)) {
+		set_bit(PG_arch_1, &folio->flags);
+		__cpuc_flush_dcache_area(folio_address(folio), folio_size(folio));
+		if (__ptdl_cpu_has_vipt_aliasing &&
+			(folio_flush_mapping(folio) != NULL)) {
+			if (folio_flush_mapping(folio)) {
+				struct address_space *mapping = folio_flush_mapping(folio);
+				pgoff_t first = folio->index;
+				pgoff_t last = first + folio_nr_pages(folio) - 1;
+				struct vm_area_struct *mvma;
 
-		if (!test_bit(PG_arch_1, &folio->flags)) {
-			set_bit(PG_arch_1, &folio->flags);
-			__cpuc_flush_dcache_area(folio_address(folio), folio_size(folio));
-			if (__ptdl_cpu_has_vipt_aliasing &&
-				(folio_flush_mapping(folio) != NULL)) {
-				if (folio_flush_mapping(folio)) {
-					struct address_space *mapping = folio_flush_mapping(folio);
-					pgoff_t first = folio->index;
-					pgoff_t last = first + folio_nr_pages(folio) - 1;
-					struct vm_area_struct *mvma;
+				flush_dcache_mmap_lock(mapping);
+				vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
+					pgoff_t m_lo = max(mvma->vm_pgoff, first);
+					unsigned long m_addr = mvma->vm_start +
+						((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
+					unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
+					pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
+							    last);
+					unsigned int m_nr = m_end - m_lo + 1;
 
-					flush_dcache_mmap_lock(mapping);
-					vma_interval_tree_foreach(mvma, &mapping->i_mmap, first, last) {
-						pgoff_t m_lo = max(mvma->vm_pgoff, first);
-						unsigned long m_addr = mvma->vm_start +
-							((m_lo - mvma->vm_pgoff) << PAGE_SHIFT);
-						unsigned long m_pfn = folio_pfn(folio) + (m_lo - first);
-						pgoff_t m_end = min(mvma->vm_pgoff + vma_pages(mvma) - 1,
-								    last);
-						unsigned int m_nr = m_end - m_lo + 1;
-
-						flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
-					}
-					flush_dcache_mmap_unlock(mapping);
+					flush_cache_pages(mvma, m_addr, m_pfn, m_nr);
 				}
+				flush_dcache_mmap_unlock(mapping);
 			}
 		}
-		if (__ptdl_pte_exec(pte))
-			__flush_icache_all();
 	}
+	if (__ptdl_pte_valid_user(pte) &&
+		pfn_valid(__ptdl_pte_pfn(pte)) &&
+		__ptdl_pte_exec(pte))
+		__flush_icache_all();
 	for (;;) {
 		set_pte_ext(ptep, pte, addr < TASK_SIZE ? PTE_EXT_NG : 0);
 		if (--nr == 0)
@@ -290,4 +291,4 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #endif
 
 #endif /* _ASM_ARM_V6_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6348c6b71ec5af6a0ead1db14f7dbfb8627769d8dcd8f0a6d7bca30b694ae00e
+// ptdl-checksum: sha256:c86afda7603b23d54fc7fef993723ed7c7c9dcb9c667540f9d27d232d2ad70d3

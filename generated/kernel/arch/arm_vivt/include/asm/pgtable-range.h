@@ -141,7 +141,7 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -324,4 +324,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e0ff0f34e083861936df6056527230dbee366b62cee3e83c9e9b42a1149e03a9
+// ptdl-checksum: sha256:cf0888144b8a3175df0419c2b2f248f07edc5d2d61dd831ff63b3b3a17435b18

@@ -164,7 +164,7 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -178,7 +178,7 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 }
 #endif
 
-/* copy_user_highpage's copy, mode 1: read at the user colour, write through kmap_local_page() */
+/* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m1
 static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -341,4 +341,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6addf7daadd4e79c3f50eb259347373b0754ae7ef8a4495236874226173e2f68
+// ptdl-checksum: sha256:11003924e2a37ff2a5344885a375079d917489f6b9e03f76735ca1d8dcdc7693

@@ -141,7 +141,7 @@ static inline bool __ptdl_pte_user(pte_t pte)
 	return (val & PTDL_PARISC_PTE_USER);
 }
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -305,4 +305,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d7fa0651a907a3039fad9286dab70dbcf26f0ee3c8d7f899de0f2ee0fc7a1bdf
+// ptdl-checksum: sha256:65237aa027582600ae65c6e47dcba8d03dcd0f348c8947ed3b6279e53af13a7b

@@ -142,7 +142,7 @@ static inline bool __ptdl_pte_user(pte_t pte)
 	return (val & PTDL_PARISC32_PTE_USER);
 }
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -306,4 +306,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:87aa90c7600093caf1b76617474315dc90066ba178ff558e1afcaa38a167f82e
+// ptdl-checksum: sha256:203418105e2f697e5094404573e12ebbf751aed24866a6cef1e2f9925d7bb813
