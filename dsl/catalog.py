@@ -596,6 +596,11 @@ PTR_SIZE_SUFFIX = "(ptr, size)"
 # the header (and the model) call it once per page (parisc flush_cache_page).
 PER_PAGE_EFFECTS: tuple[str, ...] = ("flush_user_alias",)
 PER_PAGE_SUFFIX = "(vma, addr, pfn)"
+# Effects whose primitive may take (vma, start, end) instead of (mm, start,
+# end): written `name(vma, start, end)` (arm vivt_flush_cache_range); the
+# page form calls it with (vma, addr, addr + PAGE_SIZE).
+VMA_RANGE_EFFECTS: tuple[str, ...] = ("flush_user_cache",)
+VMA_RANGE_SUFFIX = "(vma, start, end)"
 
 
 def effect_names() -> list[str]:

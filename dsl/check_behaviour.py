@@ -101,8 +101,9 @@ class BehaviourChecks(CheckerBase):
                 self.err(p.loc, f"unknown primitive '{p.key}'"
                          f"{did_you_mean(p.key, catalog.PRIMITIVE_KEYS)}", p.origin)
             if not C_IDENT.match(p.name) or ("(" in p.c_name and not p.ptr_size
-                                               and not p.per_page):
-                hint = (f" (or NAME{catalog.PTR_SIZE_SUFFIX}, NAME{catalog.PER_PAGE_SUFFIX})"
+                                               and not p.per_page and not p.vma_range):
+                hint = (f" (or NAME{catalog.PTR_SIZE_SUFFIX}, NAME{catalog.PER_PAGE_SUFFIX},"
+                        f" NAME{catalog.VMA_RANGE_SUFFIX})"
                         if "(" in p.c_name else "")
                 self.err(p.loc, f"primitive name {p.c_name!r} is not a C identifier{hint}",
                          p.origin)
@@ -112,6 +113,9 @@ class BehaviourChecks(CheckerBase):
             elif p.per_page and p.key not in catalog.PER_PAGE_EFFECTS:
                 self.err(p.loc, f"primitive '{p.key}' cannot take {catalog.PER_PAGE_SUFFIX} "
                          f"(only {', '.join(catalog.PER_PAGE_EFFECTS)})", p.origin)
+            elif p.vma_range and p.key not in catalog.VMA_RANGE_EFFECTS:
+                self.err(p.loc, f"primitive '{p.key}' cannot take {catalog.VMA_RANGE_SUFFIX} "
+                         f"(only {', '.join(catalog.VMA_RANGE_EFFECTS)})", p.origin)
         if not C_IDENT.match(a.name):
             self.err(a.loc, f"arch name '{a.name}' is not an identifier", a.name)
         kinds = {c.kind for c in a.cites}

@@ -333,6 +333,11 @@ class Primitive:
         """The function flushes one page: (vma, user address, pfn)."""
         return self.c_name.replace(" ", "").endswith("(vma,addr,pfn)")
 
+    @property
+    def vma_range(self) -> bool:
+        """The function takes (vma, start, end) rather than (mm, start, end)."""
+        return self.c_name.replace(" ", "").endswith("(vma,start,end)")
+
 
 @dataclass(frozen=True)
 class Cite:
@@ -481,6 +486,10 @@ class Arch:
     def primitive_per_page(self, key: str) -> bool:
         """The arch's primitive for effect `key` flushes one page per call."""
         return any(p.key == key and p.per_page for p in self.primitives)
+
+    def primitive_vma_range(self, key: str) -> bool:
+        """The arch's primitive for effect `key` takes (vma, start, end)."""
+        return any(p.key == key and p.vma_range for p in self.primitives)
 
     def setting(self, name: str) -> Setting | None:
         for k, s in self.settings:

@@ -124,6 +124,8 @@ def gcc_flags(a: Arch) -> list[str]:
             continue
         if impl is not None and p.ptr_size:
             impl += "_ps"
+        if impl is not None and p.vma_range:
+            impl += "_vr"
         if impl is not None and p.per_page:
             # the header calls it as __ptdl_user_page (c/effects.j2)
             flags.append(f"-D__ptdl_user_page={impl}_pp")

@@ -136,7 +136,7 @@ _COMMENTS = {
     "flush_cache_dup_mm": "The address space is about to be copied (fork's dup_mmap).",
     "flush_cache_range": "The user range [start, end) of vma is about to be unmapped or changed.",
     "flush_cache_page": "The user page at addr (frame pfn) is about to be unmapped or copied.",
-    "copy_user_highpage": "Copy from to to for the user address vaddr of vma (COW).",
+    "copy_user_highpage": "Copy page from into page to, for the user address vaddr of vma (COW).",
     "clear_user_highpage": "Zero page for the user address vaddr (an anonymous fault).",
 }
 

@@ -143,6 +143,7 @@ class EffectArgs:
     call: str = ""
     ps: bool = False  # the primitive takes (pointer, size)
     pp: bool = False  # the primitive flushes one page: (vma, addr, pfn)
+    vr: bool = False  # the primitive takes (vma, start, end), not (mm, start, end)
     mode: int = 0     # copy_page / clear_page: bit 0 read, bit 1 write at the user colour
 
 
@@ -276,7 +277,8 @@ class CWriter:
                        first=Lazy(first), count=Lazy(count), m_addr=r("m_addr"),
                        m_pfn=r("m_pfn"), m_nr=r("m_nr"), m_head=r("m_head"), call=ctx.call,
                        ps=self.a.primitive_ptr_size(s.name),
-                       pp=self.a.primitive_per_page(s.name), mode=user_page_mode(s))
+                       pp=self.a.primitive_per_page(s.name),
+                       vr=self.a.primitive_vma_range(s.name), mode=user_page_mode(s))
         if s.name in ("copy_page", "clear_page"):
             self.user_page_modes.add((s.name, x.mode))
         return self.eff.lines(e.c_macro, x)

@@ -194,7 +194,6 @@ static void rec_folio(const struct rec *r)
 	f->highmem = has_field(r, "highmem") && num(r, "highmem") != 0;
 	f->user_mapped = has_field(r, "user_mapped") && num(r, "user_mapped") != 0;
 	f->phantom = false;
-	f->fmapped = false;
 	if (num(r, "arch1"))
 		f->pages[0].flags |= 1UL << PG_arch_1;
 	f->index = has_field(r, "index") ? num(r, "index") : 0;
@@ -402,12 +401,6 @@ static void replay(FILE *in)
 			rec_i_mmap(&r);
 		} else if (!strcmp(r.kind, "page_arch1")) {
 			rec_page_arch1(&r);
-		} else if (!strcmp(r.kind, "folio_mapped")) {
-			struct folio *f = ptdl_folio_at(num(&r, "pfn"));
-
-			if (!f)
-				bad("folio_mapped: no folio", NULL);
-			f->fmapped = num(&r, "val") != 0;
 		} else if (!strcmp(r.kind, "table")) {
 			rec_table(&r);
 		} else if (!strcmp(r.kind, "pte")) {

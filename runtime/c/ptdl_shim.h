@@ -121,7 +121,6 @@ struct folio {
 	bool highmem;		/* PageHighMem: no permanent kernel address */
 	bool user_mapped;	/* folio_mapped(): a page of it in a user page table */
 	bool phantom;		/* made up for a pfn with no struct page */
-	bool fmapped;		/* folio_mapped(): script record folio_mapped */
 	pgoff_t index;		/* the file page of pages[0] (script field index=) */
 	struct address_space mapping;
 	struct page *pages;
@@ -867,6 +866,10 @@ static inline void ptdl_prim_flush_user_cache(struct mm_struct *mm, unsigned lon
 	       (end - start) >> PAGE_SHIFT);
 }
 
+/* the (vma, start, end) form: primitives { flush_user_cache = "name(vma, start, end)" } */
+#define ptdl_prim_flush_user_cache_vr(vma, start, end) \
+	ptdl_prim_flush_user_cache((vma)->vm_mm, (start), (end))
+
 /* the one-page form: primitives { flush_user_alias = "name(vma, addr, pfn)" } */
 #define ptdl_prim_flush_user_alias_pp(vma, addr, pfn) \
 	ptdl_prim_flush_user_alias((vma), (addr), (pfn), 1)
@@ -905,11 +908,6 @@ static inline void ptdl_prim_clear_page(struct page *page, unsigned long vaddr, 
 #define __ptdl_clear_page_m2(page, vaddr) ptdl_prim_clear_page((page), (vaddr), 2)
 #define __ptdl_flush_user_page(vma, vaddr, page) \
 	ptdl_prim_flush_dcache_user((vma)->vm_mm, (vaddr), (page))
-
-static inline bool folio_mapped(const struct folio *folio)
-{
-	return folio->fmapped;
-}
 
 static inline void ptdl_prim_flush_cache_all(void)
 {

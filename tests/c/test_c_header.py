@@ -125,6 +125,8 @@ def test_primitive_renames_reach_the_shim() -> None:
             impl = charness.SHIM_PRIMITIVES[p.key]
             if p.ptr_size:          # name(ptr, size): the shim's (pointer, size) form
                 impl += "_ps"
+            if p.vma_range:         # name(vma, start, end): the shim's (vma, start, end) form
+                impl += "_vr"
             if p.per_page:          # name(vma, addr, pfn): called as __ptdl_user_page
                 assert f"-D__ptdl_user_page={impl}_pp" in flags
                 continue

@@ -102,6 +102,10 @@ CASES = [
      "vivtish"),
     ("vivtish_no_flush_cache_range", "cache_munmap_shared_written", (), "stale_data", "vivtish"),
     ("vivtish_no_flush_cache_page", "cache_cow_private", (), "user_line_after_unmap", "vivtish"),
+    # arm ARMv6 aliasing VIPT: __flush_dcache_folio flushes the head page's
+    # user colour only (arch/arm/mm/flush.c:229-235, 6.12.117)
+    ("arm_v6_alias_head_only", "alias_write_mapped_folio", ("vipt_aliasing",), "stale_data",
+     "arm_v6"),
     # m10-oracle: PG_dcache_clean on an aliasing cache speaks for the
     # kernel's data (the user's own stores at a user colour are allowed
     # under the set flag: nios2 is clean)

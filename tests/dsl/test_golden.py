@@ -48,6 +48,7 @@ EXPECTED_MESSAGE = {
     "pfn_too_narrow": "PFN fields hold 36 bits, but phys_bits 52 with page_shift 12 needs 40",
     "pg_arch_1_granularity": "per-folio PG_arch_1 used by an arch that declares it per page",
     "primitive_not_c_ident": "primitive name 'sync-icache aliases' is not a C identifier",
+    "primitive_form_wrong_effect": "primitive 'flush_dcache' cannot take (vma, start, end)",
     "none_ignores_errors": "none_ignores names unknown field 'dirrty'",
     "pfn_pte_applies_errors": "pfn_pte applies unknown mutator 'mkshiny'",
     "cpu_primitive_errors": "names undeclared CPU feature 'dc_alias'",

@@ -18,7 +18,7 @@ VERIFIED_ARCHS = ("x86", "arm64", "arm64_64k", "mips", "s390", "riscv", "riscv32
                   "alpha", "m68k", "m68k_coldfire",
                   "powerpc", "powerpc_radix", "powerpc32", "sparc64", "sparc32",
                   "arm", "parisc32", "sh", "sparc64_sun4v", "powerpc32_603", "powerpc_e500",
-                  "arc", "arc_pae40")
+                  "arc", "arc_pae40", "arm_lpae", "arm_v6", "arm_vivt")
 
 
 def require() -> bool:

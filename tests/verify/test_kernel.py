@@ -19,7 +19,8 @@ ROOT_ARCH = {"x86": "x86", "arm64": "arm64", "arm64_64k": "arm64", "mips": "mips
              "sparc64": "sparc64", "sparc32": "sparc32", "arm": "arm",
              "parisc32": "parisc32", "sh": "sh", "sparc64_sun4v": "sparc64_sun4v",
              "powerpc32_603": "powerpc32", "powerpc_e500": "powerpc_e500",
-             "arc": "arc", "arc_pae40": "arc_pae40"}
+             "arc": "arc", "arc_pae40": "arc_pae40",
+             "arm_lpae": "arm", "arm_v6": "arm", "arm_vivt": "arm"}
 
 
 @lru_cache(maxsize=None)

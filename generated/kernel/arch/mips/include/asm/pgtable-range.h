@@ -164,7 +164,7 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -178,7 +178,7 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 }
 #endif
 
-/* copy_user_highpage's copy, mode 1: read at the user colour, write through kmap_local_page() */
+/* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m1
 static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -311,7 +311,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -341,4 +341,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:39c9f288a07f4d98b02bd6ef306f59990c30c4a1ffa1eda59536bbafa511509a
+// ptdl-checksum: sha256:11003924e2a37ff2a5344885a375079d917489f6b9e03f76735ca1d8dcdc7693

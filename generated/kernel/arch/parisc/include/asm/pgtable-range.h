@@ -141,7 +141,7 @@ static inline bool __ptdl_pte_user(pte_t pte)
 	return (val & PTDL_PARISC_PTE_USER);
 }
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -293,16 +293,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* The address space is about to be copied (fork's dup_mmap). */
-static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
-{
-	flush_cache_all();
-}
-#ifndef PTDL_RANGE_PREFIX
-#define flush_cache_dup_mm flush_cache_dup_mm
-#endif
-
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -314,4 +305,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d9ee00e96f8fbcb52e5ef341480c78165d0eb0f660e95c3d083bc1a9b2e23cc5
+// ptdl-checksum: sha256:65237aa027582600ae65c6e47dcba8d03dcd0f348c8947ed3b6279e53af13a7b

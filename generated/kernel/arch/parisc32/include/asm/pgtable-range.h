@@ -142,7 +142,7 @@ static inline bool __ptdl_pte_user(pte_t pte)
 	return (val & PTDL_PARISC32_PTE_USER);
 }
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -294,16 +294,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* The address space is about to be copied (fork's dup_mmap). */
-static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
-{
-	flush_cache_all();
-}
-#ifndef PTDL_RANGE_PREFIX
-#define flush_cache_dup_mm flush_cache_dup_mm
-#endif
-
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -315,4 +306,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:0f6c0f51e82b650058581c2252699ea9b83992644755ef80f10f391b5fbd8497
+// ptdl-checksum: sha256:203418105e2f697e5094404573e12ebbf751aed24866a6cef1e2f9925d7bb813
