@@ -19,7 +19,7 @@ archdefs/arc_pae40.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -29,14 +29,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 13
-PAGE_SIZE = 8192
-PFN_PTE_SHIFT = 13
-PFN_MASK = 0xffffffffffffe000
-WORD_MASK = 0xffffffffffffffff
+PAGE_SHIFT: Final = 13
+PAGE_SIZE: Final = 8192
+PFN_PTE_SHIFT: Final = 13
+PFN_MASK: Final = 0xffffffffffffe000
+WORD_MASK: Final = 0xffffffffffffffff
+PROT_MASK: Final = 0x1fff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x201,  # 0x0
     0x209,  # 0x1
     0x209,  # 0x2
@@ -153,10 +154,10 @@ class Arch_arc_pae40(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0x7ffffff) << 13) | (((pfn >> 27) & 0xffffff) << 40)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 13)) & 0xffffffffffffffff
@@ -175,6 +176,14 @@ class Arch_arc_pae40(Arch):
 
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         k.folio_clear_arch1(folio)
+
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+        k.folio_clear_arch1(to.folio)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        k.folio_clear_arch1(page.folio)
 
 
 ARCH = Arch_arc_pae40()

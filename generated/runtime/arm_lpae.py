@@ -16,7 +16,7 @@ archdefs/arm_lpae.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -26,14 +26,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 4096
-PFN_PTE_SHIFT = 12
-PFN_MASK = 0xfffffff000
-WORD_MASK = 0xffffffffffffffff
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 4096
+PFN_PTE_SHIFT: Final = 12
+PFN_MASK: Final = 0xfffffff000
+WORD_MASK: Final = 0xffffffffffffffff
+PROT_MASK: Final = 0xffffff0000000fff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x640000000000403,  # 0x0
     0x440000000000443,  # 0x1
     0x440000000000443,  # 0x2
@@ -154,10 +155,10 @@ class Arch_arm_lpae(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0xfffffff) << 12)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 12)) & 0xffffffffffffffff

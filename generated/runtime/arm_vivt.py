@@ -17,7 +17,7 @@ archdefs/arm_vivt.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -27,14 +27,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 4096
-PFN_PTE_SHIFT = 12
-PFN_MASK = 0xfffff000
-WORD_MASK = 0xffffffff
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 4096
+PFN_PTE_SHIFT: Final = 12
+PFN_MASK: Final = 0xfffff000
+WORD_MASK: Final = 0xffffffff
+PROT_MASK: Final = 0xfff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0xa83,  # 0x0
     0x383,  # 0x1
     0x383,  # 0x2
@@ -150,10 +151,10 @@ class Arch_arm_vivt(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0xfffff) << 12)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 12)) & 0xffffffff

@@ -202,6 +202,11 @@ class Arch_parisc(Arch):
     def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
         k.dcache_flush_user(vma.mm, vaddr, src.pfn, 1)
         k.copy_page(to, src, vma.mm, vaddr, 0)
+        k.dcache_flush(to.pfn, 1)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        k.dcache_flush(page.pfn, 1)
 
 
 ARCH = Arch_parisc()

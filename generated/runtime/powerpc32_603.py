@@ -14,7 +14,7 @@ archdefs/powerpc.arch.  Cited sources:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from runtime.arch import Arch, Field
 
@@ -24,14 +24,15 @@ if TYPE_CHECKING:
     from runtime.mm import Mm, Vma, Vmf
     from runtime.pagetable import PteRef
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 4096
-PFN_PTE_SHIFT = 12
-PFN_MASK = 0xfffff000
-WORD_MASK = 0xffffffff
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 4096
+PFN_PTE_SHIFT: Final = 12
+PFN_MASK: Final = 0xfffff000
+WORD_MASK: Final = 0xffffffff
+PROT_MASK: Final = 0xfff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: tuple[int, ...] = (
+PROT_TABLE: Final[tuple[int, ...]] = (
     0x111,  # 0x0
     0x115,  # 0x1
     0x115,  # 0x2
@@ -147,10 +148,10 @@ class Arch_powerpc32_603(Arch):
 
     def pfn_pte(self, pfn: int, prot: int) -> int:
         v = (((pfn >> 0) & 0xfffff) << 12)
-        return v | (prot & ~PFN_MASK & WORD_MASK)
+        return v | (prot & PROT_MASK)
 
     def pte_pgprot(self, pte: int) -> int:
-        return pte & ~PFN_MASK & WORD_MASK
+        return pte & PROT_MASK
 
     def pte_advance(self, pte: int, pages: int) -> int:
         return (pte + (pages << 12)) & 0xffffffff
@@ -177,6 +178,16 @@ class Arch_powerpc32_603(Arch):
     def flush_dcache_folio(self, k: Primitives, folio: Folio) -> None:
         if k.folio_test_arch1(folio):
             k.folio_clear_arch1(folio)
+
+    def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
+        k.copy_page(to, src, vma.mm, vaddr, 0)
+        if k.folio_test_arch1(to.folio):
+            k.folio_clear_arch1(to.folio)
+
+    def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
+        k.clear_page(page, vaddr, 0)
+        if k.folio_test_arch1(page.folio):
+            k.folio_clear_arch1(page.folio)
 
 
 ARCH = Arch_powerpc32_603()

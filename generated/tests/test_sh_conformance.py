@@ -3,31 +3,33 @@
 # ptdl-gen: kind=conformance-tests arch=sh input=archdefs/sh.arch generator=1 regenerate='ptdl generate --arch sh'
 """Conformance tests for sh, generated from archdefs/sh.arch.
 
-Every scenario of runtime/scenarios/*.yaml runs under every combination
-of sh's CPU features (none declared) on the
-executable model (runtime.conformance); no invariant may be violated, and
-the generated C header must print the same trace for the same calls.
-The expected events below were computed by dsl/generate/expect.py from
-the archdef alone, not by the runtime; the PTE helpers are checked by
-properties (debug_vm_pgtable style), not against a copy of themselves.
+Data only, and thin entry points: every test body is a function of
+dsl/generate/suite.py, called with the data below.  Every scenario of
+runtime/scenarios/*.yaml runs under the combinations of sh's CPU
+features (none declared) that can change its result (one per leaf of the
+pruning tree, PRUNED below; dsl/generate/prune.py) on the executable model
+(runtime.conformance); no invariant may be violated, and the generated C
+header must print the same trace for the same calls.  The expected events below were computed by
+dsl/generate/expect.py from the archdef alone, not by the runtime; the PTE
+helpers are checked by properties (debug_vm_pgtable style), not against a
+copy of themselves.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 
 import pytest
 
-from dsl.generate.ctests import Support
+from dsl.generate import suite
+from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'sh'
 support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.sh")
 ARCH = archmod.ARCH
-conformance = importlib.import_module("runtime.conformance")
 
 # Every subset of the declared CPU features.
 CPU_COMBINATIONS: list[tuple[str, ...]] = [
@@ -50,6 +52,20 @@ FINDINGS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
         "sh4_flush_dcache_folio (arch/sh/mm/cache-sh4.c:110-135, 6.12.117; the seed post-image) flushes a page-cache folio whose mapping is mapped only at the colour of each page's kernel address: flush_cache_one over CACHE_OC_ADDRESS_ARRAY | (addr & shm_align_mask), addr = folio_address() + i * PAGE_SIZE, writes back and invalidates that one 4 KiB index range of every way. A user line at another colour (shared mappings are coloured by pgoff, arch/sh/mm/mmap.c COLOUR_ALIGN, the kernel address by the pfn) that read the page before the write(2) stays valid and the user reads stale data. A 2.6-era sh4_flush_dcache_page looped over every one of the n_aliases colours (torvalds/linux 02cee68998010c4a2cc2383c86babc2ecc737183, arch/sh/mm/cache-sh4.c); mips has the same kernel-alias-only flush (its finding here), arm and parisc walk i_mmap and flush the user aliases. PG_dcache_clean, set by __update_cache at the first mapping, stays set over the stale user-colour line (pg_arch_1_state)."),
 }
 
+# Documented model gaps (params.model_gaps): runs in which the model reports
+# a violation that comes from what runtime/ does not model.  The test
+# asserts exactly that check fires and reports an expected failure.
+MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
+}
+
+# CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
+# per scenario, the leaves (features on, features off) of the decision tree
+# of the features its runs read; one combination runs per leaf while
+# PRUNE_KEY matches the inputs, else every combination.
+PRUNE_KEY = ''
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+}
+
 # (family, scenario) from runtime/scenarios/*.yaml.
 SCENARIOS: list[tuple[str, str]] = [
     ('alias_mappings', 'alias_write_mapped_folio'),
@@ -60,6 +76,7 @@ SCENARIOS: list[tuple[str, str]] = [
     ('exec_after_kernel_write', 'exec_direct_order4'),
     ('exec_after_kernel_write', 'exec_many_mms'),
     ('exec_after_kernel_write', 'exec_pmd_order'),
+    ('exec_after_kernel_write', 'exec_rewrite_in_place'),
     ('exec_after_read', 'exec_after_read_same_mm'),
     ('exec_after_read', 'exec_after_read_other_mm'),
     ('exec_after_read', 'exec_after_read_direct'),
@@ -100,80 +117,25 @@ SCENARIOS: list[tuple[str, str]] = [
     ('tlb', 'tlb_anon_pairs'),
     ('tlb', 'tlb_file_range_fence'),
     ('tlb', 'tlb_remap'),
+    ('user_copy', 'user_copy_cow_shared_writer'),
+    ('user_copy', 'user_copy_cow_exec'),
+    ('user_copy', 'user_copy_anon_zero'),
+    ('user_copy', 'user_copy_cow_anon_fork'),
 ]
 
-
-def test_arch_module_is_compiled() -> None:
-    """The generated module under test is the mypyc-compiled one."""
-    if os.environ.get("PTDL_INTERPRETED") == "1":
-        assert archmod.__file__.endswith(".py"), archmod.__file__
-    else:
-        assert archmod.__file__.endswith(".so"), (
-            f"{archmod.__file__}: not compiled; run `ptdl build` (or set PTDL_INTERPRETED=1)")
-
-
-# One test per (scenario, cpu): the scenario runs once on the executable
-# model, which must report no violation (or exactly the documented
-# finding); then its call scripts are replayed on the generated C header
-# (dsl/generate/charness.py, one harness process per test worker) and the
-# C trace must equal the Python trace line for line.
-@pytest.mark.parametrize("cpu", CPU_COMBINATIONS, ids=support.cpu_id)
-@pytest.mark.parametrize("family,scenario", SCENARIOS, ids=[s for _, s in SCENARIOS])
-def test_scenario(family: str, scenario: str, cpu: tuple[str, ...],
-                  record_property) -> None:
-    r = support.run(scenario, cpu, keep=False)
-    support.record(record_property, family, scenario, cpu, "model", r)
-    finding = FINDINGS.get((scenario, tuple(sorted(cpu))))
-    if finding is not None:
-        fired = sorted({v.check for v in r.violations})
-        # a finding may name several checks, joined by '+'
-        assert fired == sorted(finding[0].split("+")), (finding[1], support.explain(r))
-    else:
-        assert r.ok, support.explain(r)
-    record_property("ptdl_check", "c_trace")
-    support.check_c_trace(r)
-
-
-# Properties of the generated PTE helpers (debug_vm_pgtable style), computed
-# here against the generated module -- no expected value is a copy of the
-# code under test.  vm_get_page_prot(VM_READ=1 | VM_WRITE=2 | VM_EXEC=4 |
-# VM_SHARED=8) comes from the archdef's prot block, the role tests from its
-# layout: the two must agree.
-PROPS_PFN = 0x10000
-ACCESSIBLE = [f for f in range(16) if f & 7]
-
-
-# A documented finding of a pgtable_props scenario (params.findings, check
-# pte_property) says the kernel itself breaks one of these properties on
-# this arch; a property that fails here is then an expected failure that
-# names the finding (the props scenario asserts the violation fires).
-PROPS_FINDING = 'The SH-X TLB (SH-4 without X2TLB) has no execute permission: PAGE_EXECREAD is PAGE_READONLY (arch/sh/include/asm/pgtable_32.h:249-252, 6.12.117, unchanged since the seed) and protection_map gives VM_READ and VM_EXEC|VM_READ the same value (arch/sh/mm/mmap.c:22-39), so every valid user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.'
-READ_MASK = 0x0      # fields with the read role
-
-
-def _property(ok: bool, what: str) -> None:
-    if ok:
-        return
-    if PROPS_FINDING:
-        pytest.xfail(f"{what}: documented finding: {PROPS_FINDING}")
-    raise AssertionError(what)
-
-
-@pytest.mark.parametrize("vm_flags", range(16))
-def test_vm_get_page_prot_roles(vm_flags: int) -> None:
-    """Accessible protections are present, writable iff VM_WRITE|VM_SHARED, executable iff VM_EXEC; PROT_NONE grants no user access."""
-    pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
-    if vm_flags & 7:
-        _property(ARCH.pte_present(pte), f"prot({vm_flags:#x}): {pte:#x} not present")
-        want_write = bool(vm_flags & 2) and bool(vm_flags & 8)     # private writable: COW
-        _property(ARCH.pte_write(pte) == want_write, f"prot({vm_flags:#x}): pte_write({pte:#x})")
-        _property(ARCH.pte_exec(pte) == bool(vm_flags & 4), f"prot({vm_flags:#x}): pte_exec({pte:#x})")
-    else:
-        # user-accessible and granting read, write or exec (an entry with
-        # the user bit and no permission, as hexagon's PAGE_NONE, is fine)
-        grants = ARCH.pte_write(pte) or ARCH.pte_exec(pte) or bool(pte & READ_MASK)
-        _property(not (ARCH.pte_user(pte) and grants), f"PROT_NONE {pte:#x} is user accessible")
-
+# What the property tests know of the archdef: its boolean roles, the
+# protections it writes out whole (`entry ... =`: exempt from the role
+# rules), the read-role mask, a documented pte_property finding of a
+# pgtable_props scenario (a failing property is then an expected failure
+# naming it), and `pfn_pte { ... }` ((mutator, 0) or ('', one-bit mask)).
+PROPS = suite.Props(
+    roles=('write', 'exec', 'user'),
+    literal_prots=frozenset({}),
+    read_mask=0x0,
+    finding='The SH-X TLB (SH-4 without X2TLB) has no execute permission: PAGE_EXECREAD is PAGE_READONLY (arch/sh/include/asm/pgtable_32.h:249-252, 6.12.117, unchanged since the seed) and protection_map gives VM_READ and VM_EXEC|VM_READ the same value (arch/sh/mm/mmap.c:22-39), so every valid user page is executable. A hardware limitation, not a range-API bug; "!pte_exec for a protection without VM_EXEC" fails for the 6 accessible protections without VM_EXEC.',
+    max_folio_pages=1024,
+    pfn_pte_steps=(),
+)
 
 # (role, mutator setting it, mutator clearing it) for the roles this layout has
 MUTATOR_PAIRS: list[tuple[str, str, str]] = [
@@ -182,56 +144,11 @@ MUTATOR_PAIRS: list[tuple[str, str, str]] = [
     ('write', 'mkwrite', 'wrprotect'),
 ]
 
-
-@pytest.mark.parametrize("role,mk,un", MUTATOR_PAIRS, ids=[m for _, m, _ in MUTATOR_PAIRS])
-def test_mutators(role: str, mk: str, un: str) -> None:
-    """pte_mkX sets X and pte_unX clears it, whatever came before (mkX of
-    unX, unX of mkX); both are idempotent and keep the PFN."""
-    test = getattr(ARCH, "pte_" + role)
-    mkx = getattr(ARCH, "pte_" + mk)
-    unx = getattr(ARCH, "pte_" + un)
-    for vm_flags in ACCESSIBLE:
-        pte = ARCH.pfn_pte(PROPS_PFN, ARCH.vm_get_page_prot(vm_flags))
-        # a documented pte_property finding (PROPS_FINDING) makes these two
-        # an expected failure naming it (ia64: wrprotect of AR_X_RX)
-        _property(test(mkx(unx(pte))), f"{mk}({un}({pte:#x})) is not {role}")
-        _property(not test(unx(mkx(pte))), f"{un}({mk}({pte:#x})) is still {role}")
-        assert mkx(mkx(pte)) == mkx(pte) and unx(unx(pte)) == unx(pte), f"{mk}/{un} not idempotent"
-        assert ARCH.pte_pfn(mkx(pte)) == PROPS_PFN == ARCH.pte_pfn(unx(pte)), f"{mk}/{un} moved the pfn"
-
-
 # PFNs on both sides of every carry boundary of the PFN field
 # (bits 12..31 = pfn bits 0..19)
 BOUNDARY_PFNS: list[int] = [
     0x0, 0x1, 0xff, 0x100, 0xffff, 0x10000, 0xfffff,
 ]
-MAX_FOLIO_PAGES = 1024
-
-
-@pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
-def test_pfn_round_trip(pfn: int) -> None:
-    """pte_pfn(pfn_pte(pfn, prot)) == pfn and pte_pgprot keeps prot, for all 16 protections."""
-    for vm_flags in range(16):
-        prot = ARCH.vm_get_page_prot(vm_flags)
-        pte = ARCH.pfn_pte(pfn, prot)
-        assert ARCH.pte_pfn(pte) == pfn, f"pte_pfn(pfn_pte({pfn:#x}, prot({vm_flags:#x}))) = {ARCH.pte_pfn(pte):#x}"
-        assert ARCH.pte_pgprot(pte) == ARCH.pte_pgprot(prot), f"pfn_pte({pfn:#x}) changed prot({vm_flags:#x})"
-
-
-@pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
-def test_advance_is_next_pfn(pfn: int) -> None:
-    """Inside the largest folio holding pfn, set_ptes' step from the first
-    entry gives pfn_pte(pfn + i): set_ptes(nr) stores what nr set_pte_at()
-    of pfn_pte(pfn + i, prot) would."""
-    base = pfn & ~(MAX_FOLIO_PAGES - 1)
-    for vm_flags in range(16):
-        prot = ARCH.vm_get_page_prot(vm_flags)
-        first = ARCH.pfn_pte(base, prot)
-        for i in sorted({1, MAX_FOLIO_PAGES // 2, MAX_FOLIO_PAGES - 1}):
-            assert ARCH.pte_advance(first, i) == ARCH.pfn_pte(base + i, prot), (
-                f"entry {i} after pfn_pte({base:#x}, prot({vm_flags:#x})) = "
-                f"{ARCH.pte_advance(first, i):#x}, expected {ARCH.pfn_pte(base + i, prot):#x}")
-
 
 # pfn_pte(pfn, vm_get_page_prot(vm_flags)) at the PFN-field boundaries, by
 # dsl/generate/expect.py's own encoder of the field layout
@@ -266,15 +183,6 @@ BOUNDARY_PTES: list[tuple[int, int, int]] = [
     (0xfffff, 0x5, 0xfffff558),  # rx
     (0xfffff, 0xb, 0xfffff578),  # rws
 ]
-
-
-@pytest.mark.parametrize("pfn,vm_flags,pte", BOUNDARY_PTES,
-                         ids=[f"{p:#x}-{f:#x}" for p, f, _ in BOUNDARY_PTES])
-def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
-    got = ARCH.pfn_pte(pfn, ARCH.vm_get_page_prot(vm_flags))
-    assert got == pte, f"pfn_pte({pfn:#x}, prot({vm_flags:#x})) = {got:#x}, expected {pte:#x}"
-    assert ARCH.pte_pfn(pte) == pfn, f"pte_pfn({pte:#x}) = {ARCH.pte_pfn(pte):#x}, expected {pfn:#x}"
-
 
 # The arch-call events of the deterministic `path: direct` scenarios (the
 # kernel fills a page-cache folio at pfn 0x10000: flush_dcache_folio; one VMA
@@ -328,10 +236,46 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
 ]
 
 
+# -- entry points (bodies: dsl/generate/suite.py) ---------------------------
+
+def test_arch_module_is_compiled() -> None:
+    suite.arch_module_is_compiled_test(archmod)
+
+
+@pytest.mark.parametrize("family,scenario,cpu",
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
+    suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
+
+
+@pytest.mark.parametrize("vm_flags", range(16))
+def test_vm_get_page_prot_roles(vm_flags: int) -> None:
+    suite.vm_get_page_prot_roles_test(ARCH, PROPS, vm_flags)
+
+
+@pytest.mark.parametrize("role,mk,un", MUTATOR_PAIRS, ids=[m for _, m, _ in MUTATOR_PAIRS])
+def test_mutators(role: str, mk: str, un: str) -> None:
+    suite.mutators_test(ARCH, PROPS, role, mk, un)
+
+
+@pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
+def test_pfn_round_trip(pfn: int) -> None:
+    suite.pfn_round_trip_test(ARCH, PROPS, pfn)
+
+
+@pytest.mark.parametrize("pfn", BOUNDARY_PFNS, ids=hex)
+def test_advance_is_next_pfn(pfn: int) -> None:
+    suite.advance_is_next_pfn_test(ARCH, PROPS, pfn)
+
+
+@pytest.mark.parametrize("pfn,vm_flags,pte", BOUNDARY_PTES,
+                         ids=[f"{p:#x}-{f:#x}" for p, f, _ in BOUNDARY_PTES])
+def test_pfn_pte_boundary(pfn: int, vm_flags: int, pte: int) -> None:
+    suite.pfn_pte_boundary_test(ARCH, pfn, vm_flags, pte)
+
+
 @pytest.mark.parametrize("scenario,cpu,want",
                          [(s, c, w) for s, cpus, w in EXPECTED_EVENTS for c in cpus],
                          ids=[f"{s}-{support.cpu_id(c)}" for s, cpus, _ in EXPECTED_EVENTS for c in cpus])
 def test_direct_events(scenario: str, cpu: tuple[str, ...], want: dict) -> None:
-    """The runtime traced exactly the events the archdef's statements imply."""
-    r = support.run(scenario, cpu)
-    assert support.summarize(r.trace()) == want, support.diff_events(r.trace(), want)
+    suite.direct_events_test(support, scenario, cpu, want)

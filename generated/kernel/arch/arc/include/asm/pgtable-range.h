@@ -133,7 +133,7 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -177,7 +177,7 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -199,4 +199,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_ARC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:2bf5f30436b62f9530e1029fbe585caf619288fce140d9aeffd09132039377d3
+// ptdl-checksum: sha256:f6438104c050e13a91c4aed2d9aee462c6fa2db88d974b925a294bbb899f0486

@@ -174,7 +174,7 @@ static inline bool __ptdl_pte_special(pte_t pte)
 	return (val & PTDL_ARM64_64K_PTE_SPECIAL);
 }
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -263,7 +263,7 @@ static inline void PTDL_RANGE_NAME(set_pmd_at)(struct mm_struct *mm, unsigned lo
 #define set_pmd_at set_pmd_at
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -276,4 +276,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_ARM64_64K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:dcddf36cc75c9f76c1bdc6e41827b2d46be585080c2c03c6c725528d774ddf11
+// ptdl-checksum: sha256:35734341ced2f16c20683db647f79e69d12592969d7c257edb87e3b6aca8048f

@@ -29,6 +29,7 @@
 #ifndef _ASM_CSKY_ABIV1_PGTABLE_RANGE_H
 #define _ASM_CSKY_ABIV1_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pagemap.h>
@@ -128,6 +129,31 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -213,5 +239,34 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #define flush_cache_dup_mm flush_cache_dup_mm
 #endif
 
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m0(to, from, vaddr);
+	if (PageHighMem(to) ||
+		pages_do_alias((unsigned long)page_address(to), vaddr)) {
+		dcache_wbinv_all();
+		set_bit(PG_arch_1, &page_folio(to)->flags);
+	}
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	if (PageHighMem(page) ||
+		pages_do_alias((unsigned long)page_address(page), vaddr)) {
+		dcache_wbinv_all();
+		set_bit(PG_arch_1, &page_folio(page)->flags);
+	}
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_CSKY_ABIV1_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:88cdd8470bff5ed38d9a6c51211eb18e140f74f20c5ac02e7885722d86ea961e
+// ptdl-checksum: sha256:a5d3cedf1d2405bdb5516d04abacc0807932b183a4789a1a6fc7518ab138afd3

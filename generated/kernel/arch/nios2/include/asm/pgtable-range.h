@@ -130,7 +130,7 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 0: read through kmap_local_page(), write through kmap_local_page() */
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -307,7 +307,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
 #define flush_cache_dup_mm flush_cache_dup_mm
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -332,4 +332,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_NIOS2_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a2c6a9af920a128b432e60e0e55926a1a4ebf5327201dc74c19eaee8aa3df331
+// ptdl-checksum: sha256:bef058c00c672213a5e3855d0e2562674526ed8a82e28c0b65402b6e6a229ea3

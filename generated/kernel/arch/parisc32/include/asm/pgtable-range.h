@@ -142,6 +142,17 @@ static inline bool __ptdl_pte_user(pte_t pte)
 	return (val & PTDL_PARISC32_PTE_USER);
 }
 
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
@@ -294,16 +305,36 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* The address space is about to be copied (fork's dup_mmap). */
+static inline void PTDL_RANGE_NAME(flush_cache_dup_mm)(struct mm_struct *mm)
+{
+	flush_cache_all();
+}
+#ifndef PTDL_RANGE_PREFIX
+#define flush_cache_dup_mm flush_cache_dup_mm
+#endif
+
 /* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
 	__ptdl_flush_user_page(vma, vaddr, from);
 	__ptdl_copy_page_m0(to, from, vaddr);
+	flush_kernel_dcache_range_asm((unsigned long)page_address(to));
 }
 #ifndef PTDL_RANGE_PREFIX
 #define __HAVE_ARCH_COPY_USER_HIGHPAGE
 #endif
 
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	flush_kernel_dcache_range_asm((unsigned long)page_address(page));
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:203418105e2f697e5094404573e12ebbf751aed24866a6cef1e2f9925d7bb813
+// ptdl-checksum: sha256:ba0cfe11e0f5eff5c354b207722776dfd51dae0dcdfe3989bd00464bd39f39e0

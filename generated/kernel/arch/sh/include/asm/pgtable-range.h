@@ -22,6 +22,7 @@
 #ifndef _ASM_SH_PGTABLE_RANGE_H
 #define _ASM_SH_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pagemap.h>
@@ -129,6 +130,45 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_clear_page_m0
+static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_page(kaddr);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_copy_page_m0
+static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_page(kto, kfrom);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
+/* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
+#ifndef __ptdl_copy_page_m1
+static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_coherent(from, vaddr);
+
+	copy_page(kto, kfrom);
+	kunmap_coherent();
+	kunmap_local(kto);
+}
+#endif
+
 /* Called after set_ptes() installed nr entries at addr. */
 static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		struct vm_area_struct *vma, unsigned long addr,
@@ -200,5 +240,33 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	if (folio_mapped(page_folio(from)) &&
+		test_bit(PG_arch_1, &page_folio(from)->flags))
+		__ptdl_copy_page_m1(to, from, vaddr);
+	else
+		__ptdl_copy_page_m0(to, from, vaddr);
+	if (pages_do_alias((unsigned long)page_address(to), vaddr) ||
+		(vma->vm_flags & VM_EXEC))
+		__flush_purge_region(page_address(to), PAGE_SIZE);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m0(page, vaddr);
+	if (pages_do_alias((unsigned long)page_address(page), vaddr))
+		__flush_purge_region(page_address(page), PAGE_SIZE);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_SH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9d0e7e5bd2a63b29b3b0b3e10a351e49db38240e833f8cdaf615e4441cc5f553
+// ptdl-checksum: sha256:53239d9e5db38f5d7f8ec9e29f0ab435b6c16c3b542431bc886b25eafb0c6e34

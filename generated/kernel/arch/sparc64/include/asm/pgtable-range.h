@@ -149,7 +149,7 @@ static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 3: read at the user colour, write at the user colour */
+/* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -189,8 +189,8 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 	struct folio *folio = page_folio(pte_page(pte));
 
 	if (test_bit(PG_arch_1, &folio->flags)) {
-		__flush_dcache_range((unsigned long)folio_address(folio),
-			(unsigned long)folio_address(folio) + folio_size(folio));
+		for (unsigned int __ptdl_i = 0; __ptdl_i < folio_nr_pages(folio); __ptdl_i++)
+			__flush_dcache_page(folio_address(folio) + __ptdl_i * PAGE_SIZE, 0);
 		if (__ptdl_cpu_has_spitfire &&
 			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
@@ -212,8 +212,8 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 		!mapping_mapped(folio_flush_mapping(folio))) {
 		set_bit(PG_arch_1, &folio->flags);
 	} else {
-		__flush_dcache_range((unsigned long)folio_address(folio),
-			(unsigned long)folio_address(folio) + folio_size(folio));
+		for (unsigned int __ptdl_i = 0; __ptdl_i < folio_nr_pages(folio); __ptdl_i++)
+			__flush_dcache_page(folio_address(folio) + __ptdl_i * PAGE_SIZE, 0);
 		if (__ptdl_cpu_has_spitfire &&
 			(folio_flush_mapping(folio) != NULL)) {
 			flush_icache_range((unsigned long)folio_address(folio),
@@ -226,7 +226,7 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -246,4 +246,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:c8f6e4373bdc2fc2506358cbc8bf3aeb2140845e56162163e36a4d0cf09d322c
+// ptdl-checksum: sha256:cd5e7c66edc027ef4aa08219f304b77e87d2b9a351930872c3ebff32be03661e

@@ -23,6 +23,7 @@
 #ifndef _ASM_SPARC64_SUN4V_PGTABLE_RANGE_H
 #define _ASM_SPARC64_SUN4V_PGTABLE_RANGE_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 
 /*
@@ -127,6 +128,31 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + (__ptdl_pteval_t)n * PAGE_SIZE);
 }
 
+/* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_clear_page_m2
+static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
+{
+	void *kaddr = kmap_local_page(page);
+
+	clear_user_page(kaddr, vaddr, page);
+	kunmap_local(kaddr);
+}
+#endif
+
+/* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_copy_page_m3
+static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
+		unsigned long vaddr)
+{
+	void *kto = kmap_local_page(to);
+	void *kfrom = kmap_local_page(from);
+
+	copy_user_page(kto, kfrom, vaddr, to);
+	kunmap_local(kfrom);
+	kunmap_local(kto);
+}
+#endif
+
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
@@ -165,5 +191,24 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #define ARCH_IMPLEMENTS_FLUSH_DCACHE_FOLIO 1
 #endif
 
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
+static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
+		unsigned long vaddr, struct vm_area_struct *vma)
+{
+	__ptdl_copy_page_m3(to, from, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define __HAVE_ARCH_COPY_USER_HIGHPAGE
+#endif
+
+/* Zero page for the user address vaddr (an anonymous fault). */
+static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
+{
+	__ptdl_clear_page_m2(page, vaddr);
+}
+#ifndef PTDL_RANGE_PREFIX
+#define clear_user_highpage clear_user_highpage
+#endif
+
 #endif /* _ASM_SPARC64_SUN4V_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:8bbf229e1cd8a0e38d63a48de28ba677a125e8d7d0c7edc02eac23ca7df86e1c
+// ptdl-checksum: sha256:5a7e710aae66706fe1658bf250f5cacd136cb2c7af905b8a87ebf77e8b63eb90

@@ -130,7 +130,7 @@ static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 }
 #endif
 
-/* copy_user_highpage's copy, mode 3: read at the user colour, write at the user colour */
+/* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -240,7 +240,7 @@ static inline void PTDL_RANGE_NAME(flush_cache_page)(struct vm_area_struct *vma,
 #define flush_cache_page flush_cache_page
 #endif
 
-/* Copy from to to for the user address vaddr of vma (COW). */
+/* Copy page from into page to, for the user address vaddr of vma (COW). */
 static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct page *from,
 		unsigned long vaddr, struct vm_area_struct *vma)
 {
@@ -262,4 +262,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:853287597db0973f7dd27a858ed72c19c05a6d25c84e75f591a107fd25d3ea3c
+// ptdl-checksum: sha256:69f8daa0aa8e7739dd2024fd2767a612a433535d6df1fcd1e6360973b5df45ed
