@@ -53,7 +53,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '2772022ad4d2f380'
+PRUNE_KEY = 'd78ffe80ac70e2a7'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'cache_munmap_shared_written': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
@@ -63,6 +63,7 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'exec_direct_order4': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'exec_many_mms': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'exec_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'exec_rewrite_in_place': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'exec_after_read_same_mm': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'exec_after_read_other_mm': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'exec_after_read_direct': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
@@ -103,6 +104,10 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'tlb_anon_pairs': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'tlb_file_range_fence': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'tlb_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'user_copy_cow_shared_writer': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'user_copy_cow_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'user_copy_anon_zero': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+    'user_copy_cow_anon_fork': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

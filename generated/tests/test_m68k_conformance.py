@@ -56,7 +56,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '8caf91433d8fb38c'
+PRUNE_KEY = '2d702e43db0abeca'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('m040_060',)), (('m040_060',), ())],
     'cache_munmap_shared_written': [((), ('m040_060',)), (('m040_060',), ())],
@@ -66,6 +66,7 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'exec_direct_order4': [((), ('m040_060',)), (('m040_060',), ())],
     'exec_many_mms': [((), ('m040_060',)), (('m040_060',), ())],
     'exec_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
+    'exec_rewrite_in_place': [((), ('m040_060',)), (('m040_060',), ())],
     'exec_after_read_same_mm': [((), ('m040_060',)), (('m040_060',), ())],
     'exec_after_read_other_mm': [((), ('m040_060',)), (('m040_060',), ())],
     'exec_after_read_direct': [((), ('m040_060',)), (('m040_060',), ())],
@@ -106,6 +107,10 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'tlb_anon_pairs': [((), ('m040_060',)), (('m040_060',), ())],
     'tlb_file_range_fence': [((), ('m040_060',)), (('m040_060',), ())],
     'tlb_remap': [((), ('m040_060',)), (('m040_060',), ())],
+    'user_copy_cow_shared_writer': [((), ('m040_060',)), (('m040_060',), ())],
+    'user_copy_cow_exec': [((), ('m040_060',)), (('m040_060',), ())],
+    'user_copy_anon_zero': [((), ('m040_060',)), (('m040_060',), ())],
+    'user_copy_cow_anon_fork': [((), ('m040_060',)), (('m040_060',), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

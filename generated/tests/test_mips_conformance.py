@@ -88,7 +88,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'e2dbefdcf042463a'
+PRUNE_KEY = '5adf8b1258d8ebc3'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'cache_munmap_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
@@ -98,6 +98,7 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'exec_direct_order4': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'exec_many_mms': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'exec_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'exec_rewrite_in_place': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'exec_after_read_same_mm': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'exec_after_read_other_mm': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'exec_after_read_direct': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
@@ -138,6 +139,10 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'tlb_anon_pairs': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'tlb_file_range_fence': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'tlb_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'user_copy_cow_shared_writer': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'user_copy_cow_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'user_copy_anon_zero': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+    'user_copy_cow_anon_fork': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

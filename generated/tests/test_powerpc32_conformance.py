@@ -52,7 +52,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'c854aae72073a42b'
+PRUNE_KEY = '2e058bbbc60ad46c'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'cache_munmap_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],
@@ -62,6 +62,7 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'exec_direct_order4': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'exec_many_mms': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'exec_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'exec_rewrite_in_place': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'exec_after_read_same_mm': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'exec_after_read_other_mm': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'exec_after_read_direct': [((), ('coherent_icache',)), (('coherent_icache',), ())],
@@ -102,6 +103,10 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'tlb_anon_pairs': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'tlb_file_range_fence': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'tlb_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'user_copy_cow_shared_writer': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'user_copy_cow_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'user_copy_anon_zero': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+    'user_copy_cow_anon_fork': [((), ('coherent_icache',)), (('coherent_icache',), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.

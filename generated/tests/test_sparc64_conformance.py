@@ -64,7 +64,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '8e0270da71d7eb21'
+PRUNE_KEY = 'ceb00b52d4ee71fe'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('spitfire',)), (('spitfire',), ())],
     'cache_munmap_shared_written': [((), ('spitfire',)), (('spitfire',), ())],
@@ -74,6 +74,7 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'exec_direct_order4': [((), ('spitfire',)), (('spitfire',), ())],
     'exec_many_mms': [((), ('spitfire',)), (('spitfire',), ())],
     'exec_pmd_order': [((), ('spitfire',)), (('spitfire',), ())],
+    'exec_rewrite_in_place': [((), ('spitfire',)), (('spitfire',), ())],
     'exec_after_read_same_mm': [((), ('spitfire',)), (('spitfire',), ())],
     'exec_after_read_other_mm': [((), ('spitfire',)), (('spitfire',), ())],
     'exec_after_read_direct': [((), ('spitfire',)), (('spitfire',), ())],
@@ -114,6 +115,10 @@ PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'tlb_anon_pairs': [((), ('spitfire',)), (('spitfire',), ())],
     'tlb_file_range_fence': [((), ('spitfire',)), (('spitfire',), ())],
     'tlb_remap': [((), ('spitfire',)), (('spitfire',), ())],
+    'user_copy_cow_shared_writer': [((), ('spitfire',)), (('spitfire',), ())],
+    'user_copy_cow_exec': [((), ('spitfire',)), (('spitfire',), ())],
+    'user_copy_anon_zero': [((), ('spitfire',)), (('spitfire',), ())],
+    'user_copy_cow_anon_fork': [((), ('spitfire',)), (('spitfire',), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
