@@ -510,7 +510,7 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
            "user address's colour (xtensa __invalidate_icache_page_alias, arc __inv_icache_pages "
            "with the user vaddr)",
            {}, (), ("update_mmu_cache_range", "set_ptes"), "pte",
-           "invalidate_icache_page_user", "icache_inval_user",
+           "inval_icache_page_user", "icache_inval_user",
            "icache_inval_user mm={mm} addr={addr:#x} pfn={new_pfn:#x} nr=1", "entry"),
     Effect("flush_dcache_all", "write back and invalidate every D-cache line, user and kernel "
            "aliases alike; the I-cache untouched (csky abiv1 dcache_wbinv_all)",

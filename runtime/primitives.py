@@ -312,8 +312,8 @@ PRIMITIVE_NAMES: tuple[str, ...] = (
 )
 QUERY_NAMES: tuple[str, ...] = (
     "read_pte", "pfn_valid", "pfn_folio", "pfn_page", "folio_has_mapping",
-    "mapping_mapped", "kaddr", "pages_do_alias", "cpu_has", "page_highmem",
-    "folio_mappings", "mm_is_current", "folio_mapped",
+    "mapping_mapped", "folio_mapped", "kaddr", "pages_do_alias", "cpu_has", "page_highmem",
+    "folio_mappings", "mm_is_current",
 )
 
 # ---------------------------------------------------------------------------

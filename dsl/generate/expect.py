@@ -424,8 +424,6 @@ PREDICATES: dict[str, Callable[[Interp, Cx], bool]] = {
     "folio_mapped": lambda it, cx: it.m.folio.mapped,
     "folio_user_mapped": lambda it, cx: it.m.folio.user_mapped,
     "folio_large": lambda it, cx: it.m.folio.nr > 1,
-    # the direct scenarios map the whole folio once, never unmap it
-    "folio_pte_mapped": lambda it, cx: it.m.folio.mapped,
     "page_pg_arch_1": lambda it, cx: it.m.folio.flags[cx.page - it.m.folio.pfn],
     "page_aliases": _page_aliases,
     # the direct scenarios' folio sits at pfn 0x10000, lowmem on every arch

@@ -64,7 +64,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'ceb00b52d4ee71fe'
+PRUNE_KEY = 'e327154f345056c8'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('spitfire',)), (('spitfire',), ())],
     'cache_munmap_shared_written': [((), ('spitfire',)), (('spitfire',), ())],

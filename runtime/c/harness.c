@@ -385,6 +385,12 @@ static void replay(FILE *in)
 		if (!strcmp(r.kind, "ptdl-script")) {
 			if (strcmp(r.word, "1"))
 				bad("unsupported script version", r.word);
+		} else if (!strcmp(r.kind, "folio_mapped")) {
+			struct folio *f = ptdl_folio_at(num(&r, "pfn"));
+
+			if (!f)
+				bad("folio_mapped: no folio", NULL);
+			f->user_mapped = num(&r, "val") != 0;
 		} else if (!strcmp(r.kind, "arch")) {
 			continue;
 		} else if (!strcmp(r.kind, "cpu")) {

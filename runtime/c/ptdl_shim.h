@@ -882,8 +882,8 @@ static inline void ptdl_prim_inval_icache_user(struct mm_struct *mm, unsigned lo
 	       page->pfn);
 }
 
-#ifndef invalidate_icache_page_user
-#define invalidate_icache_page_user ptdl_prim_inval_icache_user
+#ifndef inval_icache_page_user
+#define inval_icache_page_user ptdl_prim_inval_icache_user
 #endif
 
 /* the user-page hooks' copy / clear (mode bit 0: read, bit 1: write

@@ -217,7 +217,8 @@ def test_call_script_records_state_and_expectations() -> None:
     i = lines.index("call set_ptes mm=1 addr=0x400000 pt=1 idx=0 pte=0x20000001000fc3 nr=4 current=1")
     assert lines[i - 3:i] == [
         "vma id=1 mm=1 start=0x400000 end=0x404000 flags=0x5 pgoff=0x0 file=1 mapped=1",
-        "folio pfn=0x1000 order=2 anon=0 mapping=1 mapped=1 arch1=0 index=0x0",
+        # set_pte_range adds the rmap before set_ptes: folio_mapped() is true
+        "folio pfn=0x1000 order=2 anon=0 mapping=1 mapped=1 arch1=0 index=0x0 user_mapped=1",
         "table pt=1 mm=1 base=0x400000 empty=0x0"]
     assert lines[i + 1:i + 4] == [
         "expect ptc_set pt=1 idx=0 val=0x20000001000fc3 nr=4",

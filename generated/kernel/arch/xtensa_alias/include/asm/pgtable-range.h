@@ -159,7 +159,7 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 			pte_t new = ptep_get(ptep + i);
 
 			flush_dcache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
-			invalidate_icache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
+			inval_icache_page_user(vma->vm_mm, addr + i * PAGE_SIZE, pte_page(new));
 		}
 		clear_bit(PG_arch_1, &folio->flags);
 	}
@@ -262,4 +262,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:69f8daa0aa8e7739dd2024fd2767a612a433535d6df1fcd1e6360973b5df45ed
+// ptdl-checksum: sha256:525c91cc08cbc6d1f15e1ad297ff9fca5ab83401093fa070a63ed23ad0121333
