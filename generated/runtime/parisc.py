@@ -202,11 +202,11 @@ class Arch_parisc(Arch):
     def copy_user_highpage(self, k: Primitives, to: Page, src: Page, vaddr: int, vma: Vma) -> None:
         k.dcache_flush_user(vma.mm, vaddr, src.pfn, 1)
         k.copy_page(to, src, vma.mm, vaddr, 0)
-        k.dcache_flush(to.pfn, 1)
+        k.dcache_flush(to.folio.pfn, to.folio.nr_pages)
 
     def clear_user_highpage(self, k: Primitives, page: Page, vaddr: int) -> None:
         k.clear_page(page, vaddr, 0)
-        k.dcache_flush(page.pfn, 1)
+        k.dcache_flush(page.folio.pfn, page.folio.nr_pages)
 
 
 ARCH = Arch_parisc()

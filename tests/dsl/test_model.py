@@ -98,7 +98,8 @@ def test_arm64(project: Project) -> None:
     assert [(c.name, c.generic) for c in a.calls] == [
         ("set_ptes", False), ("update_mmu_cache_range", False),
         ("flush_dcache_folio", False), ("flush_icache_pages", True),
-        ("set_pmd_at", False), ("update_mmu_cache_pmd", True)]
+        ("set_pmd_at", False), ("update_mmu_cache_pmd", True),
+        ("copy_user_highpage", False)]
     assert a.advance == "pfn_shift"        # default; set_ptes overrides per store
     assert a.pfn_transform() is None
 

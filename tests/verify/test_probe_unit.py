@@ -145,7 +145,7 @@ def test_dropin_translation_unit() -> None:
     assert problems == []
     assert calls == ["set_ptes", "update_mmu_cache_range", "flush_dcache_folio",
                      "update_mmu_cache_pmd", "flush_cache_mm", "flush_cache_range",
-                     "flush_cache_page"]
+                     "flush_cache_page", "copy_user_highpage", "clear_user_highpage"]
     tu = dropin.translation_unit(calls)
     assert "\tptdl_update_mmu_cache_pmd(vma, addr, (pmd_t *)ptep);" in tu
     # the header first, nothing before it: it brings its own includes

@@ -123,6 +123,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -134,6 +141,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -199,4 +213,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_ARC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f6438104c050e13a91c4aed2d9aee462c6fa2db88d974b925a294bbb899f0486
+// ptdl-checksum: sha256:69a48d643d28f0f711fefbb2e60e0269701a9cb3a2650a9907e83e27b128de0f

@@ -169,6 +169,13 @@ static inline bool __ptdl_pte_special(pte_t pte)
 }
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -270,4 +277,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:18324e2070aa6e767918650b321b735c88dfe1d2115351468d5357df2d943bf5
+// ptdl-checksum: sha256:2a7d62e229fbc7a11af66dc7066bb796f5c823dec0d36f6d7aeebbc572021d2a

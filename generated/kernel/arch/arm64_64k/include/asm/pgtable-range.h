@@ -175,6 +175,13 @@ static inline bool __ptdl_pte_special(pte_t pte)
 }
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -276,4 +283,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_ARM64_64K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:35734341ced2f16c20683db647f79e69d12592969d7c257edb87e3b6aca8048f
+// ptdl-checksum: sha256:94da2524177d10439ce528bab4d1d8ef5b59a9656e6c7d505ff2a168471e6cab

@@ -131,6 +131,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -142,6 +149,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -324,4 +338,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:cf0888144b8a3175df0419c2b2f248f07edc5d2d61dd831ff63b3b3a17435b18
+// ptdl-checksum: sha256:dfb194bb7527fee0f562ffebbe8ec39b5ad914829c8fde0283c1aa6535dfa055

@@ -128,6 +128,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -139,6 +146,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -210,4 +224,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_M68K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:24989ea39478f562f8e94f932b41d664b6e4dadcec91a8ec96b6b44169e24a19
+// ptdl-checksum: sha256:73d75edfb1a0286486e60b72f60205ffb43f737842c9e1ba076d749160e7e6a5

@@ -132,6 +132,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -143,6 +150,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -214,4 +228,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_M68K_SUN3_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:3aa8885b827ae39abb8fbf9fe55250ea9bda554319a4e34690ca078e0c19f395
+// ptdl-checksum: sha256:e3daf86cf7a9e9f15c0227cc4a4c7d2bda8ec658a55284fb51a56b98b5c1b51c

@@ -154,6 +154,13 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -165,6 +172,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -179,6 +193,13 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 #endif
 
 /* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m1
 static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -187,7 +208,7 @@ static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 	void *kfrom = kmap_coherent(from, vaddr);
 
 	copy_page(kto, kfrom);
-	kunmap_coherent();
+	__ptdl_kunmap_coherent(kfrom);
 	kunmap_local(kto);
 }
 #endif
@@ -341,4 +362,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:11003924e2a37ff2a5344885a375079d917489f6b9e03f76735ca1d8dcdc7693
+// ptdl-checksum: sha256:a0b6195797f14c043b9beb544b367e8e8053af87e1e08601d08a1a36fe796389

@@ -120,6 +120,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -131,6 +138,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -332,4 +346,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_NIOS2_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:bef058c00c672213a5e3855d0e2562674526ed8a82e28c0b65402b6e6a229ea3
+// ptdl-checksum: sha256:359dc2e35d597bd038ee601fb6d80cb3e6556ceb05f599482c4fe33eaa914039

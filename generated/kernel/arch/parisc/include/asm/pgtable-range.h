@@ -142,6 +142,13 @@ static inline bool __ptdl_pte_user(pte_t pte)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -153,6 +160,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -319,7 +333,8 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 {
 	__ptdl_flush_user_page(vma, vaddr, from);
 	__ptdl_copy_page_m0(to, from, vaddr);
-	flush_kernel_dcache_range_asm((unsigned long)page_address(to));
+	flush_kernel_dcache_range_asm((unsigned long)folio_address(page_folio(to)),
+		(unsigned long)folio_address(page_folio(to)) + folio_size(page_folio(to)));
 }
 #ifndef PTDL_RANGE_PREFIX
 #define __HAVE_ARCH_COPY_USER_HIGHPAGE
@@ -329,11 +344,12 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
 {
 	__ptdl_clear_page_m0(page, vaddr);
-	flush_kernel_dcache_range_asm((unsigned long)page_address(page));
+	flush_kernel_dcache_range_asm((unsigned long)folio_address(page_folio(page)),
+		(unsigned long)folio_address(page_folio(page)) + folio_size(page_folio(page)));
 }
 #ifndef PTDL_RANGE_PREFIX
 #define clear_user_highpage clear_user_highpage
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:b926d66bdbcb228d0db6bf0cc6266894e2dbde5f458326d287acbd988fcc2fde
+// ptdl-checksum: sha256:b1f9beff3e8e0ee4de9b0c823c2c15b21407d9a64b7a188fa6ad738a8a23489c

@@ -143,6 +143,13 @@ static inline bool __ptdl_pte_user(pte_t pte)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -154,6 +161,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -320,7 +334,8 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 {
 	__ptdl_flush_user_page(vma, vaddr, from);
 	__ptdl_copy_page_m0(to, from, vaddr);
-	flush_kernel_dcache_range_asm((unsigned long)page_address(to));
+	flush_kernel_dcache_range_asm((unsigned long)folio_address(page_folio(to)),
+		(unsigned long)folio_address(page_folio(to)) + folio_size(page_folio(to)));
 }
 #ifndef PTDL_RANGE_PREFIX
 #define __HAVE_ARCH_COPY_USER_HIGHPAGE
@@ -330,11 +345,12 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsigned long vaddr)
 {
 	__ptdl_clear_page_m0(page, vaddr);
-	flush_kernel_dcache_range_asm((unsigned long)page_address(page));
+	flush_kernel_dcache_range_asm((unsigned long)folio_address(page_folio(page)),
+		(unsigned long)folio_address(page_folio(page)) + folio_size(page_folio(page)));
 }
 #ifndef PTDL_RANGE_PREFIX
 #define clear_user_highpage clear_user_highpage
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:ba0cfe11e0f5eff5c354b207722776dfd51dae0dcdfe3989bd00464bd39f39e0
+// ptdl-checksum: sha256:60be38da08b8d0db0db2ce470c58f2568c084c0ea15d2c8d3df5d2a59f357c98

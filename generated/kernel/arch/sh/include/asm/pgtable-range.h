@@ -131,6 +131,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -142,6 +149,13 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -156,6 +170,13 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 #endif
 
 /* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m1
 static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -164,7 +185,7 @@ static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 	void *kfrom = kmap_coherent(from, vaddr);
 
 	copy_page(kto, kfrom);
-	kunmap_coherent();
+	__ptdl_kunmap_coherent(kfrom);
 	kunmap_local(kto);
 }
 #endif
@@ -269,4 +290,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:53239d9e5db38f5d7f8ec9e29f0ab435b6c16c3b542431bc886b25eafb0c6e34
+// ptdl-checksum: sha256:a95816ed6405d6ae80751e3e2a4ea2eab750bc05b2e9b879f45237eee8a7b00f

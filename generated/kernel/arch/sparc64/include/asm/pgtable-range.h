@@ -139,6 +139,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m2
 static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 {
@@ -150,6 +157,13 @@ static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -246,4 +260,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:cd5e7c66edc027ef4aa08219f304b77e87d2b9a351930872c3ebff32be03661e
+// ptdl-checksum: sha256:590238b98cb6800cb537d8480eb3b3093678ca79c2343d8e46e1ff47a929dd94

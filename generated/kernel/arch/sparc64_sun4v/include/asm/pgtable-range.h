@@ -129,6 +129,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m2
 static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 {
@@ -140,6 +147,13 @@ static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -211,4 +225,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SPARC64_SUN4V_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5a7e710aae66706fe1658bf250f5cacd136cb2c7af905b8a87ebf77e8b63eb90
+// ptdl-checksum: sha256:0a8d1c9536142076656f12782fb9cf85e0884b47a46f6480f47f66b37fb05f45

@@ -120,23 +120,39 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 }
 
 /* clear_user_highpage's clear, mode 2: at the user colour */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_clear_page_m2
 static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 {
 	void *kaddr = kmap_coherent(page, vaddr);
 
 	clear_page(kaddr);
-	kunmap_coherent();
+	__ptdl_kunmap_coherent(kaddr);
 }
 #endif
 
 /* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
+#ifndef __ptdl_kunmap_coherent
+#ifdef CONFIG_SUPERH
+#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
+#else
+#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
+#endif
+#endif
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
 {
-	/* both sides at the user colour need the arch's copy_user_page:
-	 * primitives { copy_page = "copy_user_page" } */
+	/*
+	 * both sides at the user colour need the arch's copy_user_page:
+	 * primitives { copy_page = "copy_user_page" }
+	 */
 	BUILD_BUG();
 }
 #endif
@@ -262,4 +278,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_XTENSA_ALIAS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:525c91cc08cbc6d1f15e1ad297ff9fca5ab83401093fa070a63ed23ad0121333
+// ptdl-checksum: sha256:afeb3ab9bb4b8148a8c00bd89e0493f90ed38d06f4eb6cd8f104377ff6673f16
