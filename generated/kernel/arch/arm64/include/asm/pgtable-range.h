@@ -168,7 +168,7 @@ static inline bool __ptdl_pte_special(pte_t pte)
 	return (val & PTDL_ARM64_PTE_SPECIAL);
 }
 
-/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -176,6 +176,8 @@ static inline bool __ptdl_pte_special(pte_t pte)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -277,4 +279,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_ARM64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:2a7d62e229fbc7a11af66dc7066bb796f5c823dec0d36f6d7aeebbc572021d2a
+// ptdl-checksum: sha256:ce828ab7fba740f0f9b6900df2c89bd437011749a04ee42f06d8311e351a6cc7

@@ -174,7 +174,7 @@ static inline bool __ptdl_pte_special(pte_t pte)
 	return (val & PTDL_ARM64_64K_PTE_SPECIAL);
 }
 
-/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -182,6 +182,8 @@ static inline bool __ptdl_pte_special(pte_t pte)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -283,4 +285,4 @@ static inline void PTDL_RANGE_NAME(copy_user_highpage)(struct page *to, struct p
 #endif
 
 #endif /* _ASM_ARM64_64K_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:94da2524177d10439ce528bab4d1d8ef5b59a9656e6c7d505ff2a168471e6cab
+// ptdl-checksum: sha256:54baaea291882c23265c48c45121553dd5ff28164bdf1339d20b5a60fea5e841

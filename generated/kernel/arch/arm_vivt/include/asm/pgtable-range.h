@@ -130,7 +130,7 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -138,6 +138,8 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -149,13 +151,6 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -338,4 +333,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_ARM_VIVT_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:dfb194bb7527fee0f562ffebbe8ec39b5ad914829c8fde0283c1aa6535dfa055
+// ptdl-checksum: sha256:38133a25bbee2f52941a1f21f5e71c01843bab0479d5c454f2ad5e86a1e7cda6

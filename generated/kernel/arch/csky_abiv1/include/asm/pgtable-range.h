@@ -129,7 +129,7 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -137,6 +137,8 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -148,13 +150,6 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -283,4 +278,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_CSKY_ABIV1_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:7a7b87b9af0228a53df8a8e5600e24a22a27a29464f6ced3ce8a97653756848b
+// ptdl-checksum: sha256:d6f8f0017d058b6e220cdce64e68fc62d41d938d1dd38fe1f173e277ec0bd2d4

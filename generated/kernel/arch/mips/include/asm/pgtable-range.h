@@ -153,7 +153,7 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 	return false;
 }
 
-/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -161,6 +161,8 @@ static inline bool __ptdl_set_ptes_any0(struct mm_struct *mm, unsigned long addr
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -172,13 +174,6 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -193,13 +188,6 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 #endif
 
 /* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m1
 static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -362,4 +350,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_MIPS_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a0b6195797f14c043b9beb544b367e8e8053af87e1e08601d08a1a36fe796389
+// ptdl-checksum: sha256:ade1884162310446ec4c93b1ab0f8e369c9582f920e40acc924362dc050125de

@@ -130,7 +130,7 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -138,6 +138,8 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* clear_user_highpage's clear, mode 0: through kmap_local_page() */
 #ifndef __ptdl_clear_page_m0
 static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 {
@@ -149,13 +151,6 @@ static inline void __ptdl_clear_page_m0(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 0: read via kmap_local_page(), write via kmap_local_page() */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m0
 static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -170,13 +165,6 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 #endif
 
 /* copy_user_highpage, mode 1: read at the user colour, write via kmap_local_page() */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m1
 static inline void __ptdl_copy_page_m1(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -290,4 +278,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SH_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a95816ed6405d6ae80751e3e2a4ea2eab750bc05b2e9b879f45237eee8a7b00f
+// ptdl-checksum: sha256:89490c66c3dd3450673702d3fcee6b71d03f0142e0400e2a08a22c37697adf31

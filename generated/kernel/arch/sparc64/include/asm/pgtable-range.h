@@ -138,7 +138,7 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + (__ptdl_pteval_t)n * PAGE_SIZE);
 }
 
-/* clear_user_highpage's clear, mode 2: at the user colour */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -146,6 +146,8 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* clear_user_highpage's clear, mode 2: at the user colour */
 #ifndef __ptdl_clear_page_m2
 static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 {
@@ -157,13 +159,6 @@ static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -260,4 +255,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SPARC64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:590238b98cb6800cb537d8480eb3b3093678ca79c2343d8e46e1ff47a929dd94
+// ptdl-checksum: sha256:f520f57b9a3e0dc5a4af1c2ca8c83ed9aee92e58f2a783ef804b509f59b0bd53

@@ -128,7 +128,7 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + (__ptdl_pteval_t)n * PAGE_SIZE);
 }
 
-/* clear_user_highpage's clear, mode 2: at the user colour */
+/* kunmap_coherent(): sh takes the address, mips none */
 #ifndef __ptdl_kunmap_coherent
 #ifdef CONFIG_SUPERH
 #define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
@@ -136,6 +136,8 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 #define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
 #endif
 #endif
+
+/* clear_user_highpage's clear, mode 2: at the user colour */
 #ifndef __ptdl_clear_page_m2
 static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 {
@@ -147,13 +149,6 @@ static inline void __ptdl_clear_page_m2(struct page *page, unsigned long vaddr)
 #endif
 
 /* copy_user_highpage, mode 3: read at the user colour, write at the user colour */
-#ifndef __ptdl_kunmap_coherent
-#ifdef CONFIG_SUPERH
-#define __ptdl_kunmap_coherent(kvaddr) kunmap_coherent(kvaddr)	/* sh: takes the address */
-#else
-#define __ptdl_kunmap_coherent(kvaddr) ((void)(kvaddr), kunmap_coherent())
-#endif
-#endif
 #ifndef __ptdl_copy_page_m3
 static inline void __ptdl_copy_page_m3(struct page *to, struct page *from,
 		unsigned long vaddr)
@@ -225,4 +220,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_SPARC64_SUN4V_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:0a8d1c9536142076656f12782fb9cf85e0884b47a46f6480f47f66b37fb05f45
+// ptdl-checksum: sha256:09688e9f9dfa8bf309ba016a342bb570e937dd108a92b32e71c52a66860eeaa1
