@@ -124,24 +124,48 @@ def test_landed_arch_is_green(name: str) -> None:
 # Broken fixtures
 
 
+# the archs the project copy below is generated for: the broken fixtures,
+# their correct parents, and the arch the CLI test runs clean
+NEEDED = sorted({c[0] for c in BROKEN_CASES} | {c[2] for c in BROKEN_CASES} | {"x86"})
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project copy: the real archdefs plus every broken fixture, generated."""
+    """A project copy: the real archdefs plus every broken fixture, all
+    checked, and generated/ written for the archs the tests run (NEEDED),
+    by the writer `ptdl generate` uses (dsl/generate/writer.py)."""
     root = tmp_path_factory.mktemp("explore-project")
     (root / "archdefs").mkdir()
     for f in sorted((ROOT / "archdefs").glob("*.arch")) + sorted(BROKEN.glob("*.arch")):
         shutil.copy(f, root / "archdefs" / f.name)
     (root / "runtime").symlink_to(ROOT / "runtime", target_is_directory=True)
-    r = _ptdl(root, "generate", "-q")
-    assert r.returncode == 0, r.stderr
+    from dsl.generate import writer
+    from dsl.project import load
+    p = load(root)
+    assert p.ok, [str(d) for d in p.diags]
+    for name in NEEDED:
+        for o in writer.render_arch(p.archs[name], p.decl_files[name]):
+            writer.write_atomic(root, o)
     return root
 
 
 def _ptdl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `ptdl` process."""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
     return subprocess.run([*PTDL, "-C", str(root), *args], capture_output=True, text=True,
                           env=e, timeout=600, cwd=str(root))
+
+
+def _ptdl_in(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str, str]:
+    """`ptdl -C root ARGS` through dsl.cli.main in this process: status, stdout, stderr."""
+    from dsl.cli import main
+    capsys.readouterr()
+    # --color never: colour is not under test, and `auto` would ask the
+    # stream dsl.command bound at import time (pytest's, maybe closed)
+    rc = main(["-C", str(root), "--color", "never", *args])
+    out, err = capsys.readouterr()
+    return rc, out, err
 
 
 def _load(root: Path, arch: str) -> Any:
@@ -178,34 +202,55 @@ def test_finds_broken_fixture(project: Path, tmp_path: Path, broken: str, check:
     assert not ok.violations, ok.violations
 
 
-def test_cli_search_and_replay(project: Path, tmp_path: Path) -> None:
-    """End to end in the project copy: progress on stderr, a report and a
-    summary, exit 1 on a broken arch, 0 on its parent; --replay reruns the
-    written scenario (exit 1) and the C header replays the same calls."""
+def test_cli_search_and_replay(project: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end in the project copy (dsl.cli.main in this process):
+    progress on stderr, a report and a summary, exit 1 on a broken arch,
+    0 on its parent; --replay reruns the written scenario (exit 1) and the
+    C header replays the same calls."""
     out = tmp_path / "out"
-    r = _ptdl(project, "explore", "--arch", "x86_mkdirty_no_dirty", "--runs", "10",
-              "--out", str(out))
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert "explore x86_mkdirty_no_dirty:" in r.stderr and "coverage" in r.stderr
-    assert "NEW      pte_property" in r.stdout
+    rc, stdout, stderr = _ptdl_in(capsys, project, "explore", "--arch", "x86_mkdirty_no_dirty",
+                                  "--runs", "10", "--out", str(out))
+    assert rc == 1, stdout + stderr
+    assert "explore x86_mkdirty_no_dirty:" in stderr and "coverage" in stderr
+    assert "NEW      pte_property" in stdout
     summary = json.loads((out / "explore-summary.json").read_text())
     (f,) = [x for x in summary["findings"] if x["check"] == "pte_property"]
     assert f["c_replay"].startswith("C trace equal") or f["c_replay"].startswith("skipped")
-    rr = _ptdl(project, "explore", "--replay", str(project / f["scenario"])
-               if not os.path.isabs(f["scenario"]) else f["scenario"])
-    assert rr.returncode == 1, rr.stdout + rr.stderr
-    assert "VIOLATION pte_property" in rr.stdout
-    ok = _ptdl(project, "explore", "--arch", "x86", "--runs", "10", "--out", str(out))
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    rc, stdout, stderr = _ptdl_in(capsys, project, "explore", "--replay",
+                                  str(project / f["scenario"])
+                                  if not os.path.isabs(f["scenario"]) else f["scenario"])
+    assert rc == 1, stdout + stderr
+    assert "VIOLATION pte_property" in stdout
+    rc, stdout, stderr = _ptdl_in(capsys, project, "explore", "--arch", "x86", "--runs", "10",
+                                  "--out", str(out))
+    assert rc == 0, stdout + stderr
 
 
-@pytest.mark.parametrize("args", [
+USAGE_ERRORS = [
     ["--arch", "nope"], ["--arch", "x86", "--cpu", "bogus"], ["--runs", "0"],
     ["--budget", "1", "--runs", "3"], ["--replay", "/nonexistent.yaml"],
-])
-def test_cli_usage_errors(args: list[str]) -> None:
-    r = _ptdl(ROOT, "explore", *args)
+]
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS)
+def test_cli_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2 with a message, no traceback (an exception escaping main()
+    fails the test too)."""
+    try:
+        rc, stdout, stderr = _ptdl_in(capsys, ROOT, "explore", *args)
+    except SystemExit as e:                  # argparse's usage errors
+        rc, (stdout, stderr) = int(str(e.code)), capsys.readouterr()
+    assert rc == 2, stdout + stderr
+    assert "error" in stderr and "Traceback" not in stderr
+
+
+def test_cli_usage_error_from_the_process() -> None:
+    """The same exit status from the real process (one case: a usage
+    error found after the arguments parse)."""
+    r = _ptdl(ROOT, "explore", "--runs", "0")
     assert r.returncode == 2, r.stdout + r.stderr
+    assert "ptdl explore: error: --runs must be at least 1" in r.stderr
     assert "Traceback" not in r.stderr
 
 

@@ -1,18 +1,26 @@
 """`ptdl generate`: up to date, deterministic, atomic, and hand edits caught.
 
-These run the real CLI on the project and on throw-away copies of it.
+These run the CLI on the project and on throw-away copies of it: the real
+process once (`generate --check` on the project: its exit status and
+output), the rest through dsl.cli.main in this process.  The hand edits and
+the removed arch share one copy and one `generate --check` (each must be
+reported on its own line, and nothing else).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from dsl.cli import main
 from dsl.generate import common, writer
 from dsl.project import load
 
@@ -46,60 +54,152 @@ def test_committed_generated_tree_is_up_to_date() -> None:
     assert "up to date" in r.stdout
 
 
-def test_generation_is_deterministic(copy: Path) -> None:
+def ptdl_in(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`ptdl ARGS` run in this process (dsl.cli.main): exit status, stdout, stderr."""
+    capsys.readouterr()
+    rc = main(["--color", "never", *args])     # colour is not under test
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_generation_is_deterministic(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Twice in one process (no state carried from one run to the next),
+    and equal to the committed tree, which another process wrote (another
+    hash seed); test_committed_generated_tree_is_up_to_date runs the real
+    process."""
     before = tree(copy)
-    assert ptdl("-C", str(copy), "generate", "-q").returncode == 0
+    assert ptdl_in(capsys, "-C", str(copy), "generate", "-q")[0] == 0
     first = tree(copy)
-    assert ptdl("-C", str(copy), "generate", "-q").returncode == 0
+    assert ptdl_in(capsys, "-C", str(copy), "generate", "-q")[0] == 0
     assert tree(copy) == first
     assert first == before  # the committed tree is what the archdefs produce
 
 
-@pytest.mark.parametrize("kind", ["runtime", "kernel", "tests"])
-def test_hand_edit_of_any_generated_file_fails_check(copy: Path, kind: str) -> None:
-    files = [p for p in tree(copy) if p.startswith(f"generated/{kind}/")
-             and not p.endswith("__init__.py")]
-    assert files, f"no generated/{kind} files"
-    victim = copy / files[0]
-    victim.write_text(victim.read_text() + "\n", encoding="utf-8")
-    r = ptdl("-C", str(copy), "generate", "--check")
-    assert r.returncode == 1
-    assert files[0] in r.stderr
+# One project copy carries every hand edit below and a removed arch (s390);
+# one `generate --check` must report each of them on its own line, naming
+# the file, and nothing else; then one `generate` removes the stale files.
+# Each test asserts its own edit on that shared run.
+STALE_ARCH = "s390"
 
 
-def test_header_checksum_detects_edit_that_keeps_layout(copy: Path) -> None:
-    headers = [p for p in tree(copy) if p.endswith(".h")]
+@dataclass
+class Edited:
+    root: Path
+    victims: dict[str, str]          # what was edited -> its path
+    check: tuple[int, str, str]      # generate --check: rc, stdout, stderr
+    write: tuple[int, str, str]      # then generate
+
+
+def _first(files: list[str], prefix: str, suffix: str = "") -> str:
+    got = [p for p in files if p.startswith(prefix) and p.endswith(suffix)
+           and not p.endswith("__init__.py")
+           and f"/{STALE_ARCH}/" not in p and f"_{STALE_ARCH}_" not in p
+           and not p.endswith(f"/{STALE_ARCH}.py")]
+    assert got, f"no {prefix}*{suffix} files"
+    return got[0]
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
+    root = tmp_path_factory.mktemp("edited") / "proj"
+    shutil.copytree(ROOT / "archdefs", root / "archdefs")
+    shutil.copytree(ROOT / "generated", root / "generated",
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    files = list(tree(root))
+    victims = {kind: _first(files, f"generated/{kind}/") for kind in KINDS}
+    for path in victims.values():            # a hand edit: one more line
+        victim = root / path
+        victim.write_text(victim.read_text() + "\n", encoding="utf-8")
+    # a header edit that keeps the layout (another header than the kernel kind's)
+    headers = [p for p in files if p.endswith(".h") and p != victims["kernel"]
+               and f"/{STALE_ARCH}/" not in p]
     assert headers, "no headers generated"
-    h = copy / headers[0]
+    h = root / headers[0]
     text = h.read_text()
     assert common.verify_checksum(text)
     h.write_text(text.replace("static inline", "static  inline", 1))
-    r = ptdl("-C", str(copy), "generate", "--check")
-    assert r.returncode == 1
-    assert "checksum does not match" in r.stderr
+    victims["layout"] = headers[0]
+    (root / "archdefs" / f"{STALE_ARCH}.arch").unlink()
+    cap = _Capture()
+    check = cap.run("-C", str(root), "generate", "--check")
+    write = cap.run("-C", str(root), "generate")
+    return Edited(root, victims, check, write)
 
 
-def test_failing_archdef_leaves_generated_untouched(copy: Path) -> None:
+class _Capture:
+    """main() with its stdout and stderr captured (a module-scoped fixture
+    cannot use capsys)."""
+
+    def run(self, *args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main(["--color", "never", *args])
+        return rc, out.getvalue(), err.getvalue()
+
+
+KINDS = ["runtime", "kernel", "tests"]
+
+
+def _problems(err: str) -> dict[str, str]:
+    """generate --check's problem lines, by path."""
+    pre = "ptdl generate --check: "
+    out: dict[str, str] = {}
+    for line in err.splitlines():
+        if line.startswith(pre + "generated/"):
+            path, _, why = line[len(pre):].partition(": ")
+            if " " in path:                  # the closing "generated/ is stale" line
+                continue
+            assert path not in out, line
+            out[path] = why
+    return out
+
+
+def test_check_reports_exactly_the_edited_and_stale_files(edited: Edited) -> None:
+    rc, _, err = edited.check
+    assert rc == 1
+    stale = {p for p in _problems(err) if STALE_ARCH in p}
+    assert set(_problems(err)) - stale == set(edited.victims.values()), err
+    assert "generated/ is stale; run `ptdl generate`" in err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hand_edit_of_any_generated_file_fails_check(edited: Edited, kind: str) -> None:
+    rc, _, err = edited.check
+    assert rc == 1
+    assert edited.victims[kind] in _problems(err), err
+
+
+def test_header_checksum_detects_edit_that_keeps_layout(edited: Edited) -> None:
+    rc, _, err = edited.check
+    assert rc == 1
+    assert _problems(err)[edited.victims["layout"]].startswith("checksum does not match"), err
+
+
+def test_failing_archdef_leaves_generated_untouched(copy: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     before = tree(copy)
     (copy / "archdefs" / "x86.arch").write_text(
         (copy / "archdefs" / "x86.arch").read_text().replace("pfn  12..51 : pfn", "pfn 52..12 : pfn"))
-    r = ptdl("-C", str(copy), "generate")
-    assert r.returncode == 1
-    assert "archdefs/x86.arch:" in r.stderr and "is reversed" in r.stderr
-    assert "generated/ left as it was" in r.stderr
+    rc, _, err = ptdl_in(capsys, "-C", str(copy), "generate")
+    assert rc == 1
+    assert "archdefs/x86.arch:" in err and "is reversed" in err
+    assert "generated/ left as it was" in err
     assert tree(copy) == before
     assert not list((copy / "generated").rglob("*.tmp"))
 
 
-def test_stale_files_of_a_removed_arch_are_reported_then_removed(copy: Path) -> None:
-    (copy / "archdefs" / "s390.arch").unlink()
-    r = ptdl("-C", str(copy), "generate", "--check")
-    assert r.returncode == 1
-    assert "generated/runtime/s390.py: stale" in r.stderr
-    r = ptdl("-C", str(copy), "generate")
-    assert r.returncode == 0
-    assert "removed stale generated/runtime/s390.py" in r.stdout
-    assert not (copy / "generated" / "runtime" / "s390.py").exists()
+def test_stale_files_of_a_removed_arch_are_reported_then_removed(edited: Edited) -> None:
+    rc, _, err = edited.check
+    assert rc == 1
+    assert _problems(edited.check[2])[f"generated/runtime/{STALE_ARCH}.py"].startswith("stale")
+    rc, out, err = edited.write
+    assert rc == 0, err
+    assert f"removed stale generated/runtime/{STALE_ARCH}.py" in out
+    assert not (edited.root / "generated" / "runtime" / f"{STALE_ARCH}.py").exists()
+    # and the hand-edited files are written back as the archdefs produce them
+    for path in edited.victims.values():
+        assert f"wrote {path}" in out, out
+        assert (edited.root / path).read_bytes() == (ROOT / path).read_bytes(), path
 
 
 def test_checksum_helpers() -> None:
