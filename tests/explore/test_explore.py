@@ -132,20 +132,26 @@ NEEDED = sorted({c[0] for c in BROKEN_CASES} | {c[2] for c in BROKEN_CASES} | {"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copy: the real archdefs plus every broken fixture, all
-    checked, and generated/ written for the archs the tests run (NEEDED),
-    by the writer `ptdl generate` uses (dsl/generate/writer.py)."""
+    checked, and generated/ written for the archs the tests run (NEEDED):
+    their runtime modules and kernel headers, by the backends and writer
+    `ptdl generate` uses (dsl/generate/backends.py, writer.py)."""
     root = tmp_path_factory.mktemp("explore-project")
     (root / "archdefs").mkdir()
     for f in sorted((ROOT / "archdefs").glob("*.arch")) + sorted(BROKEN.glob("*.arch")):
         shutil.copy(f, root / "archdefs" / f.name)
     (root / "runtime").symlink_to(ROOT / "runtime", target_is_directory=True)
-    from dsl.generate import writer
+    from dsl.generate import backends, common, writer
     from dsl.project import load
     p = load(root)
     assert p.ok, [str(d) for d in p.diags]
-    for name in NEEDED:
-        for o in writer.render_arch(p.archs[name], p.decl_files[name]):
-            writer.write_atomic(root, o)
+    for name in NEEDED:             # writer.render_arch's files but the conformance tests
+        for b in backends.BACKENDS:
+            if b.name == "conformance-tests":
+                continue
+            text = b.load()(p.archs[name], p.decl_files[name])
+            if b.checksummed:
+                text = common.with_checksum(text)
+            writer.write_atomic(root, writer.Output(b.output_path(name), text, b.checksummed))
     return root
 
 

@@ -8,8 +8,10 @@ test-only fixture archdefs generated in the test session.
   breakage the archdef language cannot express (a compiled class cannot be
   subclassed by interpreted code);
 * ``fixture(name)`` -- an arch of tests/fixtures/runtime/*.arch or
-  tests/fixtures/broken/*.arch, generated once per process by
-  ``ptdl generate`` in a temporary project copy and loaded interpreted.
+  tests/fixtures/broken/*.arch, generated in a temporary project copy
+  (the real archdefs and the fixtures, loaded and checked once per
+  process) by the writer ``ptdl generate`` uses, for that arch only, and
+  loaded interpreted.
 
 Nothing here describes an arch by hand: layouts and behaviour come from
 archdefs through the generator.
@@ -22,13 +24,14 @@ import importlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, cast
 
+from dsl.generate import backends, writer
+from dsl.project import Project, load
 from runtime.arch import Arch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +66,13 @@ def generated_class(name: str) -> type[Arch]:
     return cls
 
 
+_loaded: Project | None = None
+
+
 def fixture_project() -> Path:
-    """A project copy with the real archdefs and the fixture ones, generated."""
-    global _project
+    """A project copy with the real archdefs and the fixture ones, loaded
+    and checked (generated/ is written per arch by fixture_class)."""
+    global _project, _loaded
     if _project is not None:
         return _project
     root = Path(tempfile.mkdtemp(prefix="ptdl-rt-fixtures-"))
@@ -75,18 +82,33 @@ def fixture_project() -> Path:
         for f in sorted(d.glob("*.arch")):
             shutil.copy(f, root / "archdefs" / f.name)
     (root / "runtime").symlink_to(ROOT / "runtime", target_is_directory=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    r = subprocess.run([sys.executable, "-m", "dsl.cli", "-C", str(root), "generate", "-q"],
-                       capture_output=True, text=True, env=env, cwd=str(root), timeout=600)
-    if r.returncode != 0:
-        raise RuntimeError("ptdl generate of the test fixtures failed:\n" + r.stdout + r.stderr)
-    _project = root
+    p = load(root)
+    if not p.ok:
+        raise RuntimeError("the test fixtures do not check clean:\n"
+                           + "\n".join(str(d) for d in p.diags))
+    _project, _loaded = root, p
     return root
 
 
+def _generate(root: Path, name: str) -> Path:
+    """generated/runtime/<name>.py of the fixture project, as `ptdl
+    generate` writes it (dsl/generate/writer.py)."""
+    assert _loaded is not None
+    rel = writer.RUNTIME_MODULE.format(arch=name)
+    if name not in _loaded.archs:
+        raise RuntimeError(f"no arch {name!r} in the fixture project")
+    b = backends.backend("runtime-module")     # writer.render_arch's, this backend only
+    assert b.output_path(name) == rel and not b.checksummed
+    text = b.load()(_loaded.archs[name], _loaded.decl_files[name])
+    writer.write_atomic(root, writer.Output(rel, text))
+    return root / rel
+
+
 def fixture_class(name: str) -> type[Arch]:
-    path = fixture_project() / "generated" / "runtime" / f"{name}.py"
+    root = fixture_project()
+    path = root / "generated" / "runtime" / f"{name}.py"
+    if not path.exists():
+        path = _generate(root, name)
     mod = _load_source(path, f"ptdl_rt_fixture_{name}")
     cls: type[Arch] = type(mod.ARCH)
     return cls
