@@ -12,7 +12,7 @@ import pytest
 
 from dsl.cli import main
 from dsl.generate import backends, writer
-from dsl.project import load
+from gen_util import project, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,9 +28,8 @@ def test_registry_lists_the_three_contract_paths() -> None:
 
 
 def test_every_backend_renders_every_arch() -> None:
-    p = load(ROOT)
-    outs = writer.render_all(p.archs, p.decl_files)
-    paths = {o.path for o in outs}
+    p = project()
+    paths = {o.path for o in rendered()}
     for name in p.archs:
         for b in backends.BACKENDS:
             assert b.output_path(name) in paths
@@ -80,5 +79,5 @@ def test_no_import_error_fallbacks_in_generators() -> None:
 
 
 def _project() -> tuple[dict, dict]:  # type: ignore[type-arg]
-    p = load(ROOT)
+    p = project()
     return p.archs, p.decl_files

@@ -1,10 +1,11 @@
 """`ptdl generate`: up to date, deterministic, atomic, and hand edits caught.
 
-These run the CLI on the project and on throw-away copies of it: the real
-process once (`generate --check` on the project: its exit status and
-output), the rest through dsl.cli.main in this process.  The hand edits and
-the removed arch share one copy and one `generate --check` (each must be
-reported on its own line, and nothing else).
+These run the CLI (dsl.cli.main, in this process) on the project and on
+throw-away copies of it; the real `ptdl` process, its exit statuses and
+`generate --check`, are tested in tests/dsl/test_cli.py and
+test_never_stale.py.  The hand edits and the removed arch share one copy
+and one `generate --check`: each must be reported on its own line, and
+nothing else.
 """
 
 from __future__ import annotations
@@ -13,24 +14,16 @@ import contextlib
 import io
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from dsl.cli import main
-from dsl.generate import common, writer
-from dsl.project import load
+from dsl.generate import common
+from gen_util import project, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def ptdl(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dsl.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 @pytest.fixture
@@ -48,12 +41,6 @@ def tree(root: Path) -> dict[str, bytes]:
             if p.is_file() and p.suffix in (".py", ".h")}
 
 
-def test_committed_generated_tree_is_up_to_date() -> None:
-    r = ptdl("generate", "--check")
-    assert r.returncode == 0, r.stderr
-    assert "up to date" in r.stdout
-
-
 def ptdl_in(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """`ptdl ARGS` run in this process (dsl.cli.main): exit status, stdout, stderr."""
     capsys.readouterr()
@@ -62,11 +49,16 @@ def ptdl_in(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return rc, out, err
 
 
+def test_committed_generated_tree_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = ptdl_in(capsys, "-C", str(ROOT), "generate", "--check")
+    assert rc == 0, err
+    assert "up to date" in out
+
+
 def test_generation_is_deterministic(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Twice in one process (no state carried from one run to the next),
     and equal to the committed tree, which another process wrote (another
-    hash seed); test_committed_generated_tree_is_up_to_date runs the real
-    process."""
+    hash seed)."""
     before = tree(copy)
     assert ptdl_in(capsys, "-C", str(copy), "generate", "-q")[0] == 0
     first = tree(copy)
@@ -221,10 +213,9 @@ def test_identifiers_are_guarded() -> None:
 
 
 def test_every_arch_renders_all_contract_paths() -> None:
-    p = load(ROOT)
+    p = project()
     assert p.ok
-    outs = writer.render_all(p.archs, p.decl_files)
-    paths = {o.path for o in outs}
+    paths = {o.path for o in rendered()}
     for name in p.archs:
         assert f"generated/runtime/{name}.py" in paths
 
@@ -233,7 +224,7 @@ def test_generated_modules_are_compiled() -> None:
     if os.environ.get("PTDL_INTERPRETED") == "1":
         pytest.skip("interpreted run requested")
     import importlib
-    p = load(ROOT)
+    p = project()
     for name in sorted(p.archs):
         mod = importlib.import_module(f"generated.runtime.{name}")
         assert mod.__file__ is not None and mod.__file__.endswith(".so"), mod.__file__

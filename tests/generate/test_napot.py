@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests" / "c"))
 
 from c_util import header, python_arch  # noqa: E402
 from dsl.generate import charness, encode  # noqa: E402
-from dsl.project import load  # noqa: E402
+from gen_util import project  # noqa: E402
 
 FIXTURE = "tests/fixtures/catalog/vocabulary.arch"
 NAPOT = 1 << 63
@@ -55,7 +55,7 @@ def _entries() -> list[int]:
 
 @pytest.fixture(scope="module")
 def model():  # type: ignore[no-untyped-def]
-    p = load(ROOT, [FIXTURE])
+    p = project(FIXTURE)
     assert p.ok, [str(d) for d in p.diags]
     return p.archs["vocab_svnapot"]
 
@@ -72,7 +72,7 @@ def test_python_pte_pfn_clears_lowest_set_bit(model) -> None:  # type: ignore[no
 
 def test_plain_riscv_is_unchanged() -> None:
     """Without the transform riscv's pte_pfn keeps the N bit's PFN bits."""
-    p = load(ROOT)
+    p = project()
     arch = python_arch(p.archs["riscv"], "archdefs/riscv.arch")
     assert arch.pte_pfn(NAPOT | (0x12348 << SHIFT)) == 0x12348  # type: ignore[attr-defined]
 

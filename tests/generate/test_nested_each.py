@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tests" / "c"))
 
 from c_util import python_arch  # noqa: E402
 from dsl.generate import expect  # noqa: E402
-from dsl.project import load  # noqa: E402
+from gen_util import project  # noqa: E402
 
 FIXTURE = "tests/c/fixtures/shapes.arch"
 
@@ -27,7 +27,7 @@ FIXTURE = "tests/c/fixtures/shapes.arch"
                                             ("exec_direct_order4", 4)])
 def test_expect_agrees_with_module(scenario: str, order: int) -> None:
     from runtime import conformance
-    p = load(ROOT, [FIXTURE])
+    p = project(FIXTURE)
     assert p.ok
     a = p.archs["shapes"]
     arch = python_arch(a, FIXTURE)

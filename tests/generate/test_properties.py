@@ -10,29 +10,40 @@ directly, and expects them to pass, or to fail with the named check.
 
 from __future__ import annotations
 
+import functools
 import sys
 import types
+from types import CodeType
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from dsl.generate import ctests, pymod
-from dsl.project import load
+from gen_util import project
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _tests_for(path: str, name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    p = load(ROOT, None if path.startswith("archdefs/") else [path])
+@functools.cache
+def _code(path: str, name: str) -> tuple[CodeType, CodeType]:
+    """The arch's module and test module, rendered and compiled once per
+    process (each test executes them into fresh module objects)."""
+    p = project() if path.startswith("archdefs/") else project(path)
     assert p.ok
     a = p.archs[name]
+    return (compile(pymod.render(a, path), f"generated.runtime.{name}", "exec"),
+            compile(ctests.render(a, path), f"ptdl_props_{name}", "exec"))
+
+
+def _tests_for(path: str, name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    mod_code, tests_code = _code(path, name)
     mod = types.ModuleType(f"generated.runtime.{name}")
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    exec(compile(pymod.render(a, path), mod.__name__, "exec"), mod.__dict__)
+    exec(mod_code, mod.__dict__)
     t = types.ModuleType(f"ptdl_props_{name}")
     t.__file__ = str(ROOT / "generated" / "tests" / f"test_{name}_conformance.py")
-    exec(compile(ctests.render(a, path), t.__name__, "exec"), t.__dict__)
+    exec(tests_code, t.__dict__)
     return t
 
 
