@@ -52,9 +52,18 @@ def source(name: str) -> str:
     return project().decl_files[name]
 
 
+_HEADERS: dict[tuple[str, str], tuple[Arch, str]] = {}
+
+
 def header(a: Arch, src: str | None = None) -> str:
-    """The header as the writer writes it (with its checksum line)."""
-    return common.with_checksum(cheader.render(a, src or source(a.name)))
+    """The header as the writer writes it (with its checksum line);
+    rendered once per model object and source (the models are frozen)."""
+    key = (a.name, src or source(a.name))
+    got = _HEADERS.get(key)
+    if got is None or got[0] is not a:
+        got = (a, common.with_checksum(cheader.render(a, key[1])))
+        _HEADERS[key] = got
+    return got[1]
 
 
 def python_arch(a: Arch, src: str | None = None) -> object:

@@ -14,6 +14,8 @@ lines, a non-short-circuit loop inside any() too.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from c_util import ROOT, header, python_arch
@@ -28,6 +30,7 @@ BASE = 0x400000
 NR = 4
 
 
+@functools.cache
 def _model():  # type: ignore[no-untyped-def]
     p = load(ROOT, [FIXTURE])
     assert p.ok, [str(d) for d in p.diags]

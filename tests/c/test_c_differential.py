@@ -7,6 +7,7 @@ without its I-cache sync) is caught."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -39,9 +40,30 @@ def _id(case: tuple[str, str, frozenset[str]]) -> str:
     return f"{name}-{sc}-{'+'.join(sorted(cpu)) or 'nocpu'}"
 
 
+_SERVERS: dict[tuple[str, str], charness.Server] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_servers() -> Iterator[None]:
+    yield
+    for s in _SERVERS.values():
+        s.close()
+    _SERVERS.clear()
+
+
+def replay(a: Arch, hdr: str, script: str) -> list[str]:
+    """charness.replay's trace, from one harness process per header (a
+    charness.Server: each script runs in a child forked from the pristine
+    harness, as tests/c/test_c_server.py shows equal to one process each)."""
+    key = (a.name, hdr)
+    if key not in _SERVERS:
+        _SERVERS[key] = charness.Server(charness.build(a, hdr))
+    return _SERVERS[key].run(script)
+
+
 def diff(a: Arch, script: str, hdr: str) -> list[str]:
     want = charness.expected(script)
-    got = charness.replay(a, hdr, script)
+    got = replay(a, hdr, script)
     return list(difflib.unified_diff(want, got, "python", "c", lineterm="", n=3))
 
 
