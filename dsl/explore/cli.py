@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dsl.project import Project
     from runtime.arch import Arch
 
 
@@ -83,9 +84,10 @@ def load_arch(root: Path, name: str) -> Arch:
     return arch
 
 
-def _arch_names(root: Path, wanted: list[str]) -> list[str]:
+def _arch_names(root: Path, wanted: list[str], p: Project | None = None) -> list[str]:
     from dsl.project import load
-    p = load(root)
+    if p is None:
+        p = load(root)
     if not p.ok:
         raise UsageError("the archdefs have errors (run `ptdl check`)")
     names = sorted(p.archs)
@@ -126,17 +128,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
             raise UsageError("--budget must be positive")
         if args.max_len < 1:
             raise UsageError("--max-len must be at least 1")
-        names = _arch_names(root, args.arch)
+        from dsl.project import load
+        project = load(root)        # once: the arch names and every C replay read it
+        names = _arch_names(root, args.arch, project)
         archs = [load_arch(root, n) for n in names]
         plans = [(a, _cpus(a, args.cpu)) for a in archs]
     except UsageError as e:
         sys.stderr.write("ptdl explore: error: %s\n" % e)
         return 2
-    return _search(root, args, plans)
+    return _search(root, args, plans, project)
 
 
 def _search(root: Path, args: argparse.Namespace,
-            plans: list[tuple[Arch, list[frozenset[str]]]]) -> int:
+            plans: list[tuple[Arch, list[frozenset[str]]]],
+            project: Project | None = None) -> int:
     from . import known, scenario
     from .creplay import replay
     from .search import ARCH_CALLS, Explorer
@@ -164,7 +169,8 @@ def _search(root: Path, args: argparse.Namespace,
                  sum(1 for f in findings if f.known)))
         for f in findings:
             if not args.no_c:
-                f.c_replay = replay(root, arch, frozenset(f.cpu), f.colour, f.steps)
+                f.c_replay = replay(root, arch, frozenset(f.cpu), f.colour, f.steps,
+                                    project=project)
             path = scenario.write(f, out_dir, arch)
             rel = os.path.relpath(path, str(root)) if path.startswith(str(root)) else path
             v = f.violation
@@ -208,11 +214,15 @@ def _replay(root: Path, args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     docs = known.documented()
     bad = 0
+    project: Project | None = None      # loaded once, at the first scenario
     for sc in scs:
         name = args.arch[0] if args.arch else str(scenario.found(sc).get("arch", ""))
         if not name:
             raise UsageError("%s: no arch (give --arch)" % sc.name)
-        _arch_names(root, [name])
+        if project is None:
+            from dsl.project import load
+            project = load(root)
+        _arch_names(root, [name], project)
         arch = load_arch(root, name)
         raw = sc.params.get("cpu") or []
         if args.cpu is not None or name != scenario.found(sc).get("arch"):
@@ -238,7 +248,7 @@ def _replay(root: Path, args: argparse.Namespace) -> int:
                     bad += 1
             if not args.no_c:
                 print("  C replay: %s" % replay(root, arch, cpu, scenario.colour(sc),
-                                               scenario.steps(sc)))
+                                               scenario.steps(sc), project=project))
     return 1 if bad else 0
 
 

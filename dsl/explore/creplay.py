@@ -12,16 +12,23 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from runtime.arch import Arch
 
 from .search import run_steps
 from .world import Step
 
 
+if TYPE_CHECKING:
+    from dsl.project import Project
+
+
 def replay(root: Path, arch: Arch, cpu: frozenset[str], colour: int,
-           steps: list[Step]) -> str:
+           steps: list[Step], project: Project | None = None) -> str:
     """A one-line verdict: ``C trace equal (N lines)``, ``C trace differs
-    at line N: ...`` or ``skipped: reason``."""
+    at line N: ...`` or ``skipped: reason``.  ``project`` is root's, if
+    the caller has loaded it already."""
     from dsl.generate import charness
     from dsl.project import load
     if shutil.which(charness.GCC) is None:
@@ -29,7 +36,7 @@ def replay(root: Path, arch: Arch, cpu: frozenset[str], colour: int,
     hdr = root / "generated" / "kernel" / "arch" / arch.name / "include" / "asm" / "pgtable-range.h"
     if not hdr.exists():
         return "skipped: %s not generated" % hdr
-    p = load(root)
+    p = load(root) if project is None else project
     model = p.archs.get(arch.name)
     if model is None:
         return "skipped: no archdef for %s" % arch.name
