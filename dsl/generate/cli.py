@@ -13,12 +13,14 @@ import sys
 import time
 
 from ..command import Command, root_of as _root
-from ..project import load
-from ..source import render as render_diags
-from . import writer
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every `ptdl` command imports this
+    # module for its registry entry, and only `generate` needs the backends.
+    from ..project import load
+    from ..source import render as render_diags
+    from . import writer
     root = _root(args)
     t0 = time.monotonic()
     p = load(root)

@@ -10,8 +10,12 @@ generation must not load the mypyc-compiled runtime.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ast
 
 from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 
@@ -24,7 +28,9 @@ def runtime_constant(module: str, name: str) -> int:
     its shared library lives at the project root, off the CLI's path)."""
     import ast
     path = RUNTIME_DIR / f"{module}.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _SOURCES.get(path)
+    if tree is None:           # each source parsed once per process
+        tree = _SOURCES[path] = ast.parse(path.read_text(encoding="utf-8"), str(path))
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -36,6 +42,7 @@ def runtime_constant(module: str, name: str) -> int:
     raise LookupError(f"{path}: no integer constant {name}")
 
 
+_SOURCES: dict[Path, "ast.Module"] = {}
 DIRECT_PFN = runtime_constant("scenarios", "DIRECT_PFN")
 KERNEL_BASE_64 = runtime_constant("arch", "KERNEL_BASE_64")
 KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
@@ -47,8 +54,7 @@ def _read_docs(d: Path) -> tuple[tuple[str, object], ...]:
     parsed once per process (with libyaml's loader where PyYAML has it) and
     keyed by the files' names, sizes and mtimes, so an edited file is read
     again.  Callers must not mutate the documents."""
-    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                  for p in sorted(d.glob("*.yaml")))
+    stamp = _stamp(d)
     key = (str(d), stamp)
     hit = _DOCS.get(key)
     if hit is None:
@@ -58,6 +64,16 @@ def _read_docs(d: Path) -> tuple[tuple[str, object], ...]:
                     for name, _, _ in stamp)
         _DOCS[key] = hit
     return hit
+
+
+def _stamp(d: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of d's *.yaml files, in name order (one stat each)."""
+    try:
+        entries = [(e.name, e.stat()) for e in os.scandir(d)
+                   if e.name.endswith(".yaml") and e.is_file()]
+    except FileNotFoundError:
+        return ()
+    return tuple(sorted((n, st.st_size, st.st_mtime_ns) for n, st in entries))
 
 
 _DOCS: dict[tuple[str, tuple[tuple[str, int, int], ...]], tuple[tuple[str, object], ...]] = {}
