@@ -9,6 +9,7 @@ dsl/testcmd.py.)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -32,7 +33,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ptdl: error: no arch '{args.arch}' (known: {', '.join(sorted(p.archs))})\n")
         return 2
     try:
-        outs = writer.render_all(p.archs, p.decl_files, args.arch)
+        outs = writer.render_all(p.archs, p.decl_files, args.arch, jobs=args.jobs)
     except writer.BackendError as e:
         sys.stderr.write(f"ptdl generate: error: {e}\n")
         sys.stderr.write("ptdl generate: nothing written or checked\n")
@@ -64,6 +65,8 @@ def _configure(g: argparse.ArgumentParser) -> None:
     g.add_argument("--arch", help="only this arch")
     g.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if generated/ is stale or edited by hand")
+    g.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes rendering at once (the output is the same)")
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
