@@ -19,9 +19,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Arch
-from . import common
+from typing import TYPE_CHECKING
+
 from .backends import BACKENDS, BackendError, load_all
+
+if TYPE_CHECKING:
+    from ..model import Arch
 
 KERNEL_HEADER = "generated/kernel/arch/{arch}/include/asm/pgtable-range.h"
 RUNTIME_MODULE = "generated/runtime/{arch}.py"
@@ -45,6 +48,7 @@ class Output:
 def render_arch(a: Arch, source: str) -> list[Output]:
     """Every registered backend's file for arch a (BackendError if one
     cannot be loaded: no backend is ever skipped)."""
+    from . import common     # (Jinja, through templating: not for write_atomic's users)
     outs: list[Output] = []
     for b, render in load_all():
         text = render(a, source)
@@ -165,6 +169,7 @@ def write_atomic(root: Path, out: Output) -> bool:
 def check_tree(root: Path, outs: list[Output], archs: dict[str, Arch],
                only: str | None) -> list[str]:
     """Problems that make generated/ stale, one line each."""
+    from . import common
     problems: list[str] = []
     for out in outs:
         dest = root / out.path

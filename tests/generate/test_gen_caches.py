@@ -318,12 +318,17 @@ print(" ".join(sorted({m.split(".")[0] for m in sys.modules} |
                        "dsl.generate.writer", "dsl.verify.compare"]),
     (["list"], ["jinja2", "yaml", "pygments", "runtime", "generated", "dsl.generate.writer"]),
     (["show", "x86"], ["jinja2", "yaml", "pygments", "runtime", "generated"]),
+    (["show", "x86", "--svg", "OUT"], ["jinja2", "yaml", "pygments", "runtime", "generated"]),
     (["export", "x86"], ["jinja2", "yaml", "pygments", "runtime", "generated"]),
 ])
-def test_commands_import_only_what_they_use(argv: list[str], absent: list[str]) -> None:
+def test_commands_import_only_what_they_use(argv: list[str], absent: list[str],
+                                            tmp_path: Path) -> None:
+    argv = [str(tmp_path / "x86.svg") if x == "OUT" else x for x in argv]
     r = subprocess.run([sys.executable, "-c", IMPORTS_SCRIPT, "-C", str(ROOT)] + argv,
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     loaded = set(r.stdout.split())
     assert "dsl.cli" in loaded
     assert sorted(set(absent) & loaded) == []
+    if "--svg" in argv:
+        assert (tmp_path / "x86.svg").read_text(encoding="utf-8").startswith("<")
