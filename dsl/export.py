@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from .model import (Arch, Choice, Each, EffectStmt, FlagOp, Stmt, When,
                     expr_text)
 from .source import Loc
@@ -129,4 +127,5 @@ def dumps(a: Arch, fmt: str) -> str:
     data = arch_data(a)
     if fmt == "json":
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    import yaml        # only for --format yaml
     return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100))

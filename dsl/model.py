@@ -11,6 +11,7 @@ their source locations so every later diagnostic can point at the text.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Union
 
@@ -435,13 +436,26 @@ class Arch:
 
     # -- convenience lookups (pure) ------------------------------------
     def field(self, name: str) -> Field | None:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
+        return self._fields_by_name.get(name)
 
     def role_fields(self, role: str) -> list[Field]:
-        return [f for f in self.fields if f.role == role]
+        return list(self._fields_by_role.get(role, ()))
+
+    # Indexes of the (immutable) field tuple, built on first use: the
+    # backends look fields up thousands of times per arch.
+    @functools.cached_property
+    def _fields_by_name(self) -> dict[str, Field]:
+        out: dict[str, Field] = {}
+        for f in self.fields:
+            out.setdefault(f.name, f)
+        return out
+
+    @functools.cached_property
+    def _fields_by_role(self) -> dict[str | None, tuple[Field, ...]]:
+        out: dict[str | None, list[Field]] = {}
+        for f in self.fields:
+            out.setdefault(f.role, []).append(f)
+        return {k: tuple(v) for k, v in out.items()}
 
     def derived_named(self, name: str) -> Derived | None:
         for d in self.derived:

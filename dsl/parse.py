@@ -14,6 +14,7 @@ grammar rule on one class, so the whole grammar's walker stays together.)
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Union
@@ -27,7 +28,7 @@ from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
                     EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
                     Mutator, NameList, Not, Num, Primitive, ProtEntry, ProtItem, ProtWhen, Ref,
                     Setting, Stmt, Transform, When)
-from . import catalog
+from . import catalog, diskcache
 from .source import Diagnostic, Loc
 
 MAX_FILE_BYTES = 1 << 20
@@ -241,8 +242,30 @@ def parse_file(path: str, shown: str | None = None) -> tuple[list[ArchDecl], lis
     text, diags = decode(name, data)
     if text is None:
         return [], diags, None
+    key = diskcache.key_of(_code_fingerprint(), name, text)
+    hit = diskcache.get("parse", key)
+    if hit is not None:
+        try:
+            cached = pickle.loads(hit)
+        except Exception:     # a damaged entry is a miss, never a failure
+            cached = None
+        if isinstance(cached, list) and all(isinstance(d, ArchDecl) for d in cached):
+            return cached, [], text
     decls, pdiags = parse_text(name, text)
+    if not pdiags:
+        # Only clean parses are stored: diagnostics are always made afresh.
+        diskcache.put("parse", key, pickle.dumps(decls, protocol=pickle.HIGHEST_PROTOCOL))
     return decls, pdiags, text
+
+
+def _code_fingerprint() -> str:
+    """What the declarations parse_file caches are derived from: the grammar,
+    this module and the modules its records come from, and Lark (its
+    package's __init__, which carries the version)."""
+    here = Path(__file__).resolve().parent
+    files = tuple(str(here / n) for n in
+                  ("grammar.lark", "parse.py", "model.py", "catalog.py", "source.py"))
+    return diskcache.fingerprint(files + (str(lark.__file__),))
 
 
 # ---------------------------------------------------------------------------

@@ -14,11 +14,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import check
-from .model import Arch
-from .parse import ArchDecl, parse_file
-from .resolve import resolve
+from typing import TYPE_CHECKING
+
 from .source import Diagnostic, SourceCache, unique_sorted
+
+if TYPE_CHECKING:
+    from .model import Arch
+    from .parse import ArchDecl
 
 
 @dataclass
@@ -63,6 +65,11 @@ def load(root: Path, files: list[str] | None = None) -> Project:
     Extra files given explicitly are loaded together with the shipped
     archdefs so that `extends` can reach a shipped parent.
     """
+    # The front end is imported on first use: `ptdl --help` and the commands
+    # that never load archdefs do not pay for Lark and the checker.
+    from .check import check
+    from .parse import parse_file
+    from .resolve import resolve
     shipped = archdef_files(root)
     wanted = shipped if files is None else list(files)
     # One entry per file, however it is spelt (relative, absolute, ./x):

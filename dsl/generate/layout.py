@@ -97,26 +97,30 @@ def prot_table(a: Arch, cpu: frozenset[str] = frozenset()) -> list[int]:
     their entries replace one combination, `all` is ORed into every value
     last); without it the table is the kernel's static protection_map."""
     exec_fields = a.role_fields("exec")
+    # Each key's bits once per table, not once per combination.
+    bits = {k: prot_bits(a, k, cpu)
+            for k in ("all", "none", "base", "write", "nowrite", "exec", "noexec", "noread")}
+    every = bits["all"]
+    exec_by_role = a.prot_item("exec") is None and a.prot_item("noexec") is None
     table: list[int] = []
     for flags in range(16):
         r, w, x, s = (bool(flags & VM_READ), bool(flags & VM_WRITE),
                       bool(flags & VM_EXEC), bool(flags & VM_SHARED))
-        every = prot_bits(a, "all", cpu)
         if not (r or w or x):
-            table.append(prot_bits(a, "none", cpu) | every)
+            table.append(bits["none"] | every)
             continue
-        v = prot_bits(a, "base", cpu)
+        v = bits["base"]
         if w and s:
-            v |= prot_bits(a, "write", cpu)
+            v |= bits["write"]
         else:
-            v |= prot_bits(a, "nowrite", cpu)
+            v |= bits["nowrite"]
         if x:
-            v |= prot_bits(a, "exec", cpu)
+            v |= bits["exec"]
         else:
-            v |= prot_bits(a, "noexec", cpu)
+            v |= bits["noexec"]
         if not (r or x):
-            v |= prot_bits(a, "noread", cpu)
-        if a.prot_item("exec") is None and a.prot_item("noexec") is None:
+            v |= bits["noread"]
+        if exec_by_role:
             for f in exec_fields:
                 if x != f.inverted:
                     v |= f.mask

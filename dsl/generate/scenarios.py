@@ -10,8 +10,12 @@ generation must not load the mypyc-compiled runtime.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ast
 
 from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 
@@ -22,9 +26,19 @@ def runtime_constant(module: str, name: str) -> int:
     """The integer constant `name` as runtime/<module>.py defines it, read
     from its source (generation must not import the mypyc-compiled runtime:
     its shared library lives at the project root, off the CLI's path)."""
-    import ast
+    from .. import diskcache
     path = RUNTIME_DIR / f"{module}.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    text = path.read_text(encoding="utf-8")
+    # Kept in the ptdl cache, keyed by the source's text and this module.
+    key = diskcache.key_of(diskcache.fingerprint((str(Path(__file__).resolve()),)),
+                           str(path), name, text)
+    hit = diskcache.get("constants", key)
+    if hit is not None and hit.lstrip(b"-").isdigit():
+        return int(hit)
+    import ast
+    tree = _SOURCES.get(path)
+    if tree is None:           # each source parsed once per process
+        tree = _SOURCES[path] = ast.parse(text, str(path))
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -32,10 +46,12 @@ def runtime_constant(module: str, name: str) -> int:
                     and node.value is not None:
                 value = ast.literal_eval(node.value)
                 if isinstance(value, int):
+                    diskcache.put("constants", key, str(value).encode())
                     return value
     raise LookupError(f"{path}: no integer constant {name}")
 
 
+_SOURCES: dict[Path, "ast.Module"] = {}
 DIRECT_PFN = runtime_constant("scenarios", "DIRECT_PFN")
 KERNEL_BASE_64 = runtime_constant("arch", "KERNEL_BASE_64")
 KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
@@ -46,18 +62,50 @@ def _read_docs(d: Path) -> tuple[tuple[str, object], ...]:
     """(file name, parsed YAML) of every scenario file in d, in name order:
     parsed once per process (with libyaml's loader where PyYAML has it) and
     keyed by the files' names, sizes and mtimes, so an edited file is read
-    again.  Callers must not mutate the documents."""
-    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                  for p in sorted(d.glob("*.yaml")))
+    again.  Callers must not mutate the documents.  Across processes the
+    parsed documents are kept in the ptdl cache (dsl/diskcache.py), keyed
+    by the files' names and text, this module and PyYAML."""
+    stamp = _stamp(d)
     key = (str(d), stamp)
     hit = _DOCS.get(key)
     if hit is None:
-        import yaml
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        hit = tuple((name, yaml.load((d / name).read_text(encoding="utf-8"), Loader=loader))
-                    for name, _, _ in stamp)
+        texts = [(name, (d / name).read_text(encoding="utf-8")) for name, _, _ in stamp]
+        hit = _parse_yaml(texts)
         _DOCS[key] = hit
     return hit
+
+
+def _parse_yaml(texts: list[tuple[str, str]]) -> tuple[tuple[str, object], ...]:
+    import importlib.util
+    import pickle
+    from .. import diskcache
+    spec = importlib.util.find_spec("yaml")     # its __init__ carries the version
+    lib = (spec.origin,) if spec is not None and spec.origin else ()
+    code = diskcache.fingerprint((str(Path(__file__).resolve()),) + lib)
+    key = diskcache.key_of(code, *[part for name, text in texts for part in (name, text)])
+    data = diskcache.get("scenarios", key)
+    if data is not None:
+        try:
+            got = pickle.loads(data)
+        except Exception:     # a damaged entry is a miss
+            got = None
+        if isinstance(got, tuple) and [n for n, _ in got] == [n for n, _ in texts]:
+            return got
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    docs = tuple((name, yaml.load(text, Loader=loader)) for name, text in texts)
+    diskcache.put("scenarios", key, pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL))
+    return docs
+
+
+def _stamp(d: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of d's *.yaml files, in name order (one stat each)."""
+    try:
+        entries = [(e.name, e.stat()) for e in os.scandir(d)
+                   if e.name.endswith(".yaml") and e.is_file()]
+    except FileNotFoundError:
+        return ()
+    return tuple(sorted((n, st.st_size, st.st_mtime_ns) for n, st in entries))
 
 
 _DOCS: dict[tuple[str, tuple[tuple[str, int, int], ...]], tuple[tuple[str, object], ...]] = {}

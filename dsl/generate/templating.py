@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
+import jinja2.bccache
+
+from .. import diskcache
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 MAX_COLS = 100
@@ -43,11 +46,15 @@ def ident(name: str) -> str:
 def c_comment(text: str) -> str:
     """Text safe inside a /* ... */ comment (no terminator, printable)."""
     text = text.replace("*/", "* /").replace("/*", "/ *")
+    if text.isascii() and text.isprintable():    # printable ASCII: 32..126
+        return text
     return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
 
 
 def py_comment(text: str) -> str:
     """Text safe inside a # comment (one line, printable)."""
+    if text.isascii() and text.isprintable():    # printable ASCII: 32..126
+        return text
     return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
 
 
@@ -177,10 +184,33 @@ class Lazy:
         return bool(str(self))
 
 
+class _DiskBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in the ptdl cache (dsl/diskcache.py), so
+    each process does not compile them again.  Jinja itself checks each
+    entry against its template's source (a checksum) and its own bytecode
+    format; the entry's name also covers this module (the environment's
+    options and filters) and Jinja's version, so an edit to either is a
+    fresh compile."""
+
+    def __init__(self) -> None:
+        self.code = diskcache.fingerprint((str(Path(__file__).resolve()),),
+                                          ("jinja2", jinja2.__version__))
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = diskcache.get("jinja", diskcache.key_of(self.code, bucket.key))
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        diskcache.put("jinja", diskcache.key_of(self.code, bucket.key),
+                      bucket.bytecode_to_string())
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        bytecode_cache=_DiskBytecode(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

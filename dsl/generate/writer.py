@@ -13,13 +13,18 @@ arch that no longer exists (stale).
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Arch
-from . import common
+from typing import TYPE_CHECKING
+
 from .backends import BACKENDS, BackendError, load_all
+
+if TYPE_CHECKING:
+    from ..model import Arch
 
 KERNEL_HEADER = "generated/kernel/arch/{arch}/include/asm/pgtable-range.h"
 RUNTIME_MODULE = "generated/runtime/{arch}.py"
@@ -43,6 +48,7 @@ class Output:
 def render_arch(a: Arch, source: str) -> list[Output]:
     """Every registered backend's file for arch a (BackendError if one
     cannot be loaded: no backend is ever skipped)."""
+    from . import common     # (Jinja, through templating: not for write_atomic's users)
     outs: list[Output] = []
     for b, render in load_all():
         text = render(a, source)
@@ -53,13 +59,68 @@ def render_arch(a: Arch, source: str) -> list[Output]:
 
 
 def render_all(archs: dict[str, Arch], sources: dict[str, str],
-               only: str | None = None) -> list[Output]:
+               only: str | None = None, jobs: int = 1) -> list[Output]:
+    """Every file, in arch-name order.  jobs=2 renders every other arch in
+    a forked child process (a pure function of the model: the same text;
+    see _render_forked); 1, or no fork, renders in this process."""
     outs = [Output(p, t) for p, t in sorted(PACKAGE_INITS.items())]
-    for name in sorted(archs):
-        if only is not None and name != only:
-            continue
-        outs += render_arch(archs[name], sources[name])
+    names = [n for n in sorted(archs) if only is None or n == only]
+    done = _render_forked(archs, sources, names) if jobs > 1 and len(names) > 1 else {}
+    for name in names:
+        got = done.get(name)
+        outs += got if got is not None else render_arch(archs[name], sources[name])
     return outs
+
+
+def _render_forked(archs: dict[str, Arch], sources: dict[str, str],
+                   names: list[str]) -> dict[str, list[Output]]:
+    """Render names[0] and names[1::2] here and names[2::2] in a forked
+    child, whose outputs come back pickled through a pipe.  Forking is skipped (an empty
+    result: the caller renders everything) where it is not safe or not
+    available: no os.fork, or other threads running (a lock held by one
+    could never be released in the child).  The child never reports an
+    error itself: if it fails, its archs are left out of the result and
+    the caller renders them here, so errors read exactly as without
+    forking."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return {}
+    # The first arch is rendered before the fork: every backend is imported
+    # (a BackendError is raised here) and the templates are loaded once,
+    # for both processes.
+    done: dict[str, list[Output]] = {names[0]: render_arch(archs[names[0]], sources[names[0]])}
+    mine, theirs = names[1::2], names[2::2]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                        # the child
+        code = 1
+        try:
+            os.close(r)
+            data = pickle.dumps({n: render_arch(archs[n], sources[n]) for n in theirs},
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        for n in mine:
+            done[n] = render_arch(archs[n], sources[n])
+        with os.fdopen(r, "rb") as fh:
+            r = -1
+            data = fh.read()
+    finally:
+        if r >= 0:
+            os.close(r)       # a child still writing gets EPIPE and exits
+        _, status = os.waitpid(pid, 0)
+    if status == 0:
+        try:
+            got = pickle.loads(data)
+        except Exception:
+            got = None
+        if isinstance(got, dict):
+            done.update(got)
+    return done
 
 
 def expected_paths(archs: dict[str, Arch]) -> set[str]:
@@ -108,6 +169,7 @@ def write_atomic(root: Path, out: Output) -> bool:
 def check_tree(root: Path, outs: list[Output], archs: dict[str, Arch],
                only: str | None) -> list[str]:
     """Problems that make generated/ stale, one line each."""
+    from . import common
     problems: list[str] = []
     for out in outs:
         dest = root / out.path

@@ -18,14 +18,15 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..project import load
-from ..source import Diagnostic, render
-from . import kernel_setup
-from .compare import Result, verify_arch
-from .karch import KArch, for_lineage
+if TYPE_CHECKING:
+    from .compare import Result
+
+# The probes, kbuild and the kernel setup are imported by the two commands
+# themselves: every `ptdl` command imports this module for its registry
+# entries.
 
 
 def require_kernel() -> bool:
@@ -37,6 +38,7 @@ def _err(msg: str) -> None:
 
 
 def cmd_kernel(args: argparse.Namespace) -> int:
+    from . import kernel_setup
     t0 = time.monotonic()
     try:
         tree = kernel_setup.setup()
@@ -66,6 +68,13 @@ def table(results: list[Result]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..project import load
+    from ..source import Diagnostic, render
+    from . import kernel_setup
+    from .compare import Result, verify_arch
+    from .karch import KArch, for_lineage
     root = root_of(args)
     t0 = time.monotonic()
     tree = kernel_setup.tree_path()
