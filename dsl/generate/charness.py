@@ -142,17 +142,34 @@ def build_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"ptdl-charness-{os.getuid()}"
 
 
+_GCC_VERSION: dict[str, str] = {}
+
+
 def _gcc_version() -> str:
+    """The compiler's first --version line (asked once per process)."""
+    got = _GCC_VERSION.get(GCC)
+    if got is not None:
+        return got
     try:
         r = subprocess.run([GCC, "--version"], capture_output=True, text=True, timeout=30)
-        return r.stdout.splitlines()[0] if r.stdout else ""
     except OSError as e:
         raise HarnessError(f"cannot run {GCC}: {e}") from e
+    got = r.stdout.splitlines()[0] if r.stdout else ""
+    _GCC_VERSION[GCC] = got
+    return got
 
 
 def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
     """Compile the harness with this header text; returns the executable."""
-    flags = list(CFLAGS) + gcc_flags(a) + list(extra_flags or [])
+    return build_flags(a.name, gcc_flags(a), header, extra_flags)
+
+
+def build_flags(name: str, arch_flags: list[str] | tuple[str, ...], header: str,
+                extra_flags: list[str] | None = None) -> Path:
+    """``build`` from arch ``name``'s ``gcc_flags`` computed beforehand (the
+    generated test modules carry them, so a test worker never loads the
+    project to replay a script)."""
+    flags = list(CFLAGS) + list(arch_flags) + list(extra_flags or [])
     h = hashlib.sha256()
     for part in [header, "\0".join(flags), _gcc_version()] + \
             [(C_DIR / s).read_text() for s in SOURCES] + \
@@ -175,7 +192,7 @@ def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         tmp.unlink(missing_ok=True)
-        raise HarnessError(f"gcc failed for {a.name} ({' '.join(cmd)}):\n{r.stderr}")
+        raise HarnessError(f"gcc failed for {name} ({' '.join(cmd)}):\n{r.stderr}")
     os.replace(tmp, exe)
     return exe
 

@@ -75,9 +75,12 @@ class Support:
     """Per-arch helpers for a generated test module: runs cached per
     (scenario, cpu), the C harness built once, readable failure text."""
 
-    def __init__(self, root: Path, arch: str) -> None:
+    def __init__(self, root: Path, arch: str, gcc_flags: Sequence[str] | None = None) -> None:
         self.root = root
         self.arch_name = arch
+        # charness.gcc_flags of the arch, computed at generation time (None:
+        # load the project to compute them)
+        self.gcc_flags = None if gcc_flags is None else tuple(gcc_flags)
         if os.environ.get("PTDL_INTERPRETED") == "1":
             install_interpreted(root)
         if str(root) not in sys.path:
@@ -179,6 +182,10 @@ class Support:
         if not hdr.exists():
             self._skip = f"{hdr.relative_to(self.root)} not generated"
             return None
+        if self.gcc_flags is not None:
+            self._exe = (charness, charness.build_flags(
+                self.arch_name, self.gcc_flags, hdr.read_text(encoding="utf-8")))
+            return self._exe
         from ..project import load
         p = load(self.root)
         a = p.archs.get(self.arch_name)

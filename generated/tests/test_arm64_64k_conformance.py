@@ -27,7 +27,18 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'arm64_64k'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=16',
+    '-DPTDL_WORD_BITS=64',
+    '-DPTDL_PTRS_PER_PTE=8192',
+    '-DPTDL_DCACHE_COLOURS=1',
+    '-Dcpu_has_dic=ptdl_cpu_has("dic")',
+    '-Dcpu_has_hw_af=ptdl_cpu_has("hw_af")',
+    '-Dcpu_has_idc=ptdl_cpu_has("idc")',
+    '-Dsync_icache_aliases=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.arm64_64k")
 ARCH = archmod.ARCH
 

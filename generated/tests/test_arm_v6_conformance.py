@@ -27,7 +27,19 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'arm_v6'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=512',
+    '-DPTDL_DCACHE_COLOURS=(cpu_has_vipt_aliasing ? 4 : 1)',
+    '-Dcpu_has_vipt_aliasing=ptdl_cpu_has("vipt_aliasing")',
+    '-Dflush_cache_all=ptdl_prim_flush_cache_all',
+    '-D__cpuc_flush_dcache_area=ptdl_prim_flush_dcache_ps',
+    '-D__flush_icache_all=ptdl_prim_icache_flush_all',
+    '-Dflush_icache_range=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.arm_v6")
 ARCH = archmod.ARCH
 

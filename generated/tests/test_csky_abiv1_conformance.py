@@ -27,7 +27,21 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'csky_abiv1'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=1024',
+    '-DPTDL_DCACHE_COLOURS=4',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-Ddcache_wb_range=ptdl_prim_clean_dcache',
+    '-Dcache_wbinv_all=ptdl_prim_flush_cache_all',
+    '-Ddcache_wbinv_all=ptdl_prim_flush_dcache_all',
+    '-Dicache_inv_all=ptdl_prim_icache_flush_all',
+    '-Dicache_inv_range=ptdl_prim_inval_icache',
+    '-Dflush_tlb_one=ptdl_prim_tlb_flush_page',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.csky_abiv1")
 ARCH = archmod.ARCH
 

@@ -27,7 +27,16 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'm68k_sun3'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=13',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=16',
+    '-DPTDL_DCACHE_COLOURS=1',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-Dflush_icache_range=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.m68k_sun3")
 ARCH = archmod.ARCH
 

@@ -27,7 +27,19 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'mips'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=64',
+    '-DPTDL_PTRS_PER_PTE=512',
+    '-DPTDL_DCACHE_COLOURS=(cpu_has_dc_aliases ? 4 : 1)',
+    '-Dcpu_has_dc_aliases=ptdl_cpu_has("dc_aliases")',
+    '-Dcpu_has_ic_fills_f_dc=ptdl_cpu_has("ic_fills_f_dc")',
+    '-DPTDL_PAIRS_GLOBAL_MASK=0x80ULL',
+    '-Dflush_data_cache_page=ptdl_prim_flush_dcache',
+    '-D__update_tlb=ptdl_prim_tlb_preload',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.mips")
 ARCH = archmod.ARCH
 

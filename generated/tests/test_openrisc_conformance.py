@@ -27,7 +27,15 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'openrisc'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=13',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=2048',
+    '-DPTDL_DCACHE_COLOURS=1',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.openrisc")
 ARCH = archmod.ARCH
 

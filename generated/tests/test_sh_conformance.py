@@ -27,7 +27,18 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'sh'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=1024',
+    '-DPTDL_DCACHE_COLOURS=4',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-Dflush_cache_all=ptdl_prim_flush_cache_all',
+    '-D__flush_purge_region=ptdl_prim_flush_dcache_ps',
+    '-Dlocal_flush_cache_mm=ptdl_prim_flush_user_cache_mm',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.sh")
 ARCH = archmod.ARCH
 

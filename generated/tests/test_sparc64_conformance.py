@@ -27,7 +27,18 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'sparc64'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=13',
+    '-DPTDL_WORD_BITS=64',
+    '-DPTDL_PTRS_PER_PTE=1024',
+    '-DPTDL_DCACHE_COLOURS=2',
+    '-Dcpu_has_spitfire=ptdl_cpu_has("spitfire")',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-D__flush_dcache_page=ptdl_prim_flush_dcache_all_colours',
+    '-Dflush_icache_range=ptdl_prim_inval_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.sparc64")
 ARCH = archmod.ARCH
 
