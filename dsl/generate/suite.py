@@ -64,6 +64,25 @@ class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+def generated_gcc_flags(root: Path, arch: str) -> tuple[str, ...] | None:
+    """``GCC_FLAGS`` of generated/tests/test_<arch>_conformance.py (read
+    from its text, not imported), or None without one: a Support for the
+    arch outside its generated module then needs no project load."""
+    import ast
+    path = root / "generated" / "tests" / f"test_{arch}_conformance.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == "GCC_FLAGS" and node.value is not None:
+            got = ast.literal_eval(node.value)
+            if isinstance(got, tuple) and all(isinstance(f, str) for f in got):
+                return got
+    return None
+
+
 def install_interpreted(root: Path) -> None:
     """PTDL_INTERPRETED=1: make the runtime and generated modules load from
     their .py sources (must run before anything imports them)."""
@@ -86,6 +105,9 @@ class Support:
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         self._runs: dict[tuple[str, tuple[str, ...]], Any] = {}
+        # (scenario, cpu) runs a later test reads again (test_direct_events):
+        # scenario_test keeps them instead of releasing them
+        self.shared: set[tuple[str, tuple[str, ...]]] = set()
         self._scenarios: dict[str, Any] | None = None
         self._exe: Any = None
         self._server: Any = None
@@ -93,6 +115,11 @@ class Support:
         self.pruning = "none"       # scenario_cases: on, stale (full enumeration) or none
 
     # -- running --------------------------------------------------------
+    def share_runs(self, events: Sequence[tuple[str, Sequence[tuple[str, ...]], Any]]) -> None:
+        """The runs of ``EXPECTED_EVENTS`` are read by test_scenario and by
+        test_direct_events: run each once per worker."""
+        self.shared = {(s, tuple(c)) for s, cpus, _ in events for c in cpus}
+
     @staticmethod
     def cpu_id(cpu: tuple[str, ...]) -> str:
         return "+".join(cpu) if cpu else "nocpu"
@@ -272,7 +299,7 @@ def scenario_test(support: Support, family: str, scenario: str, cpu: tuple[str, 
     equal the Python trace line for line.  A finding or model gap that no
     longer reproduces fails: remove the entry."""
     import pytest
-    r = support.run(scenario, cpu, keep=False)
+    r = support.run(scenario, cpu, keep=(scenario, tuple(cpu)) in support.shared)
     support.record(record_property, family, scenario, cpu, "model", r)
     key = (scenario, tuple(sorted(cpu)))
     finding = findings.get(key)
@@ -409,8 +436,8 @@ def direct_events_test(support: Support, scenario: str, cpu: tuple[str, ...],
                        want: dict[str, Any]) -> None:
     """The runtime traced exactly the events the archdef's statements imply
     (dsl/generate/expect.py interprets them for the `path: direct`
-    scenarios)."""
-    r = support.run(scenario, cpu)
+    scenarios); the run test_scenario made on this worker, if any."""
+    r = support.run(scenario, cpu, keep=False)
     assert support.summarize(r.trace()) == want, support.diff_events(r.trace(), want)
 
 

@@ -227,6 +227,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x10003315',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from dsl.generate import prune
-from dsl.generate.suite import Support
+from dsl.generate.suite import Support, generated_gcc_flags
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,19 +153,40 @@ def test_landed_archs_have_current_pruning_data() -> None:
                        "dsl.generate.prune) and `ptdl generate`")
 
 
+_SUPPORT: dict[str, Support] = {}
+
+
+def _support(arch: str) -> Support:
+    """One Support per arch and worker (one C harness process per arch),
+    with the harness flags its generated test module carries."""
+    s = _SUPPORT.get(arch)
+    if s is None:
+        s = _SUPPORT[arch] = Support(ROOT, arch, generated_gcc_flags(ROOT, arch))
+    return s
+
+
 @pytest.mark.parametrize("arch,scenario", SAMPLE, ids=[f"{a}-{s}" for a, s in SAMPLE])
 def test_pruned_runs_equal_full_enumeration(arch: str, scenario: str) -> None:
     entry = DATA[arch]
     if entry["key"] != prune.inputs_key(ROOT, arch):
         pytest.skip("pruning data stale: the generated tests run every combination")
-    support = Support(ROOT, arch)
+    support = _support(arch)
     conf = importlib.import_module("runtime.conformance")
     mod = importlib.import_module("generated.runtime." + arch)
     leaves = [(tuple(on), tuple(off)) for on, off in entry["scenarios"][scenario]]
-    reps = {leaf: _outcome(support.run(scenario, leaf[0], keep=False)) for leaf in leaves}
+    # every combination runs once (a leaf's representative -- its features
+    # on, the rest off -- is one of them) on the model and in C
+    outcomes: dict[frozenset[str], tuple[Any, ...]] = {}
     for cpu in conf.cpu_combinations(mod.ARCH.cpu_features):
         r = support.run(scenario, tuple(cpu), keep=False)
-        leaf = prune.leaf_of(leaves, cpu)
-        assert _outcome(r) == reps[leaf], (
-            f"{arch} / {scenario}: cpu {cpu} differs from its leaf {leaf}'s representative")
+        outcomes[frozenset(cpu)] = _outcome(r)
         support.check_c_trace(r)
+    assert set(outcomes) == {frozenset(c) for c in
+                             (tuple(f for i, f in enumerate(sorted(mod.ARCH.cpu_features))
+                                    if m & (1 << i))
+                              for m in range(1 << len(mod.ARCH.cpu_features)))}
+    for cpu, got in outcomes.items():
+        leaf = prune.leaf_of(leaves, cpu)
+        assert got == outcomes[frozenset(leaf[0])], (
+            f"{arch} / {scenario}: cpu {sorted(cpu)} differs from its leaf {leaf}'s "
+            "representative")
