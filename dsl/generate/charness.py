@@ -215,17 +215,20 @@ class Server:
     def __init__(self, exe: Path) -> None:
         self.exe = exe
         self._err = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pending = b""         # bytes read past the last "ptdl-done" line
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen([str(self.exe), "--serve"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=self._err,
-                                          text=True, bufsize=1)
+                                          stdout=subprocess.PIPE, stderr=self._err)
+            self._pending = b""
         return self._proc
 
     def run(self, script: str) -> list[str]:
-        """The trace of one script, as ``run(exe, script)`` would print it."""
+        """The trace of one script, as ``run(exe, script)`` would print it.
+        The reply is read in large blocks up to its "ptdl-done STATUS"
+        line (a trace is up to hundreds of thousands of lines)."""
         if not script.endswith("end\n"):
             script = script + ("" if script.endswith("\n") or not script else "\n") + "end\n"
         p = self._start()
@@ -233,19 +236,36 @@ class Server:
         self._err.seek(0)
         self._err.truncate()
         try:
-            p.stdin.write(script)
+            p.stdin.write(script.encode())
             p.stdin.flush()
         except BrokenPipeError as e:
             raise HarnessError(f"harness exited early: {self._stderr()}") from e
-        out: list[str] = []
-        for line in p.stdout:
-            if line.startswith("ptdl-done "):
-                status = int(line.split()[1])
-                if status != 0:
-                    raise HarnessError(f"harness exited {status}:\n{self._stderr()}")
-                return out
-            out.append(line.rstrip("\n"))
-        raise HarnessError(f"harness stopped without finishing the script:\n{self._stderr()}")
+        fd = p.stdout.fileno()
+        buf = bytearray(self._pending)
+        start = 0                   # where to look for the done line next
+        while True:
+            at = buf.find(b"ptdl-done ", start)
+            while at > 0 and buf[at - 1] != 0x0a:       # only at the start of a line
+                at = buf.find(b"ptdl-done ", at + 1)
+            if at >= 0:
+                eol = buf.find(b"\n", at)
+                if eol >= 0:
+                    break
+                start = at          # the done line is not complete yet
+            else:
+                start = max(0, len(buf) - len(b"ptdl-done "))
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise HarnessError("harness stopped without finishing the script:\n"
+                                   + self._stderr())
+            buf += chunk
+        status = int(bytes(buf[at:eol]).split()[1])
+        self._pending = bytes(buf[eol + 1:])
+        if status != 0:
+            raise HarnessError(f"harness exited {status}:\n{self._stderr()}")
+        # as text mode would read it: universal newlines, one entry per line
+        text = buf[:at].decode().replace("\r\n", "\n").replace("\r", "\n")
+        return text.split("\n")[:-1] if text else []
 
     def _stderr(self) -> str:
         self._err.flush()

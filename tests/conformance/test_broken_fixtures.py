@@ -227,14 +227,14 @@ def test_expected_events_catch_a_missing_sync(project: Path) -> None:
     """The generator's event expectation (from the correct arm64 archdef)
     differs from what the broken arch traces: no icache_sync."""
     from dsl.generate import expect
-    from dsl.generate.ctests import Support
+    from dsl.generate.suite import Support
     a = _PROJECTS[project].archs["arm64"]
     want = expect.summarize(expect.direct_events(a, frozenset(), 4, 1, 5))
     assert want["counts"]["icache_sync pfn=0x10000 nr=16"] == 1
     assert want["counts"]["pg_arch_1 set folio=0x10000"] == 1
     got = _run(project, "arm64_no_icache_sync", "exec_direct_order4", ())
     assert expect.summarize(got.trace()) != want
-    assert "icache_sync pfn=0x10000 nr=16" in Support.diff_events(got.trace(), want)
+    assert "icache_sync pfn=0x10000 nr=16" in Support.diff_events(got.trace(), dict(want))
 
 
 def test_pte_expectations_catch_a_wrong_layout(project: Path) -> None:
@@ -266,7 +266,7 @@ def _x86_bad_advance(root: Path) -> Any:
     (an unsafe advance): two pages per entry."""
     base: Any = type(_load(root, "x86"))
 
-    class X86BadAdvance(base):  # type: ignore[misc,valid-type]
+    class X86BadAdvance(base):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.name = "x86_bad_advance"

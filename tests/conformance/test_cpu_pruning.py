@@ -45,7 +45,10 @@ def _synthetic(cpu: frozenset[str]) -> str:
 def test_walk_partitions_the_combinations() -> None:
     feats = ("w", "x", "y", "z")
     runs: list[str] = []
-    leaves = prune.walk(feats, lambda c: runs.append(_synthetic(c)) or None)
+
+    def run(c: frozenset[str]) -> None:
+        runs.append(_synthetic(c))
+    leaves = prune.walk(feats, run)
     # x off: z matters (2); x on: y and z matter (4); w never
     assert len(leaves) == len(runs) == 6
     results = {}

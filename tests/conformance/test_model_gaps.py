@@ -80,7 +80,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                              encoding="utf-8")
     mp = pytest.MonkeyPatch()
     real = expect.load_model_gaps
-    mp.setattr(ctests.expect, "load_model_gaps", lambda arch, d=None: real(arch, scen))
+    mp.setattr(expect, "load_model_gaps", lambda arch, d=None: real(arch, scen))
     try:
         for name in ("x86", "x86_mkdirty_no_dirty"):
             out = root / "generated" / "tests" / f"test_{name}_conformance.py"
