@@ -104,7 +104,8 @@ class TestsView:
     # were computed under ('' none) and, per scenario, its leaves
     gcc_flags: tuple[str, ...] = ()     # charness.gcc_flags: the arch to the C harness
     prune_key: str = ""
-    pruned: tuple[tuple[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]], ...] = ()
+    pruned: tuple[tuple[str, tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+                                  ...]], ...] = ()
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -162,7 +163,11 @@ def _pruning(a: Arch, scenarios: list[str]) -> dict[str, Any]:
     for sname in scenarios:
         leaves = got.get(sname)
         if leaves:
-            rows.append((sname, tuple((tuple(on), tuple(off)) for on, off in leaves)))
+            # (features on, features off, its class's representative); data
+            # written before the classes: a leaf is its own class
+            rows.append((sname, tuple((tuple(lf[0]), tuple(lf[1]),
+                                       tuple(lf[2] if len(lf) > 2 else lf[0]))
+                                      for lf in leaves)))
     return {"prune_key": str(entry.get("key", "")), "pruned": tuple(rows)}
 
 

@@ -262,22 +262,34 @@ class Support:
 
 def scenario_cases(support: Support, scenarios: Sequence[tuple[str, str]],
                    combos: Sequence[tuple[str, ...]],
-                   pruned: Mapping[str, Sequence[tuple[tuple[str, ...], tuple[str, ...]]]],
-                   key: str) -> list[Any]:
+                   pruned: Mapping[str, Sequence[tuple[tuple[str, ...], ...]]],
+                   key: str, documented: Sequence[tuple[str, tuple[str, ...]]] = ()) -> list[Any]:
     """The (family, scenario, cpu) parameters of test_scenario, ids
     `<scenario>-<cpu>`: every combination, or, while ``key`` is the
-    current inputs key (dsl/generate/prune.py), one per leaf of the
-    scenario's decision tree (its features on, the rest off)."""
+    current inputs key (dsl/generate/prune.py), one per class of the
+    leaves of the scenario's decision tree (the representative of the
+    class: its first leaf's features on, the rest off) -- except that
+    every combination of a class holding one that a documented finding or
+    model gap names (``documented``: (scenario, sorted cpu) keys) runs:
+    each has its own expectation."""
     import pytest
     from . import prune
     live = bool(key) and key == prune.inputs_key(support.root, support.arch_name)
     support.pruning = "on" if live else ("stale" if key else "none")
+    named: dict[str, set[tuple[str, ...]]] = {}
+    for sname, cpu in documented:
+        named.setdefault(sname, set()).add(tuple(sorted(cpu)))
     out: list[Any] = []
     for family, scenario in scenarios:
         leaves = pruned.get(scenario) if live else None
         if leaves:
-            reps = {tuple(sorted(on)) for on, _ in leaves}
-            cpus = [c for c in combos if tuple(sorted(c)) in reps]
+            # a leaf is (on, off, class representative); (on, off): its own class
+            def rep(c: tuple[str, ...]) -> tuple[str, ...]:
+                lf = prune.leaf_of(list(leaves), c)
+                return tuple(sorted(lf[2] if len(lf) > 2 else lf[0]))
+            doc = named.get(scenario, set())
+            whole = {rep(c) for c in combos if tuple(sorted(c)) in doc}
+            cpus = [c for c in combos if tuple(sorted(c)) == rep(c) or rep(c) in whole]
         else:
             cpus = list(combos)
         for cpu in cpus:

@@ -57,11 +57,12 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
 PRUNE_KEY = ''
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -254,7 +255,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 
