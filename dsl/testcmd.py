@@ -4,7 +4,9 @@ Place in the flow: registered in dsl/cli.py's COMMANDS.  First
 dsl/uptodate.py regenerates generated/ for the archs it runs and rebuilds
 the compiled modules (never a stale run); `--no-build` skips that and says
 so.  Then dsl/generate/report.py runs pytest on generated/tests and prints
-the per-arch summary with a readable account of every failure.
+the per-arch summary -- what each arch costs: its tests, the seconds spent
+on it (importing its module and running its tests) and their share of the
+run -- with a readable account of every failure.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def _configure(t: argparse.ArgumentParser) -> None:
 
 TEST = Command(
     "test", "regenerate and rebuild as needed, then run the conformance tests",
-    "Run the generated conformance tests (pytest) and print a per-arch summary.\n"
+    "Run the generated conformance tests (pytest) and print a per-arch summary:\n"
+    "each arch's tests, seconds (its module's import and its tests) and share.\n"
     "First brings generated/ and the mypyc-compiled modules up to date for the\n"
     "archs it runs, printing what it regenerated and rebuilt (never a stale run).\n"
     "Fast edit loop: PTDL_INTERPRETED=1 ptdl test --arch A (regenerates, no\n"

@@ -142,17 +142,34 @@ def build_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"ptdl-charness-{os.getuid()}"
 
 
+_GCC_VERSION: dict[str, str] = {}
+
+
 def _gcc_version() -> str:
+    """The compiler's first --version line (asked once per process)."""
+    got = _GCC_VERSION.get(GCC)
+    if got is not None:
+        return got
     try:
         r = subprocess.run([GCC, "--version"], capture_output=True, text=True, timeout=30)
-        return r.stdout.splitlines()[0] if r.stdout else ""
     except OSError as e:
         raise HarnessError(f"cannot run {GCC}: {e}") from e
+    got = r.stdout.splitlines()[0] if r.stdout else ""
+    _GCC_VERSION[GCC] = got
+    return got
 
 
 def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
     """Compile the harness with this header text; returns the executable."""
-    flags = list(CFLAGS) + gcc_flags(a) + list(extra_flags or [])
+    return build_flags(a.name, gcc_flags(a), header, extra_flags)
+
+
+def build_flags(name: str, arch_flags: list[str] | tuple[str, ...], header: str,
+                extra_flags: list[str] | None = None) -> Path:
+    """``build`` from arch ``name``'s ``gcc_flags`` computed beforehand (the
+    generated test modules carry them, so a test worker never loads the
+    project to replay a script)."""
+    flags = list(CFLAGS) + list(arch_flags) + list(extra_flags or [])
     h = hashlib.sha256()
     for part in [header, "\0".join(flags), _gcc_version()] + \
             [(C_DIR / s).read_text() for s in SOURCES] + \
@@ -175,7 +192,7 @@ def build(a: Arch, header: str, extra_flags: list[str] | None = None) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         tmp.unlink(missing_ok=True)
-        raise HarnessError(f"gcc failed for {a.name} ({' '.join(cmd)}):\n{r.stderr}")
+        raise HarnessError(f"gcc failed for {name} ({' '.join(cmd)}):\n{r.stderr}")
     os.replace(tmp, exe)
     return exe
 
@@ -198,17 +215,20 @@ class Server:
     def __init__(self, exe: Path) -> None:
         self.exe = exe
         self._err = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pending = b""         # bytes read past the last "ptdl-done" line
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen([str(self.exe), "--serve"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=self._err,
-                                          text=True, bufsize=1)
+                                          stdout=subprocess.PIPE, stderr=self._err)
+            self._pending = b""
         return self._proc
 
     def run(self, script: str) -> list[str]:
-        """The trace of one script, as ``run(exe, script)`` would print it."""
+        """The trace of one script, as ``run(exe, script)`` would print it.
+        The reply is read in large blocks up to its "ptdl-done STATUS"
+        line (a trace is up to hundreds of thousands of lines)."""
         if not script.endswith("end\n"):
             script = script + ("" if script.endswith("\n") or not script else "\n") + "end\n"
         p = self._start()
@@ -216,19 +236,36 @@ class Server:
         self._err.seek(0)
         self._err.truncate()
         try:
-            p.stdin.write(script)
+            p.stdin.write(script.encode())
             p.stdin.flush()
         except BrokenPipeError as e:
             raise HarnessError(f"harness exited early: {self._stderr()}") from e
-        out: list[str] = []
-        for line in p.stdout:
-            if line.startswith("ptdl-done "):
-                status = int(line.split()[1])
-                if status != 0:
-                    raise HarnessError(f"harness exited {status}:\n{self._stderr()}")
-                return out
-            out.append(line.rstrip("\n"))
-        raise HarnessError(f"harness stopped without finishing the script:\n{self._stderr()}")
+        fd = p.stdout.fileno()
+        buf = bytearray(self._pending)
+        start = 0                   # where to look for the done line next
+        while True:
+            at = buf.find(b"ptdl-done ", start)
+            while at > 0 and buf[at - 1] != 0x0a:       # only at the start of a line
+                at = buf.find(b"ptdl-done ", at + 1)
+            if at >= 0:
+                eol = buf.find(b"\n", at)
+                if eol >= 0:
+                    break
+                start = at          # the done line is not complete yet
+            else:
+                start = max(0, len(buf) - len(b"ptdl-done "))
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise HarnessError("harness stopped without finishing the script:\n"
+                                   + self._stderr())
+            buf += chunk
+        status = int(bytes(buf[at:eol]).split()[1])
+        self._pending = bytes(buf[eol + 1:])
+        if status != 0:
+            raise HarnessError(f"harness exited {status}:\n{self._stderr()}")
+        # as text mode would read it: universal newlines, one entry per line
+        text = buf[:at].decode().replace("\r\n", "\n").replace("\r", "\n")
+        return text.split("\n")[:-1] if text else []
 
     def _stderr(self) -> str:
         self._err.flush()

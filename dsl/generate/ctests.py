@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 from ..model import Arch, expr_text
 from .. import catalog
-from . import expect, prune
+from . import charness, expect, prune
 from .templating import ident, render as render_template
 from .view import Banner, banner
 
@@ -102,8 +102,10 @@ class TestsView:
     pfn_pte_steps: tuple[tuple[str, int], ...] = ()   # per name: (mutator, 0) or ('', mask)
     # CPU-feature pruning (dsl/generate/prune.py): the inputs key the leaves
     # were computed under ('' none) and, per scenario, its leaves
+    gcc_flags: tuple[str, ...] = ()     # charness.gcc_flags: the arch to the C harness
     prune_key: str = ""
-    pruned: tuple[tuple[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]], ...] = ()
+    pruned: tuple[tuple[str, tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+                                  ...]], ...] = ()
 
 
 # debug_vm_pgtable pte_basic_tests: (role, mutator setting it, mutator clearing it)
@@ -161,7 +163,11 @@ def _pruning(a: Arch, scenarios: list[str]) -> dict[str, Any]:
     for sname in scenarios:
         leaves = got.get(sname)
         if leaves:
-            rows.append((sname, tuple((tuple(on), tuple(off)) for on, off in leaves)))
+            # (features on, features off, its class's representative); data
+            # written before the classes: a leaf is its own class
+            rows.append((sname, tuple((tuple(lf[0]), tuple(lf[1]),
+                                       tuple(lf[2] if len(lf) > 2 else lf[0]))
+                                      for lf in leaves)))
     return {"prune_key": str(entry.get("key", "")), "pruned": tuple(rows)}
 
 
@@ -201,6 +207,7 @@ def build_view(a: Arch, source: str) -> TestsView:
         literal_prots=tuple(e.flags for e in a.prot_entries),
         pfn_pte_applies=a.pfn_pte_applies.names if a.pfn_pte_applies is not None else (),
         pfn_pte_steps=_pfn_pte_steps(a),
+        gcc_flags=tuple(charness.gcc_flags(a)),
         **_pruning(a, [sname for _, sname, _ in names]),
     )
 

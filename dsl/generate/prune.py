@@ -23,6 +23,14 @@ with its (fixed + read) assignment; the leaves partition the 2^n
 combinations.  The representative of a leaf is the combination of its
 features that are on.
 
+Leaves whose representatives' runs have the same outcome (``outcome``:
+the violations, the trace, each call script's trace and the scripts but
+for their ``cpu`` line, the cache/TLB work) form one class, run once by
+its first leaf's representative: every combination of every leaf in it
+has that outcome while the inputs key holds (a feature read only to pick
+a cache kind the scenario never exercises changes nothing).  The walk
+already ran every representative, so the classes cost no extra run.
+
 Soundness rests on every read going through ``__contains__`` of the set
 passed in (true of the generated modules and runtime/ on the pure-Python
 runtime; mypyc's compiled ``in`` bypasses it, which is why the walk runs
@@ -42,11 +50,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence, TypeVar
 
 RULE = ("run each scenario with unread CPU features off, recording the features it reads "
         "(first-read order); branch on each newly read feature (earlier new reads off, this "
-        "one on); run only one combination per leaf of that decision tree")
+        "one on); leaves whose representatives have the same outcome (violations, traces, "
+        "call scripts but their cpu line, work) are one class; run one combination per class "
+        "of that decision tree's leaves")
 
 PRUNING_FILE = "generated/tests/cpu_pruning.json"
 
@@ -68,26 +78,33 @@ class ReadLog(frozenset[str]):
 
 
 # A leaf: (features on, features off), both sorted; every other feature is
-# unread on its path.
+# unread on its path.  In the data file and the generated modules a leaf
+# carries a third entry: the features on of its class's representative.
 Leaf = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def walk(features: Iterable[str], run: Callable[[frozenset[str]], Any]) -> list[Leaf]:
+def walk(features: Iterable[str], run: Callable[[frozenset[str]], Any],
+         results: dict[Leaf, Any] | None = None) -> list[Leaf]:
     """The decision tree of ``run`` over ``features`` (see the module
-    docstring): one call of ``run`` per leaf, leaves in a fixed order."""
+    docstring): one call of ``run`` per leaf, leaves in a fixed order;
+    ``results`` (if given) receives what ``run`` returned for each leaf
+    (the run of its representative)."""
     feats = set(features)
     leaves: list[Leaf] = []
     stack: list[dict[str, bool]] = [{}]
     while stack:
         fix = stack.pop()
         log: list[str] = []
-        run(ReadLog(sorted(f for f, v in fix.items() if v), log))
+        got = run(ReadLog(sorted(f for f, v in fix.items() if v), log))
         reads = [f for f in log if f in feats]
         assign = dict(fix)
         for f in reads:
             assign.setdefault(f, False)
-        leaves.append((tuple(sorted(f for f, v in assign.items() if v)),
-                       tuple(sorted(f for f, v in assign.items() if not v))))
+        leaf = (tuple(sorted(f for f, v in assign.items() if v)),
+                tuple(sorted(f for f, v in assign.items() if not v)))
+        leaves.append(leaf)
+        if results is not None:
+            results[leaf] = got
         prefix: dict[str, bool] = {}
         branches: list[dict[str, bool]] = []
         for f in reads:
@@ -100,8 +117,32 @@ def walk(features: Iterable[str], run: Callable[[frozenset[str]], Any]) -> list[
     return leaves
 
 
-def leaf_of(leaves: list[Leaf], cpu: Iterable[str]) -> Leaf:
-    """The leaf a full combination falls in."""
+def classes(leaves: list[Leaf], outcomes: dict[Leaf, Hashable]) -> list[tuple[str, ...]]:
+    """Per leaf (in order), the representative of its class: the features
+    on of the first leaf with an equal outcome."""
+    first: dict[Hashable, tuple[str, ...]] = {}
+    return [first.setdefault(outcomes[leaf], leaf[0]) for leaf in leaves]
+
+
+def outcome(r: Any) -> Hashable:
+    """What a conformance run shows (runtime.conformance Result): every
+    violation, the whole trace, each call script's trace and the script
+    itself but for its ``cpu`` line (the C replay's input), the work."""
+    work = getattr(r, "work", None)
+    return (tuple(sorted((v.check, v.where, v.expected, v.seen) for v in r.violations)),
+            tuple(r.trace()),
+            tuple(tuple(t) for t in r.traces),
+            tuple("\n".join(ln for ln in s.splitlines() if not ln.startswith("cpu "))
+                  for s in r.scripts),
+            work.text() if work is not None else "")
+
+
+LeafT = TypeVar("LeafT", bound=tuple[tuple[str, ...], ...])
+
+
+def leaf_of(leaves: Sequence[LeafT], cpu: Iterable[str]) -> LeafT:
+    """The leaf a full combination falls in (a leaf may carry its class's
+    representative as a third entry)."""
     on = set(cpu)
     for leaf in leaves:
         if set(leaf[0]) <= on and not (set(leaf[1]) & on):
@@ -154,8 +195,12 @@ def compute(root: Path, arch_name: str) -> dict[str, Any]:
     arch = importlib.import_module("generated.runtime." + arch_name).ARCH
     out: dict[str, list[list[list[str]]]] = {}
     for sc in conf.load_scenarios():
-        leaves = walk(arch.cpu_features, lambda cpu: conf.run(arch, cpu, sc))
-        out[sc.name] = [[list(on), list(off)] for on, off in leaves]
+        results: dict[Leaf, Any] = {}
+        leaves = walk(arch.cpu_features, lambda cpu: conf.run(arch, cpu, sc), results)
+        reps = classes(leaves, {lf: outcome(r) for lf, r in results.items()})
+        # [features on, features off, its class's representative]
+        out[sc.name] = [[list(on), list(off), list(rep)]
+                        for (on, off), rep in zip(leaves, reps)]
     return {"key": inputs_key(root, arch_name), "scenarios": out}
 
 
@@ -179,9 +224,11 @@ def main(argv: list[str]) -> int:
             sys.stderr.write(f"prune: {mod.__file__} is compiled; reads are not recorded\n")
             return 1
         data[n] = compute(root, n)
-        runs = sum(len(v) for v in data[n]["scenarios"].values())
-        full = len(data[n]["scenarios"]) * (1 << len(p.archs[n].cpu_features))
-        print(f"prune: {n}: {runs} runs instead of {full}")
+        sc = data[n]["scenarios"]
+        leaves = sum(len(v) for v in sc.values())
+        runs = sum(len({tuple(lf[2]) for lf in v}) for v in sc.values())
+        full = len(sc) * (1 << len(p.archs[n].cpu_features))
+        print(f"prune: {n}: {runs} runs instead of {full} ({leaves} leaves)")
     text = json.dumps({"rule": RULE, "archs": dict(sorted(data.items()))}, indent=1,
                       sort_keys=True) + "\n"
     path = root / PRUNING_FILE

@@ -6,8 +6,8 @@ plugin that collects each test's outcome and the properties the generated
 tests record (scenario, CPU features, check, first violation); then a
 table is printed:
 
-    arch       scenarios  cpu combos  passed  failed  skipped
-    arm64             22           8     ...
+    arch   scenarios  cpu combos  tests  passed  failed  skipped  seconds  share
+    arm64         53           8    276     ...                     1.7   3.9%
 
 followed by a readable account of every failed scenario run: the scenario
 and its CPU features, and
@@ -46,7 +46,8 @@ class ArchStats:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
-    seconds: float = 0.0                # setup + call + teardown, summed over its tests
+    seconds: float = 0.0                # importing its module + setup + call + teardown
+                                        # of its tests: what the arch costs the suite
     failures: list[str] = field(default_factory=list)
     # runs that reproduce a documented model gap (params.model_gaps; an
     # expected failure, counted as skipped): kept apart from kernel findings
@@ -105,6 +106,18 @@ class Collector:
                             f"check: {props.get('ptdl_check', '?')}): {what}")
                 detail = props.get("ptdl_detail")
                 st.failures.append(head + ("\n" + str(detail) if detail else ""))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(self, collector: Any) -> Generator[None, Any, None]:
+        """Importing an arch's module (its runtime module, the C harness
+        flags, the parameter lists) is part of what the arch costs."""
+        import time
+        t0 = time.perf_counter()
+        yield
+        arch = self._arch(str(getattr(collector, "nodeid", "")))
+        if arch is not None and "::" not in str(collector.nodeid):
+            st = self.archs.setdefault(arch, ArchStats())
+            st.seconds += time.perf_counter() - t0
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -189,21 +202,30 @@ def _first_line(report: Any) -> str:
 
 
 def format_table(col: Collector) -> str:
-    # seconds: test time spent on the arch (summed over workers under -n,
-    # so the column is what adding the arch costs, not wall time)
-    head = ("arch", "scenarios", "cpu combos", "passed", "failed", "skipped", "seconds")
+    # The cost of each arch: its tests, the seconds spent on it (importing
+    # its module and running its tests; summed over workers under -n, so
+    # the column is what adding the arch costs, not wall time) and that
+    # time's share of the whole run.
+    head = ("arch", "scenarios", "cpu combos", "tests", "passed", "failed", "skipped",
+            "seconds", "share")
     rows = [head]
     tot = ArchStats()
+    total_s = sum(st.seconds for st in col.archs.values())
+
+    def share(sec: float) -> str:
+        return f"{100.0 * sec / total_s:.1f}%" if total_s > 0 else "-"
+
     for arch in sorted(col.archs):
         st = col.archs[arch]
-        rows.append((arch, str(len(st.scenarios)), str(len(st.cpus)), str(st.passed),
-                     str(st.failed), str(st.skipped), f"{st.seconds:.1f}"))
+        n = st.passed + st.failed + st.skipped
+        rows.append((arch, str(len(st.scenarios)), str(len(st.cpus)), str(n), str(st.passed),
+                     str(st.failed), str(st.skipped), f"{st.seconds:.1f}", share(st.seconds)))
         tot.passed += st.passed
         tot.failed += st.failed
         tot.skipped += st.skipped
         tot.seconds += st.seconds
-    rows.append(("total", "", "", str(tot.passed), str(tot.failed), str(tot.skipped),
-                 f"{tot.seconds:.1f}"))
+    rows.append(("total", "", "", str(tot.passed + tot.failed + tot.skipped), str(tot.passed),
+                 str(tot.failed), str(tot.skipped), f"{tot.seconds:.1f}", share(tot.seconds)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     out: list[str] = []
     for n, r in enumerate(rows):
@@ -252,7 +274,9 @@ def run_conformance(root: Path, arch: str | None, pytest_args: list[str]) -> int
     old = os.getcwd()
     os.chdir(root)
     try:
-        rc = pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", str(root),
+        # the generated tests use no hypothesis: skip its plugin's start-up
+        rc = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                          "--rootdir", str(root),
                           str(target.relative_to(root)), *pytest_args], plugins=[col])
     finally:
         os.chdir(old)

@@ -64,6 +64,25 @@ class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+def generated_gcc_flags(root: Path, arch: str) -> tuple[str, ...] | None:
+    """``GCC_FLAGS`` of generated/tests/test_<arch>_conformance.py (read
+    from its text, not imported), or None without one: a Support for the
+    arch outside its generated module then needs no project load."""
+    import ast
+    path = root / "generated" / "tests" / f"test_{arch}_conformance.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == "GCC_FLAGS" and node.value is not None:
+            got = ast.literal_eval(node.value)
+            if isinstance(got, tuple) and all(isinstance(f, str) for f in got):
+                return got
+    return None
+
+
 def install_interpreted(root: Path) -> None:
     """PTDL_INTERPRETED=1: make the runtime and generated modules load from
     their .py sources (must run before anything imports them)."""
@@ -75,14 +94,20 @@ class Support:
     """Per-arch helpers for a generated test module: runs cached per
     (scenario, cpu), the C harness built once, readable failure text."""
 
-    def __init__(self, root: Path, arch: str) -> None:
+    def __init__(self, root: Path, arch: str, gcc_flags: Sequence[str] | None = None) -> None:
         self.root = root
         self.arch_name = arch
+        # charness.gcc_flags of the arch, computed at generation time (None:
+        # load the project to compute them)
+        self.gcc_flags = None if gcc_flags is None else tuple(gcc_flags)
         if os.environ.get("PTDL_INTERPRETED") == "1":
             install_interpreted(root)
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         self._runs: dict[tuple[str, tuple[str, ...]], Any] = {}
+        # (scenario, cpu) runs a later test reads again (test_direct_events):
+        # scenario_test keeps them instead of releasing them
+        self.shared: set[tuple[str, tuple[str, ...]]] = set()
         self._scenarios: dict[str, Any] | None = None
         self._exe: Any = None
         self._server: Any = None
@@ -90,6 +115,11 @@ class Support:
         self.pruning = "none"       # scenario_cases: on, stale (full enumeration) or none
 
     # -- running --------------------------------------------------------
+    def share_runs(self, events: Sequence[tuple[str, Sequence[tuple[str, ...]], Any]]) -> None:
+        """The runs of ``EXPECTED_EVENTS`` are read by test_scenario and by
+        test_direct_events: run each once per worker."""
+        self.shared = {(s, tuple(c)) for s, cpus, _ in events for c in cpus}
+
     @staticmethod
     def cpu_id(cpu: tuple[str, ...]) -> str:
         return "+".join(cpu) if cpu else "nocpu"
@@ -179,6 +209,10 @@ class Support:
         if not hdr.exists():
             self._skip = f"{hdr.relative_to(self.root)} not generated"
             return None
+        if self.gcc_flags is not None:
+            self._exe = (charness, charness.build_flags(
+                self.arch_name, self.gcc_flags, hdr.read_text(encoding="utf-8")))
+            return self._exe
         from ..project import load
         p = load(self.root)
         a = p.archs.get(self.arch_name)
@@ -228,22 +262,34 @@ class Support:
 
 def scenario_cases(support: Support, scenarios: Sequence[tuple[str, str]],
                    combos: Sequence[tuple[str, ...]],
-                   pruned: Mapping[str, Sequence[tuple[tuple[str, ...], tuple[str, ...]]]],
-                   key: str) -> list[Any]:
+                   pruned: Mapping[str, Sequence[tuple[tuple[str, ...], ...]]],
+                   key: str, documented: Sequence[tuple[str, tuple[str, ...]]] = ()) -> list[Any]:
     """The (family, scenario, cpu) parameters of test_scenario, ids
     `<scenario>-<cpu>`: every combination, or, while ``key`` is the
-    current inputs key (dsl/generate/prune.py), one per leaf of the
-    scenario's decision tree (its features on, the rest off)."""
+    current inputs key (dsl/generate/prune.py), one per class of the
+    leaves of the scenario's decision tree (the representative of the
+    class: its first leaf's features on, the rest off) -- except that
+    every combination of a class holding one that a documented finding or
+    model gap names (``documented``: (scenario, sorted cpu) keys) runs:
+    each has its own expectation."""
     import pytest
     from . import prune
     live = bool(key) and key == prune.inputs_key(support.root, support.arch_name)
     support.pruning = "on" if live else ("stale" if key else "none")
+    named: dict[str, set[tuple[str, ...]]] = {}
+    for sname, cpu in documented:
+        named.setdefault(sname, set()).add(tuple(sorted(cpu)))
     out: list[Any] = []
     for family, scenario in scenarios:
         leaves = pruned.get(scenario) if live else None
         if leaves:
-            reps = {tuple(sorted(on)) for on, _ in leaves}
-            cpus = [c for c in combos if tuple(sorted(c)) in reps]
+            # a leaf is (on, off, class representative); (on, off): its own class
+            def rep(c: tuple[str, ...]) -> tuple[str, ...]:
+                lf = prune.leaf_of(list(leaves), c)
+                return tuple(sorted(lf[2] if len(lf) > 2 else lf[0]))
+            doc = named.get(scenario, set())
+            whole = {rep(c) for c in combos if tuple(sorted(c)) in doc}
+            cpus = [c for c in combos if tuple(sorted(c)) == rep(c) or rep(c) in whole]
         else:
             cpus = list(combos)
         for cpu in cpus:
@@ -265,7 +311,7 @@ def scenario_test(support: Support, family: str, scenario: str, cpu: tuple[str, 
     equal the Python trace line for line.  A finding or model gap that no
     longer reproduces fails: remove the entry."""
     import pytest
-    r = support.run(scenario, cpu, keep=False)
+    r = support.run(scenario, cpu, keep=(scenario, tuple(cpu)) in support.shared)
     support.record(record_property, family, scenario, cpu, "model", r)
     key = (scenario, tuple(sorted(cpu)))
     finding = findings.get(key)
@@ -402,8 +448,8 @@ def direct_events_test(support: Support, scenario: str, cpu: tuple[str, ...],
                        want: dict[str, Any]) -> None:
     """The runtime traced exactly the events the archdef's statements imply
     (dsl/generate/expect.py interprets them for the `path: direct`
-    scenarios)."""
-    r = support.run(scenario, cpu)
+    scenarios); the run test_scenario made on this worker, if any."""
+    r = support.run(scenario, cpu, keep=False)
     assert support.summarize(r.trace()) == want, support.diff_events(r.trace(), want)
 
 
