@@ -17,12 +17,13 @@ files cannot shadow it.)
   tests/dsl/test_cli.py::test_in_process_runner_matches_the_console_script.
 - `shipped_parse_memo()`: while active, `dsl.parse.parse_text` on the text
   of a shipped archdef (archdefs/*.arch as it is on disk) parses it once
-  per process and hands out a fresh unpickled copy of that result; any
-  other text (fixtures, mutants, edits) is parsed every time.  Parsing
-  the ~30 shipped archdefs is 95 % of a project load (~0.4 s CPU), and
-  every CLI command loads them.  The parser is a pure function of (path,
-  text) (tests/dsl/test_model.py::test_parse_is_a_pure_function shows the
-  memo's result equals a fresh parse)."""
+  per process and hands out that result again; any other text (fixtures,
+  mutants, edits) is parsed every time.  Parsing the ~30 shipped archdefs
+  is 95 % of a project load (~0.4 s CPU), and every CLI command loads them.
+  The parser is a pure function of (path, text)
+  (tests/dsl/test_model.py::test_parse_is_a_pure_function), and nothing
+  may change a parsed result: tests/dsl/conftest.py fails the session if a
+  memo entry differs at the end from its pickle taken when it was parsed."""
 
 from __future__ import annotations
 
@@ -108,10 +109,11 @@ def _text(s: io.TextIOWrapper) -> str:
     return raw.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def run_ptdl(*args: str, cwd: Path | str, root: Path | str | None = ROOT
-             ) -> subprocess.CompletedProcess[str]:
+def run_ptdl(*args: str, cwd: Path | str, root: Path | str | None = ROOT,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`ptdl [-C root] args...` run in cwd, in this process (see the module
-    docstring); the result has the shape of subprocess.run's."""
+    docstring), with `env` added to the environment for the run; the result
+    has the shape of subprocess.run's."""
     from dsl import cli, command
     argv = _argv(args, root)
     real = sys.__stdout__
@@ -119,6 +121,7 @@ def run_ptdl(*args: str, cwd: Path | str, root: Path | str | None = ROOT
     err = _stream("backslashreplace")
     env_before = dict(os.environ)
     os.environ.pop("PTDL_UPDATE_GOLDEN", None)
+    os.environ.update(env or {})
     if "COLUMNS" not in os.environ:          # a pipe: argparse wraps at 80 columns
         os.environ["COLUMNS"] = "80"
     old_cwd = os.getcwd()
@@ -156,12 +159,16 @@ def run_ptdl(*args: str, cwd: Path | str, root: Path | str | None = ROOT
 # -- the shipped-archdef parse memo ------------------------------------------------
 SHIPPED_TEXTS: frozenset[str] = frozenset(
     p.read_text(encoding="utf-8") for p in (ROOT / "archdefs").glob("*.arch"))
-_MEMO: dict[tuple[str, str], bytes] = {}
+# (path, text) -> (the pickled result as parsed, the result handed out)
+_MEMO: dict[tuple[str, str], tuple[bytes, "tuple[list[ArchDecl], list[Diagnostic]]"]] = {}
 
 
 @contextlib.contextmanager
 def shipped_parse_memo() -> Iterator[None]:
-    """While active, a shipped archdef's text is parsed once per process."""
+    """While active, a shipped archdef's text is parsed once per process and
+    every later parse of it returns the same objects (load() and what runs
+    after it only read them: memo_unchanged() checks that at the end of the
+    session)."""
     import dsl.parse
     real = dsl.parse.parse_text
     if getattr(real, "_ptdl_memo", False):          # already active (nested)
@@ -172,11 +179,11 @@ def shipped_parse_memo() -> Iterator[None]:
         if text not in SHIPPED_TEXTS:
             return real(path, text)
         key = (path, text)
-        blob = _MEMO.get(key)
-        if blob is None:
-            blob = _MEMO[key] = pickle.dumps(real(path, text), protocol=pickle.HIGHEST_PROTOCOL)
-        decls, diags = pickle.loads(blob)
-        return decls, diags
+        hit = _MEMO.get(key)
+        if hit is None:
+            result = real(path, text)
+            hit = _MEMO[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), result)
+        return hit[1]
 
     parse_text._ptdl_memo = True  # type: ignore[attr-defined]
     dsl.parse.parse_text = parse_text
@@ -184,3 +191,10 @@ def shipped_parse_memo() -> Iterator[None]:
         yield
     finally:
         dsl.parse.parse_text = real
+
+
+def memo_changed() -> list[str]:
+    """The memo entries whose shared result was changed after parsing (by
+    anything that used it): each must be empty for the session to count."""
+    return [path for (path, _), (blob, result) in _MEMO.items()
+            if pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) != blob]

@@ -55,6 +55,7 @@ def _avg(line: bytes, prev: bytes, channels: int) -> bytearray:
 
 
 _NONZERO = bytes([0] + [1] * 255)     # translate table: byte -> (byte != 0)
+_FLAT_RUN = bytes(32)                 # a stretch worth a run: 32 bytes with b == c
 
 
 def _paeth(line: bytes, prev: bytes, channels: int) -> bytearray:
@@ -65,31 +66,34 @@ def _paeth(line: bytes, prev: bytes, channels: int) -> bytearray:
     if n <= channels:
         return out
     # Where the row above is flat (b == c), |p - a| = |b - c| = 0 and the
-    # predictor is a: the Sub recurrence, done a run at a time.  Elsewhere
-    # byte by byte.  neq[x - channels] says b != c at x.
+    # predictor is a: the Sub recurrence, done a run at a time for stretches
+    # of 32 bytes or more.  Elsewhere byte by byte.  neq[x - channels] says
+    # b != c at x.
     xor = int.from_bytes(prev[channels:], "big") ^ int.from_bytes(prev[:-channels], "big")
     neq = xor.to_bytes(n - channels, "big").translate(_NONZERO)
     x = channels
     while x < n:
-        j = neq.find(1, x - channels)
-        stop = n if j < 0 else j + channels
-        if stop > x:                          # x .. stop-1: b == c
-            for k in range(min(channels, stop - x)):
-                s = x + k
-                out[s:stop:channels] = bytes(map(_LOW, accumulate(
-                    line[s:stop:channels], initial=out[s - channels])))[1:]
-            x = stop
-            continue
-        a = out[x - channels]                 # one byte with b != c
-        b = prev[x]
-        c = prev[x - channels]
-        pa = b - c if b >= c else c - b      # |p - a| with p = a + b - c
-        pb = a - c if a >= c else c - a      # |p - b|
-        pc = a + b - c - c
-        if pc < 0:
-            pc = -pc                         # |p - c|
-        out[x] = (out[x] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 0xFF
-        x += 1
+        j = neq.find(_FLAT_RUN, x - channels)         # the next long flat stretch
+        run = n if j < 0 else j + channels
+        for x in range(x, run):                       # byte by byte up to it
+            a = out[x - channels]
+            b = prev[x]
+            c = prev[x - channels]
+            pa = b - c if b >= c else c - b          # |p - a| with p = a + b - c
+            pb = a - c if a >= c else c - a          # |p - b|
+            pc = a + b - c - c
+            if pc < 0:
+                pc = -pc                             # |p - c|
+            out[x] = (out[x] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 0xFF
+        if j < 0:
+            break
+        k = neq.find(1, j)
+        stop = n if k < 0 else k + channels
+        for lane in range(channels):                  # run .. stop-1: b == c
+            s = run + lane
+            out[s:stop:channels] = bytes(map(_LOW, accumulate(
+                line[s:stop:channels], initial=out[s - channels])))[1:]
+        x = stop
     return out
 
 
