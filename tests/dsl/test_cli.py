@@ -27,8 +27,7 @@ def _no_traceback(r: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.parametrize("args", [
     ["check"],                                                  # 0
     ["check", "tests/fixtures/check/overlap.arch"],             # 1: diagnostics
-    ["frobnicate"],                                             # 2: argparse
-    ["show", "zzqq99"],                                         # 2: unknown arch
+    ["frobnicate"],                                             # 2: usage
 ])
 def test_in_process_runner_matches_the_console_script(tmp_path: Path, args: list[str]) -> None:
     """The installed entry point in its own process and run_ptdl agree."""
