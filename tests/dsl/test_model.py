@@ -253,3 +253,34 @@ def test_advance_ignores_unknown_and_repack() -> None:
 def test_expr_text_canonical() -> None:
     e = Num(16, _L)
     assert expr_text(e) == "0x10" and expr_text(Num(9, _L)) == "9"
+
+
+def test_parse_is_a_pure_function() -> None:
+    """What the tests' shipped-archdef parse memo (frontend_util) relies on:
+    parsing a text twice gives equal results (the memo's answer is another
+    real parse: an earlier one, or one made now if this process has none
+    yet) and a pickled copy is equal."""
+    import pickle
+    import dsl.parse
+    assert getattr(dsl.parse.parse_text, "_ptdl_memo", False)   # conftest's memo is on
+    for rel in archdef_files(ROOT):
+        text = (ROOT / rel).read_text(encoding="utf-8")
+        first = parse_text(rel, text)          # the real parser (imported before the memo)
+        assert first[0] and first[1] == []
+        assert pickle.loads(pickle.dumps(first)) == first
+        assert dsl.parse.parse_text(rel, text) == first
+
+
+def test_parse_memo_notices_a_changed_result() -> None:
+    import dsl.parse
+    from frontend_util import memo_changed
+    rel = archdef_files(ROOT)[0]
+    decls, _ = dsl.parse.parse_text(rel, (ROOT / rel).read_text(encoding="utf-8"))
+    assert memo_changed() == []
+    name = decls[0].name
+    decls[0].name = name + "_changed"
+    try:
+        assert memo_changed() == [rel]
+    finally:
+        decls[0].name = name
+    assert memo_changed() == []

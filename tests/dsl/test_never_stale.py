@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dsl import uptodate
-from frontend_util import ROOT, ptdl_argv
+from frontend_util import ROOT, ptdl_argv, run_ptdl
 
 SUFFIXES = (".py", ".yaml", ".c", ".h", ".arch")
 
@@ -36,9 +36,16 @@ def _edit_x86(root: Path, old: str, new: str) -> None:
 
 
 def _ptdl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ptdl test` in its own process: it runs pytest in-process on the
+    copy's generated/ (imports that must not meet this session's)."""
     env = dict(os.environ, PTDL_INTERPRETED="1")
     return subprocess.run(ptdl_argv() + ["-C", str(root), *args], capture_output=True,
                           text=True, timeout=600, env=env)
+
+
+def _ptdl_here(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The same in this process, for runs that stop before pytest starts."""
+    return run_ptdl(*args, cwd=root, root=root, env={"PTDL_INTERPRETED": "1"})
 
 
 @pytest.fixture
@@ -58,7 +65,7 @@ def test_edited_archdef_is_never_tested_stale(project: Path) -> None:
     assert "not compiled (PTDL_INTERPRETED=1" in r.stdout
     assert gen.read_text(encoding="utf-8") != before
     # what ran is exactly what the edited archdef generates
-    c = _ptdl(project, "generate", "--check", "--arch", "x86")
+    c = _ptdl_here(project, "generate", "--check", "--arch", "x86")
     assert c.returncode == 0, c.stderr
     # the summary table shows the run
     assert "ptdl test: conformance summary" in r.stdout
@@ -77,7 +84,7 @@ def test_no_build_runs_as_is_and_says_so(project: Path) -> None:
 
 def test_archdef_errors_stop_the_run(project: Path) -> None:
     _edit_x86(project, "phys_bits 52", "phys_bits 52 pagee_shift 12")
-    r = _ptdl(project, "test", "--arch", "x86")
+    r = _ptdl_here(project, "test", "--arch", "x86")
     assert r.returncode == 1
     assert "archdefs/x86.arch:" in r.stderr and "did you mean 'page_shift'" in r.stderr
     assert "generated/ left as it was" in r.stderr
@@ -119,6 +126,6 @@ def test_up_to_date_project_does_nothing(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_unknown_arch_is_usage_error(project: Path) -> None:
-    r = _ptdl(project, "test", "--arch", "x68")
+    r = _ptdl_here(project, "test", "--arch", "x68")
     assert r.returncode == 2
     assert "no arch 'x68' (did you mean 'x86'?)" in r.stderr

@@ -2,7 +2,13 @@
 renderer (rsvg-convert) and checked pixel by pixel; `ptdl doc` pages built
 by docutils with warnings as errors; `ptdl diff`; the .arch Pygments lexer
 (registered entry point) over every archdef and fixture with no Error
-tokens; colour only when asked for or on a terminal."""
+tokens; colour only when asked for or on a terminal.
+
+Every arch's diagram and page come from one shared load: the SVGs as one
+`ptdl doc --all` run wrote them (each equal to render_svg's text), the
+pages from dsl.doccmd.page on the shared project; `ptdl show --svg` and
+`ptdl doc ARCH` are shown to write exactly those for a 64-bit, a split-PFN
+and a 32-bit arch."""
 
 from __future__ import annotations
 
@@ -15,13 +21,15 @@ from pathlib import Path
 
 import pytest
 
+from dsl.doccmd import page
 from dsl.palette import fill
 from dsl.project import load
 from dsl.svg import render_svg, size
-from frontend_util import FIXTURES, ROOT, run_ptdl
-from pngread import read_png
+from frontend_util import FIXTURES, ROOT, run_ptdl, shipped_parse_memo
+from pngread import png_colours
 
-PROJECT = load(ROOT)
+with shipped_parse_memo():
+    PROJECT = load(ROOT)
 ARCHS = sorted(PROJECT.archs)
 
 
@@ -38,23 +46,45 @@ def _rgb(hexcol: str) -> tuple[int, int, int]:
     return (int(hexcol[1:3], 16), int(hexcol[3:5], 16), int(hexcol[5:7], 16))
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_svg_renders_with_role_colours(arch: str, tmp_path: Path) -> None:
-    exe = _rsvg()
-    svg = tmp_path / f"{arch}.svg"
-    r = run_ptdl("show", arch, "--svg", str(svg), cwd=tmp_path)
+@pytest.fixture(scope="module")
+def doc_all(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`ptdl doc --all -o DIR` once: every arch's page and SVG diagram."""
+    cwd = tmp_path_factory.mktemp("doc_all")
+    r = run_ptdl("doc", "--all", "-o", str(cwd / "out"), cwd=cwd)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == f"ptdl show: wrote {svg}\n"
+    assert r.stdout == "".join(f"ptdl doc: wrote {cwd / 'out' / (n + '.rst')}, "
+                               f"{cwd / 'out' / (n + '-pte.svg')}\n" for n in ARCHS)
+    return cwd / "out"
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_svg_renders_with_role_colours(arch: str, doc_all: Path, tmp_path: Path) -> None:
+    """Every arch's diagram as the CLI wrote it (`ptdl doc --all`, which
+    writes render_svg's text, as `ptdl show --svg` does:
+    test_show_svg_writes_the_diagram), rendered by rsvg-convert."""
+    exe = _rsvg()
+    svg = doc_all / f"{arch}-pte.svg"
+    assert svg.read_text(encoding="utf-8") == render_svg(PROJECT.archs[arch])
     png = tmp_path / f"{arch}.png"
     subprocess.run([exe, "-f", "png", "-o", str(png), str(svg)], check=True, timeout=60)
-    w, h, pixels = read_png(png.read_bytes())
+    w, h, colours = png_colours(png.read_bytes())
     assert (w, h) == size(PROJECT.archs[arch])
-    colours = {p[:3] for p in pixels}
     a = PROJECT.archs[arch]
     for f in a.fields:
         assert _rgb(fill(f.role)) in colours, f"{arch}: no pixel of {f.name}'s colour {fill(f.role)}"
     # something other than the background was drawn over most of the rows
     assert len(colours) > 10
+
+
+@pytest.mark.parametrize("arch", ["x86", "arm64_64k", "sparc32"])
+def test_show_svg_writes_the_diagram(arch: str, doc_all: Path, tmp_path: Path) -> None:
+    """`ptdl show ARCH --svg FILE` writes the same diagram as `ptdl doc --all`
+    (64-bit with an inverted field; a split PFN; a 32-bit word)."""
+    svg = tmp_path / f"{arch}.svg"
+    r = run_ptdl("show", arch, "--svg", str(svg), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"ptdl show: wrote {svg}\n"
+    assert svg.read_bytes() == (doc_all / f"{arch}-pte.svg").read_bytes()
 
 
 def test_svg_marks_inversion_and_links_split_pfn() -> None:
@@ -88,11 +118,24 @@ def _build_rst(text: str, base: Path) -> str:
     return html.decode("utf-8") if isinstance(html, bytes) else str(html)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_doc_page_builds_without_warnings(arch: str, tmp_path: Path) -> None:
+def _doc_page(arch: str) -> str:
+    """What `ptdl doc ARCH` prints (test_doc_prints_the_page), from the
+    shared project."""
+    rel = PROJECT.decl_files.get(arch)
+    text = (ROOT / rel).read_text(encoding="utf-8") if rel else ""
+    return page(PROJECT.archs[arch], text, None, PROJECT.decl_files.get(arch, "archdefs"))
+
+
+@pytest.mark.parametrize("arch", ["x86", "arm64_64k", "sparc32"])
+def test_doc_prints_the_page(arch: str, tmp_path: Path) -> None:
     r = run_ptdl("doc", arch, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    html = _build_rst(r.stdout, tmp_path)
+    assert r.stdout == _doc_page(arch)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_doc_page_builds_without_warnings(arch: str, tmp_path: Path) -> None:
+    html = _build_rst(_doc_page(arch), tmp_path)
     a = PROJECT.archs[arch]
     for f in a.fields:
         assert f">{f.name}<" in html
@@ -105,13 +148,11 @@ def test_doc_page_builds_without_warnings(arch: str, tmp_path: Path) -> None:
         assert c.text.split(" ")[0].replace("<", "&lt;") in html
 
 
-def test_doc_all_writes_pages_and_diagrams(tmp_path: Path) -> None:
-    r = run_ptdl("doc", "--all", "-o", str(tmp_path / "out"), cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+def test_doc_all_writes_pages_and_diagrams(doc_all: Path) -> None:
     for arch in ARCHS:
-        rst = tmp_path / "out" / f"{arch}.rst"
-        assert (tmp_path / "out" / f"{arch}-pte.svg").exists()
-        html = _build_rst(rst.read_text(encoding="utf-8"), tmp_path / "out")
+        rst = doc_all / f"{arch}.rst"
+        assert (doc_all / f"{arch}-pte.svg").exists()
+        html = _build_rst(rst.read_text(encoding="utf-8"), doc_all)
         assert f"{arch}-pte.svg" in html
 
 

@@ -2,7 +2,10 @@
 non-UTF-8, absurdly large or deep, empty and duplicated archdefs, and a
 deterministic mutation fuzz of the shipped archdefs.  Every input must give
 located diagnostics (path:line:col inside the file), exit 1 (or 0) from the
-real CLI, and never a traceback or a hang."""
+CLI, and never a traceback or a hang.  The CLI runs in this process
+(frontend_util.run_ptdl: an escaping exception is a traceback on stderr, a
+hang is stopped by its guard; test_cli shows it equals the console
+script)."""
 
 from __future__ import annotations
 
