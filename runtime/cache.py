@@ -40,7 +40,7 @@ from runtime.primitives import (
     DCACHE_VIVT, ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS, ICACHE_VIPT_ALIASING,
 )
 
-from runtime.memory import Folio
+from runtime.memory import Folio, PhysMem
 
 
 # A D-cache line's key: ``pfn << AID_BITS | aid``, where ``aid`` is the
@@ -191,6 +191,55 @@ class DCache:
         order = sorted((self.vers[self._find(pfn, a)], a) for a in self.aliases_of(pfn))
         for _, a in order:
             self.flush(folio, i, a)
+
+    # -- range maintenance: one call per primitive, not per page ------------
+    # Each page of a range has its own pfn, so the lines acted on are
+    # distinct and the order does not matter: a range longer than the
+    # cache holds lines walks the lines instead of the pages.
+
+    def flush_user_pages(self, mem: PhysMem, space: int, addr: int, pfn: int, nr: int) -> None:
+        """Write back and invalidate, for i < nr, page pfn + i's line at the
+        alias of addr + i pages (space's user address), if the page is in a
+        folio (the ``dcache_flush_user`` primitive)."""
+        vers = self.vers
+        if not vers:
+            return
+        shift = self.page_shift
+        if nr <= len(vers):
+            for i in range(nr):
+                p = pfn + i
+                a = self.alias(space, addr + (i << shift))
+                if self._find(p, a) in vers:
+                    f = mem.folio_of(p)
+                    if f is not None:
+                        self.flush(f, p - f.pfn, a)
+            return
+        for p, a in self.lines():
+            if pfn <= p < pfn + nr and a == self.alias(space, addr + ((p - pfn) << shift)):
+                f = mem.folio_of(p)
+                if f is not None:
+                    self.flush(f, p - f.pfn, a)
+
+    def writeback_linear(self, mem: PhysMem, pfn: int, nr: int, kernel_base: int) -> None:
+        """Write back, for each of the nr lowmem pages from pfn in a folio,
+        its dirty line at its linear-map address (kernel_base + pfn pages)."""
+        dirty = self.dirty_keys
+        if not dirty:
+            return
+        shift = self.page_shift
+        if nr <= len(dirty):
+            for p in range(pfn, pfn + nr):
+                a = self.alias(0, kernel_base + (p << shift))
+                if self._find(p, a) in dirty:
+                    f = mem.folio_of(p)
+                    if f is not None:
+                        self.writeback(f, p - f.pfn, a)
+            return
+        for p, a in self.dirty_lines():
+            if pfn <= p < pfn + nr and a == self.alias(0, kernel_base + (p << shift)):
+                f = mem.folio_of(p)
+                if f is not None:
+                    self.writeback(f, p - f.pfn, a)
 
     # -- queries (the oracle, the families, the whole-cache primitives) -----
 

@@ -162,14 +162,13 @@ class Effects(Machine):
 
     def dcache_flush_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None:
         self.trace.dcache_flush_user(mm.id, addr, pfn, nr)
-        for i in range(nr):
-            f = self.mem.folio_of(pfn + i)
-            if f is not None:
-                self.dcache.flush(f, pfn + i - f.pfn,
-                                  self.dcache.alias(mm.id, addr + i * self.page_size))
+        self.dcache.flush_user_pages(self.mem, mm.id, addr, pfn, nr)
 
     def dcache_clean(self, pfn: int, nr: int) -> None:
         self.trace.dcache_clean(pfn, nr)
+        if not self.mem.is_highmem(pfn + nr - 1):     # lowmem: no page_address() report
+            self.dcache.writeback_linear(self.mem, pfn, nr, self.arch.kernel_base)
+            return
         for p in range(pfn, pfn + nr):
             f = self.mem.folio_of(p)
             if f is not None:
@@ -177,6 +176,11 @@ class Effects(Machine):
 
     def icache_sync(self, pfn: int, nr: int) -> None:
         self.trace.icache_sync(pfn, nr)
+        if not self.mem.is_highmem(pfn + nr - 1):     # lowmem: no page_address() report
+            self.dcache.writeback_linear(self.mem, pfn, nr, self.arch.kernel_base)
+            for p in range(pfn, pfn + nr):
+                self.icache.invalidate(p)
+            return
         for p in range(pfn, pfn + nr):
             f = self.mem.folio_of(p)
             if f is not None:
