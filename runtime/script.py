@@ -52,6 +52,9 @@ the VMA, the folio(s) involved and the full PTE table.
 
 from __future__ import annotations
 
+from itertools import compress, repeat
+from operator import ne
+
 from typing import TYPE_CHECKING
 
 from runtime.memory import Folio, Mapping
@@ -123,9 +126,13 @@ class ScriptWriter:
     def _table(self, t: PteTable) -> None:
         self.lines.append("table pt=%d mm=%d base=%s empty=%s"
                           % (t.pt, t.mm_id, hx(t.base), hx(t.empty)))
-        for idx, val in enumerate(t.entries):
-            if val != t.empty:
-                self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(val)))
+        entries = t.entries
+        empty = t.empty
+        if entries.count(empty) == len(entries):
+            return
+        # the non-empty indexes, found at C speed (a table is mostly empty)
+        for idx in compress(range(len(entries)), map(ne, entries, repeat(empty))):
+            self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(entries[idx])))
 
     def _folio_of_pte(self, k: Machine, pte: int) -> None:
         if k.arch.pte_present(pte):
