@@ -52,9 +52,6 @@ the VMA, the folio(s) involved and the full PTE table.
 
 from __future__ import annotations
 
-from itertools import compress, repeat
-from operator import ne
-
 from typing import TYPE_CHECKING
 
 from runtime.memory import Folio, Mapping
@@ -128,11 +125,11 @@ class ScriptWriter:
                           % (t.pt, t.mm_id, hx(t.base), hx(t.empty)))
         entries = t.entries
         empty = t.empty
-        if entries.count(empty) == len(entries):
-            return
-        # the non-empty indexes, found at C speed (a table is mostly empty)
-        for idx in compress(range(len(entries)), map(ne, entries, repeat(empty))):
-            self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(entries[idx])))
+        lines = self.lines
+        pt = t.pt
+        for idx, val in enumerate(entries):
+            if val != empty:
+                lines.append("pte pt=%d idx=%d val=%s" % (pt, idx, hx(val)))
 
     def _folio_of_pte(self, k: Machine, pte: int) -> None:
         if k.arch.pte_present(pte):
