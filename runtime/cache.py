@@ -6,7 +6,7 @@ Place in the flow: ``Kernel`` routes every data access through ``DCache``
 primitives (``dcache_flush``, ``dcache_clean``, ``icache_sync``, ...) act
 here.  Semantics follow Documentation/core-api/cachetlb.rst (v6.6):
 
-* D-cache lines are keyed by (pfn, alias).  ``pipt`` / ``vipt``
+* D-cache lines are keyed by (pfn, alias), packed into one int.  ``pipt`` / ``vipt``
   (non-aliasing) have a single alias per pfn, so they are always coherent.
   ``vipt_aliasing`` uses the colour ``(vaddr >> page_shift) % colours``;
   ``vivt`` uses (address space, virtual page).  A write leaves a dirty line
@@ -37,22 +37,38 @@ from __future__ import annotations
 
 from runtime.primitives import (
     ALIASING_DCACHE_KINDS, DCACHE_KINDS, DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
-    ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS, ICACHE_VIPT_ALIASING,
+    DCACHE_VIVT, ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS, ICACHE_VIPT_ALIASING,
 )
 
-from runtime.memory import Folio
+from runtime.memory import Folio, PhysMem
+
+
+# A D-cache line's key: ``pfn << AID_BITS | aid``, where ``aid`` is the
+# alias itself on the kinds whose aliases are small (0 on pipt/vipt, the
+# colour on vipt_aliasing) and an interned index on vivt (whose aliases are
+# (space, virtual page) numbers).  No tuple per access, no object per line.
+AID_BITS = 20
+AID_MASK = (1 << AID_BITS) - 1
+# I-cache ``asn_tagged`` line keys: ``space << VPAGE_BITS | vpage``
+VPAGE_BITS = 52
+VPAGE_MASK = (1 << VPAGE_BITS) - 1
 
 
 class DCache:
-    """Data cache lines: version and dirtiness per (pfn, alias)."""
+    """Data cache lines: version and dirtiness per (pfn, alias), stored
+    flat under int keys (see AID_BITS)."""
 
     kind: str
     colours: int
     page_shift: int
     coherent: bool
-    ver: dict[tuple[int, int], int]
-    dirty: set[tuple[int, int]]
-    aliases: dict[int, set[int]]
+    vivt: bool
+    nalias: int                   # aliases per pfn without interning (1 or colours)
+    vers: dict[int, int]          # line key -> data version
+    dirty_keys: set[int]          # keys of the dirty lines
+    aid_of: dict[int, int]        # vivt: alias -> interned index
+    alias_list: list[int]         # vivt: interned index -> alias
+    pfn_aids: dict[int, set[int]]  # vivt: pfn -> interned indexes of its lines
 
     def __init__(self, kind: str, colours: int, page_shift: int) -> None:
         if kind not in DCACHE_KINDS:
@@ -61,9 +77,15 @@ class DCache:
         self.colours = colours if kind in ALIASING_DCACHE_KINDS else 1
         self.page_shift = page_shift
         self.coherent = kind in (DCACHE_PIPT, DCACHE_VIPT)
-        self.ver = {}
-        self.dirty = set()
-        self.aliases = {}
+        self.vivt = kind == DCACHE_VIVT
+        self.nalias = self.colours if kind == DCACHE_VIPT_ALIASING else 1
+        if self.nalias > AID_MASK + 1:
+            raise ValueError("%d dcache colours: more than %d" % (self.nalias, AID_MASK + 1))
+        self.vers = {}
+        self.dirty_keys = set()
+        self.aid_of = {}
+        self.alias_list = []
+        self.pfn_aids = {}
 
     def alias(self, space: int, vaddr: int) -> int:
         """The alias a virtual address uses; space 0 is the kernel."""
@@ -77,45 +99,88 @@ class DCache:
     def colour(self, vaddr: int) -> int:
         return (vaddr >> self.page_shift) % self.colours
 
+    # -- keys -------------------------------------------------------------
+
+    def _key(self, pfn: int, alias: int) -> int:
+        """The key of the line (pfn, alias), interning a new vivt alias."""
+        if not self.vivt:
+            return (pfn << AID_BITS) | alias
+        aid = self.aid_of.get(alias)
+        if aid is None:
+            aid = len(self.alias_list)
+            if aid > AID_MASK:
+                raise ValueError("more than %d vivt D-cache aliases" % (AID_MASK + 1))
+            self.aid_of[alias] = aid
+            self.alias_list.append(alias)
+        return (pfn << AID_BITS) | aid
+
+    def _find(self, pfn: int, alias: int) -> int:
+        """The key of the line (pfn, alias), or -1 if no line can have it."""
+        if not self.vivt:
+            return (pfn << AID_BITS) | alias
+        aid = self.aid_of.get(alias)
+        if aid is None:
+            return -1
+        return (pfn << AID_BITS) | aid
+
+    def _alias_of_key(self, key: int) -> int:
+        aid = key & AID_MASK
+        return self.alias_list[aid] if self.vivt else aid
+
+    # -- accesses and maintenance (what Kernel and the primitives call) -----
+
     def read(self, folio: Folio, i: int, alias: int) -> int:
-        key = (folio.pfn + i, alias)
-        v = self.ver.get(key)
+        key = self._key(folio.pfn + i, alias)
+        v = self.vers.get(key)
         if v is None:
             v = folio.ram[i]
-            self._fill(key, v)
+            self.vers[key] = v
+            if self.vivt:
+                self._index(key)
         return v
 
     def write(self, folio: Folio, i: int, alias: int, version: int) -> None:
-        key = (folio.pfn + i, alias)
-        self._fill(key, version)
-        self.dirty.add(key)
+        key = self._key(folio.pfn + i, alias)
+        if self.vivt and key not in self.vers:
+            self._index(key)
+        self.vers[key] = version
+        self.dirty_keys.add(key)
 
-    def _fill(self, key: tuple[int, int], v: int) -> None:
-        self.ver[key] = v
-        s = self.aliases.get(key[0])
+    def _index(self, key: int) -> None:
+        pfn = key >> AID_BITS
+        s = self.pfn_aids.get(pfn)
         if s is None:
             s = set()
-            self.aliases[key[0]] = s
-        s.add(key[1])
+            self.pfn_aids[pfn] = s
+        s.add(key & AID_MASK)
 
     def writeback(self, folio: Folio, i: int, alias: int) -> None:
-        key = (folio.pfn + i, alias)
-        if key in self.dirty:
-            folio.ram[i] = self.ver[key]
-            self.dirty.discard(key)
+        key = self._find(folio.pfn + i, alias)
+        if key in self.dirty_keys:
+            folio.ram[i] = self.vers[key]
+            self.dirty_keys.discard(key)
 
     def invalidate(self, pfn: int, alias: int) -> None:
-        key = (pfn, alias)
-        if key in self.ver:
-            del self.ver[key]
-            self.dirty.discard(key)
-            s = self.aliases.get(pfn)
+        key = self._find(pfn, alias)
+        if key in self.vers:
+            self._drop(key)
+
+    def _drop(self, key: int) -> None:
+        del self.vers[key]
+        self.dirty_keys.discard(key)
+        if self.vivt:
+            s = self.pfn_aids.get(key >> AID_BITS)
             if s is not None:
-                s.discard(alias)
+                s.discard(key & AID_MASK)
 
     def flush(self, folio: Folio, i: int, alias: int) -> None:
-        self.writeback(folio, i, alias)
-        self.invalidate(folio.pfn + i, alias)
+        key = self._find(folio.pfn + i, alias)
+        v = self.vers.get(key)
+        if v is None:
+            return
+        if key in self.dirty_keys:
+            folio.ram[i] = v
+        self._drop(key)
 
     def flush_every_alias(self, folio: Folio, i: int) -> None:
         """Write back and invalidate page i's lines at every alias (a flush
@@ -123,35 +188,136 @@ class DCache:
         written back oldest first, so memory ends with the newest store
         (the write-through D-cache it stands for already holds that)."""
         pfn = folio.pfn + i
-        s = self.aliases.get(pfn)
-        if s is None:
-            return
-        order = sorted(s, key=lambda a: self.ver[(pfn, a)])
-        for a in order:
+        order = sorted((self.vers[self._find(pfn, a)], a) for a in self.aliases_of(pfn))
+        for _, a in order:
             self.flush(folio, i, a)
 
+    # -- range maintenance: one call per primitive, not per page ------------
+    # Each page of a range has its own pfn, so the lines acted on are
+    # distinct and the order does not matter: a range longer than the
+    # cache holds lines walks the lines instead of the pages.
+
+    def flush_user_pages(self, mem: PhysMem, space: int, addr: int, pfn: int, nr: int) -> None:
+        """Write back and invalidate, for i < nr, page pfn + i's line at the
+        alias of addr + i pages (space's user address), if the page is in a
+        folio (the ``dcache_flush_user`` primitive)."""
+        vers = self.vers
+        if not vers:
+            return
+        shift = self.page_shift
+        if nr <= len(vers):
+            for i in range(nr):
+                p = pfn + i
+                a = self.alias(space, addr + (i << shift))
+                if self._find(p, a) in vers:
+                    f = mem.folio_of(p)
+                    if f is not None:
+                        self.flush(f, p - f.pfn, a)
+            return
+        for p, a in self.lines():
+            if pfn <= p < pfn + nr and a == self.alias(space, addr + ((p - pfn) << shift)):
+                f = mem.folio_of(p)
+                if f is not None:
+                    self.flush(f, p - f.pfn, a)
+
+    def writeback_linear(self, mem: PhysMem, pfn: int, nr: int, kernel_base: int) -> None:
+        """Write back, for each of the nr lowmem pages from pfn in a folio,
+        its dirty line at its linear-map address (kernel_base + pfn pages)."""
+        dirty = self.dirty_keys
+        if not dirty:
+            return
+        shift = self.page_shift
+        if nr <= len(dirty):
+            for p in range(pfn, pfn + nr):
+                a = self.alias(0, kernel_base + (p << shift))
+                if self._find(p, a) in dirty:
+                    f = mem.folio_of(p)
+                    if f is not None:
+                        self.writeback(f, p - f.pfn, a)
+            return
+        for p, a in self.dirty_lines():
+            if pfn <= p < pfn + nr and a == self.alias(0, kernel_base + (p << shift)):
+                f = mem.folio_of(p)
+                if f is not None:
+                    self.writeback(f, p - f.pfn, a)
+
+    # -- queries (the oracle, the families, the whole-cache primitives) -----
+
     def is_dirty(self, pfn: int, alias: int) -> bool:
-        return (pfn, alias) in self.dirty
+        return self._find(pfn, alias) in self.dirty_keys
+
+    def version(self, pfn: int, alias: int) -> int:
+        """The version the line (pfn, alias) holds; -1: no line."""
+        v = self.vers.get(self._find(pfn, alias))
+        return -1 if v is None else v
+
+    def has_lines(self, pfn: int) -> bool:
+        """Whether any alias of pfn holds a line."""
+        if self.vivt:
+            s = self.pfn_aids.get(pfn)
+            return s is not None and len(s) > 0
+        base = pfn << AID_BITS
+        vers = self.vers
+        for a in range(self.nalias):
+            if (base | a) in vers:
+                return True
+        return False
 
     def aliases_of(self, pfn: int) -> list[int]:
-        s = self.aliases.get(pfn)
-        return sorted(s) if s is not None else []
+        """The aliases of pfn holding a line, ascending."""
+        if self.vivt:
+            s = self.pfn_aids.get(pfn)
+            if s is None:
+                return []
+            return sorted([self.alias_list[aid] for aid in s])
+        base = pfn << AID_BITS
+        vers = self.vers
+        return [a for a in range(self.nalias) if (base | a) in vers]
+
+    def lines(self) -> list[tuple[int, int]]:
+        """Every line as (pfn, alias), ascending."""
+        if not self.vivt:
+            return [(key >> AID_BITS, key & AID_MASK) for key in sorted(self.vers)]
+        return sorted([(key >> AID_BITS, self.alias_list[key & AID_MASK]) for key in self.vers])
+
+    def dirty_lines(self) -> list[tuple[int, int]]:
+        """Every dirty line as (pfn, alias), ascending."""
+        if not self.vivt:
+            return [(key >> AID_BITS, key & AID_MASK) for key in sorted(self.dirty_keys)]
+        return sorted([(key >> AID_BITS, self.alias_list[key & AID_MASK])
+                       for key in self.dirty_keys])
+
+    @property
+    def ver(self) -> dict[tuple[int, int], int]:
+        """(pfn, alias) -> version of every line: a snapshot (tests and old
+        readers; the model itself uses ``lines`` / ``version``)."""
+        return {(key >> AID_BITS, self._alias_of_key(key)): v for key, v in self.vers.items()}
+
+    @property
+    def dirty(self) -> set[tuple[int, int]]:
+        """(pfn, alias) of every dirty line: a snapshot."""
+        return {(key >> AID_BITS, self._alias_of_key(key)) for key in self.dirty_keys}
 
 
 class ICache:
     """Instruction cache: coherent with D, separate lines per pfn, or
-    separate lines per (address space, virtual page) (``asn_tagged``)."""
+    separate lines per (address space, virtual page) (``asn_tagged``,
+    keyed ``space << VPAGE_BITS | vpage``)."""
 
     kind: str
     lines: dict[int, int]
-    tagged: dict[tuple[int, int], tuple[int, int]]    # (space, vpage) -> (pfn, version)
+    tag_pfn: dict[int, int]          # asn_tagged: key -> pfn the line was filled from
+    tag_ver: dict[int, int]          # asn_tagged: key -> version
+    pfn_tags: dict[int, set[int]]    # asn_tagged: pfn -> keys of its lines
 
     def __init__(self, kind: str) -> None:
         if kind not in ICACHE_KINDS:
             raise ValueError("unknown icache kind %r" % kind)
         self.kind = kind
         self.lines = {}
-        self.tagged = {}
+        self.tag_pfn = {}
+        self.tag_ver = {}
+        self.pfn_tags = {}
 
     def fetch(self, folio: Folio, i: int, dcache: DCache, alias: int, space: int = 0,
               vpage: int = 0) -> int:
@@ -159,33 +325,56 @@ class ICache:
             return dcache.read(folio, i, alias)
         pfn = folio.pfn + i
         if self.kind == ICACHE_ASN_TAGGED:
-            key = (space, vpage)
-            t = self.tagged.get(key)
-            if t is None:
-                t = (pfn, dcache.read(folio, i, alias))   # fill from the coherent D side
-                self.tagged[key] = t
-            return t[1]
+            key = (space << VPAGE_BITS) | (vpage & VPAGE_MASK)
+            v = self.tag_ver.get(key)
+            if v is None:
+                v = dcache.read(folio, i, alias)     # fill from the coherent D side
+                self.tag_ver[key] = v
+                self.tag_pfn[key] = pfn
+                s = self.pfn_tags.get(pfn)
+                if s is None:
+                    s = set()
+                    self.pfn_tags[pfn] = s
+                s.add(key)
+            return v
         v = self.lines.get(pfn)
         if v is None:
             v = folio.ram[i]          # fill from the point of unification
             self.lines[pfn] = v
         return v
 
+    def _drop_tag(self, key: int) -> None:
+        pfn = self.tag_pfn.pop(key)
+        del self.tag_ver[key]
+        s = self.pfn_tags.get(pfn)
+        if s is not None:
+            s.discard(key)
+            if not s:
+                del self.pfn_tags[pfn]
+
     def invalidate(self, pfn: int) -> None:
         if pfn in self.lines:
             del self.lines[pfn]
-        if self.tagged:
-            for key in [k for k, t in self.tagged.items() if t[0] == pfn]:
-                del self.tagged[key]
+        if self.tag_ver:
+            s = self.pfn_tags.get(pfn)
+            if s is not None:
+                for key in sorted(s):
+                    self._drop_tag(key)
 
     def invalidate_space(self, space: int) -> None:
         """A new address-space number: every line ``space`` fetched is
         gone (an untagged I-cache cannot tell them apart: all lines)."""
         if self.kind == ICACHE_ASN_TAGGED:
-            for key in [k for k in self.tagged if k[0] == space]:
-                del self.tagged[key]
+            for key in [k for k in self.tag_ver if k >> VPAGE_BITS == space]:
+                self._drop_tag(key)
         else:
             self.lines.clear()
+
+    @property
+    def tagged(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """(space, vpage) -> (pfn, version) of every asn_tagged line: a snapshot."""
+        return {(key >> VPAGE_BITS, key & VPAGE_MASK): (self.tag_pfn[key], v)
+                for key, v in self.tag_ver.items()}
 
 
 class AliasingICache(ICache):

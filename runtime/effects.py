@@ -162,14 +162,13 @@ class Effects(Machine):
 
     def dcache_flush_user(self, mm: Mm, addr: int, pfn: int, nr: int) -> None:
         self.trace.dcache_flush_user(mm.id, addr, pfn, nr)
-        for i in range(nr):
-            f = self.mem.folio_of(pfn + i)
-            if f is not None:
-                self.dcache.flush(f, pfn + i - f.pfn,
-                                  self.dcache.alias(mm.id, addr + i * self.page_size))
+        self.dcache.flush_user_pages(self.mem, mm.id, addr, pfn, nr)
 
     def dcache_clean(self, pfn: int, nr: int) -> None:
         self.trace.dcache_clean(pfn, nr)
+        if not self.mem.is_highmem(pfn + nr - 1):     # lowmem: no page_address() report
+            self.dcache.writeback_linear(self.mem, pfn, nr, self.arch.kernel_base)
+            return
         for p in range(pfn, pfn + nr):
             f = self.mem.folio_of(p)
             if f is not None:
@@ -177,6 +176,11 @@ class Effects(Machine):
 
     def icache_sync(self, pfn: int, nr: int) -> None:
         self.trace.icache_sync(pfn, nr)
+        if not self.mem.is_highmem(pfn + nr - 1):     # lowmem: no page_address() report
+            self.dcache.writeback_linear(self.mem, pfn, nr, self.arch.kernel_base)
+            for p in range(pfn, pfn + nr):
+                self.icache.invalidate(p)
+            return
         for p in range(pfn, pfn + nr):
             f = self.mem.folio_of(p)
             if f is not None:
@@ -192,12 +196,15 @@ class Effects(Machine):
         """Every page's kernel-alias D lines reach the point of unification
         and the whole I-cache is invalidated (one CPU in the model).  No
         page_address() is taken: a highmem page's lines are those of its
-        kmap_local alias."""
-        for f in self.mem.folios.values():
-            for i in range(f.nr_pages):
-                p = f.pfn + i
-                a = self.kernel_alias(p) if self.mem.is_highmem(p) else self._kalias(p)
-                self.dcache.writeback(f, i, a)
+        kmap_local alias.  Only a dirty line can be written back, so the
+        walk is over the dirty lines (of a page in a folio, at the page's
+        kernel alias: the linear map's, or the kmap_local slot's), not over
+        every page."""
+        mem = self.mem
+        for p, a in self.dcache.dirty_lines():
+            f = mem.folio_of(p)
+            if f is not None and a == self.kernel_alias(p):
+                self.dcache.writeback(f, p - f.pfn, a)
         self.icache.lines.clear()
 
     def icache_flush_all(self) -> None:
@@ -307,9 +314,9 @@ class Effects(Machine):
         if dc.kind == DCACHE_VIVT:
             lo = dc.alias(mm.id, addr)
             hi = lo + nr
-            for key in sorted(dc.ver):
-                if lo <= key[1] < hi:
-                    self._flush_line(key[0], key[1])
+            for pfn, a in dc.lines():
+                if lo <= a < hi:
+                    self._flush_line(pfn, a)
             return
         for i in range(nr):
             a = addr + i * self.page_size
@@ -337,16 +344,16 @@ class Effects(Machine):
         """Every D-cache line written back and invalidated, the I-cache
         invalidated (mips __flush_cache_all / r4k_blast_dcache)."""
         self.trace.cache_flush_all()
-        for key in sorted(self.dcache.ver):
-            self._flush_line(key[0], key[1])
+        for pfn, a in self.dcache.lines():
+            self._flush_line(pfn, a)
         self.icache.lines.clear()
 
     def dcache_flush_all(self) -> None:
         """Every D-cache line written back and invalidated, the I-cache
         left alone (csky abiv1 dcache_wbinv_all)."""
         self.trace.dcache_flush_all()
-        for key in sorted(self.dcache.ver):
-            self._flush_line(key[0], key[1])
+        for pfn, a in self.dcache.lines():
+            self._flush_line(pfn, a)
 
     def _flush_line(self, pfn: int, alias: int) -> None:
         f = self.mem.folio_of(pfn)

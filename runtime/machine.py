@@ -330,8 +330,7 @@ class Machine:
         """Write back and invalidate the VIVT user lines of address space
         ``space`` (every user space: -1)."""
         dc = self.dcache
-        for key in sorted(dc.ver):
-            pfn, alias = key
+        for pfn, alias in dc.lines():
             sp = alias >> 52
             if sp == 0 or (space >= 0 and sp != space):
                 continue

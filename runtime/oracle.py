@@ -154,31 +154,39 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
         # dirty kernel-alias line is invisible and the flag carries nothing.
         return out
     dc = k.dcache
+    deferred = use == PG_ARCH_1_DCACHE_DIRTY
     for head in sorted(k.mem.folios):
         f = k.mem.folios[head]
+        # dcache_dirty speaks only for an unmapped page-cache folio
+        file_folio = f.mapping is not None and not f.anon
         for i in range(f.nr_pages):
             flag = f.page_arch1[i if per_page else 0]
+            if flag == deferred or (deferred and not file_folio):
+                continue
             pfn = head + i
-            kal = k.kernel_alias(pfn)
             kv = k.mem.kernel_version(pfn, f.latest[i])
-            kdirty = dc.is_dirty(pfn, kal) and dc.ver[(pfn, kal)] <= kv
-            if use == PG_ARCH_1_DCACHE_DIRTY:
-                if (not flag and kdirty and f.mapping is not None and not f.anon
-                        and f.total_mapcount() == 0):
+            # a page without D lines has no dirty kernel-alias line and no
+            # stale alias (the kernel alias is only computed for the others)
+            has_d = dc.has_lines(pfn)
+            kdirty = False
+            if has_d:
+                kal = k.kernel_alias(pfn)
+                kdirty = dc.is_dirty(pfn, kal) and dc.version(pfn, kal) <= kv
+            if deferred:
+                if kdirty and f.total_mapcount() == 0:
                     out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),
                                          "PG_arch_1 set while the kernel alias is dirty",
                                          "clear with a dirty kernel-alias line", pfn=pfn))
-                continue
-            if not flag:
                 continue
             # a line at any alias older than the kernel's data: on a
             # non-aliasing cache there is one line, which the kernel's own
             # store refreshed, so this only fires on aliasing kinds
             stale_d = -1
-            for a in dc.aliases_of(pfn):
-                if dc.ver[(pfn, a)] < kv:
-                    stale_d = a
-                    break
+            if has_d:
+                for a in dc.aliases_of(pfn):
+                    if dc.version(pfn, a) < kv:
+                        stale_d = a
+                        break
             iv = k.icache.lines.get(pfn)
             stale_i = iv is not None and iv < kv
             lost = f.latest[i] == kv and f.ram[i] != kv

@@ -123,9 +123,13 @@ class ScriptWriter:
     def _table(self, t: PteTable) -> None:
         self.lines.append("table pt=%d mm=%d base=%s empty=%s"
                           % (t.pt, t.mm_id, hx(t.base), hx(t.empty)))
-        for idx, val in enumerate(t.entries):
-            if val != t.empty:
-                self.lines.append("pte pt=%d idx=%d val=%s" % (t.pt, idx, hx(val)))
+        entries = t.entries
+        empty = t.empty
+        lines = self.lines
+        pt = t.pt
+        for idx, val in enumerate(entries):
+            if val != empty:
+                lines.append("pte pt=%d idx=%d val=%s" % (pt, idx, hx(val)))
 
     def _folio_of_pte(self, k: Machine, pte: int) -> None:
         if k.arch.pte_present(pte):

@@ -51,7 +51,7 @@ def user_lines(k: Kernel, mm: Mm, start: int, end: int, pfn: int = -1) -> list[t
     lo = dc.alias(mm.id, start)
     hi = dc.alias(mm.id, end)
     out: list[tuple[int, int]] = []
-    for p, alias in sorted(dc.ver):
+    for p, alias in dc.lines():
         if lo <= alias < hi and (pfn < 0 or p == pfn):
             out.append((p, start + ((alias - lo) << k.page_shift)))
     return out
