@@ -37,8 +37,12 @@ call must restore); ``active`` is the arch's state.  ``regions`` records,
 per region that ended, how many stores were deferred and how many TLB
 flushes were batched and done at its end (the work counts of a family).
 Every operation is O(1) but leave (O(deferred + batched)).  Deferred
-stores are kept by one int per entry (``pt << PENDING_SHIFT | idx``, no
-tuple or pointer object per PTE) with the tables they belong to by id.
+stores are kept as two flat lists in store order, a key per entry
+(``pt << PENDING_SHIFT | idx``, no tuple, dict entry or pointer object per
+PTE) and its value, with the tables they belong to by id; leave applies
+them in order (the last store to an entry wins, as it would in a dict).
+``pending`` (key -> value) and the lookups of ``value_at`` / ``is_pending``
+use an index built from the lists when first asked for.
 """
 
 from __future__ import annotations
@@ -80,8 +84,12 @@ class LazyMmu:
     kind: str
     active: bool
     depth: int
-    pending: dict[int, int]              # pt << PENDING_SHIFT | idx -> value
+    pend_keys: list[int]                 # pt << PENDING_SHIFT | idx, store order
+    pend_vals: list[int]                 # the value of each store above
     pending_tables: dict[int, PteTable]  # pt -> table, for the entries above
+    last_table: PteTable | None          # the table of the last deferred store
+    _index: dict[int, int] | None        # key -> value, built on demand
+    _indexed: int                        # stores _index has seen
     batch: list[tuple[int, int]]
     flush_now: list[tuple[int, int]]
     enters: int
@@ -94,8 +102,12 @@ class LazyMmu:
         self.kind = kind
         self.active = False
         self.depth = 0
-        self.pending = {}
+        self.pend_keys = []
+        self.pend_vals = []
         self.pending_tables = {}
+        self.last_table = None
+        self._index = None
+        self._indexed = 0
         self.batch = []
         self.flush_now = []
         self.enters = 0
@@ -125,22 +137,54 @@ class LazyMmu:
 
     def defer_at(self, t: PteTable, idx: int, val: int) -> None:
         pt = t.pt
-        if pt not in self.pending_tables:
-            self.pending_tables[pt] = t
-        self.pending[(pt << PENDING_SHIFT) | idx] = val
+        if t is not self.last_table:
+            self.last_table = t
+            if pt not in self.pending_tables:
+                self.pending_tables[pt] = t
+        self.pend_keys.append((pt << PENDING_SHIFT) | idx)
+        self.pend_vals.append(val)
         self.region.stores += 1
 
+    def defer_run(self, t: PteTable, idx: int, vals: list[int]) -> None:
+        """defer_at(t, idx + i, vals[i]) for every i, in order."""
+        n = len(vals)
+        if n == 0:
+            return
+        pt = t.pt
+        if t is not self.last_table:
+            self.last_table = t
+            if pt not in self.pending_tables:
+                self.pending_tables[pt] = t
+        first = (pt << PENDING_SHIFT) | idx
+        self.pend_keys.extend(range(first, first + n))
+        self.pend_vals.extend(vals)
+        self.region.stores += n
+
+    @property
+    def pending(self) -> dict[int, int]:
+        """The deferred entries: key -> the value leave will store."""
+        index = self._index
+        keys = self.pend_keys
+        if index is None:
+            index = {}
+            self._index = index
+            self._indexed = 0
+        vals = self.pend_vals
+        for i in range(self._indexed, len(keys)):
+            index[keys[i]] = vals[i]
+        self._indexed = len(keys)
+        return index
+
     def is_pending(self, ptep: PteRef) -> bool:
+        if not self.pend_keys:
+            return False
         return ((ptep.table.pt << PENDING_SHIFT) | ptep.idx) in self.pending
 
     def value_at(self, t: PteTable, idx: int) -> int:
         """The entry as it will be once deferred stores are applied."""
-        if not self.pending:
+        if not self.pend_keys:
             return t.entries[idx]
-        key = (t.pt << PENDING_SHIFT) | idx
-        if key in self.pending:
-            return self.pending[key]
-        return t.entries[idx]
+        return self.pending.get((t.pt << PENDING_SHIFT) | idx, t.entries[idx])
 
     def queue(self, mm_id: int, vpage: int) -> None:
         """tlb_batch_add while active: queue (a full batch moves to
@@ -184,12 +228,24 @@ class LazyMmu:
             self._end(0)
 
     def _end(self, flushed: int) -> None:
-        if self.pending:
+        keys = self.pend_keys
+        if keys:
+            vals = self.pend_vals
             tables = self.pending_tables
-            for key, val in self.pending.items():
-                tables[key >> PENDING_SHIFT].entries[key & PENDING_IDX] = val
-            self.pending = {}
+            if len(tables) == 1:
+                ents = next(iter(tables.values())).entries
+                for i in range(len(keys)):
+                    ents[keys[i] & PENDING_IDX] = vals[i]
+            else:
+                for i in range(len(keys)):
+                    key = keys[i]
+                    tables[key >> PENDING_SHIFT].entries[key & PENDING_IDX] = vals[i]
+            self.pend_keys = []
+            self.pend_vals = []
             self.pending_tables = {}
+            self.last_table = None
+            self._index = None
+            self._indexed = 0
         self.active = False
         self.region.flushed += flushed
         self.regions.append(self.region)
