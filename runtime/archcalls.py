@@ -26,9 +26,11 @@ class ArchCalls(Effects):
 
     def _begin(self, name: str) -> int:
         self.call = name
-        self.touched = []
+        if self.touched:            # (an empty list is reused)
+            self.touched = []
         self.win_table = None       # no write allowed unless _window widens it
-        self.buddies = []
+        if self.buddies:
+            self.buddies = []
         self.call_lazy_depth = self.lazy.depth
         return self.trace.mark()
 
@@ -108,11 +110,13 @@ class ArchCalls(Effects):
             extra = pte ^ arch.pfn_pte(pfn, prot)
             n = nr if present else 1
             lazy = self.lazy
-            deferred = len(lazy.pend_keys) > 0
+            deferred = lazy.has_pending()
             ents = t.entries
             base = ptep.idx
             for i in range(n):
-                exp = arch.pfn_pte(pfn + i, prot) ^ extra
+                exp = arch.pfn_pte(pfn + i, prot)
+                if extra != 0:
+                    exp ^= extra
                 # a store deferred in a caller's lazy region counts as done
                 got = lazy.value_at(t, base + i) if deferred else ents[base + i]
                 if got != exp:

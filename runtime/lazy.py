@@ -37,10 +37,10 @@ call must restore); ``active`` is the arch's state.  ``regions`` records,
 per region that ended, how many stores were deferred and how many TLB
 flushes were batched and done at its end (the work counts of a family).
 Every operation is O(1) but leave (O(deferred + batched)).  Deferred
-stores are kept as two flat lists in store order, a key per entry
-(``pt << PENDING_SHIFT | idx``, no tuple, dict entry or pointer object per
-PTE) and its value, with the tables they belong to by id; leave applies
-them in order (the last store to an entry wins, as it would in a dict).
+stores are kept as runs in store order (a table, a first index and the
+list of values stored from there: a set_ptes range is one run, no key,
+tuple, dict entry or pointer object per PTE); leave applies them in order
+(the last store to an entry wins, as it would in a dict).
 ``pending`` (key -> value) and the lookups of ``value_at`` / ``is_pending``
 use an index built from the lists when first asked for.
 """
@@ -84,12 +84,14 @@ class LazyMmu:
     kind: str
     active: bool
     depth: int
-    pend_keys: list[int]                 # pt << PENDING_SHIFT | idx, store order
-    pend_vals: list[int]                 # the value of each store above
-    pending_tables: dict[int, PteTable]  # pt -> table, for the entries above
-    last_table: PteTable | None          # the table of the last deferred store
+    # deferred stores as runs, in store order: run r stores
+    # run_vals[r][i] at entry run_idx[r] + i of run_tables[r]
+    run_tables: list[PteTable]
+    run_idx: list[int]
+    run_vals: list[list[int]]
     _index: dict[int, int] | None        # key -> value, built on demand
-    _indexed: int                        # stores _index has seen
+    _ir: int                             # runs (and stores of the last) _index holds
+    _il: int
     batch: list[tuple[int, int]]
     flush_now: list[tuple[int, int]]
     enters: int
@@ -102,12 +104,12 @@ class LazyMmu:
         self.kind = kind
         self.active = False
         self.depth = 0
-        self.pend_keys = []
-        self.pend_vals = []
-        self.pending_tables = {}
-        self.last_table = None
+        self.run_tables = []
+        self.run_idx = []
+        self.run_vals = []
         self._index = None
-        self._indexed = 0
+        self._ir = 0
+        self._il = 0
         self.batch = []
         self.flush_now = []
         self.enters = 0
@@ -136,53 +138,65 @@ class LazyMmu:
         self.defer_at(ptep.table, ptep.idx, val)
 
     def defer_at(self, t: PteTable, idx: int, val: int) -> None:
-        pt = t.pt
-        if t is not self.last_table:
-            self.last_table = t
-            if pt not in self.pending_tables:
-                self.pending_tables[pt] = t
-        self.pend_keys.append((pt << PENDING_SHIFT) | idx)
-        self.pend_vals.append(val)
         self.region.stores += 1
+        n = len(self.run_vals)
+        if n > 0 and self.run_tables[n - 1] is t:
+            last = self.run_vals[n - 1]
+            if self.run_idx[n - 1] + len(last) == idx:
+                last.append(val)
+                return
+        self.run_tables.append(t)
+        self.run_idx.append(idx)
+        self.run_vals.append([val])
 
     def defer_run(self, t: PteTable, idx: int, vals: list[int]) -> None:
-        """defer_at(t, idx + i, vals[i]) for every i, in order."""
-        n = len(vals)
-        if n == 0:
+        """defer_at(t, idx + i, vals[i]) for every i, in order (the list
+        becomes the lazy state's: the caller hands it over)."""
+        if not vals:
             return
-        pt = t.pt
-        if t is not self.last_table:
-            self.last_table = t
-            if pt not in self.pending_tables:
-                self.pending_tables[pt] = t
-        first = (pt << PENDING_SHIFT) | idx
-        self.pend_keys.extend(range(first, first + n))
-        self.pend_vals.extend(vals)
-        self.region.stores += n
+        self.region.stores += len(vals)
+        self.run_tables.append(t)
+        self.run_idx.append(idx)
+        self.run_vals.append(vals)
+
+    def has_pending(self) -> bool:
+        return len(self.run_vals) > 0
 
     @property
     def pending(self) -> dict[int, int]:
-        """The deferred entries: key -> the value leave will store."""
+        """The deferred entries: ``pt << PENDING_SHIFT | idx`` -> the value
+        leave will store (the last store to it)."""
         index = self._index
-        keys = self.pend_keys
         if index is None:
             index = {}
             self._index = index
-            self._indexed = 0
-        vals = self.pend_vals
-        for i in range(self._indexed, len(keys)):
-            index[keys[i]] = vals[i]
-        self._indexed = len(keys)
+            self._ir = 0
+            self._il = 0
+        r = self._ir
+        j = self._il
+        nr = len(self.run_vals)
+        while r < nr:
+            vals = self.run_vals[r]
+            base = (self.run_tables[r].pt << PENDING_SHIFT) | self.run_idx[r]
+            for k in range(j, len(vals)):
+                index[base + k] = vals[k]
+            j = len(vals)
+            if r == nr - 1:
+                break
+            r += 1
+            j = 0
+        self._ir = r
+        self._il = j
         return index
 
     def is_pending(self, ptep: PteRef) -> bool:
-        if not self.pend_keys:
+        if not self.run_vals:
             return False
         return ((ptep.table.pt << PENDING_SHIFT) | ptep.idx) in self.pending
 
     def value_at(self, t: PteTable, idx: int) -> int:
         """The entry as it will be once deferred stores are applied."""
-        if not self.pend_keys:
+        if not self.run_vals:
             return t.entries[idx]
         return self.pending.get((t.pt << PENDING_SHIFT) | idx, t.entries[idx])
 
@@ -228,24 +242,20 @@ class LazyMmu:
             self._end(0)
 
     def _end(self, flushed: int) -> None:
-        keys = self.pend_keys
-        if keys:
-            vals = self.pend_vals
-            tables = self.pending_tables
-            if len(tables) == 1:
-                ents = next(iter(tables.values())).entries
-                for i in range(len(keys)):
-                    ents[keys[i] & PENDING_IDX] = vals[i]
-            else:
-                for i in range(len(keys)):
-                    key = keys[i]
-                    tables[key >> PENDING_SHIFT].entries[key & PENDING_IDX] = vals[i]
-            self.pend_keys = []
-            self.pend_vals = []
-            self.pending_tables = {}
-            self.last_table = None
+        runs = self.run_vals
+        if runs:
+            tables = self.run_tables
+            starts = self.run_idx
+            for r in range(len(runs)):
+                vals = runs[r]
+                lo = starts[r]
+                tables[r].entries[lo:lo + len(vals)] = vals
+            self.run_tables = []
+            self.run_idx = []
+            self.run_vals = []
             self._index = None
-            self._indexed = 0
+            self._ir = 0
+            self._il = 0
         self.active = False
         self.region.flushed += flushed
         self.regions.append(self.region)
