@@ -53,7 +53,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '5612de8ea4ed9598'
+PRUNE_KEY = 'ad083f062a82da95'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
     'cache_munmap_shared_written': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],

@@ -58,7 +58,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '58b7b053b61fa0cb'
+PRUNE_KEY = '84344375e2605ded'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
     'cache_munmap_shared_written': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],

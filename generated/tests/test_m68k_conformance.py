@@ -56,7 +56,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'e7cab50873bbe4a2'
+PRUNE_KEY = 'ec0370dea18ae680'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('m040_060',)), (('m040_060',), ())],
     'cache_munmap_shared_written': [((), ('m040_060',)), (('m040_060',), ())],

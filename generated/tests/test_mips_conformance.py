@@ -88,7 +88,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '6eb4d77b60c7f163'
+PRUNE_KEY = '663b20942ebb451d'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
     'cache_munmap_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],

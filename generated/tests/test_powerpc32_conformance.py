@@ -52,7 +52,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '434eb4a11f507e49'
+PRUNE_KEY = 'cdcb0dbfa8ec2169'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'cache_munmap_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],

@@ -52,7 +52,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'cd4bf46fd2ab2383'
+PRUNE_KEY = '6b3894c17e7616a4'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'cache_munmap_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],

@@ -52,7 +52,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '6dae98eedd561029'
+PRUNE_KEY = '75583346d72b69ef'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
     'cache_munmap_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],

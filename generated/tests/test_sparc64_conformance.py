@@ -62,7 +62,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # per scenario, the leaves (features on, features off) of the decision tree
 # of the features its runs read; one combination runs per leaf while
 # PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'ca73e2e9d498443f'
+PRUNE_KEY = '1f0163a088c6d676'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('spitfire',)), (('spitfire',), ())],
     'cache_munmap_shared_written': [((), ('spitfire',)), (('spitfire',), ())],
