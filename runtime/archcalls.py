@@ -26,9 +26,11 @@ class ArchCalls(Effects):
 
     def _begin(self, name: str) -> int:
         self.call = name
-        self.touched = []
+        if self.touched:            # (an empty list is reused)
+            self.touched = []
         self.win_table = None       # no write allowed unless _window widens it
-        self.buddies = []
+        if self.buddies:
+            self.buddies = []
         self.call_lazy_depth = self.lazy.depth
         return self.trace.mark()
 
@@ -107,10 +109,16 @@ class ArchCalls(Effects):
             # copy, differs); entry i keeps the same difference
             extra = pte ^ arch.pfn_pte(pfn, prot)
             n = nr if present else 1
+            lazy = self.lazy
+            deferred = lazy.has_pending()
+            ents = t.entries
+            base = ptep.idx
             for i in range(n):
-                exp = arch.pfn_pte(pfn + i, prot) ^ extra
+                exp = arch.pfn_pte(pfn + i, prot)
+                if extra != 0:
+                    exp ^= extra
                 # a store deferred in a caller's lazy region counts as done
-                got = self.lazy.value_at(t, ptep.idx + i)
+                got = lazy.value_at(t, base + i) if deferred else ents[base + i]
                 if got != exp:
                     self.violate(PTE_VALUE, "pt=%d idx=%d addr=%s"
                                  % (t.pt, ptep.idx + i, hx(addr + i * ps)),
@@ -129,13 +137,30 @@ class ArchCalls(Effects):
         arch = self.arch
         t = ptep.table
         idx = ptep.idx
-        i = 0
-        while True:
-            self._store_pte(t, idx + i, pte)
-            i += 1
-            if i == nr:
-                break
-            pte = arch.pte_advance(pte, 1)
+        if self.tlb.pairs:
+            # a pair TLB's store has a side effect on the buddy entry
+            # (_store_pte): one entry at a time
+            i = 0
+            while True:
+                self._store_pte(t, idx + i, pte)
+                i += 1
+                if i == nr:
+                    break
+                pte = arch.pte_advance(pte, 1)
+        else:
+            # the same stores as _store_pte one by one: every index is in
+            # the call's write window (set_ptes' range), so none is
+            # recorded in ``touched``; one trace line each, in order
+            vals = [pte]
+            for _ in range(1, nr):
+                pte = arch.pte_advance(pte, 1)
+                vals.append(pte)
+            self.trace.set_pte_run(t.pt, idx, vals)
+            lazy = self.lazy
+            if lazy.active and lazy.defers_stores():
+                lazy.defer_run(t, idx, vals)
+            else:
+                t.entries[idx:idx + nr] = vals
         self.lazy_mmu_leave()
 
     def _window(self, t: PteTable, idx: int, nr: int) -> None:

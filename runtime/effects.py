@@ -81,8 +81,15 @@ class Effects(Machine):
             return
         arch = self.arch
         ents = ptep.table.entries
+        base = ptep.idx
+        # an empty entry is never a user page on an arch whose empty_pte
+        # is not (Machine.__init__ asks once): no call for it
+        empty = arch.empty_pte
+        skip_empty = not self.empty_is_user_page
         for i in range(nr):
-            old = ents[ptep.idx + i]
+            old = ents[base + i]
+            if skip_empty and old == empty:
+                continue
             if arch.pte_user_accessible_page(old):
                 self.ptc.clear(arch.pte_pfn(old), 1)
         if arch.pte_user_accessible_page(pte):

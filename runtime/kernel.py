@@ -62,12 +62,15 @@ class Kernel(MmCallers):
         arch = self.arch
         if not arch.pte_present(pte):
             return False
-        lay = arch.layout
-        if lay.has_role("valid") and not lay.test(pte, "valid"):
+        # Layout.test(pte, role) by the masks Machine.__init__ took
+        m = self.valid_mask
+        if m != 0 and ((pte & m) != 0) == self.valid_inverted:
             return False
-        if not write and not exec and lay.has_role("read") and not lay.test(pte, "read"):
+        m = self.read_mask
+        if (not write and not exec and m != 0
+                and ((pte & m) != 0) == self.read_inverted):
             return False
-        if arch.layout.has_role("user") and not arch.pte_user(pte):
+        if self.has_user_role and not arch.pte_user(pte):
             return False
         if write and not arch.pte_write(pte):
             return False

@@ -37,8 +37,12 @@ call must restore); ``active`` is the arch's state.  ``regions`` records,
 per region that ended, how many stores were deferred and how many TLB
 flushes were batched and done at its end (the work counts of a family).
 Every operation is O(1) but leave (O(deferred + batched)).  Deferred
-stores are kept by one int per entry (``pt << PENDING_SHIFT | idx``, no
-tuple or pointer object per PTE) with the tables they belong to by id.
+stores are kept as runs in store order (a table, a first index and the
+list of values stored from there: a set_ptes range is one run, no key,
+tuple, dict entry or pointer object per PTE); leave applies them in order
+(the last store to an entry wins, as it would in a dict).
+``pending`` (key -> value) and the lookups of ``value_at`` / ``is_pending``
+use an index built from the lists when first asked for.
 """
 
 from __future__ import annotations
@@ -80,8 +84,14 @@ class LazyMmu:
     kind: str
     active: bool
     depth: int
-    pending: dict[int, int]              # pt << PENDING_SHIFT | idx -> value
-    pending_tables: dict[int, PteTable]  # pt -> table, for the entries above
+    # deferred stores as runs, in store order: run r stores
+    # run_vals[r][i] at entry run_idx[r] + i of run_tables[r]
+    run_tables: list[PteTable]
+    run_idx: list[int]
+    run_vals: list[list[int]]
+    _index: dict[int, int] | None        # key -> value, built on demand
+    _ir: int                             # runs (and stores of the last) _index holds
+    _il: int
     batch: list[tuple[int, int]]
     flush_now: list[tuple[int, int]]
     enters: int
@@ -94,8 +104,12 @@ class LazyMmu:
         self.kind = kind
         self.active = False
         self.depth = 0
-        self.pending = {}
-        self.pending_tables = {}
+        self.run_tables = []
+        self.run_idx = []
+        self.run_vals = []
+        self._index = None
+        self._ir = 0
+        self._il = 0
         self.batch = []
         self.flush_now = []
         self.enters = 0
@@ -124,23 +138,67 @@ class LazyMmu:
         self.defer_at(ptep.table, ptep.idx, val)
 
     def defer_at(self, t: PteTable, idx: int, val: int) -> None:
-        pt = t.pt
-        if pt not in self.pending_tables:
-            self.pending_tables[pt] = t
-        self.pending[(pt << PENDING_SHIFT) | idx] = val
         self.region.stores += 1
+        n = len(self.run_vals)
+        if n > 0 and self.run_tables[n - 1] is t:
+            last = self.run_vals[n - 1]
+            if self.run_idx[n - 1] + len(last) == idx:
+                last.append(val)
+                return
+        self.run_tables.append(t)
+        self.run_idx.append(idx)
+        self.run_vals.append([val])
+
+    def defer_run(self, t: PteTable, idx: int, vals: list[int]) -> None:
+        """defer_at(t, idx + i, vals[i]) for every i, in order (the list
+        becomes the lazy state's: the caller hands it over)."""
+        if not vals:
+            return
+        self.region.stores += len(vals)
+        self.run_tables.append(t)
+        self.run_idx.append(idx)
+        self.run_vals.append(vals)
+
+    def has_pending(self) -> bool:
+        return len(self.run_vals) > 0
+
+    @property
+    def pending(self) -> dict[int, int]:
+        """The deferred entries: ``pt << PENDING_SHIFT | idx`` -> the value
+        leave will store (the last store to it)."""
+        index = self._index
+        if index is None:
+            index = {}
+            self._index = index
+            self._ir = 0
+            self._il = 0
+        r = self._ir
+        j = self._il
+        nr = len(self.run_vals)
+        while r < nr:
+            vals = self.run_vals[r]
+            base = (self.run_tables[r].pt << PENDING_SHIFT) | self.run_idx[r]
+            for k in range(j, len(vals)):
+                index[base + k] = vals[k]
+            j = len(vals)
+            if r == nr - 1:
+                break
+            r += 1
+            j = 0
+        self._ir = r
+        self._il = j
+        return index
 
     def is_pending(self, ptep: PteRef) -> bool:
+        if not self.run_vals:
+            return False
         return ((ptep.table.pt << PENDING_SHIFT) | ptep.idx) in self.pending
 
     def value_at(self, t: PteTable, idx: int) -> int:
         """The entry as it will be once deferred stores are applied."""
-        if not self.pending:
+        if not self.run_vals:
             return t.entries[idx]
-        key = (t.pt << PENDING_SHIFT) | idx
-        if key in self.pending:
-            return self.pending[key]
-        return t.entries[idx]
+        return self.pending.get((t.pt << PENDING_SHIFT) | idx, t.entries[idx])
 
     def queue(self, mm_id: int, vpage: int) -> None:
         """tlb_batch_add while active: queue (a full batch moves to
@@ -184,12 +242,20 @@ class LazyMmu:
             self._end(0)
 
     def _end(self, flushed: int) -> None:
-        if self.pending:
-            tables = self.pending_tables
-            for key, val in self.pending.items():
-                tables[key >> PENDING_SHIFT].entries[key & PENDING_IDX] = val
-            self.pending = {}
-            self.pending_tables = {}
+        runs = self.run_vals
+        if runs:
+            tables = self.run_tables
+            starts = self.run_idx
+            for r in range(len(runs)):
+                vals = runs[r]
+                lo = starts[r]
+                tables[r].entries[lo:lo + len(vals)] = vals
+            self.run_tables = []
+            self.run_idx = []
+            self.run_vals = []
+            self._index = None
+            self._ir = 0
+            self._il = 0
         self.active = False
         self.region.flushed += flushed
         self.regions.append(self.region)

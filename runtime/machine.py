@@ -90,6 +90,16 @@ class Machine:
     # current->active_mm: the task whose address space the CPU runs
     # (user actions switch to their mm; write(2) names its writer)
     current_mm: Mm
+    # asked once of the arch: pte_user_accessible_page(empty_pte)
+    # (page_table_check_ptes_set skips empty entries when false), and the
+    # roles the user-access check reads, as masks (Layout.test without the
+    # role lookups: on = ((val & mask) != 0) != inverted; mask 0: no role)
+    empty_is_user_page: bool
+    valid_mask: int
+    valid_inverted: bool
+    read_mask: int
+    read_inverted: bool
+    has_user_role: bool
 
     def __init__(self, arch: Arch, cpu: frozenset[str] | None = None,
                  trace: bool = True, page_table_check: bool | None = None,
@@ -145,6 +155,13 @@ class Machine:
         self.faults = 0
         self.call_lazy_depth = 0
         self.current_mm = self.init_mm
+        self.empty_is_user_page = arch.pte_user_accessible_page(arch.empty_pte)
+        lay = arch.layout
+        self.valid_mask = lay.role_mask.get("valid", 0)
+        self.valid_inverted = lay.role_inverted.get("valid", False)
+        self.read_mask = lay.role_mask.get("read", 0)
+        self.read_inverted = lay.role_inverted.get("read", False)
+        self.has_user_role = lay.has_role("user")
 
     # ------------------------------------------------------------------
     # Reporting

@@ -88,6 +88,13 @@ class Trace:
         if self.enabled:
             self.lines.append(_SET_PTE % (pt, idx, val))
 
+    def set_pte_run(self, pt: int, idx: int, vals: list[int]) -> None:
+        """set_pte(pt, idx + i, vals[i]) for every i, in order."""
+        if self.enabled:
+            lines = self.lines
+            for i in range(len(vals)):
+                lines.append(_SET_PTE % (pt, idx + i, vals[i]))
+
     def set_pte_buddy(self, pt: int, idx: int, val: int) -> None:
         if self.enabled:
             self.lines.append(_SET_PTE_BUDDY % (pt, idx, val))
