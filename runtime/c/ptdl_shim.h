@@ -159,12 +159,6 @@ struct ptdl_table {
 _Static_assert(offsetof(struct ptdl_table, entries) % (2 * sizeof(pte_t)) == 0,
 	       "table entries pair-aligned");
 
-/* A store deferred in lazy MMU mode (ptdl.pend, in store order). */
-struct ptdl_pend {
-	pte_t *ptep;
-	pte_t val;
-};
-
 /* ------------------------------------------------------------ machine state */
 
 struct ptdl_state {
@@ -187,7 +181,11 @@ struct ptdl_state {
 	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct folio *last_folio;	/* ptdl_folio_at's last hit */
-	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, in store order */
+	/* lazy MMU mode: the deferred stores, in store order (entry address,
+	 * value; two arrays of distinct types, so a store to one is known not
+	 * to change the counts) */
+	unsigned long *pend_at;
+	pte_t *pend_val;
 	int nr_pend;
 	int cap_pend;
 };
@@ -529,7 +527,7 @@ static inline pte_t ptep_get(pte_t *ptep)
 }
 
 /*
- * Store *ptep; in lazy MMU mode defer it: append (ptep, pte) to ptdl.pend,
+ * Store *ptep; in lazy MMU mode defer it: append (ptep, pte) to ptdl.pend_*,
  * which leave applies in store order, so a later store to the same entry
  * wins as it would in memory.  O(1) per store, no lookup: nothing reads
  * the deferred values before leave (a raw read in the mode sees the old
@@ -548,10 +546,14 @@ static inline void ptdl_store(pte_t *ptep, pte_t pte)
 	if (__builtin_expect(ptdl.nr_pend == ptdl.cap_pend, 0)) {
 		int cap = ptdl.cap_pend;
 
-		ptdl.pend = ptdl_grow(ptdl.pend, &cap, cap * 2 + 64, sizeof(*ptdl.pend));
+		ptdl.pend_at = ptdl_grow(ptdl.pend_at, &cap, cap * 2 + 64, sizeof(*ptdl.pend_at));
+		cap = ptdl.cap_pend;
+		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap, cap * 2 + 64,
+					  sizeof(*ptdl.pend_val));
 		ptdl.cap_pend = cap;
 	}
-	ptdl.pend[ptdl.nr_pend++] = (struct ptdl_pend) { .ptep = ptep, .val = pte };
+	ptdl.pend_at[ptdl.nr_pend] = (unsigned long)ptep;
+	ptdl.pend_val[ptdl.nr_pend++] = pte;
 }
 
 /* the other entry of ptep's even/odd pair (mips, loongarch ptep_buddy()) */
@@ -656,7 +658,7 @@ static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 	int i;
 
 	for (i = 0; i < ptdl.nr_pend; i++)
-		*ptdl.pend[i].ptep = ptdl.pend[i].val;
+		*(pte_t *)ptdl.pend_at[i] = ptdl.pend_val[i];
 	ptdl.nr_pend = 0;
 	ptdl.lazy = false;
 }

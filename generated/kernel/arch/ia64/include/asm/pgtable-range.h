@@ -162,15 +162,16 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	for (;;) {
 		if (!__ptdl_pte_present(ptep_get(ptep)) ||
 			!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
-			struct folio *folio = page_folio(pte_page(pte));
-
 			if (__ptdl_pte_p(pte) &&
 				__ptdl_pte_user(pte) &&
-				__ptdl_pte_exec(pte) &&
-				!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_range((unsigned long)folio_address(folio),
-					(unsigned long)folio_address(folio) + folio_size(folio));
-				set_bit(PG_arch_1, &folio->flags);
+				__ptdl_pte_exec(pte)) {
+				struct folio *folio = page_folio(pte_page(pte));
+
+				if (!test_bit(PG_arch_1, &folio->flags)) {
+					flush_icache_range((unsigned long)folio_address(folio),
+						(unsigned long)folio_address(folio) + folio_size(folio));
+					set_bit(PG_arch_1, &folio->flags);
+				}
 			}
 		}
 		set_pte(ptep, pte);
@@ -208,4 +209,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6f18156b7e2c8d945c44870cb1f4bac4e4765f9bd538a79268a761b592190fe3
+// ptdl-checksum: sha256:71bf5c2e14b3a7bbab3fe4ad6014b85a64ae46ffa38c7e5a41dfa8ad6415cf3c
