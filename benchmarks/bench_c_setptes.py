@@ -44,6 +44,16 @@ VM_READ = 0x1
 PFN = 0x10000
 
 
+# Why an arch's generated set_ptes does more per entry than a store, where
+# the archdef says the kernel does (printed after a MISSED row).
+WHY = {
+    "x86": "archdefs/x86.arch `lazy_mmu defer` (Xen PV): every store in the mode is "
+           "held back and applied at leave; natively the mode is empty (row below)",
+    "ia64": "archdefs/ia64.arch set_ptes reads the old entry twice (present, pfn) "
+            "before testing new.exec, per entry; 6.1 set_pte() tests exec first",
+}
+
+
 class Row(NamedTuple):
     arch: str
     nr_asked: int
@@ -52,6 +62,8 @@ class Row(NamedTuple):
     plain: float
     regions: int
     ratio: float
+    deferred: bool
+    note: str = ""
 
 
 def entry_values(name: str, nr: int) -> tuple[int, int]:
@@ -66,6 +78,32 @@ def entry_values(name: str, nr: int) -> tuple[int, int]:
             raise SystemExit(f"{name}: entry {i} is 0x{want:x} in the model, not "
                              f"pte + {i} * 0x{step:x}: the plain loop cannot match it")
     return pte, step
+
+
+def build(gcc: str, tmp: str, name: str, hdr: Path, flags: list[str]) -> Path | None:
+    from dsl.generate import charness
+
+    exe = Path(tmp) / f"bench_{name}"
+    cmd = [gcc, "-std=gnu11", "-O2", "-Wall", "-Werror", *flags, "-DPTDL_NO_TRACE",
+           f'-DPTDL_HEADER="{hdr}"', f"-I{charness.C_DIR}", f"-I{charness.STUB_DIR}",
+           str(ROOT / "benchmarks" / "bench_setptes.c"), "-o", str(exe)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"{name}: gcc failed:\n{r.stderr}", file=sys.stderr)
+        return None
+    return exe
+
+
+def run(exe: Path, name: str, asked: int, nr: int) -> Row | None:
+    pte, step = entry_values(name, nr)
+    out = subprocess.run([str(exe), str(nr), hex(pte), hex(step)], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        print(f"{name} nr={nr}: {out.stderr.strip()}", file=sys.stderr)
+        return None
+    w = out.stdout.split()
+    return Row(name, asked, nr, float(w[1]), float(w[3]), int(w[5]), float(w[7]),
+               w[11] == "1")
 
 
 def main(argv: list[str]) -> int:
@@ -92,26 +130,27 @@ def main(argv: list[str]) -> int:
                       file=sys.stderr)
                 return 1
             a = p.archs[name]
-            exe = Path(tmp) / f"bench_{name}"
-            cmd = [gcc, "-std=gnu11", "-O2", "-Wall", "-Werror", *charness.gcc_flags(a),
-                   "-DPTDL_NO_TRACE", f'-DPTDL_HEADER="{hdr}"', f"-I{charness.C_DIR}",
-                   f"-I{charness.STUB_DIR}", str(ROOT / "benchmarks" / "bench_setptes.c"),
-                   "-o", str(exe)]
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            if r.returncode != 0:
-                print(f"{name}: gcc failed:\n{r.stderr}", file=sys.stderr)
+            flags = charness.gcc_flags(a)
+            exe = build(gcc, tmp, name, hdr, flags)
+            if exe is None:
                 return 1
+            nd: Path | None = None
             for asked in NRS:
-                nr = min(asked, a.ptrs_per_pte)
-                pte, step = entry_values(name, nr)
-                out = subprocess.run([str(exe), str(nr), hex(pte), hex(step)],
-                                     capture_output=True, text=True)
-                if out.returncode != 0:
-                    print(f"{name} nr={nr}: {out.stderr.strip()}", file=sys.stderr)
+                row = run(exe, name, asked, min(asked, a.ptrs_per_pte))
+                if row is None:
                     return 1
-                w = out.stdout.split()
-                rows.append(Row(name, asked, nr, float(w[1]), float(w[3]), int(w[5]),
-                                float(w[7])))
+                rows.append(row)
+                if row.deferred:
+                    # the same header with the lazy MMU mode deferring nothing
+                    # (the kernel's native, empty lazy MMU ops): what of the
+                    # ratio the deferral is, what the generated code
+                    if nd is None:
+                        nd = build(gcc, tmp, name + "_nodefer", hdr,
+                                   [*flags, "-DPTDL_LAZY_STORES_AT_ONCE=1"])
+                    r2 = run(nd, name, asked, row.nr) if nd is not None else None
+                    if r2 is None:
+                        return 1
+                    rows.append(r2._replace(note="lazy MMU mode not deferring"))
     load1 = os.getloadavg()
     print("C set_ptes (gcc -O2, trace compiled out), VM_READ entries into none tables: "
           "CPU ns/PTE (best of 9 rounds), ratio: median of the rounds'")
@@ -124,6 +163,10 @@ def main(argv: list[str]) -> int:
     for row in rows:
         ratio = row.ratio
         ok = ratio <= TARGET
+        if row.note:
+            print(f"{'':<14} {'':>7} {row.gen:>10.3f} {row.plain:>8.3f} {ratio:>6.2f}x "
+                  f"{'':>7}  ({row.note}: not a target row)")
+            continue
         bad += not ok
         label = str(row.nr) if row.nr == row.nr_asked else f"{row.nr_asked}>{row.nr}"
         growth = ""
@@ -133,7 +176,10 @@ def main(argv: list[str]) -> int:
             growth = f"{row.gen / small[row.arch]:.2f}"
         print(f"{row.arch:<14} {label:>7} {row.gen:>10.3f} {row.plain:>8.3f} {ratio:>6.2f}x "
               f"{growth:>7}  {'ok' if ok else 'MISSED'}")
-    print(f"C set_ptes: {len(rows) - bad}/{len(rows)} rows within {TARGET:.0f}x of the plain "
+        if not ok and row.arch in WHY:
+            print(f"{'':<14}   why: {WHY[row.arch]}")
+    targets = [r for r in rows if not r.note]
+    print(f"C set_ptes: {len(targets) - bad}/{len(targets)} rows within {TARGET:.0f}x of the plain "
           f"loop ({len(names)} archs)")
     return 0
 
