@@ -169,7 +169,8 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 
 				if (!test_bit(PG_arch_1, &folio->flags)) {
 					flush_icache_range((unsigned long)folio_address(folio),
-						(unsigned long)folio_address(folio) + folio_size(folio));
+						(unsigned long)folio_address(folio) +
+						folio_size(folio));
 					set_bit(PG_arch_1, &folio->flags);
 				}
 			}
@@ -209,4 +210,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:71bf5c2e14b3a7bbab3fe4ad6014b85a64ae46ffa38c7e5a41dfa8ad6415cf3c
+// ptdl-checksum: sha256:67529a56221477edc255d221c5800e95f5a17c09071b9a94ffa707082f4cd339
