@@ -181,6 +181,7 @@ struct ptdl_state {
 	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct folio *last_folio;	/* ptdl_folio_at's last hit */
+	bool folios_overlap;		/* a folio was made over another's pages: no last hit */
 	/* lazy MMU mode: the deferred stores, in store order (entry address,
 	 * value; two arrays of distinct types, so a store to one is known not
 	 * to change the counts) */
@@ -223,14 +224,15 @@ static inline bool ptdl_cpu_has(const char *feature)
 	return false;
 }
 
-/* The folio holding pfn, or NULL (the last one found is tried first: O(1)
- * for the pages of one folio, as the kernel's pfn_to_page arithmetic is). */
+/* The folio holding pfn (the first in ptdl.folios), or NULL.  While no two
+ * folios overlap, the last one found is tried first: O(1) for the pages of
+ * one folio, as the kernel's pfn_to_page arithmetic is. */
 static inline struct folio *ptdl_folio_at(unsigned long pfn)
 {
 	struct folio *f = ptdl.last_folio;
 	int i;
 
-	if (f && pfn - f->pfn < (1UL << f->order))
+	if (f && !ptdl.folios_overlap && pfn - f->pfn < (1UL << f->order))
 		return f;
 	for (i = 0; i < ptdl.nr_folios; i++) {
 		f = ptdl.folios[i];
@@ -276,6 +278,13 @@ static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order
 		f->pages[i].folio = f;
 	}
 	ptdl.folios[slot] = f;
+	ptdl.last_folio = NULL;
+	for (k = 0; k < ptdl.nr_folios; k++) {
+		struct folio *g = ptdl.folios[k];
+
+		if (g && g != f && g->pfn < pfn + n && pfn < g->pfn + (1UL << g->order))
+			ptdl.folios_overlap = true;
+	}
 	return f;
 }
 
