@@ -92,9 +92,9 @@ static void clear_tables(unsigned int nr)
 		memset(tabs[k]->entries, 0, nr * sizeof(pte_t));
 }
 
-/* ns per PTE of one call of run_gen (gen) or run_plain, tables cleared first */
 static double clock_cost;	/* what two cpu_now() calls in a row measure */
 
+/* CPU seconds of one call of run_gen (gen) or run_plain, tables cleared first */
 static double time_batch(bool gen, pte_t pte, unsigned int nr, pteval_t step)
 {
 	double t0, dt;
@@ -109,7 +109,12 @@ static double time_batch(bool gen, pte_t pte, unsigned int nr, pteval_t step)
 	return dt > 0 ? dt : 0;
 }
 
-static int cmp_double(const void *a, const void *b);
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
 
 /* the median of 101 empty timings: subtracted from every batch */
 static void calibrate(void)
@@ -123,13 +128,6 @@ static void calibrate(void)
 	}
 	qsort(d, 101, sizeof(d[0]), cmp_double);
 	clock_cost = d[50];
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
