@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from .. import catalog
 from ..model import Arch, EffectStmt, Expr, FlagOp, Ref, Stmt, When, walk_stmts
 from .cwriter import MAX_COLS, B, Ctx, CWriter, Scope, _s, _x
-from .templating import comment_wrap, ident, kwrap
+from .templating import TAB, comment_wrap, ident, kwrap
 from .templating import render as render_template
 from .view import Banner, banner
 
@@ -352,7 +352,32 @@ def _copy_flushes_source(a: Arch) -> bool:
         isinstance(s, EffectStmt) and s.name == "flush_user_cache" for s in walk_stmts(c.body))
 
 
+def _fit_line(line: str) -> list[str]:
+    """A code line wider than MAX_COLS broken after its last top-level ` +`
+    that leaves a head which fits (the rest on a line at the same indent,
+    as the effect templates' continuation lines); other lines as they are.
+    The templates cannot know how deep a statement ends up (a folio guard,
+    cwriter._folio_guard, nests its body one block deeper)."""
+    if len(line.expandtabs(TAB)) <= MAX_COLS or line.lstrip().startswith(("/*", "*", "//")):
+        return [line]
+    lead = line[:len(line) - len(line.lstrip("\t"))]
+    depth = 0
+    cut = -1
+    for k, ch in enumerate(line):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and line.startswith(" + ", k) and \
+                len(line[:k + 2].expandtabs(TAB)) <= MAX_COLS:
+            cut = k
+    if cut < 0:
+        return [line]
+    return [line[:cut + 2], *_fit_line(lead + line[cut + 3:])]
+
+
 def render(a: Arch, source: str) -> str:
     """The header text for arch a (from archdef file `source`), without the
     final checksum line."""
-    return render_template("c/header.h.j2", v=build_view(a, source))
+    text = render_template("c/header.h.j2", v=build_view(a, source))
+    return "\n".join(x for line in text.split("\n") for x in _fit_line(line))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .. import catalog
 from ..model import (AnyOf, Arch, BoolOp, Call, Compare, Each, EffectStmt,
                      Expr, FlagOp, Not, Num, Ref, Stmt, When,
-                     walk_stmts)
+                     walk_expr, walk_stmts)
 from .pywriter import user_page_mode
 from .templating import Lazy, c_unparen, macros
 
@@ -56,6 +56,31 @@ class B:
 
 
 _NONE = B("")
+
+
+def _reads_folio(e: Expr) -> bool:
+    return any(isinstance(x, Ref) and x.path[0] == "folio" for x in walk_expr(e))
+
+
+def _folio_guard(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+    """A branch that is one `when A and ... and F ...` (no else), F the first
+    conjunct reading the entry's folio, as `when A and ... { when F ... }`:
+    the same tests in the same order, so the folio is taken only once the
+    tests before it passed (where the kernel's helpers take it: ia64's
+    set_pte() looks at the folio only for a present exec user entry), not
+    for every entry."""
+    if len(body) != 1 or not isinstance(body[0], When) or body[0].orelse:
+        return body
+    w = body[0]
+    if not isinstance(w.cond, BoolOp) or w.cond.op != "and":
+        return body
+    args = w.cond.args
+    k = next((i for i, x in enumerate(args) if _reads_folio(x)), 0)
+    if k == 0:
+        return body
+    def conj(xs: tuple[Expr, ...]) -> Expr:
+        return xs[0] if len(xs) == 1 else BoolOp("and", xs, w.cond.loc)
+    return (When(conj(args[:k]), (When(conj(args[k:]), w.then, (), w.loc),), (), w.loc),)
 
 
 class Ctx:
@@ -317,8 +342,14 @@ class CWriter:
 
     def branch(self, body: tuple[Stmt, ...], ctx: Ctx) -> list[str]:
         """A `when` branch; the outermost one reading the entry's folio
-        declares it (Ctx.folio_decl)."""
+        declares it (Ctx.folio_decl), past the guards that do not read it
+        (_folio_guard)."""
         if ctx.folio_decl != "inner":
+            return self.block(body, ctx.inside())
+        body = _folio_guard(body)
+        if len(body) == 1 and isinstance(body[0], When) and not body[0].orelse and \
+                not _reads_folio(body[0].cond):
+            # one guard that does not read the folio: its branch takes it
             return self.block(body, ctx.inside())
         local = Scope()
         inner = ctx.inside()

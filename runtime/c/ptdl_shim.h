@@ -150,15 +150,14 @@ struct ptdl_table {
 	int pt;
 	int mm;
 	unsigned long base;
-	pte_t entries[PTDL_PTRS_PER_PTE];
-	int pend[PTDL_PTRS_PER_PTE];	/* lazy MMU: entry i's slot in ptdl.pend, if it is there */
+	/* aligned to a pair of entries, as the kernel's page-aligned tables
+	 * are: an entry's buddy is its address with bit log2(sizeof(pte_t))
+	 * flipped (ptdl_buddy) */
+	pte_t entries[PTDL_PTRS_PER_PTE] __attribute__((aligned(2 * sizeof(pte_t))));
 };
 
-/* A store deferred in lazy MMU mode. */
-struct ptdl_pend {
-	pte_t *ptep;
-	pte_t val;
-};
+_Static_assert(offsetof(struct ptdl_table, entries) % (2 * sizeof(pte_t)) == 0,
+	       "table entries pair-aligned");
 
 /* ------------------------------------------------------------ machine state */
 
@@ -181,7 +180,13 @@ struct ptdl_state {
 	int nr_i_mmap;
 	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
-	struct ptdl_pend *pend;		/* lazy MMU mode: deferred stores, first-store order */
+	struct folio *last_folio;	/* ptdl_folio_at's last hit */
+	bool folios_overlap;		/* a folio was made over another's pages: no last hit */
+	/* lazy MMU mode: the deferred stores, in store order (entry address,
+	 * value; two arrays of distinct types, so a store to one is known not
+	 * to change the counts) */
+	unsigned long *pend_at;
+	pte_t *pend_val;
 	int nr_pend;
 	int cap_pend;
 };
@@ -219,15 +224,22 @@ static inline bool ptdl_cpu_has(const char *feature)
 	return false;
 }
 
+/* The folio holding pfn (the first in ptdl.folios), or NULL.  While no two
+ * folios overlap, the last one found is tried first: O(1) for the pages of
+ * one folio, as the kernel's pfn_to_page arithmetic is. */
 static inline struct folio *ptdl_folio_at(unsigned long pfn)
 {
+	struct folio *f = ptdl.last_folio;
 	int i;
 
+	if (f && !ptdl.folios_overlap && pfn - f->pfn < (1UL << f->order))
+		return f;
 	for (i = 0; i < ptdl.nr_folios; i++) {
-		struct folio *f = ptdl.folios[i];
-
-		if (f && pfn >= f->pfn && pfn - f->pfn < (1UL << f->order))
+		f = ptdl.folios[i];
+		if (f && pfn >= f->pfn && pfn - f->pfn < (1UL << f->order)) {
+			ptdl.last_folio = f;
 			return f;
+		}
 	}
 	return NULL;
 }
@@ -242,6 +254,7 @@ static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order
 	for (k = 0; k < ptdl.nr_folios; k++) {
 		if (ptdl.folios[k] == f && f) {
 			slot = k;
+			ptdl.last_folio = NULL;
 			free(f->pages);
 			free(f);
 			break;
@@ -265,6 +278,13 @@ static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order
 		f->pages[i].folio = f;
 	}
 	ptdl.folios[slot] = f;
+	ptdl.last_folio = NULL;
+	for (k = 0; k < ptdl.nr_folios; k++) {
+		struct folio *g = ptdl.folios[k];
+
+		if (g && g != f && g->pfn < pfn + n && pfn < g->pfn + (1UL << g->order))
+			ptdl.folios_overlap = true;
+	}
 	return f;
 }
 
@@ -438,29 +458,43 @@ static inline bool pages_do_alias(unsigned long a, unsigned long b)
 }
 
 /* PG_arch_1: find the flags word's owner, print, then act on the bit. */
+static inline unsigned long *ptdl_flags_of(struct folio *f, const volatile unsigned long *addr,
+					   const char **what, unsigned long *pfn)
+{
+	if (addr == &f->flags) {
+		*what = "folio";
+		*pfn = f->pfn;
+		return &f->pages[0].flags;
+	}
+	if ((const volatile void *)addr >= (void *)f->pages &&
+	    (const volatile void *)addr < (void *)(f->pages + (1UL << f->order))) {
+		struct page *p = (struct page *)((char *)addr - offsetof(struct page, flags));
+
+		*what = "page";
+		*pfn = p->pfn;
+		return &p->flags;
+	}
+	return NULL;
+}
+
+/* (the folio ptdl_folio_at found last is tried first) */
 static inline unsigned long *ptdl_flags_owner(const volatile unsigned long *addr,
 					      const char **what, unsigned long *pfn)
 {
+	unsigned long *w;
 	int i;
 
+	if (ptdl.last_folio) {
+		w = ptdl_flags_of(ptdl.last_folio, addr, what, pfn);
+		if (w)
+			return w;
+	}
 	for (i = 0; i < ptdl.nr_folios; i++) {
-		struct folio *f = ptdl.folios[i];
-
-		if (!f)
+		if (!ptdl.folios[i])
 			continue;
-		if (addr == &f->flags) {
-			*what = "folio";
-			*pfn = f->pfn;
-			return &f->pages[0].flags;
-		}
-		if ((const volatile void *)addr >= (void *)f->pages &&
-		    (const volatile void *)addr < (void *)(f->pages + (1UL << f->order))) {
-			struct page *p = (struct page *)((char *)addr - offsetof(struct page, flags));
-
-			*what = "page";
-			*pfn = p->pfn;
-			return &p->flags;
-		}
+		w = ptdl_flags_of(ptdl.folios[i], addr, what, pfn);
+		if (w)
+			return w;
 	}
 	ptdl_die("bit op on an unknown flags word", (unsigned long long)(unsigned long)addr);
 	return NULL;
@@ -502,67 +536,73 @@ static inline pte_t ptep_get(pte_t *ptep)
 }
 
 /*
- * Store entry idx of table t; in lazy MMU mode defer it (a later store to
- * the same entry replaces the deferred value).  O(1) per store: t->pend
- * and ptdl.pend form a sparse set (entry i is deferred iff its slot s is
- * below nr_pend and pend[s] points back at it), so leaving the mode needs
- * no clearing.
+ * Store *ptep; in lazy MMU mode defer it: append (ptep, pte) to ptdl.pend_*,
+ * which leave applies in store order, so a later store to the same entry
+ * wins as it would in memory.  O(1) per store, no lookup: nothing reads
+ * the deferred values before leave (a raw read in the mode sees the old
+ * entry, as runtime/lazy.py's strict and defer kinds say).
  */
-static inline void ptdl_store(struct ptdl_table *t, int idx, pte_t pte)
+static inline void ptdl_store(pte_t *ptep, pte_t pte)
 {
-	pte_t *ptep = &t->entries[idx];
-	int slot;
-
+#ifdef PTDL_LAZY_STORES_AT_ONCE	/* the mode is never on (ptdl_prim_lazy_mmu_enter) */
+	*ptep = pte;
+	return;
+#endif
 	if (!ptdl.lazy) {
 		*ptep = pte;
 		return;
 	}
-	slot = t->pend[idx];
-	if (slot >= 0 && slot < ptdl.nr_pend && ptdl.pend[slot].ptep == ptep) {
-		ptdl.pend[slot].val = pte;
-		return;
-	}
-	if (ptdl.nr_pend == ptdl.cap_pend) {
+	if (__builtin_expect(ptdl.nr_pend == ptdl.cap_pend, 0)) {
 		int cap = ptdl.cap_pend;
 
-		ptdl.pend = ptdl_grow(ptdl.pend, &cap, cap * 2 + 16, sizeof(*ptdl.pend));
+		ptdl.pend_at = ptdl_grow(ptdl.pend_at, &cap, cap * 2 + 64, sizeof(*ptdl.pend_at));
+		cap = ptdl.cap_pend;
+		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap, cap * 2 + 64,
+					  sizeof(*ptdl.pend_val));
 		ptdl.cap_pend = cap;
 	}
-	ptdl.pend[ptdl.nr_pend] = (struct ptdl_pend) { .ptep = ptep, .val = pte };
-	t->pend[idx] = ptdl.nr_pend++;
+	ptdl.pend_at[ptdl.nr_pend] = (unsigned long)ptep;
+	ptdl.pend_val[ptdl.nr_pend++] = pte;
 }
 
+/* the other entry of ptep's even/odd pair (mips, loongarch ptep_buddy()) */
+static inline pte_t *ptdl_buddy(pte_t *ptep)
+{
+	return (pte_t *)((unsigned long)ptep ^ sizeof(pte_t));
+}
+
+/*
+ * set_pte(ptep, pte).  Traced, it names the entry by table and index (a
+ * lookup, O(1) in a loop: ptdl_table_of); with -DPTDL_NO_TRACE it is the
+ * store and the buddy rule alone, as in the kernel.
+ */
 static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 {
+#ifndef PTDL_NO_TRACE
 	int idx;
-	struct ptdl_table *t;
-
-#if defined(PTDL_NO_TRACE) && !defined(PTDL_PAIRS_GLOBAL_MASK)
-	if (!ptdl.lazy) {		/* nothing to print, no buddy: a store */
-		*ptep = pte;
-		return;
-	}
-#endif
-	t = ptdl_table_of(ptep, &idx);
+	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
 
 	ptdl_trace("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
 		   (unsigned long long)pte_val(pte));
-	ptdl_store(t, idx, pte);
+#endif
+	ptdl_store(ptep, pte);
 #ifdef PTDL_PAIRS_GLOBAL_MASK
 	{
 		pteval_t g = (pteval_t)(PTDL_PAIRS_GLOBAL_MASK);
 		bool global = (pte_val(pte) & g) != 0;
-		int b = idx ^ 1;
+		pte_t *b = ptdl_buddy(ptep);
 #ifdef PTDL_PAIRS_GLOBAL_INVERTED
 		global = !global;
 		pteval_t gval = 0;
 #else
 		pteval_t gval = g;
 #endif
-		if (global && (pte_val(t->entries[b]) & ~g) == 0) {
-			ptdl_trace("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, b,
-			       (unsigned long long)gval);
-			t->entries[b] = __pte(gval);
+		if (global && (pte_val(*b) & ~g) == 0) {
+#ifndef PTDL_NO_TRACE
+			ptdl_trace("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, idx ^ 1,
+				   (unsigned long long)gval);
+#endif
+			*b = __pte(gval);
 		}
 	}
 #endif
@@ -585,25 +625,32 @@ static inline void ptdl_prim_set_pte_ext(pte_t *ptep, pte_t pte, unsigned long e
 static inline void ptdl_prim_pgste_set_pte(struct mm_struct *mm, unsigned long addr,
 					   pte_t *ptep, pte_t pte)
 {
+#ifndef PTDL_NO_TRACE
 	int idx;
 	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
 
-	(void)mm;
-	(void)addr;
 	ptdl_trace("pgste_set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
 		   (unsigned long long)pte_val(pte));
-	ptdl_store(t, idx, pte);
+#endif
+	(void)mm;
+	(void)addr;
+	ptdl_store(ptep, pte);
 }
 
 static inline void ptdl_prim_page_table_check(struct mm_struct *mm, pte_t *ptep,
 					      pte_t pte, unsigned int nr)
 {
+#ifndef PTDL_NO_TRACE
 	int idx;
 	struct ptdl_table *t = ptdl_table_of(ptep, &idx);
 
-	(void)mm;
 	ptdl_trace("ptc_set pt=%d idx=%d val=0x%llx nr=%u\n", t->pt, idx,
-	       (unsigned long long)pte_val(pte), nr);
+		   (unsigned long long)pte_val(pte), nr);
+#endif
+	(void)mm;
+	(void)ptep;
+	(void)pte;
+	(void)nr;
 }
 
 static inline void ptdl_prim_lazy_mmu_enter(void)
@@ -620,7 +667,7 @@ static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 	int i;
 
 	for (i = 0; i < ptdl.nr_pend; i++)
-		*ptdl.pend[i].ptep = ptdl.pend[i].val;
+		*(pte_t *)ptdl.pend_at[i] = ptdl.pend_val[i];
 	ptdl.nr_pend = 0;
 	ptdl.lazy = false;
 }

@@ -162,15 +162,17 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 	for (;;) {
 		if (!__ptdl_pte_present(ptep_get(ptep)) ||
 			!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
-			struct folio *folio = page_folio(pte_page(pte));
-
 			if (__ptdl_pte_p(pte) &&
 				__ptdl_pte_user(pte) &&
-				__ptdl_pte_exec(pte) &&
-				!test_bit(PG_arch_1, &folio->flags)) {
-				flush_icache_range((unsigned long)folio_address(folio),
-					(unsigned long)folio_address(folio) + folio_size(folio));
-				set_bit(PG_arch_1, &folio->flags);
+				__ptdl_pte_exec(pte)) {
+				struct folio *folio = page_folio(pte_page(pte));
+
+				if (!test_bit(PG_arch_1, &folio->flags)) {
+					flush_icache_range((unsigned long)folio_address(folio),
+						(unsigned long)folio_address(folio) +
+						folio_size(folio));
+					set_bit(PG_arch_1, &folio->flags);
+				}
 			}
 		}
 		set_pte(ptep, pte);
@@ -208,4 +210,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:6f18156b7e2c8d945c44870cb1f4bac4e4765f9bd538a79268a761b592190fe3
+// ptdl-checksum: sha256:67529a56221477edc255d221c5800e95f5a17c09071b9a94ffa707082f4cd339
