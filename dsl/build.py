@@ -53,6 +53,10 @@ LAYOUT_VERSION = "2"
 RUNTIME_GROUP = "ptdl_runtime"
 GEN_GROUP_PREFIX = "ptdl_gen_"
 PROGRESS = "ptdl build: "
+# The child's silent state lines: what it is doing now (the parent's heartbeat text).
+STATUS = "ptdl build-status: "
+# Seconds without a progress line before the parent prints what is running.
+HEARTBEAT = 10.0
 # C debug info off by default (-g0 compiles the largest module ~30 % faster
 # than mypyc's default -g1; Python tracebacks do not need it).
 # MYPYC_OPT_LEVEL / MYPYC_DEBUG_LEVEL override, as for the mypyc command.
@@ -207,30 +211,67 @@ def _compile(root: Path, mods: list[str], force: bool, quiet: bool) -> int:
     if not fpath.exists() or fpath.read_text() != flags:
         fpath.unlink(missing_ok=True)
         force = True
+    started = time.time()
     spec = {"groups": grps, "force": force, "multi_file": MULTI_FILE,
             "opt_level": os.environ.get("MYPYC_OPT_LEVEL", "2"),
-            "debug_level": os.environ.get("MYPYC_DEBUG_LEVEL", DEBUG_LEVEL)}
+            "debug_level": os.environ.get("MYPYC_DEBUG_LEVEL", DEBUG_LEVEL),
+            "started": started}
     (bdir / SPEC).write_text(json.dumps(spec))
     if not quiet:
-        print(f"ptdl build: mypyc: checking {len(mods)} modules in {len(grps)} groups ...",
+        print(f"{PROGRESS}mypyc: checking {len(mods)} modules in {len(grps)} groups ...",
               flush=True)
+    # unbuffered: mypyc's verbose lines (its phases) arrive as they happen
     proc = subprocess.Popen([sys.executable, "-m", "dsl.build", "--setup", str(bdir / SPEC)],
-                            cwd=root, env=dict(os.environ), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    log: list[str] = []
-    for line in proc.stdout:
-        if line.startswith(PROGRESS):
-            if not quiet:
-                print(line.rstrip("\n"), flush=True)
-        else:
-            log.append(line)
+                            cwd=root, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = relay(proc, started, quiet)
     rc = proc.wait()
     if rc != 0:
         sys.stderr.write("".join(log))
     else:
         fpath.write_text(flags)
     return rc
+
+
+def relay(proc: subprocess.Popen[str], started: float, quiet: bool,
+          heartbeat: float = HEARTBEAT) -> list[str]:
+    """Print the child's progress lines as they come; after `heartbeat`
+    seconds without one, say what is still running (the child's last
+    status line) with the elapsed time, so no phase is silent for long.
+    Returns the child's other output (its log, shown on failure)."""
+    import queue
+    import threading
+    assert proc.stdout is not None
+    out = proc.stdout
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in out:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    log: list[str] = []
+    status = "mypyc: starting"
+    last = time.monotonic()
+    while True:
+        try:
+            line = lines.get(timeout=max(0.05, heartbeat - (time.monotonic() - last)))
+        except queue.Empty:
+            if not quiet:
+                print(f"{PROGRESS}... {status} ({time.time() - started:.1f} s)", flush=True)
+            last = time.monotonic()
+            continue
+        if line is None:
+            return log
+        if line.startswith(STATUS):
+            status = line[len(STATUS):].strip()
+        elif line.startswith(PROGRESS):
+            if not quiet:
+                print(line.rstrip("\n"), flush=True)
+            last = time.monotonic()
+        else:
+            log.append(line)
 
 
 def _flags_key() -> str:
@@ -255,6 +296,61 @@ def unloadable(paths: list[str]) -> list[tuple[str, str]]:
         except OSError as e:
             out.append((p, str(e)))
     return out
+
+
+def _c_size(sources: list[str]) -> int:
+    """Bytes of a group's own C (the shared runtime files excepted)."""
+    from mypyc.common import RUNTIME_C_FILES
+    shared = {os.path.basename(f) for f in RUNTIME_C_FILES}
+    return sum(os.path.getsize(f) for f in sources
+               if os.path.basename(f) not in shared and os.path.exists(f))
+
+
+class MypycPhases:
+    """The child's sys.stdout while mypycify runs (verbose): mypyc's phase
+    lines become progress lines with the elapsed build time, its per-SCC
+    "Compiling ..." lines a running count (a progress line at most every
+    `every` seconds, a status line each); anything else passes through."""
+
+    def __init__(self, out: Any, started: float, every: float = 5.0) -> None:
+        self.out = out
+        self.started = started
+        self.every = every
+        self.buf = ""
+        self.modules = 0
+        self.shown = time.monotonic()
+
+    def _emit(self, kind: str, text: str) -> None:
+        when = f" ({time.time() - self.started:.1f} s)" if kind == PROGRESS else ""
+        self.out.write(f"{kind}{text}{when}\n")
+        self.out.flush()
+
+    def _line(self, line: str) -> None:
+        if line.startswith("Parsed and typechecked in "):
+            self._emit(PROGRESS, f"mypyc: type-checked in {line.split()[-1]}")
+            self._emit(STATUS, "mypyc: compiling modules to C")
+        elif line.startswith("Compiling "):
+            names = line[len("Compiling "):].split(", ")
+            self.modules += len(names)
+            self._emit(STATUS, f"mypyc: {self.modules} modules compiled to C, now {names[0]}")
+            if time.monotonic() - self.shown >= self.every:
+                self._emit(PROGRESS, f"mypyc: {self.modules} modules compiled to C")
+                self.shown = time.monotonic()
+        elif line.startswith("Compiled to C in "):
+            self._emit(PROGRESS, f"mypyc: {self.modules} modules compiled to C in "
+                                 f"{line.split()[-1]}")
+        else:
+            self.out.write(line + "\n")
+
+    def write(self, s: str) -> int:
+        self.buf += s
+        while "\n" in self.buf:
+            line, self.buf = self.buf.split("\n", 1)
+            self._line(line)
+        return len(s)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def _setup(spec_path: str) -> None:
@@ -291,6 +387,41 @@ def _setup(spec_path: str) -> None:
         with locks_guard:
             return locks.setdefault(obj, threading.Lock())
 
+    # C files queued / compiled and the ones in gcc now: the status line
+    # the parent prints when a group takes long (the runtime group's ~50 files).
+    files = {"queued": 0, "done": 0}
+    running: dict[str, float] = {}
+    out_lock = threading.Lock()
+
+    def say(kind: str, text: str) -> None:
+        with out_lock:      # one write per line: extensions build on two threads
+            when = f" ({time.time() - started:.1f} s)" if kind == PROGRESS else ""
+            sys.stdout.write(f"{kind}{text}{when}\n")
+            sys.stdout.flush()
+
+    def gated(compile_one: Any, obj: str, src: str, *rest: Any) -> None:
+        name = os.path.basename(src)
+        with gate:
+            with out_lock:
+                running[name] = time.monotonic()
+            try:
+                compile_one(obj, src, *rest)
+            finally:
+                with out_lock:
+                    del running[name]
+
+    def counted(one: Any, *args: Any) -> None:
+        try:
+            one(*args)
+        finally:
+            with out_lock:
+                files["done"] += 1
+                now = time.monotonic()
+                busy = ", ".join(f"{n} {now - t0:.0f} s" for n, t0 in running.items())
+                text = f"gcc: {files['done']}/{files['queued']} C files done" + \
+                    (f"; running {busy}" if busy else "")
+            say(STATUS, text)
+
     class ProgressBuildExt(build_ext):  # type: ignore[misc]
         """build_ext that says which group it compiles, compiles a group's
         C files two at a time, and compiles mypyc's runtime library (the
@@ -303,8 +434,7 @@ def _setup(spec_path: str) -> None:
             def one(obj: str, src: str, ext: str, cc_args: list[str],
                     extra_postargs: list[str], pp_opts: list[str]) -> None:
                 if os.path.abspath(src) not in shared_rt:
-                    with gate:
-                        orig_compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+                    gated(orig_compile, obj, src, ext, cc_args, extra_postargs, pp_opts)
                     return
                 key = hashlib.sha256("\0".join(
                     [mypy.version.__version__, *cc_args, *extra_postargs, *pp_opts,
@@ -322,8 +452,7 @@ def _setup(spec_path: str) -> None:
                         # the same flags; refuse rather than corrupt a link.
                         raise RuntimeError(f"ptdl build: {obj}: compiled twice with "
                                            "different flags in one run")
-                    with gate:
-                        orig_compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+                    gated(orig_compile, obj, src, ext, cc_args, extra_postargs, pp_opts)
                     Path(mark).write_text(key)
                     rt_done.add(obj)
                     rt_compiles.append(obj)
@@ -335,10 +464,15 @@ def _setup(spec_path: str) -> None:
                 macros, objects, extra_postargs, pp_opts, todo = cc._setup_compile(
                     output_dir, macros, include_dirs, sources, depends, extra_postargs)
                 cc_args = cc._get_cc_args(pp_opts, debug, extra_preargs)
+                # largest C file first (the runtime group's range 30-650 KB)
+                mine = sorted((obj for obj in objects if obj in todo),
+                              key=lambda o: -os.path.getsize(todo[o][0]))
+                with out_lock:
+                    files["queued"] += len(mine)
                 with ThreadPoolExecutor(jobs) as pool:
-                    futs = [pool.submit(one, obj, todo[obj][0], todo[obj][1], cc_args,
+                    futs = [pool.submit(counted, one, obj, todo[obj][0], todo[obj][1], cc_args,
                                         extra_postargs, pp_opts)
-                            for obj in objects if obj in todo]
+                            for obj in mine]
                     for f in futs:
                         f.result()
                 return list(objects)
@@ -352,28 +486,44 @@ def _setup(spec_path: str) -> None:
                 path = self.get_ext_fullpath(ext.name)
                 if self.force or newer_group(list(ext.sources) + list(ext.depends),
                                              path, "newer"):
-                    compiled.append(group)
-                    # one write per line: extensions build on two threads
-                    sys.stdout.write(f"{PROGRESS}[{len(compiled)}/{total}] compiling {group}\n")
-                    sys.stdout.flush()
+                    with out_lock:
+                        compiled.append(group)
+                        i = len(compiled)
+                    say(PROGRESS, f"[{i}/{total}] compiling {group}")
+                    t0 = time.monotonic()
+                    super().build_extension(ext)
+                    say(PROGRESS, f"[{i}/{total}] {group} compiled and linked in "
+                                  f"{time.monotonic() - t0:.1f} s")
+                    return
             super().build_extension(ext)
 
     t = time.perf_counter()
+    started = float(spec.get("started", time.time()))
     # mypyc reuses C files on disk for groups its cache calls fresh: the
     # cache must belong to one layout (group split, multi_file, opt level).
     cache = f"{bdir}/mypyc-cache-{LAYOUT_VERSION}-{int(bool(spec['multi_file']))}-O{spec['opt_level']}-g{spec['debug_level']}"
-    exts = mypycify([f"--cache-dir={cache}", *[m for _, ms in grps for m in ms]],
-                    opt_level=str(spec["opt_level"]), debug_level=str(spec["debug_level"]),
-                    separate=[(ms, n) for n, ms in grps],
-                    multi_file=bool(spec["multi_file"]), include_runtime_files=False,
-                    target_dir=os.path.relpath(bdir))
+    sys.stdout.write(f"{STATUS}mypyc: type-checking {sum(len(ms) for _, ms in grps)} modules\n")
+    real_stdout = sys.stdout
+    sys.stdout = MypycPhases(real_stdout, started)
+    try:
+        exts = mypycify([f"--cache-dir={cache}", *[m for _, ms in grps for m in ms]],
+                        opt_level=str(spec["opt_level"]), debug_level=str(spec["debug_level"]),
+                        separate=[(ms, n) for n, ms in grps],
+                        multi_file=bool(spec["multi_file"]), include_runtime_files=False,
+                        target_dir=os.path.relpath(bdir), verbose=True)
+    finally:
+        sys.stdout = real_stdout
     for e in exts:
         # multi_file + separate: mypyc's internal header holds a tentative
         # definition of each imported group's export table (one per C file).
         e.extra_compile_args.append("-fcommon")
-    # Longest first: the runtime library, then the arch groups.
-    exts.sort(key=lambda e: (e.name != RUNTIME_GROUP + "__mypyc", not e.name.endswith("__mypyc")))
-    print(f"{PROGRESS}mypyc: C generated ({time.perf_counter() - t:.1f} s)", flush=True)
+    # Longest first: the runtime library, then the arch groups by C size,
+    # so the two compile slots finish together.
+    exts.sort(key=lambda e: (e.name != RUNTIME_GROUP + "__mypyc",
+                             not e.name.endswith("__mypyc"), -_c_size(e.sources)))
+    print(f"{PROGRESS}mypyc: C generated in {time.perf_counter() - t:.1f} s"
+          f" ({time.time() - started:.1f} s)", flush=True)
+    print(f"{STATUS}gcc: starting", flush=True)
     args = ["build_ext", "--inplace", "--build-temp", f"{bdir}/temp",
             "--build-lib", f"{bdir}/lib", "-j", str(jobs)]
     if spec["force"]:
