@@ -53,8 +53,9 @@ setup: $(STAMP)
 generate: setup
 	@if $(PTDL) generate --help >/dev/null 2>&1; then $(PTDL) generate; fi
 
+# `ptdl build` without the CLI's start-up (the same function, dsl/build.py)
 build: setup
-	@$(PTDL) build
+	@$(BIN)/python -m dsl.build
 
 summary: setup
 	@$(PTDL) list

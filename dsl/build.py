@@ -72,6 +72,20 @@ ARCH_OPT_LEVEL = "1"
 ARCH_MARK = "-DPTDL_ARCH_GROUP=1"
 
 
+# Runtime modules off the fault path (the scenario families and their
+# drivers: what the conformance suite runs once per scenario, not per PTE)
+# compile at the arch level too; every other runtime module (the MM, caches,
+# TLB, oracle, trace: the benchmark's path) keeps mypyc's level.
+COLD_RUNTIME = ("runtime/families/", "runtime/script.py", "runtime/scenarios.py",
+                "runtime/conformance.py")
+
+
+def c_file_of(module_path: str) -> str:
+    """mypyc's C file name for a module (multi_file): runtime/a/b.py ->
+    __native_runtime___a___b.c."""
+    return "__native_" + module_path[:-3].replace("/", "___") + ".c"
+
+
 def arch_opt_level() -> str:
     return os.environ.get("PTDL_ARCH_OPT_LEVEL", ARCH_OPT_LEVEL)
 # One C file per module (the runtime group's modules compile two at a time).
@@ -122,7 +136,7 @@ def _digest(root: Path, mods: list[str]) -> str:
     h.update(LAYOUT_VERSION.encode() + str(MULTI_FILE).encode())
     h.update(os.environ.get("MYPYC_OPT_LEVEL", "2").encode())
     h.update(os.environ.get("MYPYC_DEBUG_LEVEL", DEBUG_LEVEL).encode())
-    h.update(b"arch O" + arch_opt_level().encode())
+    h.update(b"arch O" + arch_opt_level().encode() + " ".join(COLD_RUNTIME).encode())
     for name, ms in groups(root):
         h.update(b"group " + name.encode() + b"\0")
         for m in ms:
@@ -294,7 +308,7 @@ def _flags_key() -> str:
     return " ".join([LAYOUT_VERSION, f"multi_file={MULTI_FILE}",
                      "O" + os.environ.get("MYPYC_OPT_LEVEL", "2"),
                      "g" + os.environ.get("MYPYC_DEBUG_LEVEL", DEBUG_LEVEL),
-                     "arch-O" + arch_opt_level(),
+                     "arch-O" + arch_opt_level(), "cold=" + ",".join(COLD_RUNTIME),
                      mypy.version.__version__, sys.version.split()[0]])
 
 
@@ -399,6 +413,7 @@ def _setup(spec_path: str) -> None:
     rt_done: set[str] = set()
     rt_compiles: list[str] = []       # every compile of one (the report counts them)
     opt_used: dict[str, str] = {}     # C file -> its last -O flag (the report)
+    cold = {c_file_of(m) for _, ms in grps for m in ms if m.startswith(COLD_RUNTIME)}
 
     def lock_for(obj: str) -> threading.Lock:
         with locks_guard:
@@ -456,6 +471,8 @@ def _setup(spec_path: str) -> None:
             def one(obj: str, src: str, ext: str, cc_args: list[str],
                     extra_postargs: list[str], pp_opts: list[str]) -> None:
                 if os.path.abspath(src) not in shared_rt:
+                    if os.path.basename(src) in cold:
+                        extra_postargs = [*extra_postargs, f"-O{spec['arch_opt_level']}"]
                     gated(orig_compile, obj, src, ext, cc_args, extra_postargs, pp_opts)
                     with out_lock:
                         opt_used[os.path.basename(src)] = [
@@ -573,7 +590,12 @@ def _setup(spec_path: str) -> None:
 
 
 if __name__ == "__main__":
+    # `python -m dsl.build [--force]` is `ptdl build` without the CLI's
+    # imports (the archdef front end): `make`'s build step, a no-op in
+    # well under a second when nothing changed.
     if len(sys.argv) == 3 and sys.argv[1] == "--setup":
         _setup(sys.argv[2])
+    elif sys.argv[1:] in ([], ["--force"]):
+        sys.exit(build(Path.cwd(), force=sys.argv[1:] == ["--force"]))
     else:
-        sys.exit("usage: python -m dsl.build --setup SPEC (run by `ptdl build`)")
+        sys.exit("usage: python -m dsl.build [--force]  (or --setup SPEC, run by the build)")

@@ -120,6 +120,9 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path
     make_project(root)
+    # a scenario family: a runtime module off the fault path (B.COLD_RUNTIME)
+    _write(root, "runtime/families/__init__.py", "")
+    _write(root, "runtime/families/walk.py", "def walk(n: int) -> int:\n    return n + 1\n")
 
     # cold: every group compiled, one progress line per group
     assert B.build(root) == 0
@@ -137,6 +140,7 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                    "__native_ptdl_gen_beta.c": "-O" + B.ARCH_OPT_LEVEL,
                    "__native_ptdl_runtime.c": "-O2",
                    "__native_runtime___base.c": "-O2",
+                   "__native_runtime___families___walk.c": "-O" + B.ARCH_OPT_LEVEL,
                    "__native_runtime___sub___helpers.c": "-O2"}, opt
     # every phase of the mypyc step has its line, with the elapsed time
     for phase in ("mypyc: type-checked in ", "modules compiled to C in ", "mypyc: C generated in "):
