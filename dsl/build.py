@@ -208,7 +208,7 @@ def build(root: Path, force: bool = False, quiet: bool = False) -> int:
                 shutil.rmtree(c, ignore_errors=True)
             if not quiet:
                 print("ptdl build: retrying with an empty mypyc cache", flush=True)
-            rc = _compile(root, mods, force, quiet)
+            rc = _compile(root, mods, True, quiet)    # every object again too
         if rc != 0:
             sys.stderr.write("ptdl build: mypyc failed\n")
             return 1
@@ -413,6 +413,8 @@ def _setup(spec_path: str) -> None:
     rt_done: set[str] = set()
     rt_compiles: list[str] = []       # every compile of one (the report counts them)
     opt_used: dict[str, str] = {}     # C file -> its last -O flag (the report)
+    c_compiled: list[str] = []        # the groups' own C files compiled this run
+    headers_seen: set[str] = set()    # headers the groups' objects depend on (the report)
     cold = {c_file_of(m) for _, ms in grps for m in ms if m.startswith(COLD_RUNTIME)}
 
     def lock_for(obj: str) -> threading.Lock:
@@ -475,6 +477,7 @@ def _setup(spec_path: str) -> None:
                         extra_postargs = [*extra_postargs, f"-O{spec['arch_opt_level']}"]
                     gated(orig_compile, obj, src, ext, cc_args, extra_postargs, pp_opts)
                     with out_lock:
+                        c_compiled.append(os.path.basename(src))
                         opt_used[os.path.basename(src)] = [
                             a for a in [*cc_args, *extra_postargs] if a.startswith("-O")][-1]
                     return
@@ -508,8 +511,25 @@ def _setup(spec_path: str) -> None:
                 macros, objects, extra_postargs, pp_opts, todo = cc._setup_compile(
                     output_dir, macros, include_dirs, sources, depends, extra_postargs)
                 cc_args = cc._get_cc_args(pp_opts, debug, extra_preargs)
+                deps = [d for d in (depends or []) if os.path.exists(d)]
+                with out_lock:
+                    headers_seen.update(os.path.basename(d) for d in deps)
+
+                def stale(obj: str) -> bool:
+                    """A group's own C file is compiled again only when it or a
+                    header the group includes is newer than its object (mypyc
+                    rewrites only C files whose text changed): one runtime
+                    module changed, one C file compiled.  The shared runtime
+                    files have their own check (in `one`)."""
+                    src = todo[obj][0]
+                    if self.force or os.path.abspath(src) in shared_rt \
+                            or not os.path.exists(obj):
+                        return True
+                    t = os.path.getmtime(obj)
+                    return any(os.path.getmtime(p) >= t for p in (src, *deps))
+
                 # largest C file first (the runtime group's range 30-650 KB)
-                mine = sorted((obj for obj in objects if obj in todo),
+                mine = sorted((obj for obj in objects if obj in todo and stale(obj)),
                               key=lambda o: -os.path.getsize(todo[o][0]))
                 with out_lock:
                     files["queued"] += len(mine)
@@ -586,7 +606,9 @@ def _setup(spec_path: str) -> None:
         sys.exit(1)
     (Path(bdir) / REPORT).write_text(json.dumps({"compiled": sorted(compiled),
                                                  "runtime_objects": len(rt_compiles),
-                                                 "opt": dict(sorted(opt_used.items()))}))
+                                                 "opt": dict(sorted(opt_used.items())),
+                                                 "c_files": sorted(c_compiled),
+                                                 "headers": sorted(headers_seen)}))
 
 
 if __name__ == "__main__":

@@ -181,6 +181,25 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     p = probe(root)
     assert p["generated.runtime.alpha"]["value"] == 112    # type: ignore[index]
     assert p["generated.runtime.beta"]["value"] == 14      # type: ignore[index]
+    # ... and of its C files only the changed module's is compiled again
+    rep = json.loads((root / "build" / B.REPORT).read_text())
+    assert "__native_runtime___sub___helpers.c" in rep["c_files"], rep
+    assert "__native_runtime___base.c" not in rep["c_files"], rep
+
+    # a layout change (an attribute before the one the archs read): the
+    # group headers change, so every C file including them is compiled
+    # again; a stale subclass object would read the wrong slot
+    _write(root, "runtime/base.py", BASE.replace(
+        "        self.n = n", "        self.pad = 7\n        self.n = n"))
+    assert B.build(root) == 0
+    rep = json.loads((root / "build" / B.REPORT).read_text())
+    assert sorted(rep["compiled"]) == ["ptdl_gen_alpha", "ptdl_gen_beta", "ptdl_runtime"], rep
+    for c in ("__native_runtime___base.c", "__native_generated___runtime___alpha.c",
+              "__native_generated___runtime___beta.c"):
+        assert c in rep["c_files"], (c, rep)
+    p = probe(root)
+    assert p["generated.runtime.alpha"]["value"] == 112    # type: ignore[index]
+    assert p["generated.runtime.beta"]["value"] == 14      # type: ignore[index]
 
     # a removed arch: its extension and group library are deleted
     (root / "generated/runtime/beta.py").unlink()
