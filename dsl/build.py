@@ -12,21 +12,31 @@ Place in the flow: after `ptdl generate`.  Incremental, in three layers:
    generated arch module (`generated/runtime/*.py`).  mypy's incremental
    cache (`build/mypyc-cache`) re-checks only changed modules and their
    dependents; mypyc rewrites a group's C only when it changed.
-3. setuptools' build_ext compiles an extension only when its C sources or
+3. setuptools' build_ext links an extension only when its C sources or
    the headers they include (mypyc records cross-group headers, so a change
    to runtime.arch's layout recompiles every arch that subclasses it) are
-   newer than the built library.  Changing one archdef therefore recompiles
-   one arch group; a runtime change recompiles the runtime group and
-   whatever arch group's C or included headers changed.
+   newer than the built library, and within a group compiles only the C
+   files newer than their object (or whose group headers are): changing one
+   archdef compiles one arch group's two C files; a runtime function body
+   changed compiles that module's C file and relinks the runtime group.
+
+C optimisation: the runtime group at mypyc's level (MYPYC_OPT_LEVEL, 2);
+the arch groups and the runtime modules off the fault path (COLD_RUNTIME)
+at ARCH_OPT_LEVEL (1; PTDL_ARCH_OPT_LEVEL): about 40 % less gcc time there.
 
 The compile step runs in a child process (`python -m dsl.build --setup`),
-two extensions at a time; it prints one progress line per mypyc group it
-compiles (`ptdl build: [i/N] compiling GROUP`) and writes the list of
-compiled groups to `build/ptdl-build-report.json` (tests read it).  Stale
+two gcc processes at a time, largest C file and largest group first.  It
+prints a progress line per phase with the elapsed time (mypy's type check,
+mypyc's C generation, each group started and finished); the parent prints
+what is still running (the child's status lines: which C files, since when)
+whenever HEARTBEAT seconds pass without one, so no phase is silent.  The
+list of compiled groups and C files goes to `build/ptdl-build-report.json`
+(tests read it).  Stale
 extensions of removed modules and old group libraries are deleted.  A lock
 (`build/.lock`) serialises concurrent builds of one tree; a failed build
 is retried once with an empty mypyc cache (mypyc trusts the C files on disk
-for groups its cache calls fresh).
+for groups its cache calls fresh).  `python -m dsl.build` is `ptdl build`
+without the CLI's start-up (make's build step).
 """
 
 from __future__ import annotations
