@@ -434,7 +434,7 @@ def _setup(spec_path: str) -> None:
     # C files queued / compiled and the ones in gcc now: the status line
     # the parent prints when a group takes long (the runtime group's ~50 files).
     files = {"queued": 0, "done": 0}
-    running: dict[str, float] = {}      # C file -> its start (s since the build began)
+    running: dict[str, float] = {}      # C file path -> its start (s since the build began)
     out_lock = threading.Lock()
 
     def say(kind: str, text: str) -> None:
@@ -444,7 +444,7 @@ def _setup(spec_path: str) -> None:
             sys.stdout.flush()
 
     def gated(compile_one: Any, obj: str, src: str, *rest: Any) -> None:
-        name = os.path.basename(src)
+        name = os.path.abspath(src)
         with gate:
             with out_lock:
                 running[name] = time.time() - started
@@ -467,7 +467,8 @@ def _setup(spec_path: str) -> None:
 
     def status() -> str:
         """(under out_lock) files done, and the ones in gcc since when."""
-        busy = ", ".join(f"{n} (since {t0:.1f} s)" for n, t0 in running.items())
+        busy = ", ".join(f"{os.path.basename(n)} (since {t0:.1f} s)"
+                         for n, t0 in running.items())
         return f"gcc: {files['done']}/{files['queued']} C files done" + \
             (f"; running {busy}" if busy else "")
 
@@ -587,6 +588,12 @@ def _setup(spec_path: str) -> None:
                         target_dir=os.path.relpath(bdir), verbose=True)
     finally:
         sys.stdout = real_stdout
+    # Every C file in more than one group (mypyc's runtime library and the
+    # source files its primitives pull in, e.g. str_extra_ops.c) is one
+    # object compiled once per run, under its lock.
+    from collections import Counter
+    uses = Counter(os.path.abspath(src) for e in exts if e.name in libs for src in e.sources)
+    shared_rt.update(p for p, n in uses.items() if n > 1)
     for e in exts:
         # multi_file + separate: mypyc's internal header holds a tentative
         # definition of each imported group's export table (one per C file).
@@ -616,6 +623,7 @@ def _setup(spec_path: str) -> None:
         sys.exit(1)
     (Path(bdir) / REPORT).write_text(json.dumps({"compiled": sorted(compiled),
                                                  "runtime_objects": len(rt_compiles),
+                                                 "shared_files": len(shared_rt),
                                                  "opt": dict(sorted(opt_used.items())),
                                                  "c_files": sorted(c_compiled),
                                                  "headers": sorted(headers_seen)}))
