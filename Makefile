@@ -38,9 +38,13 @@ $(BIN)/python:
 # backend pip runs in a subprocess (its deprecation boxes are warnings).
 PIP := PYTHONWARNINGS=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/python -m pip -qq
 
+# pip is upgraded only when older than 23 (the editable install needs PEP
+# 660, pip >= 21.3; Python 3.11's venv brings 23.x): the upgrade costs a
+# download and an install on every fresh clone for nothing.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "setup: installing ptdl and its dev extras into $(VENV) ..."
-	@$(PIP) install --upgrade pip
+	@$(BIN)/python -c 'import pip, sys; sys.exit(int(pip.__version__.split(".")[0]) < 23)' \
+		|| $(PIP) install --upgrade pip
 	@$(PIP) install -e '.[dev]'
 	@touch $@
 
@@ -49,8 +53,9 @@ setup: $(STAMP)
 generate: setup
 	@if $(PTDL) generate --help >/dev/null 2>&1; then $(PTDL) generate; fi
 
+# `ptdl build` without the CLI's start-up (the same function, dsl/build.py)
 build: setup
-	@$(PTDL) build
+	@$(BIN)/python -m dsl.build
 
 summary: setup
 	@$(PTDL) list

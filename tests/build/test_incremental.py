@@ -120,6 +120,9 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path
     make_project(root)
+    # a scenario family: a runtime module off the fault path (B.COLD_RUNTIME)
+    _write(root, "runtime/families/__init__.py", "")
+    _write(root, "runtime/families/walk.py", "def walk(n: int) -> int:\n    return n + 1\n")
 
     # cold: every group compiled, one progress line per group
     assert B.build(root) == 0
@@ -127,6 +130,22 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert sorted(report(root)) == ["ptdl_gen_alpha", "ptdl_gen_beta", "ptdl_runtime"]
     for g in ("ptdl_runtime", "ptdl_gen_alpha", "ptdl_gen_beta"):
         assert f"compiling {g}" in out, out
+        assert f"{g} compiled and linked in " in out, out
+    # arch groups at their own -O level, the runtime group at mypyc's
+    opt = {c: o for c, o in json.loads((root / "build" / B.REPORT).read_text())["opt"].items()
+           if c.startswith("__native_")}     # the groups' C (not the import shims)
+    assert opt == {"__native_generated___runtime___alpha.c": "-O" + B.ARCH_OPT_LEVEL,
+                   "__native_generated___runtime___beta.c": "-O" + B.ARCH_OPT_LEVEL,
+                   "__native_ptdl_gen_alpha.c": "-O" + B.ARCH_OPT_LEVEL,
+                   "__native_ptdl_gen_beta.c": "-O" + B.ARCH_OPT_LEVEL,
+                   "__native_ptdl_runtime.c": "-O2",
+                   "__native_runtime___base.c": "-O2",
+                   "__native_runtime___families___walk.c": "-O" + B.ARCH_OPT_LEVEL,
+                   "__native_runtime___sub___helpers.c": "-O2"}, opt
+    # every phase of the mypyc step has its line, with the elapsed time
+    for phase in ("mypyc: type-checked in ", "modules compiled to C in ", "mypyc: C generated in "):
+        assert any(ln.startswith("ptdl build: " + phase.lstrip()) or phase in ln
+                   for ln in out.splitlines()), (phase, out)
     p = probe(root)
     for m, v in p.items():
         assert isinstance(v, dict) and str(v["file"]).endswith(SUF), (m, v)
@@ -159,6 +178,25 @@ def test_incremental_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     _write(root, "runtime/sub/helpers.py", HELPERS.replace("2 * x", "3 * x"))
     assert B.build(root) == 0
     assert "ptdl_runtime" in report(root)
+    p = probe(root)
+    assert p["generated.runtime.alpha"]["value"] == 112    # type: ignore[index]
+    assert p["generated.runtime.beta"]["value"] == 14      # type: ignore[index]
+    # ... and of its C files only the changed module's is compiled again
+    rep = json.loads((root / "build" / B.REPORT).read_text())
+    assert "__native_runtime___sub___helpers.c" in rep["c_files"], rep
+    assert "__native_runtime___base.c" not in rep["c_files"], rep
+
+    # a layout change (an attribute before the one the archs read): the
+    # group headers change, so every C file including them is compiled
+    # again; a stale subclass object would read the wrong slot
+    _write(root, "runtime/base.py", BASE.replace(
+        "        self.n = n", "        self.pad = 7\n        self.n = n"))
+    assert B.build(root) == 0
+    rep = json.loads((root / "build" / B.REPORT).read_text())
+    assert sorted(rep["compiled"]) == ["ptdl_gen_alpha", "ptdl_gen_beta", "ptdl_runtime"], rep
+    for c in ("__native_runtime___base.c", "__native_generated___runtime___alpha.c",
+              "__native_generated___runtime___beta.c"):
+        assert c in rep["c_files"], (c, rep)
     p = probe(root)
     assert p["generated.runtime.alpha"]["value"] == 112    # type: ignore[index]
     assert p["generated.runtime.beta"]["value"] == 14      # type: ignore[index]
@@ -201,7 +239,9 @@ def test_forced_build_compiles_each_runtime_object_once(tmp_path: Path) -> None:
     assert B.build(root, force=True) == 0
     rep = json.loads((root / "build" / B.REPORT).read_text())
     assert len(B.groups(root)) == 3
-    assert rep["runtime_objects"] == len(RUNTIME_C_FILES)
+    # mypyc's runtime library and any file its primitives add: each once
+    assert rep["shared_files"] >= len(RUNTIME_C_FILES)
+    assert rep["runtime_objects"] == rep["shared_files"]
     libs = [str(lib(root, name)) for name, _ in B.groups(root)]
     assert B.unloadable(libs) == []
 
@@ -220,3 +260,58 @@ def test_unloadable_names_an_unbound_symbol(tmp_path: Path) -> None:
     got = B.unloadable([str(bad), str(good)])
     assert [p for p, _ in got] == [str(bad)]
     assert "ptdl_no_such_symbol" in got[0][1]
+
+
+def test_relay_heartbeat_says_what_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """No silent phase: while the child prints nothing the parent repeats the
+    child's last status line with the elapsed time; progress lines pass
+    through, status lines stay silent, anything else is the log."""
+    import time
+    child = textwrap.dedent(f'''
+        import sys, time
+        print({B.STATUS!r} + "mypyc: type-checking 4 modules", flush=True)
+        time.sleep(1.0)
+        print({B.PROGRESS!r} + "mypyc: type-checked in 1.0s", flush=True)
+        print("a log line", flush=True)
+        print({B.STATUS!r} + "gcc: 1/3 C files done; running x.c (since 0.1 s)", flush=True)
+        time.sleep(1.0)
+    ''')
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    log = B.relay(proc, time.time(), quiet=False, heartbeat=0.3)
+    assert proc.wait() == 0
+    out = capsys.readouterr().out.splitlines()
+    assert log == ["a log line\n"]
+    assert "ptdl build: mypyc: type-checked in 1.0s" in out
+    assert not any(B.STATUS in line for line in out), out
+    i = out.index("ptdl build: mypyc: type-checked in 1.0s")
+    before, after = out[:i], out[i + 1:]
+    # (the first ones, before the child's first status line: "starting")
+    assert before[-1].startswith("ptdl build: ... mypyc: type-checking 4 modules ("), out
+    assert all(line.startswith(("ptdl build: ... mypyc: type-checking 4 modules (",
+                                "ptdl build: ... mypyc: starting ("))
+               and line.endswith(" s)") for line in before), out
+    assert after and all(line.startswith("ptdl build: ... gcc: 1/3 C files done; running x.c")
+                         for line in after), out
+
+
+def test_mypyc_phase_lines() -> None:
+    """mypyc's verbose output (type check, per-SCC compile, C done) becomes
+    progress lines with the elapsed build time; other text passes through."""
+    import io
+    import time
+    sink = io.StringIO()
+    ph = B.MypycPhases(sink, time.time(), every=0.0)
+    ph.write("Parsed and typechecked in 3.210s\nCompiling runtime.a, runtime.b\n")
+    ph.write("Compil")
+    ph.write("ing generated.runtime.x86\nrandom text\nCompiled to C in 0.5s\n")
+    lines = sink.getvalue().splitlines()
+    prog = [ln for ln in lines if ln.startswith(B.PROGRESS)]
+    assert [ln.rsplit(" (", 1)[0] for ln in prog] == [
+        "ptdl build: mypyc: type-checked in 3.210s",
+        "ptdl build: mypyc: 2 modules compiled to C",
+        "ptdl build: mypyc: 3 modules compiled to C",
+        "ptdl build: mypyc: 3 modules compiled to C in 0.5s"]
+    assert all(ln.endswith(" s)") for ln in prog)
+    assert "random text" in lines
+    assert f"{B.STATUS}mypyc: 3 modules compiled to C, now generated.runtime.x86" in lines
