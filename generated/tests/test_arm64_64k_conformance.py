@@ -27,7 +27,18 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'arm64_64k'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=16',
+    '-DPTDL_WORD_BITS=64',
+    '-DPTDL_PTRS_PER_PTE=8192',
+    '-DPTDL_DCACHE_COLOURS=1',
+    '-Dcpu_has_dic=ptdl_cpu_has("dic")',
+    '-Dcpu_has_hw_af=ptdl_cpu_has("hw_af")',
+    '-Dcpu_has_idc=ptdl_cpu_has("idc")',
+    '-Dsync_icache_aliases=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.arm64_64k")
 ARCH = archmod.ARCH
 
@@ -50,64 +61,65 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'ad083f062a82da95'
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    'alias_write_mapped_folio': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'cache_munmap_shared_written': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'cache_cow_private': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'cache_exit_shared_written': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_direct_order0': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_direct_order4': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_many_mms': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_rewrite_in_place': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_after_read_same_mm': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_after_read_other_mm': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_after_read_direct': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_after_read_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'exec_after_read_exec_only': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'fault_around_each_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'fault_around_mixed': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'fault_around_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'flush_preload_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'flush_preload_reprotect': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'highmem_read_rewrite': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'highmem_exec_rewrite': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'lazy_fork': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'lazy_mremap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'lazy_apply_to_page_range': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'ptc_mixed_mappings': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'advance_boundaries': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'advance_largest_folio': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'pg_arch_1_life': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'pg_arch_1_secure_pages': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'props_basic': [((), ())],
-    'pmd_exec_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'pmd_read_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'prefault_old_young': [((), ('hw_af', 'idc')), (('hw_af',), ('idc',)), (('idc',), ('dic', 'hw_af')), (('dic', 'idc'), ('hw_af',)), (('hw_af', 'idc'), ('dic',)), (('dic', 'hw_af', 'idc'), ())],
-    'read_direct_order2': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'read_many_colours': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'read_private_colours': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'read_write_while_mapped': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'remap_identical_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'remap_identical_read': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'remap_mprotect_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'remap_mprotect_shared_write': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'remap_mprotect_none': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'equiv_small_folios': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'equiv_pmd_order': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'zero_page_read_then_write': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'remap_pfn_range_device': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'tlb_anon_pairs': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'tlb_file_range_fence': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'tlb_remap': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'user_copy_cow_shared_writer': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'user_copy_cow_exec': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'user_copy_anon_zero': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
-    'user_copy_cow_anon_fork': [((), ('idc',)), (('idc',), ('dic',)), (('dic', 'idc'), ())],
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
+PRUNE_KEY = '46c347f528adb024'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'cache_munmap_shared_written': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'cache_cow_private': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'cache_exit_shared_written': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_direct_order0': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_direct_order4': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_many_mms': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_pmd_order': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_rewrite_in_place': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_after_read_same_mm': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_after_read_other_mm': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_after_read_direct': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_after_read_pmd_order': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'exec_after_read_exec_only': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'fault_around_each_order': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'fault_around_mixed': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'fault_around_exec': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'flush_preload_remap': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'flush_preload_reprotect': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'highmem_read_rewrite': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'highmem_exec_rewrite': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'lazy_fork': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'lazy_mremap': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'lazy_apply_to_page_range': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'ptc_mixed_mappings': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'advance_boundaries': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'advance_largest_folio': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'pg_arch_1_life': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'pg_arch_1_secure_pages': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'props_basic': [((), (), ())],
+    'pmd_exec_remap': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'pmd_read_remap': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'prefault_old_young': [((), ('hw_af', 'idc'), ()), (('hw_af',), ('idc',), ()), (('idc',), ('dic', 'hw_af'), ()), (('dic', 'idc'), ('hw_af',), ()), (('hw_af', 'idc'), ('dic',), ()), (('dic', 'hw_af', 'idc'), (), ())],
+    'read_direct_order2': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'read_many_colours': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'read_private_colours': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'read_write_while_mapped': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'remap_identical_exec': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'remap_identical_read': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'remap_mprotect_exec': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'remap_mprotect_shared_write': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'remap_mprotect_none': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'equiv_small_folios': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'equiv_pmd_order': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'zero_page_read_then_write': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'remap_pfn_range_device': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'tlb_anon_pairs': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'tlb_file_range_fence': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'tlb_remap': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'user_copy_cow_shared_writer': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'user_copy_cow_exec': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'user_copy_anon_zero': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
+    'user_copy_cow_anon_fork': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -285,6 +297,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x60000100030fc3',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------
@@ -294,7 +307,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

@@ -27,7 +27,19 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'arm_v6'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=512',
+    '-DPTDL_DCACHE_COLOURS=(cpu_has_vipt_aliasing ? 4 : 1)',
+    '-Dcpu_has_vipt_aliasing=ptdl_cpu_has("vipt_aliasing")',
+    '-Dflush_cache_all=ptdl_prim_flush_cache_all',
+    '-D__cpuc_flush_dcache_area=ptdl_prim_flush_dcache_ps',
+    '-D__flush_icache_all=ptdl_prim_icache_flush_all',
+    '-Dflush_icache_range=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.arm_v6")
 ARCH = archmod.ARCH
 
@@ -55,64 +67,65 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '84344375e2605ded'
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    'alias_write_mapped_folio': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'cache_munmap_shared_written': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'cache_cow_private': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'cache_exit_shared_written': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_direct_order0': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_direct_order4': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_many_mms': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_pmd_order': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_rewrite_in_place': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_after_read_same_mm': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_after_read_other_mm': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_after_read_direct': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_after_read_pmd_order': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'exec_after_read_exec_only': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'fault_around_each_order': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'fault_around_mixed': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'fault_around_exec': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'flush_preload_remap': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'flush_preload_reprotect': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'highmem_read_rewrite': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'highmem_exec_rewrite': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'lazy_fork': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'lazy_mremap': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'lazy_apply_to_page_range': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'ptc_mixed_mappings': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'advance_boundaries': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'advance_largest_folio': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'pg_arch_1_life': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'pg_arch_1_secure_pages': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'props_basic': [((), ())],
-    'pmd_exec_remap': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'pmd_read_remap': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'prefault_old_young': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'read_direct_order2': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'read_many_colours': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'read_private_colours': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'read_write_while_mapped': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'remap_identical_exec': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'remap_identical_read': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'remap_mprotect_exec': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'remap_mprotect_shared_write': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'remap_mprotect_none': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'equiv_small_folios': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'equiv_pmd_order': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'zero_page_read_then_write': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'remap_pfn_range_device': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'tlb_anon_pairs': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'tlb_file_range_fence': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'tlb_remap': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'user_copy_cow_shared_writer': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'user_copy_cow_exec': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'user_copy_anon_zero': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
-    'user_copy_cow_anon_fork': [((), ('vipt_aliasing',)), (('vipt_aliasing',), ())],
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
+PRUNE_KEY = 'ad7faae992ab9941'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'cache_munmap_shared_written': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'cache_cow_private': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'cache_exit_shared_written': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_direct_order0': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_direct_order4': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_many_mms': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_pmd_order': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_rewrite_in_place': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_after_read_same_mm': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_after_read_other_mm': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_after_read_direct': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_after_read_pmd_order': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'exec_after_read_exec_only': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'fault_around_each_order': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'fault_around_mixed': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'fault_around_exec': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'flush_preload_remap': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'flush_preload_reprotect': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'highmem_read_rewrite': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'highmem_exec_rewrite': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'lazy_fork': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'lazy_mremap': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'lazy_apply_to_page_range': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'ptc_mixed_mappings': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'advance_boundaries': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'advance_largest_folio': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ())],
+    'pg_arch_1_life': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'pg_arch_1_secure_pages': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'props_basic': [((), (), ())],
+    'pmd_exec_remap': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'pmd_read_remap': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'prefault_old_young': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'read_direct_order2': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'read_many_colours': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'read_private_colours': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'read_write_while_mapped': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'remap_identical_exec': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'remap_identical_read': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'remap_mprotect_exec': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'remap_mprotect_shared_write': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'remap_mprotect_none': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'equiv_small_folios': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'equiv_pmd_order': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'zero_page_read_then_write': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'remap_pfn_range_device': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ())],
+    'tlb_anon_pairs': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'tlb_file_range_fence': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'tlb_remap': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'user_copy_cow_shared_writer': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'user_copy_cow_exec': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'user_copy_anon_zero': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
+    'user_copy_cow_anon_fork': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -309,6 +322,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x10003383',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------
@@ -318,7 +332,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

@@ -27,7 +27,17 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'm68k'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=64',
+    '-DPTDL_DCACHE_COLOURS=1',
+    '-Dcpu_has_m040_060=ptdl_cpu_has("m040_060")',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-Dflush_icache_range=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.m68k")
 ARCH = archmod.ARCH
 
@@ -53,64 +63,65 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'ec0370dea18ae680'
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    'alias_write_mapped_folio': [((), ('m040_060',)), (('m040_060',), ())],
-    'cache_munmap_shared_written': [((), ('m040_060',)), (('m040_060',), ())],
-    'cache_cow_private': [((), ('m040_060',)), (('m040_060',), ())],
-    'cache_exit_shared_written': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_direct_order0': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_direct_order4': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_many_mms': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_rewrite_in_place': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_after_read_same_mm': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_after_read_other_mm': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_after_read_direct': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_after_read_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
-    'exec_after_read_exec_only': [((), ('m040_060',)), (('m040_060',), ())],
-    'fault_around_each_order': [((), ('m040_060',)), (('m040_060',), ())],
-    'fault_around_mixed': [((), ('m040_060',)), (('m040_060',), ())],
-    'fault_around_exec': [((), ('m040_060',)), (('m040_060',), ())],
-    'flush_preload_remap': [((), ('m040_060',)), (('m040_060',), ())],
-    'flush_preload_reprotect': [((), ('m040_060',)), (('m040_060',), ())],
-    'highmem_read_rewrite': [((), ('m040_060',)), (('m040_060',), ())],
-    'highmem_exec_rewrite': [((), ('m040_060',)), (('m040_060',), ())],
-    'lazy_fork': [((), ('m040_060',)), (('m040_060',), ())],
-    'lazy_mremap': [((), ('m040_060',)), (('m040_060',), ())],
-    'lazy_apply_to_page_range': [((), ('m040_060',)), (('m040_060',), ())],
-    'ptc_mixed_mappings': [((), ('m040_060',)), (('m040_060',), ())],
-    'advance_boundaries': [((), ('m040_060',)), (('m040_060',), ())],
-    'advance_largest_folio': [((), ('m040_060',)), (('m040_060',), ())],
-    'pg_arch_1_life': [((), ('m040_060',)), (('m040_060',), ())],
-    'pg_arch_1_secure_pages': [((), ('m040_060',)), (('m040_060',), ())],
-    'props_basic': [((), ('m040_060',)), (('m040_060',), ())],
-    'pmd_exec_remap': [((), ('m040_060',)), (('m040_060',), ())],
-    'pmd_read_remap': [((), ('m040_060',)), (('m040_060',), ())],
-    'prefault_old_young': [((), ('m040_060',)), (('m040_060',), ())],
-    'read_direct_order2': [((), ('m040_060',)), (('m040_060',), ())],
-    'read_many_colours': [((), ('m040_060',)), (('m040_060',), ())],
-    'read_private_colours': [((), ('m040_060',)), (('m040_060',), ())],
-    'read_write_while_mapped': [((), ('m040_060',)), (('m040_060',), ())],
-    'remap_identical_exec': [((), ('m040_060',)), (('m040_060',), ())],
-    'remap_identical_read': [((), ('m040_060',)), (('m040_060',), ())],
-    'remap_mprotect_exec': [((), ('m040_060',)), (('m040_060',), ())],
-    'remap_mprotect_shared_write': [((), ('m040_060',)), (('m040_060',), ())],
-    'remap_mprotect_none': [((), ('m040_060',)), (('m040_060',), ())],
-    'equiv_small_folios': [((), ('m040_060',)), (('m040_060',), ())],
-    'equiv_pmd_order': [((), ('m040_060',)), (('m040_060',), ())],
-    'zero_page_read_then_write': [((), ('m040_060',)), (('m040_060',), ())],
-    'remap_pfn_range_device': [((), ('m040_060',)), (('m040_060',), ())],
-    'tlb_anon_pairs': [((), ('m040_060',)), (('m040_060',), ())],
-    'tlb_file_range_fence': [((), ('m040_060',)), (('m040_060',), ())],
-    'tlb_remap': [((), ('m040_060',)), (('m040_060',), ())],
-    'user_copy_cow_shared_writer': [((), ('m040_060',)), (('m040_060',), ())],
-    'user_copy_cow_exec': [((), ('m040_060',)), (('m040_060',), ())],
-    'user_copy_anon_zero': [((), ('m040_060',)), (('m040_060',), ())],
-    'user_copy_cow_anon_fork': [((), ('m040_060',)), (('m040_060',), ())],
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
+PRUNE_KEY = 'f9f34c2d5d6ebee9'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'cache_munmap_shared_written': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'cache_cow_private': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'cache_exit_shared_written': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_direct_order0': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_direct_order4': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_many_mms': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_pmd_order': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_rewrite_in_place': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_after_read_same_mm': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_after_read_other_mm': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_after_read_direct': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'exec_after_read_pmd_order': [((), ('m040_060',), ()), (('m040_060',), (), ())],
+    'exec_after_read_exec_only': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'fault_around_each_order': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'fault_around_mixed': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'fault_around_exec': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'flush_preload_remap': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'flush_preload_reprotect': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'highmem_read_rewrite': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'highmem_exec_rewrite': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'lazy_fork': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'lazy_mremap': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'lazy_apply_to_page_range': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'ptc_mixed_mappings': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'advance_boundaries': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'advance_largest_folio': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'pg_arch_1_life': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'pg_arch_1_secure_pages': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'props_basic': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'pmd_exec_remap': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'pmd_read_remap': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'prefault_old_young': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'read_direct_order2': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'read_many_colours': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'read_private_colours': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'read_write_while_mapped': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'remap_identical_exec': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'remap_identical_read': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'remap_mprotect_exec': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'remap_mprotect_shared_write': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'remap_mprotect_none': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'equiv_small_folios': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'equiv_pmd_order': [((), ('m040_060',), ()), (('m040_060',), (), ())],
+    'zero_page_read_then_write': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'remap_pfn_range_device': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'tlb_anon_pairs': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'tlb_file_range_fence': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'tlb_remap': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'user_copy_cow_shared_writer': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'user_copy_cow_exec': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'user_copy_anon_zero': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
+    'user_copy_cow_anon_fork': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -305,6 +316,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x1000302d',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------
@@ -314,7 +326,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

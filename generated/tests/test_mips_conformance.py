@@ -27,7 +27,19 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'mips'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=64',
+    '-DPTDL_PTRS_PER_PTE=512',
+    '-DPTDL_DCACHE_COLOURS=(cpu_has_dc_aliases ? 4 : 1)',
+    '-Dcpu_has_dc_aliases=ptdl_cpu_has("dc_aliases")',
+    '-Dcpu_has_ic_fills_f_dc=ptdl_cpu_has("ic_fills_f_dc")',
+    '-DPTDL_PAIRS_GLOBAL_MASK=0x80ULL',
+    '-Dflush_data_cache_page=ptdl_prim_flush_dcache',
+    '-D__update_tlb=ptdl_prim_tlb_preload',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.mips")
 ARCH = archmod.ARCH
 
@@ -85,64 +97,65 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '663b20942ebb451d'
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    'alias_write_mapped_folio': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'cache_munmap_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'cache_cow_private': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'cache_exit_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_direct_order0': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_direct_order4': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_many_mms': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_rewrite_in_place': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_after_read_same_mm': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_after_read_other_mm': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_after_read_direct': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_after_read_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'exec_after_read_exec_only': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'fault_around_each_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'fault_around_mixed': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'fault_around_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'flush_preload_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'flush_preload_reprotect': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'highmem_read_rewrite': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'highmem_exec_rewrite': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'lazy_fork': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'lazy_mremap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'lazy_apply_to_page_range': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'ptc_mixed_mappings': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'advance_boundaries': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'advance_largest_folio': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'pg_arch_1_life': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'pg_arch_1_secure_pages': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'props_basic': [((), ())],
-    'pmd_exec_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'pmd_read_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'prefault_old_young': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'read_direct_order2': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'read_many_colours': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'read_private_colours': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'read_write_while_mapped': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'remap_identical_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'remap_identical_read': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'remap_mprotect_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'remap_mprotect_shared_write': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'remap_mprotect_none': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'equiv_small_folios': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'equiv_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'zero_page_read_then_write': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'remap_pfn_range_device': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'tlb_anon_pairs': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'tlb_file_range_fence': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'tlb_remap': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'user_copy_cow_shared_writer': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'user_copy_cow_exec': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'user_copy_anon_zero': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
-    'user_copy_cow_anon_fork': [((), ('dc_aliases', 'ic_fills_f_dc')), (('dc_aliases',), ('ic_fills_f_dc',)), (('ic_fills_f_dc',), ('dc_aliases',)), (('dc_aliases', 'ic_fills_f_dc'), ())],
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
+PRUNE_KEY = '2a0a9e24adceb07d'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'cache_munmap_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'cache_cow_private': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'cache_exit_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'exec_direct_order0': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'exec_direct_order4': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'exec_many_mms': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'exec_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'exec_rewrite_in_place': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'exec_after_read_same_mm': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'exec_after_read_other_mm': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'exec_after_read_direct': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'exec_after_read_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('ic_fills_f_dc',))],
+    'exec_after_read_exec_only': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'fault_around_each_order': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'fault_around_mixed': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'fault_around_exec': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'flush_preload_remap': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'flush_preload_reprotect': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'highmem_read_rewrite': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'highmem_exec_rewrite': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'lazy_fork': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'lazy_mremap': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'lazy_apply_to_page_range': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'ptc_mixed_mappings': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'advance_boundaries': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ()), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'advance_largest_folio': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ()), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'pg_arch_1_life': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'pg_arch_1_secure_pages': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'props_basic': [((), (), ())],
+    'pmd_exec_remap': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'pmd_read_remap': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'prefault_old_young': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'read_direct_order2': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'read_many_colours': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'read_private_colours': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'read_write_while_mapped': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'remap_identical_exec': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'remap_identical_read': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'remap_mprotect_exec': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'remap_mprotect_shared_write': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'remap_mprotect_none': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'equiv_small_folios': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'equiv_pmd_order': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('ic_fills_f_dc',))],
+    'zero_page_read_then_write': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ()), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'remap_pfn_range_device': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ()), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'tlb_anon_pairs': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ()), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'tlb_file_range_fence': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ()), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ())],
+    'tlb_remap': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'user_copy_cow_shared_writer': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'user_copy_cow_exec': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
+    'user_copy_anon_zero': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ()), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
+    'user_copy_cow_anon_fork': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases', 'ic_fills_f_dc'))],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -419,6 +432,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x20006125',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------
@@ -428,7 +442,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

@@ -27,7 +27,17 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'powerpc32'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=12',
+    '-DPTDL_WORD_BITS=32',
+    '-DPTDL_PTRS_PER_PTE=1024',
+    '-DPTDL_DCACHE_COLOURS=1',
+    '-Dcpu_has_coherent_icache=ptdl_cpu_has("coherent_icache")',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-Dflush_icache_range=ptdl_prim_sync_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.powerpc32")
 ARCH = archmod.ARCH
 
@@ -49,64 +59,65 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = 'cdcb0dbfa8ec2169'
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    'alias_write_mapped_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'cache_munmap_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'cache_cow_private': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'cache_exit_shared_written': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_direct_order0': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_direct_order4': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_many_mms': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_rewrite_in_place': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_after_read_same_mm': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_after_read_other_mm': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_after_read_direct': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_after_read_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'exec_after_read_exec_only': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'fault_around_each_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'fault_around_mixed': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'fault_around_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'flush_preload_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'flush_preload_reprotect': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'highmem_read_rewrite': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'highmem_exec_rewrite': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'lazy_fork': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'lazy_mremap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'lazy_apply_to_page_range': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'ptc_mixed_mappings': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'advance_boundaries': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'advance_largest_folio': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'pg_arch_1_life': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'pg_arch_1_secure_pages': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'props_basic': [((), ())],
-    'pmd_exec_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'pmd_read_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'prefault_old_young': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'read_direct_order2': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'read_many_colours': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'read_private_colours': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'read_write_while_mapped': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'remap_identical_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'remap_identical_read': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'remap_mprotect_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'remap_mprotect_shared_write': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'remap_mprotect_none': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'equiv_small_folios': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'equiv_pmd_order': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'zero_page_read_then_write': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'remap_pfn_range_device': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'tlb_anon_pairs': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'tlb_file_range_fence': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'tlb_remap': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'user_copy_cow_shared_writer': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'user_copy_cow_exec': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'user_copy_anon_zero': [((), ('coherent_icache',)), (('coherent_icache',), ())],
-    'user_copy_cow_anon_fork': [((), ('coherent_icache',)), (('coherent_icache',), ())],
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
+PRUNE_KEY = '7419577e7fa40be3'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'cache_munmap_shared_written': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'cache_cow_private': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'cache_exit_shared_written': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_direct_order0': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_direct_order4': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_many_mms': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_pmd_order': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_rewrite_in_place': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_after_read_same_mm': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_after_read_other_mm': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_after_read_direct': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_after_read_pmd_order': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'exec_after_read_exec_only': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'fault_around_each_order': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'fault_around_mixed': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'fault_around_exec': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'flush_preload_remap': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'flush_preload_reprotect': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'highmem_read_rewrite': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'highmem_exec_rewrite': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'lazy_fork': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'lazy_mremap': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'lazy_apply_to_page_range': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'ptc_mixed_mappings': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'advance_boundaries': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'advance_largest_folio': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'pg_arch_1_life': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'pg_arch_1_secure_pages': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'props_basic': [((), (), ())],
+    'pmd_exec_remap': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'pmd_read_remap': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'prefault_old_young': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'read_direct_order2': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'read_many_colours': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'read_private_colours': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'read_write_while_mapped': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'remap_identical_exec': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'remap_identical_read': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'remap_mprotect_exec': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'remap_mprotect_shared_write': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'remap_mprotect_none': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'equiv_small_folios': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'equiv_pmd_order': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'zero_page_read_then_write': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'remap_pfn_range_device': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ())],
+    'tlb_anon_pairs': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'tlb_file_range_fence': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'tlb_remap': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'user_copy_cow_shared_writer': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'user_copy_cow_exec': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'user_copy_anon_zero': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
+    'user_copy_cow_anon_fork': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -286,6 +297,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x10003115',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------
@@ -295,7 +307,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 

@@ -27,7 +27,18 @@ from dsl.generate.suite import Support
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCH_NAME = 'sparc64'
-support = Support(ROOT, ARCH_NAME)      # PTDL_INTERPRETED=1: load the .py sources
+# -D flags describing the arch to the C harness (dsl/generate/charness.py gcc_flags)
+GCC_FLAGS: tuple[str, ...] = (
+    '-DPAGE_SHIFT=13',
+    '-DPTDL_WORD_BITS=64',
+    '-DPTDL_PTRS_PER_PTE=1024',
+    '-DPTDL_DCACHE_COLOURS=2',
+    '-Dcpu_has_spitfire=ptdl_cpu_has("spitfire")',
+    '-DPTDL_LAZY_STORES_AT_ONCE=1',
+    '-D__flush_dcache_page=ptdl_prim_flush_dcache_all_colours',
+    '-Dflush_icache_range=ptdl_prim_inval_icache',
+)
+support = Support(ROOT, ARCH_NAME, GCC_FLAGS)   # PTDL_INTERPRETED=1: load the .py sources
 archmod = importlib.import_module("generated.runtime.sparc64")
 ARCH = archmod.ARCH
 
@@ -59,64 +70,65 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 }
 
 # CPU-feature pruning (dsl/generate/prune.py, generated/tests/cpu_pruning.json):
-# per scenario, the leaves (features on, features off) of the decision tree
-# of the features its runs read; one combination runs per leaf while
-# PRUNE_KEY matches the inputs, else every combination.
-PRUNE_KEY = '1f0163a088c6d676'
-PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    'alias_write_mapped_folio': [((), ('spitfire',)), (('spitfire',), ())],
-    'cache_munmap_shared_written': [((), ('spitfire',)), (('spitfire',), ())],
-    'cache_cow_private': [((), ('spitfire',)), (('spitfire',), ())],
-    'cache_exit_shared_written': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_direct_order0': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_direct_order4': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_many_mms': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_pmd_order': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_rewrite_in_place': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_after_read_same_mm': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_after_read_other_mm': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_after_read_direct': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_after_read_pmd_order': [((), ('spitfire',)), (('spitfire',), ())],
-    'exec_after_read_exec_only': [((), ('spitfire',)), (('spitfire',), ())],
-    'fault_around_each_order': [((), ('spitfire',)), (('spitfire',), ())],
-    'fault_around_mixed': [((), ('spitfire',)), (('spitfire',), ())],
-    'fault_around_exec': [((), ('spitfire',)), (('spitfire',), ())],
-    'flush_preload_remap': [((), ('spitfire',)), (('spitfire',), ())],
-    'flush_preload_reprotect': [((), ('spitfire',)), (('spitfire',), ())],
-    'highmem_read_rewrite': [((), ('spitfire',)), (('spitfire',), ())],
-    'highmem_exec_rewrite': [((), ('spitfire',)), (('spitfire',), ())],
-    'lazy_fork': [((), ('spitfire',)), (('spitfire',), ())],
-    'lazy_mremap': [((), ('spitfire',)), (('spitfire',), ())],
-    'lazy_apply_to_page_range': [((), ('spitfire',)), (('spitfire',), ())],
-    'ptc_mixed_mappings': [((), ('spitfire',)), (('spitfire',), ())],
-    'advance_boundaries': [((), ('spitfire',)), (('spitfire',), ())],
-    'advance_largest_folio': [((), ('spitfire',)), (('spitfire',), ())],
-    'pg_arch_1_life': [((), ('spitfire',)), (('spitfire',), ())],
-    'pg_arch_1_secure_pages': [((), ('spitfire',)), (('spitfire',), ())],
-    'props_basic': [((), ())],
-    'pmd_exec_remap': [((), ('spitfire',)), (('spitfire',), ())],
-    'pmd_read_remap': [((), ('spitfire',)), (('spitfire',), ())],
-    'prefault_old_young': [((), ('spitfire',)), (('spitfire',), ())],
-    'read_direct_order2': [((), ('spitfire',)), (('spitfire',), ())],
-    'read_many_colours': [((), ('spitfire',)), (('spitfire',), ())],
-    'read_private_colours': [((), ('spitfire',)), (('spitfire',), ())],
-    'read_write_while_mapped': [((), ('spitfire',)), (('spitfire',), ())],
-    'remap_identical_exec': [((), ('spitfire',)), (('spitfire',), ())],
-    'remap_identical_read': [((), ('spitfire',)), (('spitfire',), ())],
-    'remap_mprotect_exec': [((), ('spitfire',)), (('spitfire',), ())],
-    'remap_mprotect_shared_write': [((), ('spitfire',)), (('spitfire',), ())],
-    'remap_mprotect_none': [((), ('spitfire',)), (('spitfire',), ())],
-    'equiv_small_folios': [((), ('spitfire',)), (('spitfire',), ())],
-    'equiv_pmd_order': [((), ('spitfire',)), (('spitfire',), ())],
-    'zero_page_read_then_write': [((), ('spitfire',)), (('spitfire',), ())],
-    'remap_pfn_range_device': [((), ('spitfire',)), (('spitfire',), ())],
-    'tlb_anon_pairs': [((), ('spitfire',)), (('spitfire',), ())],
-    'tlb_file_range_fence': [((), ('spitfire',)), (('spitfire',), ())],
-    'tlb_remap': [((), ('spitfire',)), (('spitfire',), ())],
-    'user_copy_cow_shared_writer': [((), ('spitfire',)), (('spitfire',), ())],
-    'user_copy_cow_exec': [((), ('spitfire',)), (('spitfire',), ())],
-    'user_copy_anon_zero': [((), ('spitfire',)), (('spitfire',), ())],
-    'user_copy_cow_anon_fork': [((), ('spitfire',)), (('spitfire',), ())],
+# per scenario, the leaves (features on, features off, the representative of
+# the leaf's class: leaves with the same outcome) of the decision tree of the
+# features its runs read; one combination runs per class while PRUNE_KEY
+# matches the inputs, else every combination.
+PRUNE_KEY = 'bff78e4047fdc72b'
+PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    'alias_write_mapped_folio': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'cache_munmap_shared_written': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'cache_cow_private': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'cache_exit_shared_written': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_direct_order0': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_direct_order4': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_many_mms': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_pmd_order': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_rewrite_in_place': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_after_read_same_mm': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_after_read_other_mm': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_after_read_direct': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_after_read_pmd_order': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'exec_after_read_exec_only': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'fault_around_each_order': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'fault_around_mixed': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'fault_around_exec': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'flush_preload_remap': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'flush_preload_reprotect': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'highmem_read_rewrite': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'highmem_exec_rewrite': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'lazy_fork': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'lazy_mremap': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'lazy_apply_to_page_range': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'ptc_mixed_mappings': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'advance_boundaries': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'advance_largest_folio': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'pg_arch_1_life': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'pg_arch_1_secure_pages': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'props_basic': [((), (), ())],
+    'pmd_exec_remap': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'pmd_read_remap': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'prefault_old_young': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'read_direct_order2': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'read_many_colours': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'read_private_colours': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'read_write_while_mapped': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'remap_identical_exec': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'remap_identical_read': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'remap_mprotect_exec': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'remap_mprotect_shared_write': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'remap_mprotect_none': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'equiv_small_folios': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'equiv_pmd_order': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'zero_page_read_then_write': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'remap_pfn_range_device': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'tlb_anon_pairs': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'tlb_file_range_fence': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'tlb_remap': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'user_copy_cow_shared_writer': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'user_copy_cow_exec': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
+    'user_copy_anon_zero': [((), ('spitfire',), ()), (('spitfire',), (), ())],
+    'user_copy_cow_anon_fork': [((), ('spitfire',), ()), (('spitfire',), (), ())],
 }
 
 # (family, scenario) from runtime/scenarios/*.yaml.
@@ -350,6 +362,7 @@ EXPECTED_EVENTS: list[tuple[str, list[tuple[str, ...]], dict]] = [
         "last_set_pte": 'set_pte pt=1 idx=4 val=0x80000000200066b0',
     }),
 ]
+support.share_runs(EXPECTED_EVENTS)     # test_scenario keeps these runs for test_direct_events
 
 
 # -- entry points (bodies: dsl/generate/suite.py) ---------------------------
@@ -359,7 +372,8 @@ def test_arch_module_is_compiled() -> None:
 
 
 @pytest.mark.parametrize("family,scenario,cpu",
-                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY))
+                         suite.scenario_cases(support, SCENARIOS, CPU_COMBINATIONS, PRUNED, PRUNE_KEY,
+                                             [*FINDINGS, *MODEL_GAPS]))
 def test_scenario(family: str, scenario: str, cpu: tuple[str, ...], record_property) -> None:
     suite.scenario_test(support, family, scenario, cpu, record_property, FINDINGS, MODEL_GAPS)
 
