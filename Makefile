@@ -21,6 +21,13 @@
 #               loudly without a tree; PTDL_REQUIRE_KERNEL=1 makes it fail).
 
 PYTHON ?= python3
+
+# Byte-code caches on, whatever the environment says (some machines export
+# PYTHONDONTWRITEBYTECODE=1): without them every ptdl process and every
+# pytest worker recompiles dsl/ and re-rewrites the asserts of ~90 test
+# modules, about 2 s per worker on a 2-core machine.  __pycache__/ is
+# ignored by git.
+export PYTHONDONTWRITEBYTECODE :=
 VENV   := .venv
 BIN    := $(VENV)/bin
 PTDL   := $(BIN)/ptdl

@@ -9,6 +9,7 @@ user fails here, naming what is missing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_DIRS = ("tests/fixtures/catalog", "tests/fixtures/broken", "tests/c/fixtures")
 
 
+@functools.cache
 def _all_archs() -> dict[str, Arch]:
-    """The shipped archdefs and every fixture that checks clean."""
+    """The shipped archdefs and every fixture that checks clean (loaded on
+    first use, not at collection: every xdist worker collects this file)."""
     p = load(ROOT)
     assert p.ok
     archs = dict(p.archs)
@@ -40,9 +43,6 @@ def _all_archs() -> dict[str, Arch]:
     return archs
 
 
-ARCHS = _all_archs()
-
-
 def _exprs(body: tuple[Stmt, ...]) -> Iterator[Expr]:
     for s in walk_stmts(body):
         if isinstance(s, When):
@@ -52,7 +52,7 @@ def _exprs(body: tuple[Stmt, ...]) -> Iterator[Expr]:
 def _used() -> dict[str, set[str]]:
     used: dict[str, set[str]] = {k: set() for k in ("effect", "predicate", "role", "kind",
                                                     "advance")}
-    for a in ARCHS.values():
+    for a in _all_archs().values():
         used["role"].update(f.role for f in a.fields if f.role)
         used["role"].update(d.name for d in a.derived if d.name in catalog.ROLES)
         used["kind"].update(f"dcache.{k.name}" for _, k in a.dcache.options)
@@ -73,7 +73,9 @@ def _used() -> dict[str, set[str]]:
     return used
 
 
-USED = _used()
+@functools.cache
+def _uses() -> dict[str, set[str]]:
+    return _used()
 
 
 @pytest.mark.parametrize("name", list(catalog.EFFECTS))
@@ -89,7 +91,7 @@ def test_effect_complete(name: str) -> None:
     for lang, path in catalog.MACRO_FILES["effect"].items():
         macro = e.py_macro if lang == "py" else e.c_macro
         assert macros(path).has(macro), f"effect {name}: no macro '{macro}' in {path}"
-    assert name in USED["effect"], f"effect {name}: no archdef or fixture uses it"
+    assert name in _uses()["effect"], f"effect {name}: no archdef or fixture uses it"
 
 
 @pytest.mark.parametrize("key", list(catalog.PREDICATES))
@@ -100,7 +102,7 @@ def test_predicate_complete(key: str) -> None:
     assert macros(catalog.MACRO_FILES["predicate"]["py"]).has(p.py_macro), key
     assert macros(catalog.MACRO_FILES["predicate"]["c"]).has(p.c_macro), key
     assert p.expect in expect.PREDICATES, f"predicate {key}: expect.py does not interpret it"
-    assert key in USED["predicate"], f"predicate {key}: no archdef or fixture uses it"
+    assert key in _uses()["predicate"], f"predicate {key}: no archdef or fixture uses it"
 
 
 @pytest.mark.parametrize("name", list(catalog.ROLES))
@@ -109,7 +111,7 @@ def test_role_complete(name: str) -> None:
     assert r.doc.strip()
     assert macros(catalog.MACRO_FILES["role"]["py"]).has(r.py_macro)
     assert macros(catalog.MACRO_FILES["role"]["c"]).has(r.c_macro)
-    assert name in USED["role"], f"role {name}: no archdef or fixture has a field with it"
+    assert name in _uses()["role"], f"role {name}: no archdef or fixture has a field with it"
 
 
 @pytest.mark.parametrize("kind", [f"{k.group}.{k.name}" for k in catalog.KIND_ENTRIES])
@@ -118,7 +120,7 @@ def test_kind_complete(kind: str) -> None:
     k = next(x for x in catalog.KIND_ENTRIES if x.group == group and x.name == name)
     assert k.doc.strip()
     assert macros(catalog.MACRO_FILES["kind"]["py"]).has(k.py_macro)
-    assert kind in USED["kind"], f"{group} kind {name}: no archdef or fixture uses it"
+    assert kind in _uses()["kind"], f"{group} kind {name}: no archdef or fixture uses it"
 
 
 def test_runtime_implements_every_kind() -> None:
@@ -139,7 +141,7 @@ def test_advance_complete(name: str) -> None:
     c = macros(catalog.MACRO_FILES["advance"]["c"])
     assert c.has(x.c_macro) and c.has("nth_" + x.c_macro), name
     assert name in expect.ADVANCES, f"advance {name}: expect.py does not interpret it"
-    assert name in USED["advance"], f"advance {name}: no archdef or fixture uses it"
+    assert name in _uses()["advance"], f"advance {name}: no archdef or fixture uses it"
 
 
 def test_macro_files_have_no_orphans() -> None:
@@ -177,7 +179,7 @@ def test_readme_vocabulary_is_the_catalog(name: str) -> None:
 def test_catalog_docs_reach_show() -> None:
     """`ptdl show` / describe say what an effect does with its catalog doc."""
     from dsl.describe import call_summary
-    a = ARCHS["kitchen"]
+    a = _all_archs()["kitchen"]
     text = "\n".join(line for c in a.calls for line in call_summary(a, c))
     for name in ("sync_icache", "tlb_flush_page", "clean_dcache"):
         assert catalog.EFFECTS[name].doc in text
@@ -186,7 +188,16 @@ def test_catalog_docs_reach_show() -> None:
 _ = (AnyOf, BoolOp, Compare, Each, FlagOp, Not)
 
 
-VOCAB = [n for n in ARCHS if n.startswith("vocab_")]
+# The vocabulary fixture's arch names, read from its text so that collection
+# needs no project load; test_vocab_names_are_the_loaded_ones keeps it honest.
+VOCAB_SRC = "tests/fixtures/catalog/vocabulary.arch"
+VOCAB = re.findall(r"^arch\s+(vocab_\w+)", (ROOT / VOCAB_SRC).read_text(encoding="utf-8"),
+                   re.MULTILINE)
+
+
+def test_vocab_names_are_the_loaded_ones() -> None:
+    assert VOCAB
+    assert sorted(VOCAB) == sorted(n for n in _all_archs() if n.startswith("vocab_"))
 
 
 @pytest.mark.parametrize("name", VOCAB)
@@ -198,8 +209,8 @@ def test_vocabulary_fixture_renders_compiles_and_runs(name: str) -> None:
     import types
 
     from dsl.generate import charness, writer
-    a = ARCHS[name]
-    src = "tests/fixtures/catalog/vocabulary.arch"
+    a = _all_archs()[name]
+    src = VOCAB_SRC
     outs = {o.path: o.text for o in writer.render_arch(a, src)}
     mod = types.ModuleType(f"ptdl_vocab_{name}")
     sys.modules[mod.__name__] = mod
