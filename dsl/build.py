@@ -421,6 +421,7 @@ def _setup(spec_path: str) -> None:
     # once per run, even under --force, so no group's link ever reads an
     # object another group is rewriting (a cold build forces every group).
     rt_done: set[str] = set()
+    rt_keys: dict[str, str] = {}      # object -> the flags it was compiled (or found) with
     rt_compiles: list[str] = []       # every compile of one (the report counts them)
     opt_used: dict[str, str] = {}     # C file -> its last -O flag (the report)
     c_compiled: list[str] = []        # the groups' own C files compiled this run
@@ -494,25 +495,37 @@ def _setup(spec_path: str) -> None:
                     return
                 if extra_postargs[-1:] == [ARCH_MARK]:
                     extra_postargs = extra_postargs[:-2]    # the group's own -O
-                key = hashlib.sha256("\0".join(
+                key_text = "\0".join(
                     [mypy.version.__version__, *cc_args, *extra_postargs, *pp_opts,
-                     *cc.compiler_so]).encode()).hexdigest()
+                     *cc.compiler_so])
+                key = hashlib.sha256(key_text.encode()).hexdigest()
                 mark = obj + ".key"
                 with lock_for(obj):
                     fresh = (os.path.exists(obj) and os.path.exists(mark)
                              and Path(mark).read_text() == key
                              and os.path.getmtime(obj) >= os.path.getmtime(src))
-                    if fresh and (obj in rt_done or not self.force):
-                        return
                     if obj in rt_done:
+                        # Compiled by this run, after mypyc wrote every C
+                        # file: the same flags mean the same object, whatever
+                        # the clocks say of the two files' times.
+                        if rt_keys[obj] == key_text:
+                            return
                         # Same object, other flags, in one run: two groups
                         # would race on one file.  mypyc gives every group
                         # the same flags; refuse rather than corrupt a link.
-                        raise RuntimeError(f"ptdl build: {obj}: compiled twice with "
-                                           "different flags in one run")
+                        old_args, new_args = rt_keys[obj].split("\0"), key_text.split("\0")
+                        raise RuntimeError(
+                            f"ptdl build: {obj}: compiled twice with different flags in one "
+                            f"run: first {[a for a in old_args if a not in new_args]}, then "
+                            f"{[a for a in new_args if a not in old_args]}")
+                    if fresh and not self.force:
+                        rt_done.add(obj)
+                        rt_keys[obj] = key_text
+                        return
                     gated(orig_compile, obj, src, ext, cc_args, extra_postargs, pp_opts)
                     Path(mark).write_text(key)
                     rt_done.add(obj)
+                    rt_keys[obj] = key_text
                     rt_compiles.append(obj)
 
             def compile_all(sources: list[str], output_dir: str | None = None,

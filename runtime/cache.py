@@ -361,6 +361,18 @@ class ICache:
                 for key in sorted(s):
                     self._drop_tag(key)
 
+    def oldest(self, pfn: int) -> int:
+        """The oldest version any I-cache line of ``pfn`` holds, -1 when
+        none does (the oracle's PG_arch_1 rule asks this of every kind)."""
+        v = self.lines.get(pfn, -1)
+        s = self.pfn_tags.get(pfn) if self.tag_ver else None
+        if s is not None:
+            for key in s:
+                t = self.tag_ver[key]
+                if v < 0 or t < v:
+                    v = t
+        return v
+
     def invalidate_space(self, space: int) -> None:
         """A new address-space number: every line ``space`` fetched is
         gone (an untagged I-cache cannot tell them apart: all lines)."""
@@ -404,6 +416,16 @@ class AliasingICache(ICache):
         if v is None:
             v = folio.ram[i]          # fill from the point of unification
             self.lines[key] = v
+        return v
+
+    def oldest(self, pfn: int) -> int:
+        """The oldest version of ``pfn``'s lines at every colour, -1 if none."""
+        v = -1
+        base = pfn * COLOUR_KEY
+        for c in range(self.colours):
+            t = self.lines.get(base + c, -1)
+            if t >= 0 and (v < 0 or t < v):
+                v = t
         return v
 
     def invalidate(self, pfn: int) -> None:

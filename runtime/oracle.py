@@ -187,8 +187,10 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
                     if dc.version(pfn, a) < kv:
                         stale_d = a
                         break
-            iv = k.icache.lines.get(pfn)
-            stale_i = iv is not None and iv < kv
+            # every I-cache line of the page: at every colour on an
+            # aliasing I-cache, every address space's on an asn_tagged one
+            iv = k.icache.oldest(pfn)
+            stale_i = 0 <= iv < kv
             lost = f.latest[i] == kv and f.ram[i] != kv
             if kdirty or lost or stale_d >= 0 or stale_i:
                 out.append(Violation(PG_ARCH_1_STATE, k.arch.name, "pfn=" + hx(pfn),
@@ -198,7 +200,7 @@ def check_pg_arch_1_state(k: Kernel) -> list[Violation]:
                                      "icache=%s"
                                      % (f.ram[i], f.latest[i], int(kdirty),
                                         "none" if stale_d < 0 else str(stale_d),
-                                        "none" if iv is None else str(iv)),
+                                        "none" if iv < 0 else str(iv)),
                                      pfn=pfn))
     return out
 
