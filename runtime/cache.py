@@ -35,6 +35,8 @@ here.  Semantics follow Documentation/core-api/cachetlb.rst (v6.6):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from runtime.primitives import (
     ALIASING_DCACHE_KINDS, DCACHE_KINDS, DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
     DCACHE_VIVT, ICACHE_ASN_TAGGED, ICACHE_COHERENT, ICACHE_KINDS, ICACHE_VIPT_ALIASING,
@@ -122,10 +124,6 @@ class DCache:
         if aid is None:
             return -1
         return (pfn << AID_BITS) | aid
-
-    def _alias_of_key(self, key: int) -> int:
-        aid = key & AID_MASK
-        return self.alias_list[aid] if self.vivt else aid
 
     # -- accesses and maintenance (what Kernel and the primitives call) -----
 
@@ -274,29 +272,19 @@ class DCache:
         vers = self.vers
         return [a for a in range(self.nalias) if (base | a) in vers]
 
+    def _pairs(self, keys: Iterable[int]) -> list[tuple[int, int]]:
+        """Line keys as (pfn, alias), ascending."""
+        if not self.vivt:
+            return [(key >> AID_BITS, key & AID_MASK) for key in sorted(keys)]
+        return sorted([(key >> AID_BITS, self.alias_list[key & AID_MASK]) for key in keys])
+
     def lines(self) -> list[tuple[int, int]]:
         """Every line as (pfn, alias), ascending."""
-        if not self.vivt:
-            return [(key >> AID_BITS, key & AID_MASK) for key in sorted(self.vers)]
-        return sorted([(key >> AID_BITS, self.alias_list[key & AID_MASK]) for key in self.vers])
+        return self._pairs(self.vers)
 
     def dirty_lines(self) -> list[tuple[int, int]]:
         """Every dirty line as (pfn, alias), ascending."""
-        if not self.vivt:
-            return [(key >> AID_BITS, key & AID_MASK) for key in sorted(self.dirty_keys)]
-        return sorted([(key >> AID_BITS, self.alias_list[key & AID_MASK])
-                       for key in self.dirty_keys])
-
-    @property
-    def ver(self) -> dict[tuple[int, int], int]:
-        """(pfn, alias) -> version of every line: a snapshot (tests and old
-        readers; the model itself uses ``lines`` / ``version``)."""
-        return {(key >> AID_BITS, self._alias_of_key(key)): v for key, v in self.vers.items()}
-
-    @property
-    def dirty(self) -> set[tuple[int, int]]:
-        """(pfn, alias) of every dirty line: a snapshot."""
-        return {(key >> AID_BITS, self._alias_of_key(key)) for key in self.dirty_keys}
+        return self._pairs(self.dirty_keys)
 
 
 class ICache:
@@ -382,11 +370,6 @@ class ICache:
         else:
             self.lines.clear()
 
-    @property
-    def tagged(self) -> dict[tuple[int, int], tuple[int, int]]:
-        """(space, vpage) -> (pfn, version) of every asn_tagged line: a snapshot."""
-        return {(key >> VPAGE_BITS, key & VPAGE_MASK): (self.tag_pfn[key], v)
-                for key, v in self.tag_ver.items()}
 
 
 class AliasingICache(ICache):

@@ -26,11 +26,11 @@ def _user_dirty_under_flag(k: Kernel) -> list[int]:
     line written by a user store at an alias other than nothing the kernel
     wrote (read from the cache state)."""
     out = []
-    for pfn, alias in sorted(k.dcache.dirty):
+    for pfn, alias in k.dcache.dirty_lines():
         f = k.mem.folio_of(pfn)
         if f is None or not f.page_arch1[0]:
             continue
-        if k.dcache.ver[(pfn, alias)] == f.latest[pfn - f.pfn] and \
+        if k.dcache.version(pfn, alias) == f.latest[pfn - f.pfn] and \
                 k.mem.user_stores.get(pfn) == f.latest[pfn - f.pfn]:
             out.append(pfn)
     return out
@@ -53,7 +53,7 @@ def test_nios2_user_colour_lines_under_a_set_flag_are_allowed() -> None:
     # the state the old "no dirty line anywhere" rule refused: user-colour
     # lines of flagged folios hold the user's stores, not yet in memory
     assert dirty, "the scenario must leave user stores dirty under a set flag"
-    assert any(alias != k.kernel_alias(pfn) for pfn, alias in k.dcache.dirty if pfn in dirty)
+    assert any(alias != k.kernel_alias(pfn) for pfn, alias in k.dcache.dirty_lines() if pfn in dirty)
     assert any(k.mem.folio_of(p).ram[0] != k.mem.folio_of(p).latest[0] for p in dirty)  # type: ignore[union-attr]
     assert check_pg_arch_1_state(k) == []
 

@@ -48,10 +48,10 @@ def test_dcache_flush_all_writes_back_user_lines_and_keeps_the_icache() -> None:
     base = 0x10000000 + (1 << k.page_shift)            # another colour than the kernel's
     k.mmap(mm, base, 1 << k.page_shift, VM_READ | VM_WRITE | VM_SHARED, f, 0)
     k.user_write(mm, base)
-    assert k.dcache.dirty, "the user store sits in a dirty user-alias line"
+    assert k.dcache.dirty_lines(), "the user store sits in a dirty user-alias line"
     icache_before = dict(k.icache.lines)
     k.trace.lines.clear()
     k.dcache_flush_all()
     assert k.trace.lines == ["dcache_flush_all"]
-    assert not k.dcache.dirty and not k.dcache.ver
+    assert not k.dcache.dirty_lines() and not k.dcache.lines()
     assert dict(k.icache.lines) == icache_before
