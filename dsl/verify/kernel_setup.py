@@ -107,7 +107,12 @@ def _installed(pkg: str) -> bool:
         return False
     r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg],
                        capture_output=True, text=True)
-    return r.returncode == 0 and r.stdout.strip().endswith("installed")
+    # ${Status} is "want ok state": only the state "installed" counts; a
+    # package dpkg knows but has not installed reads "unknown ok
+    # not-installed" (or "deinstall ok config-files"), which ends with
+    # "installed" too
+    words = r.stdout.split()
+    return r.returncode == 0 and len(words) == 3 and words[2] == "installed"
 
 
 def _say(msg: str) -> None:

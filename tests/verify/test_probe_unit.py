@@ -189,6 +189,32 @@ def test_setup_without_root_or_apt_is_exit_2(monkeypatch: pytest.MonkeyPatch,
     assert list(tmp_path.iterdir()) == []      # nothing half-made
 
 
+@pytest.mark.parametrize("status,installed", [
+    ("install ok installed", True),
+    ("hold ok installed", True),
+    # dpkg knows these packages but they are not on the machine: a fresh
+    # Debian image reports flex and bison so (seen 2026-12-01; make kernel
+    # then skipped them and the kernel's defconfig step failed on flex)
+    ("unknown ok not-installed", False),
+    ("deinstall ok config-files", False),
+    ("install ok half-installed", False),
+    ("install ok unpacked", False),
+    ("", False),
+])
+def test_installed_reads_the_dpkg_state_word(monkeypatch: pytest.MonkeyPatch,
+                                             status: str, installed: bool) -> None:
+    import subprocess
+    from dsl.verify import kernel_setup
+
+    def fake_run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        assert cmd[:2] == ["dpkg-query", "-W"]
+        return subprocess.CompletedProcess(cmd, 0 if status else 1, status, "")
+
+    monkeypatch.setattr(kernel_setup.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(kernel_setup.subprocess, "run", fake_run)
+    assert kernel_setup._installed("flex") is installed
+
+
 def test_unpack_is_atomic(tmp_path: Path) -> None:
     import tarfile
     from dsl.verify import kernel_setup
