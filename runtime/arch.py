@@ -14,15 +14,21 @@ Defaults here are the asm-generic behaviour of Linux 6.6:
   no-ops (include/asm-generic/cacheflush.h, include/linux/pgtable.h);
 * the PTE helpers: computed from ``fields`` with ``runtime.layout``; a role
   the layout lacks answers False and its mutators return the value as is.
+
+PTE values (``pte``, ``prot``, the results of the mutators, ``pfn_pte``,
+``pte_pgprot``, ``vm_get_page_prot``, ``empty_pte``) are ``i64`` bit
+patterns (runtime/pteval.py); ``runtime.layout`` works on unsigned values,
+so the defaults here convert its results with ``s64``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mypy_extensions import mypyc_attr
+from mypy_extensions import i64, mypyc_attr
 
 from runtime.layout import Layout
+from runtime.pteval import s64
 from runtime.primitives import (
     DCACHE_PIPT, GRANULARITY_NONE, ICACHE_COHERENT, LAZY_STRICT, PG_ARCH_1_NONE, TLB_HARDWARE,
 )
@@ -89,9 +95,9 @@ class Arch:
     # leaves page_table_check off for them by default.
     supports_page_table_check: bool
     # the value of an empty entry (pte_none): 0, or e.g. s390's _PAGE_INVALID
-    empty_pte: int
+    empty_pte: i64
     # fields pte_none() ignores (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
-    none_ignore: int
+    none_ignore: i64
     # the lazy MMU mode's rules (runtime.lazy: strict | defer | batch | none)
     lazy_mmu_kind: str
     # derived
@@ -101,7 +107,7 @@ class Arch:
     word_mask: int
     # bits pte_none() disregards (the global bit where TLB pair halves
     # share it: runtime.tlb.pte_none_ignores_global)
-    none_ignore_mask: int
+    none_ignore_mask: i64
     # CONFIG_HIGHMEM: user folios may sit in highmem (no permanent kernel
     # address); kmap_colour: kmap_local addresses take the page's colour
     # (xtensa) rather than the fixmap slot's
@@ -123,7 +129,7 @@ class Arch:
                  pg_arch_1_granularity: str = GRANULARITY_NONE,
                  tlb_kind: str = TLB_HARDWARE,
                  supports_page_table_check: bool = True,
-                 empty_pte: int = 0, none_ignore: int = 0,
+                 empty_pte: i64 = 0, none_ignore: i64 = 0,
                  lazy_mmu_kind: str = LAZY_STRICT) -> None:
         self.name = name
         self.word_bits = word_bits
@@ -147,8 +153,8 @@ class Arch:
         self.word_mask = (1 << word_bits) - 1
         # MIPS pairs: pte_none ignores _PAGE_GLOBAL; plus the archdef's
         # none_ignores fields (x86: _PAGE_KNL_ERRATUM_MASK = Accessed|Dirty)
-        self.none_ignore_mask = (self.layout.role_mask.get("global", 0)
-                                 if pte_none_ignores_global(tlb_kind) else 0) | none_ignore
+        self.none_ignore_mask = s64(self.layout.role_mask.get("global", 0)
+                                    if pte_none_ignores_global(tlb_kind) else 0) | none_ignore
         self.highmem = False
         self.kmap_colour = False
         self.has_user_role = self.layout.has_role("user")
@@ -171,39 +177,39 @@ class Arch:
         return False
 
     # --- PTE predicates -------------------------------------------------
-    def pte_none(self, pte: int) -> bool:
+    def pte_none(self, pte: i64) -> bool:
         # MIPS ignores _PAGE_GLOBAL (arch/mips/include/asm/pgtable.h); an
         # archdef's none_ignores adds its fields (see __init__)
         return (pte & ~self.none_ignore_mask) == self.empty_pte
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return self.layout.test(pte, "present")
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return self.layout.test(pte, "write")
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return self.layout.test(pte, "dirty")
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return self.layout.test(pte, "young")
 
-    def pte_exec(self, pte: int) -> bool:
+    def pte_exec(self, pte: i64) -> bool:
         return self.layout.test(pte, "exec")
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return self.layout.test(pte, "user")
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return self.layout.test(pte, "special")
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return self.layout.test(pte, "global")
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return self.layout.test(pte, "protnone")
 
-    def pte_user_accessible_page(self, pte: int) -> bool:
+    def pte_user_accessible_page(self, pte: i64) -> bool:
         """page_table_check's filter (x86/arm64 pgtable.h, v6.6): present
         and user-accessible; an arch without a user bit maps user pages by
         address space, so present suffices."""
@@ -214,46 +220,46 @@ class Arch:
         return True
 
     # --- PTE mutators -----------------------------------------------------
-    def pte_mkyoung(self, pte: int) -> int:
-        return self.layout.with_role(pte, "young", True)
+    def pte_mkyoung(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "young", True))
 
-    def pte_mkold(self, pte: int) -> int:
-        return self.layout.with_role(pte, "young", False)
+    def pte_mkold(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "young", False))
 
-    def pte_mkdirty(self, pte: int) -> int:
-        return self.layout.with_role(pte, "dirty", True)
+    def pte_mkdirty(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "dirty", True))
 
-    def pte_mkclean(self, pte: int) -> int:
-        return self.layout.with_role(pte, "dirty", False)
+    def pte_mkclean(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "dirty", False))
 
-    def pte_mkwrite(self, pte: int) -> int:
-        return self.layout.with_role(pte, "write", True)
+    def pte_mkwrite(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "write", True))
 
-    def pte_wrprotect(self, pte: int) -> int:
-        return self.layout.with_role(pte, "write", False)
+    def pte_wrprotect(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "write", False))
 
-    def pte_mkspecial(self, pte: int) -> int:
-        return self.layout.with_role(pte, "special", True)
+    def pte_mkspecial(self, pte: i64) -> i64:
+        return s64(self.layout.with_role(pte, "special", True))
 
-    def pte_sw_mkyoung(self, pte: int) -> int:
+    def pte_sw_mkyoung(self, pte: i64) -> i64:
         """include/linux/pgtable.h: identity unless the arch (MIPS) sets it."""
         return pte
 
     # --- PFN / prot ---------------------------------------------------------
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         return self.layout.pfn_of(pte)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        return self.layout.pfn_pte(pfn, prot)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        return s64(self.layout.pfn_pte(pfn, prot))
 
-    def pte_pgprot(self, pte: int) -> int:
-        return self.layout.prot_of(pte)
+    def pte_pgprot(self, pte: i64) -> i64:
+        return s64(self.layout.prot_of(pte))
 
-    def pte_advance(self, pte: int, pages: int) -> int:
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
         """pte_next_pfn applied ``pages`` times: + pages << PFN_PTE_SHIFT."""
-        return (pte + (pages << self.pfn_pte_shift)) & self.word_mask
+        return s64((int(pte) + (pages << self.pfn_pte_shift)) & self.word_mask)
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         """mm/mmap.c vm_get_page_prot via protection_map: present, user,
         accessed, not global; writable only for shared writable mappings (private ones
         are copy-on-write); exec iff VM_EXEC."""
@@ -265,9 +271,9 @@ class Arch:
         prot = lay.with_role(prot, "write",
                              bool(vm_flags & VM_WRITE) and bool(vm_flags & VM_SHARED))
         prot = lay.with_role(prot, "exec", bool(vm_flags & VM_EXEC))
-        return prot
+        return s64(prot)
 
-    def vm_get_page_prot_cpu(self, vm_flags: int, cpu: frozenset[str]) -> int:
+    def vm_get_page_prot_cpu(self, vm_flags: int, cpu: frozenset[str]) -> i64:
         """vm_get_page_prot() on a CPU with these features: protection_map
         after the arch's boot code rewrote it (m68k paging_init ORs the
         040/060 cache mode into every entry); an archdef's prot `when`
@@ -275,7 +281,7 @@ class Arch:
         return self.vm_get_page_prot(vm_flags)
 
     # --- The four range-API calls (asm-generic defaults) --------------------
-    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int,
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64,
                  nr: int) -> None:
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         k.lazy_mmu_enter()
@@ -301,7 +307,7 @@ class Arch:
 
     # --- The PMD hook pair (do_set_pmd; generic: store / nothing) ------------
     def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef,
-                   pte: int) -> None:
+                   pte: i64) -> None:
         """``ptep`` is the pmd pointer, ``pte`` the leaf as pmd_pte(pmd)."""
         k.set_pmd(mm, addr, ptep, pte)
 

@@ -11,6 +11,8 @@ the C replay, call the arch, then check what it wrote (``pte_value``,
 
 from __future__ import annotations
 
+from librt.vecs import append, vec
+from mypy_extensions import i64
 
 from runtime.effects import Effects
 from runtime.memory import Folio, Mapping, Page
@@ -57,7 +59,7 @@ class ArchCalls(Effects):
     def _vma_of(self, mm: Mm, addr: int) -> Vma | None:
         return mm.find_vma(addr)
 
-    def set_ptes(self, mm: Mm, addr: int, ptep: PteRef, pte: int,
+    def set_ptes(self, mm: Mm, addr: int, ptep: PteRef, pte: i64,
                  nr: int) -> None:
         """Call the arch's set_ptes after checking the range preconditions
         (include/linux/pgtable.h: one folio, one PMD; and one VMA), then
@@ -125,7 +127,7 @@ class ArchCalls(Effects):
                                  hx(exp), hx(got), addr + i * ps, pfn + i)
         self._end(mark)
 
-    def _generic_set_ptes(self, mm: Mm, ptep: PteRef, pte: int, nr: int) -> None:
+    def _generic_set_ptes(self, mm: Mm, ptep: PteRef, pte: i64, nr: int) -> None:
         """``Arch.set_ptes`` (asm-generic: page_table_check, lazy MMU
         enter, one set_pte per entry advancing by pte_advance, leave) for an
         arch that does not override it, run on table indices instead of
@@ -151,16 +153,19 @@ class ArchCalls(Effects):
             # the same stores as _store_pte one by one: every index is in
             # the call's write window (set_ptes' range), so none is
             # recorded in ``touched``; one trace line each, in order
-            vals = [pte]
+            vals = vec[i64](capacity=nr)
+            vals = append(vals, pte)
             for _ in range(1, nr):
                 pte = arch.pte_advance(pte, 1)
-                vals.append(pte)
+                vals = append(vals, pte)
             self.trace.set_pte_run(t.pt, idx, vals)
             lazy = self.lazy
             if lazy.active and lazy.defers_stores():
                 lazy.defer_run(t, idx, vals)
             else:
-                t.entries[idx:idx + nr] = vals
+                ents = t.entries
+                for i in range(nr):
+                    ents[idx + i] = vals[i]
         self.lazy_mmu_leave()
 
     def _window(self, t: PteTable, idx: int, nr: int) -> None:
@@ -178,7 +183,7 @@ class ArchCalls(Effects):
                              "pt=%d idx=%d..%d" % (t.pt, idx, idx + nr - 1),
                              "write to pt=%d idx=%d" % (tt.pt, j))
 
-    def set_pte_at(self, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+    def set_pte_at(self, mm: Mm, addr: int, ptep: PteRef, pte: i64) -> None:
         """include/linux/pgtable.h: set_pte_at is set_ptes(..., 1)."""
         self.set_ptes(mm, addr, ptep, pte, 1)
 
@@ -221,7 +226,7 @@ class ArchCalls(Effects):
             self._check_touched(t, j, 0)
         self._end(mark)
 
-    def set_pmd_at(self, mm: Mm, addr: int, pmdp: PteRef, pmd: int) -> None:
+    def set_pmd_at(self, mm: Mm, addr: int, pmdp: PteRef, pmd: i64) -> None:
         """The arch's set_pmd_at (do_set_pmd): it must store the leaf
         (pte_value on the PMD entry) and touch no PTE (pte_outside_range)."""
         if self.script is not None:

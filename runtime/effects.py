@@ -11,6 +11,9 @@ TLB-kind specifics (MIPS pair buddies, pair preloads) are the TLB model's
 
 from __future__ import annotations
 
+from librt.vecs import vec
+from mypy_extensions import i64
+
 from runtime.cache import AliasingICache
 from runtime.machine import Machine
 from runtime.memory import Folio, Page
@@ -26,10 +29,10 @@ from runtime.violation import LAZY_MMU, LAZY_MMU_NESTING, PG_ARCH_1_GRANULARITY,
 class Effects(Machine):
     """The primitives (one trace line each)."""
 
-    def set_pte(self, ptep: PteRef, val: int) -> None:
+    def set_pte(self, ptep: PteRef, val: i64) -> None:
         self._store_pte(ptep.table, ptep.idx, val)
 
-    def _store_pte(self, t: PteTable, idx: int, val: int) -> None:
+    def _store_pte(self, t: PteTable, idx: int, val: i64) -> None:
         """set_pte on entry ``idx`` of ``t`` (no pointer object: the
         generic set_ptes loop of runtime/archcalls.py stores by index)."""
         self.trace.set_pte(t.pt, idx, val)
@@ -53,7 +56,7 @@ class Effects(Machine):
             self.buddies.append((t, bidx))
             t.entries[bidx] = gval
 
-    def pgste_set_pte(self, mm: Mm, addr: int, ptep: PteRef, val: int) -> None:
+    def pgste_set_pte(self, mm: Mm, addr: int, ptep: PteRef, val: i64) -> None:
         t = ptep.table
         self.trace.pgste_set_pte(t.pt, ptep.idx, val)
         if not mm.has_pgste:
@@ -67,14 +70,14 @@ class Effects(Machine):
         else:
             t.entries[ptep.idx] = val
 
-    def read_pte(self, ptep: PteRef) -> int:
+    def read_pte(self, ptep: PteRef) -> i64:
         if self.lazy.active and self.lazy.is_pending(ptep):
             self.violate(LAZY_MMU, "pt=%d idx=%d" % (ptep.table.pt, ptep.idx),
                          "no raw read of an entry deferred in lazy MMU mode",
                          "read of a deferred entry")
         return ptep.table.entries[ptep.idx]
 
-    def page_table_check_ptes_set(self, mm: Mm, ptep: PteRef, pte: int,
+    def page_table_check_ptes_set(self, mm: Mm, ptep: PteRef, pte: i64,
                                   nr: int) -> None:
         self.trace.ptc_set(ptep.table.pt, ptep.idx, pte, nr)
         if not self.ptc.enabled or mm.is_init:
@@ -286,13 +289,13 @@ class Effects(Machine):
             prot = arch.pte_pgprot(leaf)
             first = (ptep.table.addr_of(ptep.idx)) >> self.page_shift
             for j in range(0, arch.ptrs_per_pte, 2):
-                sub = [arch.pfn_pte(head + j, prot), arch.pfn_pte(head + j + 1, prot)]
+                sub = vec[i64]([arch.pfn_pte(head + j, prot), arch.pfn_pte(head + j + 1, prot)])
                 self.tlb.preload(mm.id, first + j, sub, 0)
                 self.tlb.preload(mm.id, first + j + 1, sub, 1)
             return
         self.tlb.preload(mm.id, vpage, t.entries, ptep.idx)
 
-    def set_pmd(self, mm: Mm, addr: int, pmdp: PteRef, val: int) -> None:
+    def set_pmd(self, mm: Mm, addr: int, pmdp: PteRef, val: i64) -> None:
         """set_pmd(pmdp, pmd): store the PMD leaf (one trace line)."""
         arch = self.arch
         pfn = arch.pte_pfn(val)

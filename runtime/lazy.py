@@ -38,8 +38,9 @@ per region that ended, how many stores were deferred and how many TLB
 flushes were batched and done at its end (the work counts of a family).
 Every operation is O(1) but leave (O(deferred + batched)).  Deferred
 stores are kept as runs in store order (a table, a first index and the
-list of values stored from there: a set_ptes range is one run, no key,
-tuple, dict entry or pointer object per PTE); leave applies them in order
+``vec[i64]`` of values stored from there: a set_ptes range is one run, no
+key, tuple, dict entry, pointer object or boxed value per PTE); leave
+applies them in order
 (the last store to an entry wins, as it would in a dict).
 ``pending`` (key -> value) and the lookups of ``value_at`` / ``is_pending``
 use an index built from the lists when first asked for.
@@ -48,6 +49,9 @@ use an index built from the lists when first asked for.
 from __future__ import annotations
 
 from typing import Final
+
+from librt.vecs import append, vec
+from mypy_extensions import i64
 
 from runtime.pagetable import PteRef, PteTable
 from runtime.primitives import (
@@ -88,8 +92,8 @@ class LazyMmu:
     # run_vals[r][i] at entry run_idx[r] + i of run_tables[r]
     run_tables: list[PteTable]
     run_idx: list[int]
-    run_vals: list[list[int]]
-    _index: dict[int, int] | None        # key -> value, built on demand
+    run_vals: list[vec[i64]]
+    _index: dict[int, i64] | None        # key -> value, built on demand
     _ir: int                             # runs (and stores of the last) _index holds
     _il: int
     batch: list[tuple[int, int]]
@@ -134,23 +138,23 @@ class LazyMmu:
             return self.nests()
         return True
 
-    def defer(self, ptep: PteRef, val: int) -> None:
+    def defer(self, ptep: PteRef, val: i64) -> None:
         self.defer_at(ptep.table, ptep.idx, val)
 
-    def defer_at(self, t: PteTable, idx: int, val: int) -> None:
+    def defer_at(self, t: PteTable, idx: int, val: i64) -> None:
         self.region.stores += 1
         n = len(self.run_vals)
         if n > 0 and self.run_tables[n - 1] is t:
             last = self.run_vals[n - 1]
             if self.run_idx[n - 1] + len(last) == idx:
-                last.append(val)
+                self.run_vals[n - 1] = append(last, val)
                 return
         self.run_tables.append(t)
         self.run_idx.append(idx)
-        self.run_vals.append([val])
+        self.run_vals.append(vec[i64]([val]))
 
-    def defer_run(self, t: PteTable, idx: int, vals: list[int]) -> None:
-        """defer_at(t, idx + i, vals[i]) for every i, in order (the list
+    def defer_run(self, t: PteTable, idx: int, vals: vec[i64]) -> None:
+        """defer_at(t, idx + i, vals[i]) for every i, in order (the vec
         becomes the lazy state's: the caller hands it over)."""
         if not vals:
             return
@@ -163,7 +167,7 @@ class LazyMmu:
         return len(self.run_vals) > 0
 
     @property
-    def pending(self) -> dict[int, int]:
+    def pending(self) -> dict[int, i64]:
         """The deferred entries: ``pt << PENDING_SHIFT | idx`` -> the value
         leave will store (the last store to it)."""
         index = self._index
@@ -194,7 +198,7 @@ class LazyMmu:
             return False
         return ((ptep.table.pt << PENDING_SHIFT) | ptep.idx) in self.pending
 
-    def value_at(self, t: PteTable, idx: int) -> int:
+    def value_at(self, t: PteTable, idx: int) -> i64:
         """The entry as it will be once deferred stores are applied."""
         if not self.run_vals:
             return t.entries[idx]
@@ -249,7 +253,9 @@ class LazyMmu:
             for r in range(len(runs)):
                 vals = runs[r]
                 lo = starts[r]
-                tables[r].entries[lo:lo + len(vals)] = vals
+                ents = tables[r].entries
+                for i in range(len(vals)):
+                    ents[lo + i] = vals[i]
             self.run_tables = []
             self.run_idx = []
             self.run_vals = []

@@ -11,6 +11,8 @@ part of a file folio, the folio pages it maps and their user address.
 
 from __future__ import annotations
 
+from mypy_extensions import i64
+
 from runtime.arch import VM_EXEC, VM_SHARED, VM_WRITE, VM_READ
 from runtime.memory import Mapping
 from runtime.pagetable import PteRef, PteTable
@@ -26,10 +28,10 @@ class Vma:
     flags: int
     mapping: Mapping | None
     pgoff: int
-    page_prot: int
+    page_prot: i64      # vm_page_prot: an i64 PTE pattern (runtime/pteval.py)
 
     def __init__(self, mm: Mm, start: int, end: int, flags: int,
-                 mapping: Mapping | None, pgoff: int, page_prot: int) -> None:
+                 mapping: Mapping | None, pgoff: int, page_prot: i64) -> None:
         self.mm = mm
         self.start = start
         self.end = end

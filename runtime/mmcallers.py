@@ -40,6 +40,7 @@ from runtime.memory import Folio, Page
 from runtime.mm import Mm, Vma, Vmf
 from runtime.pagetable import PteRef
 from runtime.primitives import ICACHE_ASN_TAGGED
+from runtime.pteval import s64
 from runtime.violation import RangeError
 
 
@@ -217,7 +218,7 @@ class MmCallers(ArchCalls):
             return False
         self.flush_icache_pages(vma, folio.page(0), folio.nr_pages)
         arch = self.arch
-        entry = arch.layout.with_role(arch.pfn_pte(folio.pfn, vma.page_prot), "huge", True)
+        entry = s64(arch.layout.with_role(arch.pfn_pte(folio.pfn, vma.page_prot), "huge", True))
         if vmf.write:
             entry = arch.pte_mkdirty(entry)
             if vma.write:

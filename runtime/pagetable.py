@@ -8,9 +8,15 @@ and stepping outside the table (one PMD's ``ptrs_per_pte`` entries) is a
 would write into a neighbouring page (include/linux/pgtable.h: "The PTEs
 are all in the same PMD").  Entries are raw integers; all stores go
 through ``Kernel.set_pte`` so lazy MMU deferral and the trace see them.
+Entries are ``vec[i64]`` (librt.vecs): native 64-bit words, the PTE's bit
+pattern (runtime/pteval.py), no object per entry and nothing for the
+garbage collector to traverse.
 """
 
 from __future__ import annotations
+
+from librt.vecs import vec
+from mypy_extensions import i64
 
 from runtime.violation import RangeError
 
@@ -22,17 +28,17 @@ class PteTable:
     mm_id: int
     base: int
     page_shift: int
-    empty: int
-    entries: list[int]
+    empty: i64
+    entries: vec[i64]
 
     def __init__(self, pt: int, mm_id: int, base: int, n: int,
-                 page_shift: int, empty: int = 0) -> None:
+                 page_shift: int, empty: i64 = 0) -> None:
         self.pt = pt
         self.mm_id = mm_id
         self.base = base
         self.page_shift = page_shift
         self.empty = empty
-        self.entries = [empty] * n
+        self.entries = vec[i64]([empty] * n)
 
     @property
     def n(self) -> int:

@@ -50,6 +50,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from librt.vecs import vec
+from mypy_extensions import i64
+
 from runtime.primitives import (
     PTE_UPDATE_FLUSH_TLB_KINDS, TLB_CACHES_INVALID, TLB_HARDWARE, TLB_KINDS, TLB_SOFTWARE,
     TLB_SOFTWARE_PAIRS,
@@ -111,18 +114,18 @@ class Tlb:
         return False
 
     # -- the kind's interface to the Kernel -------------------------------
-    def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
+    def refill(self, mm_id: int, vpage: int, entries: vec[i64] | None,
                idx: int, empty: int, pte: int, present: bool) -> None:
         """A miss on ``vpage`` whose PTE is ``pte`` (entries: its table, or
         None): what the walker / refill handler loads."""
         if present:
             self.load(mm_id, vpage, pte)
 
-    def preload(self, mm_id: int, vpage: int, entries: list[int], idx: int) -> None:
+    def preload(self, mm_id: int, vpage: int, entries: vec[i64], idx: int) -> None:
         """tlb_preload: load the entry of ``vpage`` from its table."""
         self.load(mm_id, vpage, entries[idx])
 
-    def buddy(self, arch: Arch, entries: list[int], idx: int, val: int) -> int:
+    def buddy(self, arch: Arch, entries: vec[i64], idx: int, val: int) -> int:
         """After ``set_pte(idx, val)``: the index of an entry the store
         also changes (to ``buddy_value``), or -1."""
         return -1
@@ -137,7 +140,7 @@ class CachesInvalidTlb(Tlb):
     def caches_invalid(self) -> bool:
         return True
 
-    def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
+    def refill(self, mm_id: int, vpage: int, entries: vec[i64] | None,
                idx: int, empty: int, pte: int, present: bool) -> None:
         self.load(mm_id, vpage, pte)
 
@@ -168,18 +171,18 @@ class PairsTlb(SoftwareTlb):
         self.entries.pop((mm_id, base), None)
         self.entries.pop((mm_id, base | 1), None)
 
-    def refill(self, mm_id: int, vpage: int, entries: list[int] | None,
+    def refill(self, mm_id: int, vpage: int, entries: vec[i64] | None,
                idx: int, empty: int, pte: int, present: bool) -> None:
         # the refill handler loads both halves, valid or not
         self.load(mm_id, vpage & ~1, empty if entries is None else entries[idx & ~1])
         self.load(mm_id, vpage | 1, empty if entries is None else entries[idx | 1])
 
-    def preload(self, mm_id: int, vpage: int, entries: list[int], idx: int) -> None:
+    def preload(self, mm_id: int, vpage: int, entries: vec[i64], idx: int) -> None:
         even = idx & ~1
         self.load(mm_id, vpage & ~1, entries[even])
         self.load(mm_id, vpage | 1, entries[even | 1])
 
-    def buddy(self, arch: Arch, entries: list[int], idx: int, val: int) -> int:
+    def buddy(self, arch: Arch, entries: vec[i64], idx: int, val: int) -> int:
         if arch.layout.has_role("global") and arch.pte_global(val):
             bidx = idx ^ 1
             if arch.pte_none(entries[bidx]):

@@ -4,17 +4,23 @@ Place in the flow: the lowest layer; ``Kernel`` primitives call the
 emitters below (one per event kind of ``runtime.primitives.TRACE_FORMATS``,
 whose %-formats they use); tests and the C-vs-Python differential compare
 the lines.  Numbers: lower-case hex with ``0x`` for values/addresses/pfns
-(``hx``), decimal for ids, indices and counts.
+(``hx``), decimal for ids, indices and counts.  A PTE value arrives as
+its i64 bit pattern (runtime/pteval.py) and is printed unsigned.
 """
 
 from __future__ import annotations
 
+from librt.vecs import vec
+from mypy_extensions import i64
+
 from runtime.primitives import TRACE_FORMATS, py_format
+from runtime.pteval import u64
 
 
 def hx(v: int) -> str:
-    """Render a value, address or pfn the way every trace line does."""
-    return hex(v)
+    """Render a value, address or pfn the way every trace line does (a
+    PTE value's negative i64 pattern as the unsigned word)."""
+    return hex(u64(v))
 
 
 _SET_PTE = py_format(TRACE_FORMATS["set_pte"])
@@ -84,28 +90,28 @@ class Trace:
         self.lines = []
 
     # -- one emitter per event kind (runtime.primitives.TRACE_FORMATS) ----
-    def set_pte(self, pt: int, idx: int, val: int) -> None:
+    def set_pte(self, pt: int, idx: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_SET_PTE % (pt, idx, val))
+            self.lines.append(_SET_PTE % (pt, idx, u64(val)))
 
-    def set_pte_run(self, pt: int, idx: int, vals: list[int]) -> None:
+    def set_pte_run(self, pt: int, idx: int, vals: vec[i64]) -> None:
         """set_pte(pt, idx + i, vals[i]) for every i, in order."""
         if self.enabled:
             lines = self.lines
             for i in range(len(vals)):
-                lines.append(_SET_PTE % (pt, idx + i, vals[i]))
+                lines.append(_SET_PTE % (pt, idx + i, u64(vals[i])))
 
-    def set_pte_buddy(self, pt: int, idx: int, val: int) -> None:
+    def set_pte_buddy(self, pt: int, idx: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_SET_PTE_BUDDY % (pt, idx, val))
+            self.lines.append(_SET_PTE_BUDDY % (pt, idx, u64(val)))
 
-    def pgste_set_pte(self, pt: int, idx: int, val: int) -> None:
+    def pgste_set_pte(self, pt: int, idx: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_PGSTE_SET_PTE % (pt, idx, val))
+            self.lines.append(_PGSTE_SET_PTE % (pt, idx, u64(val)))
 
-    def ptc_set(self, pt: int, idx: int, val: int, nr: int) -> None:
+    def ptc_set(self, pt: int, idx: int, val: i64, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_PTC_SET % (pt, idx, val, nr))
+            self.lines.append(_PTC_SET % (pt, idx, u64(val), nr))
 
     def lazy_mmu_enter(self) -> None:
         if self.enabled:
@@ -175,21 +181,21 @@ class Trace:
         if self.enabled:
             self.lines.append(_PAGE_CLEAR % pfn)
 
-    def tlb_preload(self, mm: int, addr: int, val: int) -> None:
+    def tlb_preload(self, mm: int, addr: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_TLB_PRELOAD % (mm, addr, val))
+            self.lines.append(_TLB_PRELOAD % (mm, addr, u64(val)))
 
     def tlb_flush_page(self, mm: int, addr: int) -> None:
         if self.enabled:
             self.lines.append(_TLB_FLUSH_PAGE % (mm, addr))
 
-    def hpte_insert(self, mm: int, addr: int, val: int) -> None:
+    def hpte_insert(self, mm: int, addr: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_HPTE_INSERT % (mm, addr, val))
+            self.lines.append(_HPTE_INSERT % (mm, addr, u64(val)))
 
-    def tsb_insert(self, mm: int, addr: int, val: int) -> None:
+    def tsb_insert(self, mm: int, addr: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_TSB_INSERT % (mm, addr, val))
+            self.lines.append(_TSB_INSERT % (mm, addr, u64(val)))
 
     def tlb_batch_add(self, mm: int, addr: int) -> None:
         if self.enabled:

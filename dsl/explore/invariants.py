@@ -27,6 +27,7 @@ PG_arch_1 (dcache_clean / icache_clean) over user-stored data
 from __future__ import annotations
 
 from runtime.oracle import check_all
+from runtime.pteval import u64
 from runtime.violation import PG_ARCH_1_STATE, STALE_INSN, Violation
 from runtime.trace import hx
 
@@ -62,7 +63,7 @@ def _live_pte_props(w: World) -> list[Violation]:
             fresh.update(mm.tables[base].entries)
     fresh -= w.checked_ptes
     w.checked_ptes |= fresh
-    for val in sorted(fresh):
+    for val in sorted(fresh, key=u64):      # unsigned order (i64 patterns)
         if not a.pte_present(val):
             continue
         pfn = a.pte_pfn(val)

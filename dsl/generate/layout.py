@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .. import catalog
 from ..model import Arch, BoolOp, Expr, Not, ProtEntry, Ref
+from .pteword import pte_literal
 
 VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 1, 2, 4, 8
 
@@ -159,11 +160,13 @@ def empty_pte(a: Arch) -> int:
 def pfn_pte_steps(a: Arch, obj: str, var: str) -> tuple[str, ...]:
     """Python expressions, one per name of `pfn_pte { ... }`, each the new
     value of `var`: a mutator is `obj.pte_<name>(var)`, a one-bit field
-    (powerpc book3s64 _PAGE_PTE) is `var | <mask>`."""
+    (powerpc book3s64 _PAGE_PTE) is `var | <mask>` (the i64 pattern's
+    literal: dsl/generate/pteword.py)."""
     if a.pfn_pte_applies is None:
         return ()
     out: list[str] = []
     for name in a.pfn_pte_applies.names:
         f = a.field(name) if name not in catalog.MUTATORS else None
-        out.append(f"{var} | {f.mask:#x}" if f is not None else f"{obj}.pte_{name}({var})")
+        out.append(f"{var} | {pte_literal(f.mask)}" if f is not None
+                   else f"{obj}.pte_{name}({var})")
     return tuple(out)

@@ -16,6 +16,7 @@ the result is right: runtime/ does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .. import catalog
@@ -90,6 +91,7 @@ class ModuleView:
     transform_prot: str
     pfn_none: str                       # Python condition on v, '' when none
     pfn_parts: tuple[PfnPart, ...]
+    pfn_top: int                        # the highest bit a PFN field holds
     advance: str
     calls: tuple[CallView, ...]
     prot_cpu: tuple[ProtCpu, ...] = ()
@@ -121,13 +123,13 @@ def _prot_cpu(a: Arch) -> tuple[ProtCpu, ...]:
 
 
 _SIGS = {
-    "set_ptes": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int",
+    "set_ptes": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64, nr: int",
     "update_mmu_cache_range": "self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, "
                               "ptep: PteRef, nr: int",
     "flush_dcache_folio": "self, k: Primitives, folio: Folio",
     "flush_icache_pages": "self, k: Primitives, vma: Vma, page: Page, nr: int",
     # the PMD hook pair: ptep is pmdp, pte is pmd_pte(pmd)
-    "set_pmd_at": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int",
+    "set_pmd_at": "self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64",
     "update_mmu_cache_pmd": "self, k: Primitives, vma: Vma, addr: int, ptep: PteRef",
     "flush_cache_mm": "self, k: Primitives, mm: Mm",
     "flush_cache_dup_mm": "self, k: Primitives, mm: Mm",
@@ -202,7 +204,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         methods.append(Method(f"_d_{ident(d.name)}", "v", "bool",
                               (_s("return_", py.pte_expr(d.expr, "v")),)))
     for name, (role, value) in catalog.MUTATORS.items():
-        methods.append(Method(f"pte_{name}", "pte", "int", _mutator(py, a, name, role, value)))
+        methods.append(Method(f"pte_{name}", "pte", "i64", _mutator(py, a, name, role, value)))
     t = a.pfn_transform()
     calls: list[CallView] = []
     for c in a.calls:
@@ -240,6 +242,7 @@ def build_view(a: Arch, source: str) -> ModuleView:
         transform_prot=py.pte_expr(t.cond, "prot") if t is not None else "",
         pfn_none=py.pte_expr(a.pfn_none.cond, "v") if a.pfn_none is not None else "",
         pfn_parts=tuple(PfnPart(f.lo, (1 << f.width) - 1, f.pfn_offset) for f in a.pfn_fields),
+        pfn_top=max((f.lo + f.width - 1 for f in a.pfn_fields), default=0),
         advance=py.advance_expr(a.advance, "pte", "pages"),
         calls=tuple(calls),
         prot_cpu=_prot_cpu(a),
@@ -247,5 +250,20 @@ def build_view(a: Arch, source: str) -> ModuleView:
     )
 
 
+_WIDE_MARK = "#@ptdl-wide-constants@#"
+_WIDE = re.compile(r"\bW_([0-9a-f]{16})\b")
+
+
+def wide_constants(text: str) -> str:
+    """The definitions of the W_<hex> constants ``text`` names (the PTE
+    words no short int holds: dsl/generate/pteword.py pte_literal),
+    one per line in value order; ``s64`` runs at import, so mypyc keeps
+    each as a native i64 static instead of folding a boxed literal."""
+    names = sorted(set(_WIDE.findall(text)))
+    return "".join("W_%s: Final[i64] = s64(0x%s)\n" % (h, h) for h in names)
+
+
 def render(a: Arch, source: str) -> str:
-    return render_template("py/module.py.j2", v=build_view(a, source))
+    text = render_template("py/module.py.j2", v=build_view(a, source),
+                           WIDE_CONSTANTS=_WIDE_MARK)
+    return text.replace(_WIDE_MARK + "\n", wide_constants(text))

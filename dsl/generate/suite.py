@@ -439,9 +439,12 @@ def advance_is_next_pfn_test(arch: Any, p: Props, pfn: int) -> None:
 def pfn_pte_boundary_test(arch: Any, pfn: int, vm_flags: int, pte: int) -> None:
     """pfn_pte at the PFN-field boundaries equals the value dsl/generate/
     expect.py's own encoder of the field layout computed."""
-    got = arch.pfn_pte(pfn, arch.vm_get_page_prot(vm_flags))
+    from runtime.pteval import s64, u64
+    # the runtime's PTE values are i64 bit patterns, expect.py's unsigned
+    got = u64(arch.pfn_pte(pfn, arch.vm_get_page_prot(vm_flags)))
     assert got == pte, f"pfn_pte({pfn:#x}, prot({vm_flags:#x})) = {got:#x}, expected {pte:#x}"
-    assert arch.pte_pfn(pte) == pfn, f"pte_pfn({pte:#x}) = {arch.pte_pfn(pte):#x}, expected {pfn:#x}"
+    got_pfn = arch.pte_pfn(s64(pte))
+    assert got_pfn == pfn, f"pte_pfn({pte:#x}) = {got_pfn:#x}, expected {pfn:#x}"
 
 
 def direct_events_test(support: Support, scenario: str, cpu: tuple[str, ...],

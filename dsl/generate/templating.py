@@ -26,6 +26,7 @@ import jinja2
 import jinja2.bccache
 
 from .. import diskcache
+from .pteword import pte_literal
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 MAX_COLS = 100
@@ -223,6 +224,7 @@ def environment() -> jinja2.Environment:
         "py_ident": ident,
         "upper_ident": c_upper_ident,
         "hex": hexlit,
+        "pte": pte_literal,
         "c_comment": c_comment,
         "py_comment": py_comment,
         "c_paren": c_paren,

@@ -152,6 +152,8 @@ def _pfn_alt(k: KArch, v: int) -> str | None:
 
 
 def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
+    # the runtime module takes PTE words as i64 bit patterns (runtime/pteval.py)
+    from runtime.pteval import s64
     word = (1 << a.word_bits) - 1
     F: list[Fact] = []
     pfn_loc = a.pfn_fields[0].loc if a.pfn_fields else a.loc
@@ -173,7 +175,7 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
         alt = k.assume_expr(f"pte_{p}")
         for v in vals:
             F.append(Fact(f"pte_{p}", f"pte_{p}(0x{v:x})", f"!!{c}({_pte(v)})",
-                          int(bool(meth(v))), loc, boolean=True,
+                          int(bool(meth(s64(v)))), loc, boolean=True,
                           c_assume=None if alt is None else "!!" + alt.format(p=_pte(v))))
     for name, (kfn, role) in MUTATORS.items():
         m = a.mutator(name)
@@ -186,7 +188,7 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
         malt = k.assume_expr(group)     # a value expression under the assumptions
         for v in vals:
             F.append(Fact(group, f"{kfn}(0x{v:x})", f"pte_val({tmpl.format(p=_pte(v))})",
-                          meth(v) & word, loc,
+                          meth(s64(v)) & word, loc,
                           c_assume=None if malt is None
                           else f"(unsigned long long)({malt.format(p=_pte(v))})"))
     prots = sorted({rt.vm_get_page_prot(f) & word for f in range(16)})
@@ -197,10 +199,10 @@ def facts_for(a: Arch, rt: Any, k: KArch, pm: ProtMap | None) -> list[Fact]:
                           f"pte_val(pfn_pte({pfn:#x}UL, __pgprot({_lit(p)})))",
                           got, pfn_loc))
             F.append(Fact("pte_pfn", f"pte_pfn(0x{got:x})", f"pte_pfn({_pte(got)})",
-                          rt.pte_pfn(got), pfn_loc, c_assume=_pfn_alt(k, got)))
+                          rt.pte_pfn(s64(got)), pfn_loc, c_assume=_pfn_alt(k, got)))
     for v in vals:
         F.append(Fact("pte_pfn", f"pte_pfn(0x{v:x})", f"pte_pfn({_pte(v)})",
-                      rt.pte_pfn(v), pfn_loc, c_assume=_pfn_alt(k, v)))
+                      rt.pte_pfn(s64(v)), pfn_loc, c_assume=_pfn_alt(k, v)))
     if pm is not None:
         for e in pm.entries:
             item = a.prot_item("none" if e.flags & 7 == 0 else "base")

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -27,12 +30,14 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 16
 PAGE_SIZE: Final = 65536
 PFN_PTE_SHIFT: Final = 16
-PFN_MASK: Final = 0xfffffffff000
-WORD_MASK: Final = 0xffffffffffffffff
-PROT_MASK: Final = 0xffff000000000fff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffffffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+PFN_MASK: Final[i64] = 0xfffffffff000
+PROT_MASK: Final[i64] = -0xfffffffff001  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
+PROT_TABLE: Final[tuple[i64, ...]] = (
     0x460000000000f82,  # 0x0
     0x60000000000fc3,  # 0x1
     0x60000000000fc3,  # 0x2
@@ -97,59 +102,59 @@ class Arch_arm64_64k(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return 'hw_af' in cpu
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return (((pte) & 0x1) != 0 or ((pte) & 0x400000000000000) != 0)
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (pte & 0x8000000000000) != 0
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (((pte) & 0x80000000000000) != 0 or (((pte) & 0x8000000000000) != 0 and not (((pte) & 0x80) != 0)))
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x400) != 0
 
-    def pte_exec(self, pte: int) -> bool:
+    def pte_exec(self, pte: i64) -> bool:
         return (pte & 0x40000000000000) == 0
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return (pte & 0x40) != 0
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return (pte & 0x800) == 0
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return (pte & 0x100000000000000) != 0
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return (((pte) & 0x400000000000000) != 0 and not (((pte) & 0x1) != 0))
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         return pte | 0x400
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         return pte & ~0x400
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         v = pte
         v |= 0x80000000000000
         if ((v) & 0x8000000000000) != 0:
             v &= ~0x80
         return v
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         v = pte
         v &= ~0x80000000000000
         v |= 0x80
         return v
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x8000000000000
         v &= ~0x80
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         v = pte
         if (((v) & 0x8000000000000) != 0 and not (((v) & 0x80) != 0)):
             v |= 0x80000000000000
@@ -157,33 +162,33 @@ class Arch_arm64_64k(Arch):
         v |= 0x80
         return v
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte | 0x100000000000000
 
-    def pte_mkexec(self, pte: int) -> int:
+    def pte_mkexec(self, pte: i64) -> i64:
         return pte & ~0x40000000000000
 
-    def pte_mknoexec(self, pte: int) -> int:
+    def pte_mknoexec(self, pte: i64) -> i64:
         return pte | 0x40000000000000
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         return (((v >> 16) & 0xffffffff) << 0) | (((v >> 12) & 0xf) << 32)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0xffffffff) << 16) | (((pfn >> 32) & 0xf) << 12)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0xffffffff) << 16) | (((pfn >> 32) & 0xf) << 12)
         return v | (prot & PROT_MASK)
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
-        return (pte + (pages << 16)) & 0xffffffffffffffff
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
+        return wrap((pte + (pages << 16)))
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64, nr: int) -> None:
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         _i1 = 0
         while True:
@@ -195,7 +200,7 @@ class Arch_arm64_64k(Arch):
             _i1 += 1
             if _i1 == nr:
                 break
-            pte = (pte + (1 << 16)) & 0xffffffffffffffff
+            pte = wrap((pte + (1 << 16)))
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pass
@@ -204,7 +209,7 @@ class Arch_arm64_64k(Arch):
         if k.folio_test_arch1(folio):
             k.folio_clear_arch1(folio)
 
-    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64) -> None:
         if (self.pte_present(pte) and self.pte_exec(pte) and not ((pte & 0x100000000000000) != 0)):
             if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
                 k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -26,24 +29,30 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 14
 PAGE_SIZE: Final = 16384
 PFN_PTE_SHIFT: Final = 14
-PFN_MASK: Final = 0xffffffffc000
-WORD_MASK: Final = 0xffffffffffffffff
-PROT_MASK: Final = 0xffff000000003fff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffffffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+W_4000000000000000: Final[i64] = s64(0x4000000000000000)
+W_400000000000009d: Final[i64] = s64(0x400000000000009d)
+W_400000000000019d: Final[i64] = s64(0x400000000000019d)
+W_600000000000041c: Final[i64] = s64(0x600000000000041c)
+PFN_MASK: Final[i64] = 0xffffffffc000
+PROT_MASK: Final[i64] = -0xffffffffc001  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
-    0x600000000000041c,  # 0x0
-    0x400000000000009d,  # 0x1
-    0x400000000000009d,  # 0x2
-    0x400000000000009d,  # 0x3
+PROT_TABLE: Final[tuple[i64, ...]] = (
+    W_600000000000041c,  # 0x0
+    W_400000000000009d,  # 0x1
+    W_400000000000009d,  # 0x2
+    W_400000000000009d,  # 0x3
     0x9d,  # 0x4
     0x9d,  # 0x5
     0x9d,  # 0x6
     0x9d,  # 0x7
-    0x600000000000041c,  # 0x8
-    0x400000000000009d,  # 0x9
-    0x400000000000019d,  # 0xa
-    0x400000000000019d,  # 0xb
+    W_600000000000041c,  # 0x8
+    W_400000000000009d,  # 0x9
+    W_400000000000019d,  # 0xa
+    W_400000000000019d,  # 0xb
     0x9d,  # 0xc
     0x9d,  # 0xd
     0x19d,  # 0xe
@@ -91,60 +100,60 @@ class Arch_loongarch(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return (((pte) & 0x80) != 0 or ((pte) & 0x400) != 0)
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (pte & 0x100) != 0
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (((pte) & 0x2) != 0 or ((pte) & 0x200) != 0)
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x1) != 0
 
-    def pte_exec(self, pte: int) -> bool:
-        return (pte & 0x4000000000000000) == 0
+    def pte_exec(self, pte: i64) -> bool:
+        return (pte & W_4000000000000000) == 0
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return False
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return (pte & 0x40) != 0
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return (pte & 0x800) != 0
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return (pte & 0x400) != 0
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         return pte | 0x1
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         return pte & ~0x1
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         v = pte
         v |= 0x200
         if ((v) & 0x100) != 0:
             v |= 0x2
         return v
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         v = pte
         v &= ~0x2
         v &= ~0x200
         return v
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x100
         if ((v) & 0x200) != 0:
             v |= 0x2
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         v = pte
         if ((v) & 0x2) != 0:
             v |= 0x200
@@ -152,30 +161,30 @@ class Arch_loongarch(Arch):
         v &= ~0x2
         return v
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte | 0x800
 
-    def pte_mkexec(self, pte: int) -> int:
-        return pte & ~0x4000000000000000
+    def pte_mkexec(self, pte: i64) -> i64:
+        return pte & ~W_4000000000000000
 
-    def pte_mknoexec(self, pte: int) -> int:
-        return pte | 0x4000000000000000
+    def pte_mknoexec(self, pte: i64) -> i64:
+        return pte | W_4000000000000000
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         return (((v >> 14) & 0x3ffffffff) << 0)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0x3ffffffff) << 14)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0x3ffffffff) << 14)
         return v | (prot & PROT_MASK)
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
-        return (pte + (pages << 14)) & 0xffffffffffffffff
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
+        return wrap((pte + (pages << 14)))
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
@@ -183,7 +192,7 @@ class Arch_loongarch(Arch):
         for _i1 in range(nr):
             k.tlb_preload(mm, addr + _i1 * PAGE_SIZE, ptep.offset(_i1))
 
-    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int) -> None:
+    def set_pmd_at(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64) -> None:
         k.set_pmd(mm, addr, ptep, pte)
         k.tlb_flush_all()
 

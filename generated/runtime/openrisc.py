@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -27,12 +30,14 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 13
 PAGE_SIZE: Final = 8192
 PFN_PTE_SHIFT: Final = 13
-PFN_MASK: Final = 0xffffe000
-WORD_MASK: Final = 0xffffffff
-PROT_MASK: Final = 0x1fff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+PFN_MASK: Final[i64] = 0xffffe000
+PROT_MASK: Final[i64] = 0x1fff  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
+PROT_TABLE: Final[tuple[i64, ...]] = (
     0x11,  # 0x0
     0x151,  # 0x1
     0x151,  # 0x2
@@ -88,81 +93,81 @@ class Arch_openrisc(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return (pte & 0x1) != 0
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (((pte) & 0x80) != 0 or ((pte) & 0x200) != 0)
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (pte & 0x20) != 0
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x10) != 0
 
-    def pte_exec(self, pte: int) -> bool:
+    def pte_exec(self, pte: i64) -> bool:
         return (pte & 0x400) != 0
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return (pte & 0x40) != 0
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return False
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return False
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return False
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         return pte | 0x10
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         return pte & ~0x10
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         return pte | 0x20
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         return pte & ~0x20
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x80
         v |= 0x200
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         v = pte
         v &= ~0x80
         v &= ~0x200
         return v
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte
 
-    def pte_mkexec(self, pte: int) -> int:
+    def pte_mkexec(self, pte: i64) -> i64:
         return pte | 0x400
 
-    def pte_mknoexec(self, pte: int) -> int:
+    def pte_mknoexec(self, pte: i64) -> i64:
         return pte & ~0x400
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         return (((v >> 13) & 0x7ffff) << 0)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0x7ffff) << 13)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0x7ffff) << 13)
         return v | (prot & PROT_MASK)
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
         return (pte + (pages << 13)) & 0xffffffff
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -27,28 +30,37 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 16
 PAGE_SIZE: Final = 65536
 PFN_PTE_SHIFT: Final = 16
-PFN_MASK: Final = 0x1fffffffff0000
-WORD_MASK: Final = 0xffffffffffffffff
-PROT_MASK: Final = 0xffe000000000ffff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffffffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+W_4000000000000000: Final[i64] = s64(0x4000000000000000)
+W_8000000000000000: Final[i64] = s64(0x8000000000000000)
+W_8000000000000104: Final[i64] = s64(0x8000000000000104)
+W_8000000000000105: Final[i64] = s64(0x8000000000000105)
+W_8000000000000106: Final[i64] = s64(0x8000000000000106)
+W_8000000000000107: Final[i64] = s64(0x8000000000000107)
+W_8000000000000108: Final[i64] = s64(0x8000000000000108)
+PFN_MASK: Final[i64] = 0x1fffffffff0000
+PROT_MASK: Final[i64] = -0x1fffffffff0001  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
-    0x8000000000000108,  # 0x0
-    0x8000000000000104,  # 0x1
-    0x8000000000000104,  # 0x2
-    0x8000000000000104,  # 0x3
-    0x8000000000000105,  # 0x4
-    0x8000000000000105,  # 0x5
-    0x8000000000000105,  # 0x6
-    0x8000000000000105,  # 0x7
-    0x8000000000000108,  # 0x8
-    0x8000000000000104,  # 0x9
-    0x8000000000000106,  # 0xa
-    0x8000000000000106,  # 0xb
-    0x8000000000000105,  # 0xc
-    0x8000000000000105,  # 0xd
-    0x8000000000000107,  # 0xe
-    0x8000000000000107,  # 0xf
+PROT_TABLE: Final[tuple[i64, ...]] = (
+    W_8000000000000108,  # 0x0
+    W_8000000000000104,  # 0x1
+    W_8000000000000104,  # 0x2
+    W_8000000000000104,  # 0x3
+    W_8000000000000105,  # 0x4
+    W_8000000000000105,  # 0x5
+    W_8000000000000105,  # 0x6
+    W_8000000000000105,  # 0x7
+    W_8000000000000108,  # 0x8
+    W_8000000000000104,  # 0x9
+    W_8000000000000106,  # 0xa
+    W_8000000000000106,  # 0xb
+    W_8000000000000105,  # 0xc
+    W_8000000000000105,  # 0xd
+    W_8000000000000107,  # 0xe
+    W_8000000000000107,  # 0xf
 )
 
 FIELDS: tuple[Field, ...] = (
@@ -96,86 +108,86 @@ class Arch_powerpc(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
-    def pte_present(self, pte: int) -> bool:
-        return ((((pte) & 0x8000000000000000) != 0 and ((pte) & 0x4000000000000000) != 0) or (((pte) & 0x2000000000000000) != 0 and ((pte) & 0x4000000000000000) != 0))
+    def pte_present(self, pte: i64) -> bool:
+        return ((((pte) & W_8000000000000000) != 0 and ((pte) & W_4000000000000000) != 0) or (((pte) & 0x2000000000000000) != 0 and ((pte) & W_4000000000000000) != 0))
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (pte & 0x2) != 0
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (pte & 0x80) != 0
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x100) != 0
 
-    def pte_exec(self, pte: int) -> bool:
+    def pte_exec(self, pte: i64) -> bool:
         return (pte & 0x1) != 0
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return (pte & 0x8) == 0
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return False
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return (pte & 0x400) != 0
 
-    def pte_protnone(self, pte: int) -> bool:
-        return (((pte) & 0x8000000000000000) != 0 and ((pte) & 0x4000000000000000) != 0 and not (((pte) & 0x4) != 0) and not (((pte) & 0x2) != 0) and not (((pte) & 0x1) != 0))
+    def pte_protnone(self, pte: i64) -> bool:
+        return (((pte) & W_8000000000000000) != 0 and ((pte) & W_4000000000000000) != 0 and not (((pte) & 0x4) != 0) and not (((pte) & 0x2) != 0) and not (((pte) & 0x1) != 0))
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         return pte | 0x100
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         return pte & ~0x100
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         v = pte
         v |= 0x80
         v |= 0x200
         return v
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         return pte & ~0x80
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x2
         v |= 0x4
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         return pte & ~0x2
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte | 0x400
 
-    def pte_mkexec(self, pte: int) -> int:
+    def pte_mkexec(self, pte: i64) -> i64:
         return pte | 0x1
 
-    def pte_mknoexec(self, pte: int) -> int:
+    def pte_mknoexec(self, pte: i64) -> i64:
         return pte & ~0x1
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         return (((v >> 16) & 0x1fffffffff) << 0)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0x1fffffffff) << 16)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0x1fffffffff) << 16)
         v |= prot & PROT_MASK
-        v = v | 0x4000000000000000  # pfn_pte { ptebit }
+        v = v | W_4000000000000000  # pfn_pte { ptebit }
         return v
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
-        return (pte + (pages << 16)) & 0xffffffffffffffff
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
+        return wrap((pte + (pages << 16)))
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64, nr: int) -> None:
         pte = pte & ~0x40
         pte = pte & ~0x80000000000000
         pte = pte & ~0x1000
@@ -185,7 +197,7 @@ class Arch_powerpc(Arch):
             _i1 += 1
             if _i1 == nr:
                 break
-            pte = (pte + (1 << 16)) & 0xffffffffffffffff
+            pte = wrap((pte + (1 << 16)))
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pte = k.read_pte(ptep)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -26,12 +29,14 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 12
 PAGE_SIZE: Final = 4096
 PFN_PTE_SHIFT: Final = 24
-PFN_MASK: Final = 0xffffffff000000
-WORD_MASK: Final = 0xffffffffffffffff
-PROT_MASK: Final = 0xff00000000ffffff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffffffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+PFN_MASK: Final[i64] = 0xffffffff000000
+PROT_MASK: Final[i64] = -0xffffffff000001  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
+PROT_TABLE: Final[tuple[i64, ...]] = (
     0x240201,  # 0x0
     0x24020d,  # 0x1
     0x24020d,  # 0x2
@@ -80,7 +85,7 @@ class Arch_powerpc_e500(Arch):
     def __init__(self) -> None:
         super().__init__('powerpc_e500', 64, 12, 512, 36, 24,
                          8, FIELDS, (),
-                         'dcache_clean', 'folio', 'hardware', False, 0x0, 0xffffffff00000000, lazy_mmu_kind='none')
+                         'dcache_clean', 'folio', 'hardware', False, 0x0, -0x100000000, lazy_mmu_kind='none')
 
     def dcache_kind(self, cpu: frozenset[str]) -> str:
         return 'pipt'
@@ -94,61 +99,61 @@ class Arch_powerpc_e500(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return (pte & 0x1) != 0
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (((pte) & 0x10) != 0 or ((pte) & 0x20) != 0)
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (pte & 0x1000) != 0
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x40000) != 0
 
-    def pte_exec(self, pte: int) -> bool:
+    def pte_exec(self, pte: i64) -> bool:
         return (((pte) & 0x40) != 0 or ((pte) & 0x80) != 0)
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return (((pte) & 0x8) != 0 and ((pte) & 0x4) != 0)
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return False
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return (pte & 0x2000) != 0
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return False
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         return pte | 0x40000
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         return pte & ~0x40000
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         return pte | 0x1000
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         return pte & ~0x1000
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x10
         v |= 0x20
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         v = pte
         v &= ~0x10
         v &= ~0x20
         return v
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte | 0x2000
 
-    def pte_mkexec(self, pte: int) -> int:
+    def pte_mkexec(self, pte: i64) -> i64:
         v = pte
         if ((v) & 0x8) != 0:
             v &= ~0x40
@@ -158,30 +163,30 @@ class Arch_powerpc_e500(Arch):
             v |= 0x40
         return v
 
-    def pte_mknoexec(self, pte: int) -> int:
+    def pte_mknoexec(self, pte: i64) -> i64:
         v = pte
         v &= ~0x40
         v &= ~0x80
         return v
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         return (((v >> 24) & 0xff) << 0) | (((v >> 32) & 0xffffff) << 8)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0xff) << 24) | (((pfn >> 8) & 0xffffff) << 32)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0xff) << 24) | (((pfn >> 8) & 0xffffff) << 32)
         return v | (prot & PROT_MASK)
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
-        return (pte + (pages << 24)) & 0xffffffffffffffff
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
+        return wrap((pte + (pages << 24)))
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64, nr: int) -> None:
         if (self.pte_exec(pte) and (pte & 0x1) != 0 and self.pte_user(pte) and not ((pte & 0x2000) != 0) and not ((pte & 0x400000) != 0) and k.pfn_valid(self.pte_pfn(pte))):
             if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
                 k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
@@ -192,7 +197,7 @@ class Arch_powerpc_e500(Arch):
             _i1 += 1
             if _i1 == nr:
                 break
-            pte = (pte + (1 << 24)) & 0xffffffffffffffff
+            pte = wrap((pte + (1 << 24)))
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pass

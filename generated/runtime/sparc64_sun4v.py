@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -27,28 +30,35 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 13
 PAGE_SIZE: Final = 8192
 PFN_PTE_SHIFT: Final = 13
-PFN_MASK: Final = 0xffffffffffe000
-WORD_MASK: Final = 0xffffffffffffffff
-PROT_MASK: Final = 0xff00000000001fff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffffffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+W_8000000000000000: Final[i64] = s64(0x8000000000000000)
+W_9800000000000610: Final[i64] = s64(0x9800000000000610)
+W_9800000000000690: Final[i64] = s64(0x9800000000000690)
+W_9c00000000000610: Final[i64] = s64(0x9c00000000000610)
+W_9c00000000000690: Final[i64] = s64(0x9c00000000000690)
+PFN_MASK: Final[i64] = 0xffffffffffe000
+PROT_MASK: Final[i64] = -0xffffffffffe001  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
+PROT_TABLE: Final[tuple[i64, ...]] = (
     0x1000000000000610,  # 0x0
-    0x9800000000000610,  # 0x1
-    0x9800000000000610,  # 0x2
-    0x9800000000000610,  # 0x3
-    0x9800000000000690,  # 0x4
-    0x9800000000000690,  # 0x5
-    0x9800000000000690,  # 0x6
-    0x9800000000000690,  # 0x7
+    W_9800000000000610,  # 0x1
+    W_9800000000000610,  # 0x2
+    W_9800000000000610,  # 0x3
+    W_9800000000000690,  # 0x4
+    W_9800000000000690,  # 0x5
+    W_9800000000000690,  # 0x6
+    W_9800000000000690,  # 0x7
     0x1000000000000610,  # 0x8
-    0x9800000000000610,  # 0x9
-    0x9c00000000000610,  # 0xa
-    0x9c00000000000610,  # 0xb
-    0x9800000000000690,  # 0xc
-    0x9800000000000690,  # 0xd
-    0x9c00000000000690,  # 0xe
-    0x9c00000000000690,  # 0xf
+    W_9800000000000610,  # 0x9
+    W_9c00000000000610,  # 0xa
+    W_9c00000000000610,  # 0xb
+    W_9800000000000690,  # 0xc
+    W_9800000000000690,  # 0xd
+    W_9c00000000000690,  # 0xe
+    W_9c00000000000690,  # 0xf
 )
 
 FIELDS: tuple[Field, ...] = (
@@ -89,105 +99,105 @@ class Arch_sparc64_sun4v(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return (pte & 0x10) != 0
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (pte & 0x400000000000000) != 0
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (pte & 0x2000000000000000) != 0
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x1000000000000000) != 0
 
-    def pte_exec(self, pte: int) -> bool:
+    def pte_exec(self, pte: i64) -> bool:
         return (pte & 0x80) != 0
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return (pte & 0x100) == 0
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return False
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return (pte & 0x200000000000000) != 0
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return False
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         v = pte
         v |= 0x1000000000000000
-        v |= 0x8000000000000000
+        v |= W_8000000000000000
         return v
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         v = pte
         v &= ~0x1000000000000000
-        v &= ~0x8000000000000000
+        v &= ~W_8000000000000000
         return v
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         v = pte
         v |= 0x2000000000000000
         if ((v) & 0x400000000000000) != 0:
             v |= 0x40
         return v
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         v = pte
         v &= ~0x2000000000000000
         v &= ~0x40
         return v
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x400000000000000
         if ((v) & 0x2000000000000000) != 0:
             v |= 0x40
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         v = pte
         v &= ~0x400000000000000
         v &= ~0x40
         return v
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte | 0x200000000000000
 
-    def pte_mkexec(self, pte: int) -> int:
+    def pte_mkexec(self, pte: i64) -> i64:
         return pte | 0x80
 
-    def pte_mknoexec(self, pte: int) -> int:
+    def pte_mknoexec(self, pte: i64) -> i64:
         return pte & ~0x80
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         return (((v >> 13) & 0x7ffffffffff) << 0)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0x7ffffffffff) << 13)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0x7ffffffffff) << 13)
         return v | (prot & PROT_MASK)
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
-        return (pte + (pages << 13)) & 0xffffffffffffffff
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
+        return wrap((pte + (pages << 13)))
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
-    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: int, nr: int) -> None:
+    def set_ptes(self, k: Primitives, mm: Mm, addr: int, ptep: PteRef, pte: i64, nr: int) -> None:
         _i1 = 0
         while True:
             k.set_pte(ptep.offset(_i1), pte)
             _i1 += 1
             if _i1 == nr:
                 break
-            pte = (pte + (1 << 13)) & 0xffffffffffffffff
+            pte = wrap((pte + (1 << 13)))
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:
         pass

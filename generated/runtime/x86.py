@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mypy_extensions import i64
+
 from runtime.arch import Arch, Field
+from runtime.pteval import s64, wrap
 
 if TYPE_CHECKING:
     from runtime.primitives import Primitives
@@ -27,24 +30,29 @@ if TYPE_CHECKING:
 PAGE_SHIFT: Final = 12
 PAGE_SIZE: Final = 4096
 PFN_PTE_SHIFT: Final = 12
-PFN_MASK: Final = 0xffffffffff000
-WORD_MASK: Final = 0xffffffffffffffff
-PROT_MASK: Final = 0xfff0000000000fff  # ~PFN_MASK & WORD_MASK
+WORD_MASK: Final = 0xffffffffffffffff  # as a pfn: pfn_none's ~0UL
+# PTE words are i64 bit patterns (runtime/pteval.py); one that is no short
+# int for mypyc is a W_<hex> constant (s64 of the unsigned word)
+W_8000000000000000: Final[i64] = s64(0x8000000000000000)
+W_8000000000000025: Final[i64] = s64(0x8000000000000025)
+W_8000000000000027: Final[i64] = s64(0x8000000000000027)
+PFN_MASK: Final[i64] = 0xffffffffff000
+PROT_MASK: Final[i64] = -0xffffffffff001  # ~PFN_MASK & WORD_MASK
 
 # vm_get_page_prot() for VM_READ|VM_WRITE|VM_EXEC|VM_SHARED = 0..15
-PROT_TABLE: Final[tuple[int, ...]] = (
+PROT_TABLE: Final[tuple[i64, ...]] = (
     0x120,  # 0x0
-    0x8000000000000025,  # 0x1
-    0x8000000000000025,  # 0x2
-    0x8000000000000025,  # 0x3
+    W_8000000000000025,  # 0x1
+    W_8000000000000025,  # 0x2
+    W_8000000000000025,  # 0x3
     0x25,  # 0x4
     0x25,  # 0x5
     0x25,  # 0x6
     0x25,  # 0x7
     0x120,  # 0x8
-    0x8000000000000025,  # 0x9
-    0x8000000000000027,  # 0xa
-    0x8000000000000027,  # 0xb
+    W_8000000000000025,  # 0x9
+    W_8000000000000027,  # 0xa
+    W_8000000000000027,  # 0xb
     0x25,  # 0xc
     0x25,  # 0xd
     0x27,  # 0xe
@@ -93,40 +101,40 @@ class Arch_x86(Arch):
     def wants_old_prefaulted_pte(self, cpu: frozenset[str]) -> bool:
         return False
 
-    def pte_present(self, pte: int) -> bool:
+    def pte_present(self, pte: i64) -> bool:
         return (((pte) & 0x1) != 0 or ((pte) & 0x100) != 0)
 
-    def pte_write(self, pte: int) -> bool:
+    def pte_write(self, pte: i64) -> bool:
         return (pte & 0x2) != 0
 
-    def pte_dirty(self, pte: int) -> bool:
+    def pte_dirty(self, pte: i64) -> bool:
         return (((pte) & 0x40) != 0 or ((pte) & 0x400000000000000) != 0)
 
-    def pte_young(self, pte: int) -> bool:
+    def pte_young(self, pte: i64) -> bool:
         return (pte & 0x20) != 0
 
-    def pte_exec(self, pte: int) -> bool:
-        return (pte & 0x8000000000000000) == 0
+    def pte_exec(self, pte: i64) -> bool:
+        return (pte & W_8000000000000000) == 0
 
-    def pte_user(self, pte: int) -> bool:
+    def pte_user(self, pte: i64) -> bool:
         return (pte & 0x4) != 0
 
-    def pte_global(self, pte: int) -> bool:
+    def pte_global(self, pte: i64) -> bool:
         return (pte & 0x100) != 0
 
-    def pte_special(self, pte: int) -> bool:
+    def pte_special(self, pte: i64) -> bool:
         return (pte & 0x200) != 0
 
-    def pte_protnone(self, pte: int) -> bool:
+    def pte_protnone(self, pte: i64) -> bool:
         return (((pte) & 0x100) != 0 and not (((pte) & 0x1) != 0))
 
-    def pte_mkyoung(self, pte: int) -> int:
+    def pte_mkyoung(self, pte: i64) -> i64:
         return pte | 0x20
 
-    def pte_mkold(self, pte: int) -> int:
+    def pte_mkold(self, pte: i64) -> i64:
         return pte & ~0x20
 
-    def pte_mkdirty(self, pte: int) -> int:
+    def pte_mkdirty(self, pte: i64) -> i64:
         v = pte
         if ((v) & 0x2) != 0:
             v |= 0x40
@@ -135,13 +143,13 @@ class Arch_x86(Arch):
             v &= ~0x40
         return v
 
-    def pte_mkclean(self, pte: int) -> int:
+    def pte_mkclean(self, pte: i64) -> i64:
         v = pte
         v &= ~0x40
         v &= ~0x400000000000000
         return v
 
-    def pte_mkwrite(self, pte: int) -> int:
+    def pte_mkwrite(self, pte: i64) -> i64:
         v = pte
         v |= 0x2
         if ((v) & 0x400000000000000) != 0:
@@ -149,7 +157,7 @@ class Arch_x86(Arch):
             v &= ~0x400000000000000
         return v
 
-    def pte_wrprotect(self, pte: int) -> int:
+    def pte_wrprotect(self, pte: i64) -> i64:
         v = pte
         v &= ~0x2
         if ((v) & 0x40) != 0:
@@ -157,34 +165,34 @@ class Arch_x86(Arch):
             v &= ~0x40
         return v
 
-    def pte_mkspecial(self, pte: int) -> int:
+    def pte_mkspecial(self, pte: i64) -> i64:
         return pte | 0x200
 
-    def pte_mkexec(self, pte: int) -> int:
-        return pte & ~0x8000000000000000
+    def pte_mkexec(self, pte: i64) -> i64:
+        return pte & ~W_8000000000000000
 
-    def pte_mknoexec(self, pte: int) -> int:
-        return pte | 0x8000000000000000
+    def pte_mknoexec(self, pte: i64) -> i64:
+        return pte | W_8000000000000000
 
-    def pte_pfn(self, pte: int) -> int:
+    def pte_pfn(self, pte: i64) -> int:
         v = pte
         if ((v) != 0 and not (((v) & 0x1) != 0)):
             v ^= PFN_MASK
         return (((v >> 12) & 0xffffffffff) << 0)
 
-    def pfn_pte(self, pfn: int, prot: int) -> int:
-        v = (((pfn >> 0) & 0xffffffffff) << 12)
+    def pfn_pte(self, pfn: int, prot: i64) -> i64:
+        v: i64 = (((pfn >> 0) & 0xffffffffff) << 12)
         if ((prot) != 0 and not (((prot) & 0x1) != 0)):
             v = (v ^ PFN_MASK) & PFN_MASK
         return v | (prot & PROT_MASK)
 
-    def pte_pgprot(self, pte: int) -> int:
+    def pte_pgprot(self, pte: i64) -> i64:
         return pte & PROT_MASK
 
-    def pte_advance(self, pte: int, pages: int) -> int:
-        return ((pte - (pages << 12)) if ((pte) != 0 and not (((pte) & 0x1) != 0)) else (pte + (pages << 12))) & 0xffffffffffffffff
+    def pte_advance(self, pte: i64, pages: i64) -> i64:
+        return wrap(((pte - (pages << 12)) if ((pte) != 0 and not (((pte) & 0x1) != 0)) else (pte + (pages << 12))))
 
-    def vm_get_page_prot(self, vm_flags: int) -> int:
+    def vm_get_page_prot(self, vm_flags: int) -> i64:
         return PROT_TABLE[vm_flags & 15]
 
     def update_mmu_cache_range(self, k: Primitives, vmf: Vmf | None, vma: Vma, addr: int, ptep: PteRef, nr: int) -> None:

@@ -22,6 +22,7 @@ import pytest
 from c_util import ROOT
 from runtime.lazy import LazyMmu
 from runtime.pagetable import PteTable
+from runtime.pteval import s64, u64
 
 GCC = os.environ.get("CC", "gcc")
 N = 8192        # entries per table: the largest ptrs_per_pte (arm64 64K)
@@ -70,13 +71,14 @@ def model(seq: list[str]) -> list[str]:
             pt, idx, val = int(w[1]), int(w[2]), int(w[3], 16)
             out.append(f"set_pte pt={pt} idx={idx} val=0x{val:x}")
             ref = tables[pt].ref(idx)
+            # the model holds the i64 pattern of the u64 word (runtime/pteval.py)
             if lazy.active:
-                lazy.defer(ref, val)
+                lazy.defer(ref, s64(val))
             else:
-                tables[pt].entries[idx] = val
+                tables[pt].entries[idx] = s64(val)
         else:
             pt = int(w[1])
-            out += [f"entry {pt} {i} 0x{v:x}" for i, v in enumerate(tables[pt].entries) if v]
+            out += [f"entry {pt} {i} 0x{u64(v):x}" for i, v in enumerate(tables[pt].entries) if v]
     return out
 
 

@@ -311,6 +311,7 @@ def _um_612_set_ptes(project: Path) -> Any:
     Compiled against the real 6.12 headers, set_ptes(pfn 0x10000, nr 4)
     stores pfns 0x10000, 0x10003, 0x10005, 0x10006."""
     um = _load(project, "um")
+    from runtime.pteval import s64
 
     class Um612(type(um)):  # type: ignore[misc]
         def set_ptes(self, k: Any, mm: Any, addr: int, ptep: Any, pte: int,
@@ -322,7 +323,7 @@ def _um_612_set_ptes(project: Path) -> Any:
                 if nr == 0:
                     break
                 i += 1
-                pte = (pte + (nr << 12)) & 0xffffffffffffffff
+                pte = s64(pte + (nr << 12))     # the i64 pattern (runtime/pteval.py)
 
     return Um612()
 

@@ -18,6 +18,7 @@ import pytest
 from runtime import primitives as P
 from runtime.kernel import Kernel
 from runtime.primitives import Primitives
+from runtime.pteval import s64
 from runtime.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +164,7 @@ def test_formats_are_well_formed() -> None:
 
 def _emit_all(t: Trace) -> dict[str, str]:
     """One line per emitter, with values chosen to show each hole's radix."""
-    t.set_pte(1, 5, 0x8000000000001067)
+    t.set_pte(1, 5, s64(0x8000000000001067))    # bit 63: a negative i64 pattern
     t.set_pte_buddy(1, 4, 0x100)
     t.pgste_set_pte(2, 17, 0x1000)
     t.ptc_set(1, 5, 0x1067, 16)
@@ -187,7 +188,7 @@ def _emit_all(t: Trace) -> dict[str, str]:
     t.tlb_preload(1, 0x400000, 0x100001f)
     t.tlb_flush_page(3, 0x7000)
     t.hpte_insert(1, 0x400000, 0x100001f)
-    t.tsb_insert(2, 0x402000, 0x8000000000001067)
+    t.tsb_insert(2, 0x402000, s64(0x8000000000001067))
     t.tlb_batch_add(1, 0x403000)
     t.dcache_flush_user_range(2, 0x400000, 16)
     t.dcache_flush_user_mm(2)

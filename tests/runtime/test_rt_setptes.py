@@ -11,6 +11,7 @@ from runtime.kernel import Kernel
 from runtime.mm import Mm
 from runtime.oracle import RangeError, check_all
 from runtime.pagetable import PteRef
+from runtime.pteval import u64
 
 from fixture_archs import fixture, generated, generated_class
 
@@ -74,10 +75,11 @@ def setup(arch: Arch, order: int = 4) -> tuple[Kernel, Mm, int, PteRef]:
 def test_generic_set_ptes_values_and_trace() -> None:
     k, mm, pfn, ptep = setup(generated("x86"))
     pte = k.arch.pfn_pte(pfn, k.arch.vm_get_page_prot(VM_READ | VM_WRITE | VM_SHARED))
-    assert pte == 0x8000000001000027
+    # the entry is the i64 pattern of the u64 word (runtime/pteval.py)
+    assert u64(pte) == 0x8000000001000027 and pte == 0x8000000001000027 - (1 << 64)
     k.set_ptes(mm, BASE, ptep, pte, 3)
-    assert ptep.table.entries[:4] == [0x8000000001000027, 0x8000000001001027,
-                                      0x8000000001002027, 0]
+    assert [u64(e) for e in ptep.table.entries[:4]] == [
+        0x8000000001000027, 0x8000000001001027, 0x8000000001002027, 0]
     assert k.trace.lines == [
         "ptc_set pt=1 idx=0 val=0x8000000001000027 nr=3",
         "lazy_mmu enter",
@@ -143,7 +145,7 @@ def test_lazy_leak_reported_and_repaired() -> None:
     v = check_all(k)
     assert [x.check for x in v] == ["lazy_mmu"]
     assert v[0].seen == "returned in lazy MMU mode"
-    assert ptep.table.entries[:2] == [0x1000025, 0x1001025]   # applied at forced leave
+    assert list(ptep.table.entries[:2]) == [0x1000025, 0x1001025]   # applied at forced leave
 
 
 def test_lazy_read_of_deferred_entry_and_nesting() -> None:
