@@ -46,6 +46,13 @@ from runtime.violation import RangeError
 def in_range(val: int, start: int, length: int, bits: int = 64) -> bool:
     """include/linux/minmax.h in_range(): (val - start) < len, unsigned,
     wrapping at ``bits`` (32 when all three are 32-bit, else 64)."""
+    if (val >= 0 and start >= 0 and length >= 0 and val >> bits == 0
+            and start >> bits == 0 and length >> bits == 0):
+        # every operand already a word: no (1 << 64) - 1 mask (a boxed
+        # int); below start the difference wraps to 2**bits - (start - val)
+        if val >= start:
+            return val - start < length
+        return (start - val + length - 1) >> bits != 0
     mask = (1 << bits) - 1
     return ((val - start) & mask) < (length & mask)
 
@@ -121,7 +128,7 @@ class MmCallers(ArchCalls):
             nr_pages -= 1
         if count:
             self.set_pte_range(vmf, folio, folio.page(pi), count, addr,
-                               PteRef(ptep.table, idx))
+                               ptep if idx == ptep.idx else PteRef(ptep.table, idx))
             folio.refcount += count
             if in_range(vmf.address, addr, count * ps, arch.word_bits):
                 ret = True
@@ -155,9 +162,8 @@ class MmCallers(ArchCalls):
         if self.filemap_map_pmd(vmf, folio, pos):
             return True
         addr = vma.start + ((pos - vma.pgoff) << self.page_shift)
-        first = self.pte_ref(vma.mm, addr, True)
-        assert first is not None
-        table = first.table
+        table = self.pte_table(vma.mm, addr, True)
+        assert table is not None
         ret = False
         while folio is not None:
             xa_index = pos

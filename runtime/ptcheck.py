@@ -59,11 +59,27 @@ class PageTableCheck:
         if head is None:              # !pfn_valid
             return
         anon = head.anon
-        name, other_name = ("anon", "file") if anon else ("file", "anon")
         f = head
         lo = f.pfn
         hi = lo + f.nr_pages
         mine, other = (f.ptc_anon, f.ptc_file) if anon else (f.ptc_file, f.ptc_anon)
+        if pfn + pgcnt <= hi:
+            # the whole range in the first folio (set_ptes' own rule): one
+            # pass over its counters, the per-page tests of the loop below
+            # only where a rule could fire
+            check_rw = delta > 0 and anon and rw
+            for i in range(pfn - lo, pfn - lo + pgcnt):
+                if other[i]:
+                    break
+                c = mine[i] + delta
+                if c < 0 or (check_rw and c > 1):
+                    break
+                mine[i] = c
+            else:
+                return
+            pgcnt -= i - (pfn - lo)
+            pfn = lo + i
+        name, other_name = ("anon", "file") if anon else ("file", "anon")
         for p in range(pfn, pfn + pgcnt):
             if p < lo or p >= hi:
                 nf = self.mem.folio_of(p)
