@@ -91,7 +91,7 @@ class Kernel(MmCallers):
             tlb.drop(mm.id, vpage)            # a faulting entry is not kept
             return _FAULT, hit
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        leaf = mm.pmd_leaves.get(base)
+        leaf = mm.pmd_leaves.get(base) if mm.pmd_leaves else None
         if leaf is not None:
             # a PMD mapping: synthesize the 4 KiB translation
             f = self.pfn_folio(leaf)
@@ -120,7 +120,7 @@ class Kernel(MmCallers):
     def _mapped_pte(self, mm: Mm, addr: int) -> int:
         """The entry mapping addr: its PTE, or the 4 KiB view of a PMD leaf."""
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        leaf = mm.pmd_leaves.get(base)
+        leaf = mm.pmd_leaves.get(base) if mm.pmd_leaves else None
         vma = mm.find_vma(addr)
         if leaf is None or vma is None:
             return self.pte_at(mm, addr)
@@ -135,8 +135,11 @@ class Kernel(MmCallers):
             tries += 1
             if tries > 3:
                 return -1
-            cur = self._mapped_pte(mm, addr)
-            if status == _INVALID and self._allowed(cur, write, exec) and tries > 1:
+            # the entry now mapping addr matters only to a second try on an
+            # invalid TLB entry (no walk otherwise)
+            retry_invalid = status == _INVALID and tries > 1
+            cur = self._mapped_pte(mm, addr) if retry_invalid else 0
+            if retry_invalid and self._allowed(cur, write, exec):
                 # The fault path ran and the PTE is there, but the TLB still
                 # holds the invalid entry.
                 if self.tlb.caches_invalid():
@@ -162,7 +165,7 @@ class Kernel(MmCallers):
         pfn = self.arch.pte_pfn(val)
         cur = self.pte_at(mm, addr)
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        leaf = mm.pmd_leaves.get(base)
+        leaf = mm.pmd_leaves.get(base) if mm.pmd_leaves else None
         if leaf is not None and pfn != leaf + ((addr - base) >> self.page_shift):
             want = leaf + ((addr - base) >> self.page_shift)
             self.violate(TLB_STALE, "mm=%d addr=%s" % (mm.id, hx(addr)),

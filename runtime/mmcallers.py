@@ -191,7 +191,7 @@ class MmCallers(ArchCalls):
         vma = vmf.vma
         mm = vma.mm
         base = (vmf.address >> self.pmd_shift) << self.pmd_shift
-        if base in mm.pmd_leaves:
+        if mm.pmd_leaves and base in mm.pmd_leaves:
             return True
         pmd_order = self.pmd_shift - self.page_shift
         if folio.order == pmd_order and base not in mm.tables:
@@ -533,12 +533,13 @@ class MmCallers(ArchCalls):
         pgoff = ((addr - vma.start) >> self.page_shift) + vma.pgoff
         vmf = Vmf(vma, addr, pgoff, write, exec)
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        if base in mm.pmd_leaves:
+        if mm.pmd_leaves and base in mm.pmd_leaves:
             return True
-        ptep = self.pte_ref(mm, addr)
-        pte = self.arch.empty_pte if ptep is None else ptep.table.entries[ptep.idx]
         arch = self.arch
-        if ptep is None or arch.pte_none(pte):
+        t = self.pte_table(mm, addr)
+        idx = (addr >> self.page_shift) & (arch.ptrs_per_pte - 1)
+        pte = arch.empty_pte if t is None else t.entries[idx]
+        if t is None or arch.pte_none(pte):
             if vma.anon:
                 self.do_anonymous_page(vmf)
             elif not write:
@@ -548,6 +549,7 @@ class MmCallers(ArchCalls):
             else:
                 self.do_shared_fault(vmf)
             return True
+        ptep = PteRef(t, idx)
         vmf.pte = ptep
         vmf.orig_pte = pte
         if write and not arch.pte_write(pte):

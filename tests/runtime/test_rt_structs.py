@@ -230,3 +230,31 @@ def test_page_table_check_counts_match_the_page_by_page_rules(seed: int) -> None
     for p, f in mem.folios.items():
         g = ref.folios[p]
         assert (f.ptc_anon, f.ptc_file) == (g.ptc_anon, g.ptc_file)
+
+
+def test_pte_table_walks_match_the_tables_dict() -> None:
+    """Machine.pte_table keeps the table it found last per mm: walks that
+    alternate between PMDs and between mms at the same address must each
+    get the table the mm's dict holds for that PMD."""
+    from fixture_archs import generated
+    from runtime.kernel import Kernel
+
+    k = Kernel(generated("x86"))
+    mms = [k.new_mm(), k.new_mm()]
+    pmd = 1 << k.pmd_shift
+    addrs = [0x400000, 0x400000 + pmd, 0x400000 + 5 * pmd + 0x3000, 0x400000 + pmd - 0x1000]
+    rng = random.Random(3)
+    for _ in range(300):
+        mm = rng.choice(mms)
+        a = rng.choice(addrs)
+        base = (a >> k.pmd_shift) << k.pmd_shift
+        alloc = rng.random() < 0.3
+        had = mm.tables.get(base)
+        t = k.pte_table(mm, a, alloc)
+        want = mm.tables.get(base)
+        assert t is want and (alloc or had is want), (mm.id, hex(a))
+        if t is not None:
+            assert t.mm_id == mm.id and t.base == base
+            assert k.pte_at(mm, a) == t.entries[(a >> 12) & 511]
+        else:
+            assert k.pte_at(mm, a) == k.arch.empty_pte
