@@ -26,6 +26,8 @@ The class is the last of a chain, one module per seam:
 
 from __future__ import annotations
 
+from typing import Final
+
 from runtime.machine import FAULT_AROUND_BYTES
 from runtime.memory import Folio
 from runtime.mm import Mm
@@ -37,10 +39,11 @@ from runtime.violation import (
 
 __all__ = ["Kernel", "in_range", "FAULT_AROUND_BYTES"]
 
-# translate() results
-_HIT = 0
-_FAULT = 1       # no usable entry: PTE none or permission
-_INVALID = 2     # the TLB holds an invalid entry (cached-invalid / pair half)
+# translate() results (Final: C constants when compiled, no module-dict
+# lookup per test)
+_HIT: Final = 0
+_FAULT: Final = 1       # no usable entry: PTE none or permission
+_INVALID: Final = 2     # the TLB holds an invalid entry (cached-invalid / pair half)
 
 
 class Kernel(MmCallers):

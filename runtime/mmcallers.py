@@ -34,6 +34,8 @@ not modelled; fault-around only needs a file VMA.
 
 from __future__ import annotations
 
+from typing import Final
+
 from runtime.arch import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 from runtime.archcalls import ArchCalls
 from runtime.memory import Folio, Page
@@ -41,6 +43,10 @@ from runtime.mm import Mm, Vma, Vmf
 from runtime.pagetable import PteRef
 from runtime.primitives import ICACHE_ASN_TAGGED
 from runtime.violation import RangeError
+
+# VM_READ | VM_WRITE | VM_EXEC, once (a Final is a C static when compiled;
+# an imported name is a module-dict lookup per use)
+_VM_ACCESS: Final = VM_READ | VM_WRITE | VM_EXEC
 
 
 def in_range(val: int, start: int, length: int, bits: int = 64) -> bool:
@@ -93,8 +99,9 @@ class MmCallers(ArchCalls):
                 mm.anon_pages += nr
             else:
                 mm.file_pages += nr
+            mc = folio.mapcount
             for i in range(page.i, page.i + nr):               # folio_add_file_rmap_range
-                folio.mapcount[i] += 1
+                mc[i] = mc[i] + 1          # (not mc[i] += 1: a generic boxed add)
         self.set_ptes(mm, addr, ptep, entry, nr)
         self.update_mmu_cache_range(vmf, vma, addr, ptep, nr)
 
@@ -527,7 +534,7 @@ class MmCallers(ArchCalls):
             return False
         if exec and not vma.exec:
             return False
-        if not (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)):
+        if not (vma.flags & _VM_ACCESS):
             return False
         addr &= ~(self.page_size - 1)
         pgoff = ((addr - vma.start) >> self.page_shift) + vma.pgoff

@@ -93,7 +93,7 @@ class PageTableCheck:
             if other[i]:
                 self._bad(p, "%s_map_count=0" % other_name,
                           "%s_map_count=%d" % (other_name, other[i]))
-            mine[i] += delta
+            mine[i] = mine[i] + delta
             if mine[i] < 0:
                 self._bad(p, "%s_map_count>=0" % name, "%s_map_count=%d" % (name, mine[i]))
             elif delta > 0 and anon and rw and mine[i] > 1:
