@@ -310,7 +310,7 @@ class Effects(Machine):
     def tlb_flush_all(self) -> None:
         """flush_tlb_all(): every entry of every mm goes."""
         self.trace.tlb_flush_all()
-        self.tlb.entries.clear()
+        self.tlb.clear()
 
     def dcache_flush_user_range(self, mm: Mm, addr: int, nr: int) -> None:
         """Write back and invalidate mm's user lines for the nr pages from

@@ -26,6 +26,8 @@ The class is the last of a chain, one module per seam:
 
 from __future__ import annotations
 
+from typing import Final
+
 from runtime.machine import FAULT_AROUND_BYTES
 from runtime.memory import Folio
 from runtime.mm import Mm
@@ -37,10 +39,11 @@ from runtime.violation import (
 
 __all__ = ["Kernel", "in_range", "FAULT_AROUND_BYTES"]
 
-# translate() results
-_HIT = 0
-_FAULT = 1       # no usable entry: PTE none or permission
-_INVALID = 2     # the TLB holds an invalid entry (cached-invalid / pair half)
+# translate() results (Final: C constants when compiled, no module-dict
+# lookup per test)
+_HIT: Final = 0
+_FAULT: Final = 1       # no usable entry: PTE none or permission
+_INVALID: Final = 2     # the TLB holds an invalid entry (cached-invalid / pair half)
 
 
 class Kernel(MmCallers):
@@ -91,7 +94,7 @@ class Kernel(MmCallers):
             tlb.drop(mm.id, vpage)            # a faulting entry is not kept
             return _FAULT, hit
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        leaf = mm.pmd_leaves.get(base)
+        leaf = mm.pmd_leaves.get(base) if mm.pmd_leaves else None
         if leaf is not None:
             # a PMD mapping: synthesize the 4 KiB translation
             f = self.pfn_folio(leaf)
@@ -120,7 +123,7 @@ class Kernel(MmCallers):
     def _mapped_pte(self, mm: Mm, addr: int) -> int:
         """The entry mapping addr: its PTE, or the 4 KiB view of a PMD leaf."""
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        leaf = mm.pmd_leaves.get(base)
+        leaf = mm.pmd_leaves.get(base) if mm.pmd_leaves else None
         vma = mm.find_vma(addr)
         if leaf is None or vma is None:
             return self.pte_at(mm, addr)
@@ -135,8 +138,11 @@ class Kernel(MmCallers):
             tries += 1
             if tries > 3:
                 return -1
-            cur = self._mapped_pte(mm, addr)
-            if status == _INVALID and self._allowed(cur, write, exec) and tries > 1:
+            # the entry now mapping addr matters only to a second try on an
+            # invalid TLB entry (no walk otherwise)
+            retry_invalid = status == _INVALID and tries > 1
+            cur = self._mapped_pte(mm, addr) if retry_invalid else 0
+            if retry_invalid and self._allowed(cur, write, exec):
                 # The fault path ran and the PTE is there, but the TLB still
                 # holds the invalid entry.
                 if self.tlb.caches_invalid():
@@ -162,7 +168,7 @@ class Kernel(MmCallers):
         pfn = self.arch.pte_pfn(val)
         cur = self.pte_at(mm, addr)
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        leaf = mm.pmd_leaves.get(base)
+        leaf = mm.pmd_leaves.get(base) if mm.pmd_leaves else None
         if leaf is not None and pfn != leaf + ((addr - base) >> self.page_shift):
             want = leaf + ((addr - base) >> self.page_shift)
             self.violate(TLB_STALE, "mm=%d addr=%s" % (mm.id, hx(addr)),

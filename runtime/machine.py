@@ -366,12 +366,17 @@ class Machine:
 
     def pte_table(self, mm: Mm, addr: int, alloc: bool = False) -> PteTable | None:
         base = (addr >> self.pmd_shift) << self.pmd_shift
+        t = mm.last_table
+        if t is not None and t.base == base:
+            return t
         t = mm.tables.get(base)
         if t is None and alloc:
             t = PteTable(self.next_pt, mm.id, base, self.arch.ptrs_per_pte,
                          self.page_shift, self.arch.empty_pte)
             self.next_pt += 1
             mm.tables[base] = t
+        if t is not None:
+            mm.last_table = t
         return t
 
     def pte_ref(self, mm: Mm, addr: int, alloc: bool = False) -> PteRef | None:
@@ -397,5 +402,7 @@ class Machine:
 
     def pte_at(self, mm: Mm, addr: int) -> int:
         """The entry the hardware would see (deferred stores excluded)."""
-        r = self.pte_ref(mm, addr)
-        return self.arch.empty_pte if r is None else r.table.entries[r.idx]
+        t = self.pte_table(mm, addr)
+        if t is None:
+            return self.arch.empty_pte
+        return t.entries[(addr >> self.page_shift) & (self.arch.ptrs_per_pte - 1)]

@@ -30,6 +30,8 @@ Model:
 
 from __future__ import annotations
 
+from typing import Final
+
 # The shared zero page's pfn (empty_zero_page lives in the kernel image,
 # below every folio the allocator hands out: PhysMem starts at 0x1000).
 ZERO_PFN = 0x800
@@ -38,35 +40,61 @@ ZERO_PFN = 0x800
 # arch/x86 MAXMEM); a model choice, kept above the deterministic direct
 # scenarios' folios at pfn 0x10000.
 HIGHMEM_START_PFN = 0x30000
+# The sparse arrays below (page cache by file index, folios by pfn) are
+# chunks of SLOT_CHUNK entries, one dict entry per chunk.
+SLOT_SHIFT: Final = 9
+SLOT_CHUNK: Final = 1 << SLOT_SHIFT
+SLOT_MASK: Final = SLOT_CHUNK - 1
 
 
 class Mapping:
-    """A file's address_space (page cache)."""
+    """A file's address_space (page cache): ``folios`` by the index of
+    their first page (for iteration), and the page-index lookup
+    ``folio_at`` through ``slots``, a sparse array of ``SLOT_CHUNK``-page
+    chunks (chunk number -> one list entry per page: its folio or None),
+    as the kernel's xarray is a radix tree of 64-slot nodes: one small
+    dict lookup and a list index per query, no per-page dict entry."""
 
     id: int
     name: str
     folios: dict[int, Folio]   # by index of the folio's first page
-    index_to_head: dict[int, int]
+    slots: dict[int, list[Folio | None]]
     nr_vmas: int
 
     def __init__(self, id: int, name: str) -> None:
         self.id = id
         self.name = name
         self.folios = {}
-        self.index_to_head = {}
+        self.slots = {}
         self.nr_vmas = 0
 
     def folio_at(self, index: int) -> Folio | None:
         """The folio caching page ``index`` of the file, if any."""
-        head = self.index_to_head.get(index)
-        if head is None:
+        chunk = self.slots.get(index >> SLOT_SHIFT)
+        if chunk is None:
             return None
-        return self.folios[head]
+        return chunk[index & SLOT_MASK]
 
     def add(self, folio: Folio) -> None:
         self.folios[folio.index] = folio
-        for i in range(folio.nr_pages):
-            self.index_to_head[folio.index + i] = folio.index
+        for idx in range(folio.index, folio.index + folio.nr_pages):
+            chunk = self.slots.get(idx >> SLOT_SHIFT)
+            if chunk is None:
+                chunk = [None] * SLOT_CHUNK
+                self.slots[idx >> SLOT_SHIFT] = chunk
+            chunk[idx & SLOT_MASK] = folio
+
+    def remove(self, folio: Folio) -> bool:
+        """Take ``folio`` out of the page cache (filemap_remove_folio);
+        False if it is not the file's folio at its index."""
+        if self.folios.get(folio.index) is not folio:
+            return False
+        del self.folios[folio.index]
+        for idx in range(folio.index, folio.index + folio.nr_pages):
+            chunk = self.slots.get(idx >> SLOT_SHIFT)
+            if chunk is not None and chunk[idx & SLOT_MASK] is folio:
+                chunk[idx & SLOT_MASK] = None
+        return True
 
 
 class Folio:
@@ -170,9 +198,13 @@ class Page:
 
 
 class PhysMem:
-    """All folios, by head pfn; a bump allocator; the version counter."""
+    """All folios, by head pfn (``folios``, for iteration) and by any pfn
+    (``pfn_slots``: SLOT_CHUNK-pfn chunks, each entry the folio holding
+    that pfn or None; ``folio_of``); a bump allocator; the version
+    counter."""
 
     folios: dict[int, Folio]
+    pfn_slots: dict[int, list[Folio | None]]
     max_order: int
     next_pfn: int
     version: int
@@ -185,6 +217,7 @@ class PhysMem:
     def __init__(self, max_order: int, first_pfn: int = 0x1000,
                  highmem_start: int = -1) -> None:
         self.folios = {}
+        self.pfn_slots = {}
         self.max_order = max_order
         self.next_pfn = first_pfn
         self.version = 0
@@ -251,6 +284,13 @@ class PhysMem:
         f = Folio(pfn, order, anon)
         f.highmem = self.is_highmem(pfn)
         self.folios[pfn] = f
+        slots = self.pfn_slots
+        for p in range(pfn, pfn + n):
+            chunk = slots.get(p >> SLOT_SHIFT)
+            if chunk is None:
+                chunk = [None] * SLOT_CHUNK
+                slots[p >> SLOT_SHIFT] = chunk
+            chunk[p & SLOT_MASK] = f
         if f.highmem:
             if pfn + n > self.next_high_pfn:
                 self.next_high_pfn = pfn + n
@@ -261,6 +301,10 @@ class PhysMem:
     def free(self, folio: Folio) -> None:
         """Give the pfns back (contents stay, as in real RAM)."""
         del self.folios[folio.pfn]
+        for p in range(folio.pfn, folio.pfn + folio.nr_pages):
+            chunk = self.pfn_slots.get(p >> SLOT_SHIFT)
+            if chunk is not None and chunk[p & SLOT_MASK] is folio:
+                chunk[p & SLOT_MASK] = None
         if self.last is folio:
             self.last = None
 
@@ -268,16 +312,13 @@ class PhysMem:
         f = self.last
         if f is not None and f.pfn <= pfn and pfn - f.pfn < f.nr_pages:
             return f
-        folios = self.folios
-        o = 0
-        while o <= self.max_order:
-            head = pfn & ~((1 << o) - 1)
-            f = folios.get(head)
-            if f is not None and pfn - head < f.nr_pages:
-                self.last = f
-                return f
-            o += 1
-        return None
+        chunk = self.pfn_slots.get(pfn >> SLOT_SHIFT)
+        if chunk is None:
+            return None
+        f = chunk[pfn & SLOT_MASK]
+        if f is not None:
+            self.last = f
+        return f
 
     def pfn_valid(self, pfn: int) -> bool:
         return self.folio_of(pfn) is not None

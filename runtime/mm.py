@@ -79,11 +79,15 @@ class Mm:
     file_pages: int              # MM_FILEPAGES
     anon_pages: int              # MM_ANONPAGES
     has_pgste: bool
+    # the table Machine.pte_table found last (tables are never freed):
+    # a fault's walks hit it without a dict lookup of a boxed base
+    last_table: PteTable | None
 
     def __init__(self, id: int, has_pgste: bool = False) -> None:
         self.id = id
         self.vmas = []
         self.tables = {}
+        self.last_table = None
         self.pmd_leaves = {}
         self.file_pages = 0
         self.anon_pages = 0

@@ -34,6 +34,8 @@ not modelled; fault-around only needs a file VMA.
 
 from __future__ import annotations
 
+from typing import Final
+
 from runtime.arch import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
 from runtime.archcalls import ArchCalls
 from runtime.memory import Folio, Page
@@ -43,10 +45,21 @@ from runtime.primitives import ICACHE_ASN_TAGGED
 from runtime.pteval import s64
 from runtime.violation import RangeError
 
+# VM_READ | VM_WRITE | VM_EXEC, once (a Final is a C static when compiled;
+# an imported name is a module-dict lookup per use)
+_VM_ACCESS: Final = VM_READ | VM_WRITE | VM_EXEC
+
 
 def in_range(val: int, start: int, length: int, bits: int = 64) -> bool:
     """include/linux/minmax.h in_range(): (val - start) < len, unsigned,
     wrapping at ``bits`` (32 when all three are 32-bit, else 64)."""
+    if (val >= 0 and start >= 0 and length >= 0 and val >> bits == 0
+            and start >> bits == 0 and length >> bits == 0):
+        # every operand already a word: no (1 << 64) - 1 mask (a boxed
+        # int); below start the difference wraps to 2**bits - (start - val)
+        if val >= start:
+            return val - start < length
+        return (start - val + length - 1) >> bits != 0
     mask = (1 << bits) - 1
     return ((val - start) & mask) < (length & mask)
 
@@ -87,8 +100,9 @@ class MmCallers(ArchCalls):
                 mm.anon_pages += nr
             else:
                 mm.file_pages += nr
+            mc = folio.mapcount
             for i in range(page.i, page.i + nr):               # folio_add_file_rmap_range
-                folio.mapcount[i] += 1
+                mc[i] = mc[i] + 1          # (not mc[i] += 1: a generic boxed add)
         self.set_ptes(mm, addr, ptep, entry, nr)
         self.update_mmu_cache_range(vmf, vma, addr, ptep, nr)
 
@@ -122,7 +136,7 @@ class MmCallers(ArchCalls):
             nr_pages -= 1
         if count:
             self.set_pte_range(vmf, folio, folio.page(pi), count, addr,
-                               PteRef(ptep.table, idx))
+                               ptep if idx == ptep.idx else PteRef(ptep.table, idx))
             folio.refcount += count
             if in_range(vmf.address, addr, count * ps, arch.word_bits):
                 ret = True
@@ -156,9 +170,8 @@ class MmCallers(ArchCalls):
         if self.filemap_map_pmd(vmf, folio, pos):
             return True
         addr = vma.start + ((pos - vma.pgoff) << self.page_shift)
-        first = self.pte_ref(vma.mm, addr, True)
-        assert first is not None
-        table = first.table
+        table = self.pte_table(vma.mm, addr, True)
+        assert table is not None
         ret = False
         while folio is not None:
             xa_index = pos
@@ -186,7 +199,7 @@ class MmCallers(ArchCalls):
         vma = vmf.vma
         mm = vma.mm
         base = (vmf.address >> self.pmd_shift) << self.pmd_shift
-        if base in mm.pmd_leaves:
+        if mm.pmd_leaves and base in mm.pmd_leaves:
             return True
         pmd_order = self.pmd_shift - self.page_shift
         if folio.order == pmd_order and base not in mm.tables:
@@ -522,18 +535,19 @@ class MmCallers(ArchCalls):
             return False
         if exec and not vma.exec:
             return False
-        if not (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)):
+        if not (vma.flags & _VM_ACCESS):
             return False
         addr &= ~(self.page_size - 1)
         pgoff = ((addr - vma.start) >> self.page_shift) + vma.pgoff
         vmf = Vmf(vma, addr, pgoff, write, exec)
         base = (addr >> self.pmd_shift) << self.pmd_shift
-        if base in mm.pmd_leaves:
+        if mm.pmd_leaves and base in mm.pmd_leaves:
             return True
-        ptep = self.pte_ref(mm, addr)
-        pte = self.arch.empty_pte if ptep is None else ptep.table.entries[ptep.idx]
         arch = self.arch
-        if ptep is None or arch.pte_none(pte):
+        t = self.pte_table(mm, addr)
+        idx = (addr >> self.page_shift) & (arch.ptrs_per_pte - 1)
+        pte = arch.empty_pte if t is None else t.entries[idx]
+        if t is None or arch.pte_none(pte):
             if vma.anon:
                 self.do_anonymous_page(vmf)
             elif not write:
@@ -543,6 +557,7 @@ class MmCallers(ArchCalls):
             else:
                 self.do_shared_fault(vmf)
             return True
+        ptep = PteRef(t, idx)
         vmf.pte = ptep
         vmf.orig_pte = pte
         if write and not arch.pte_write(pte):

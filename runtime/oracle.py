@@ -67,7 +67,7 @@ def expected_pte(layout: Layout, first: int, i: int) -> int:
 def check_tlb(k: Kernel) -> list[Violation]:
     out: list[Violation] = []
     arch = k.arch
-    for (mm_id, vpage), val in sorted(k.tlb.entries.items()):
+    for (mm_id, vpage), val in k.tlb.items():
         if not arch.pte_present(val):
             continue
         mm = k.mms.get(mm_id)

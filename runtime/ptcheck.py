@@ -59,11 +59,27 @@ class PageTableCheck:
         if head is None:              # !pfn_valid
             return
         anon = head.anon
-        name, other_name = ("anon", "file") if anon else ("file", "anon")
         f = head
         lo = f.pfn
         hi = lo + f.nr_pages
         mine, other = (f.ptc_anon, f.ptc_file) if anon else (f.ptc_file, f.ptc_anon)
+        if pfn + pgcnt <= hi:
+            # the whole range in the first folio (set_ptes' own rule): one
+            # pass over its counters, the per-page tests of the loop below
+            # only where a rule could fire
+            check_rw = delta > 0 and anon and rw
+            for i in range(pfn - lo, pfn - lo + pgcnt):
+                if other[i]:
+                    break
+                c = mine[i] + delta
+                if c < 0 or (check_rw and c > 1):
+                    break
+                mine[i] = c
+            else:
+                return
+            pgcnt -= i - (pfn - lo)
+            pfn = lo + i
+        name, other_name = ("anon", "file") if anon else ("file", "anon")
         for p in range(pfn, pfn + pgcnt):
             if p < lo or p >= hi:
                 nf = self.mem.folio_of(p)
@@ -77,7 +93,7 @@ class PageTableCheck:
             if other[i]:
                 self._bad(p, "%s_map_count=0" % other_name,
                           "%s_map_count=%d" % (other_name, other[i]))
-            mine[i] += delta
+            mine[i] = mine[i] + delta
             if mine[i] < 0:
                 self._bad(p, "%s_map_count>=0" % name, "%s_map_count=%d" % (name, mine[i]))
             elif delta > 0 and anon and rw and mine[i] > 1:

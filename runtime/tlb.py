@@ -3,7 +3,8 @@
 
 Place in the flow: ``Kernel`` user accesses translate through a ``Tlb``
 made by ``make_tlb(arch.tlb_kind)`` (entries keyed by (mm id, virtual
-page), holding the PTE value loaded); the ``tlb_preload`` /
+page) packed into one int, ``tlb_key``, holding the PTE value loaded;
+``items()`` gives them back as pairs); the ``tlb_preload`` /
 ``tlb_flush_page`` / ``set_pte`` primitives act here through the kind's
 interface below (``refill``, ``preload``, ``drop``, ``buddy``); the oracle
 scans entries against the page tables (``tlb_stale``).  Nothing outside
@@ -48,7 +49,7 @@ this module branches on a TLB kind's name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from librt.vecs import vec
 from mypy_extensions import i64
@@ -62,7 +63,22 @@ if TYPE_CHECKING:
     from runtime.arch import Arch
 
 __all__ = ["TLB_KINDS", "Tlb", "SoftwareTlb", "PairsTlb", "CachesInvalidTlb",
-           "PteUpdateFlushTlb", "make_tlb", "pte_none_ignores_global"]
+           "PteUpdateFlushTlb", "make_tlb", "pte_none_ignores_global", "tlb_key",
+           "VPAGE_BITS"]
+
+# A virtual page number has at most 64 - 12 bits (64-bit addresses, pages
+# of 4 KiB or more): the mm id goes above them in the entry's key.
+VPAGE_BITS: Final = 52
+VPAGE_MASK: Final = (1 << VPAGE_BITS) - 1
+
+
+def tlb_key(mm_id: int, vpage: int) -> int:
+    """The entry key of (mm id, virtual page): ``mm_id << VPAGE_BITS |
+    vpage``, one int (no tuple per access); a vpage outside
+    [0, 2**VPAGE_BITS) would collide with another mm's and is refused."""
+    if vpage >> VPAGE_BITS:
+        raise ValueError("virtual page 0x%x beyond %d bits" % (vpage, VPAGE_BITS))
+    return (mm_id << VPAGE_BITS) | vpage
 
 
 def pte_none_ignores_global(kind: str) -> bool:
@@ -72,12 +88,12 @@ def pte_none_ignores_global(kind: str) -> bool:
 
 
 class Tlb:
-    """Hardware walker (and ``hash``): entries (mm id, vpage) -> PTE value
-    loaded; only valid entries are cached."""
+    """Hardware walker (and ``hash``): entries tlb_key(mm id, vpage) ->
+    PTE value loaded; only valid entries are cached."""
 
     kind: str
     pairs: bool
-    entries: dict[tuple[int, int], int]
+    entries: dict[int, int]
 
     def __init__(self, kind: str = TLB_HARDWARE) -> None:
         if kind not in TLB_KINDS:
@@ -87,18 +103,27 @@ class Tlb:
         self.entries = {}
 
     def lookup(self, mm_id: int, vpage: int) -> int | None:
-        return self.entries.get((mm_id, vpage))
+        return self.entries.get(tlb_key(mm_id, vpage))
 
     def load(self, mm_id: int, vpage: int, val: int) -> None:
-        self.entries[(mm_id, vpage)] = val
+        self.entries[tlb_key(mm_id, vpage)] = val
 
     def drop(self, mm_id: int, vpage: int) -> None:
         """Drop the entry (pairs: the whole even/odd entry)."""
-        self.entries.pop((mm_id, vpage), None)
+        self.entries.pop(tlb_key(mm_id, vpage), None)
 
     def drop_mm(self, mm_id: int) -> None:
-        for key in [k for k in self.entries if k[0] == mm_id]:
+        for key in [k for k in self.entries if k >> VPAGE_BITS == mm_id]:
             del self.entries[key]
+
+    def clear(self) -> None:
+        """flush_tlb_all: every entry goes."""
+        self.entries.clear()
+
+    def items(self) -> list[tuple[tuple[int, int], int]]:
+        """Every entry as ((mm id, vpage), value), sorted by mm id then
+        vpage (the oracle's scan order)."""
+        return [((k >> VPAGE_BITS, k & VPAGE_MASK), v) for k, v in sorted(self.entries.items())]
 
     def caches_invalid(self) -> bool:
         """A miss on a non-present PTE may leave an invalid entry."""
@@ -167,9 +192,9 @@ class PairsTlb(SoftwareTlb):
         self.pairs = True
 
     def drop(self, mm_id: int, vpage: int) -> None:
-        base = vpage & ~1
-        self.entries.pop((mm_id, base), None)
-        self.entries.pop((mm_id, base | 1), None)
+        base = tlb_key(mm_id, vpage & ~1)
+        self.entries.pop(base, None)
+        self.entries.pop(base | 1, None)
 
     def refill(self, mm_id: int, vpage: int, entries: vec[i64] | None,
                idx: int, empty: int, pte: int, present: bool) -> None:

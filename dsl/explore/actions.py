@@ -173,10 +173,8 @@ def _pte_modify(w: World, old: int, prot: int) -> int:
 
 def _remove_from_cache(f: Folio) -> None:
     m = f.mapping
-    if m is not None and f.index in m.folios and m.folios[f.index] is f:
-        del m.folios[f.index]
-        for i in range(f.nr_pages):
-            m.index_to_head.pop(f.index + i, None)
+    if m is not None:
+        m.remove(f)
     f.mapping = None
 
 

@@ -32,9 +32,8 @@ def replace_folio(k: Kernel, m: Mapping, f: Folio) -> Folio:
     """The file's content is replaced (a new binary installed, a truncate
     and re-read): the old folio leaves the page cache, a new folio at a
     new pfn is filled by the kernel (and flush_dcache_folio'd)."""
-    del m.folios[f.index]
-    for i in range(f.nr_pages):
-        del m.index_to_head[f.index + i]
+    if not m.remove(f):
+        raise KeyError(f.index)
     f.mapping = None
     return k.add_to_page_cache(m, f.index, f.order)
 

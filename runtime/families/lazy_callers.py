@@ -40,7 +40,7 @@ def check_tlb_rights(k: Kernel) -> list[Violation]:
     writable entry after a write-protect lets a store bypass COW)."""
     out: list[Violation] = []
     arch = k.arch
-    for (mm_id, vpage), val in sorted(k.tlb.entries.items()):
+    for (mm_id, vpage), val in k.tlb.items():
         mm = k.mms.get(mm_id)
         if mm is None or not arch.pte_present(val) or not arch.pte_write(val):
             continue
