@@ -67,7 +67,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = '0ca3840dafd37532'
+PRUNE_KEY = 'e0903780229e2077'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
     'cache_munmap_shared_written': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
