@@ -1,16 +1,33 @@
-"""Event trace: every primitive appends one line (docs/runtime-interface.md).
+"""Event trace: every primitive records one line (docs/runtime-interface.md).
 
 Place in the flow: the lowest layer; ``Kernel`` primitives call the
 emitters below (one per event kind of ``runtime.primitives.TRACE_FORMATS``,
-whose %-formats they use); tests and the C-vs-Python differential compare
-the lines.  Numbers: lower-case hex with ``0x`` for values/addresses/pfns
-(``hx``), decimal for ids, indices and counts.  A PTE value arrives as
-its i64 bit pattern (runtime/pteval.py) and is printed unsigned.
+whose %-formats render them); tests, scripts, the C-vs-Python
+differential, explore and the CLI read the lines (``lines``, ``text``,
+``mark``/``since``).  Numbers: lower-case hex with ``0x`` for
+values/addresses/pfns (``hx``), decimal for ids, indices and counts.
+
+Records, not strings (issue 15 item 2): an emitter appends its event id and
+its fields as native integers to a flat ``vec[i64]``; the text is rendered
+only when a reader asks (``lines``, ``since``, ``text``), with the same
+%-format and the same integers as an eager emitter would have used, so the
+lines are byte-identical.  A field outside ``0 <= v < 2**62`` (x86's NX
+bit 63, an ia64 region address, a negative value from a model bug) is kept
+as the int object itself in a side list (the record holds ``BIG`` in its
+place), so it renders exactly as it was given.  ``set_pte_run`` keeps a
+copy of its value list.  ``mark()`` counts lines without rendering.
+
+A PTE value arrives as its i64 bit pattern (runtime/pteval.py) and is
+printed unsigned: a value word outside the short range (bit 62 or 63 set)
+is kept unboxed in a second side buffer ``_pat`` (the record holds ``PAT``)
+and rendered as ``u64(pattern)``.
 """
 
 from __future__ import annotations
 
-from librt.vecs import vec
+from typing import Final, Iterator
+
+from librt.vecs import append, vec
 from mypy_extensions import i64
 
 from runtime.primitives import TRACE_FORMATS, py_format
@@ -23,62 +40,111 @@ def hx(v: int) -> str:
     return hex(u64(v))
 
 
-_SET_PTE = py_format(TRACE_FORMATS["set_pte"])
-_SET_PTE_BUDDY = py_format(TRACE_FORMATS["set_pte_buddy"])
-_PGSTE_SET_PTE = py_format(TRACE_FORMATS["pgste_set_pte"])
-_PTC_SET = py_format(TRACE_FORMATS["ptc_set"])
-_LAZY_ENTER = py_format(TRACE_FORMATS["lazy_mmu_enter"])
-_LAZY_LEAVE = py_format(TRACE_FORMATS["lazy_mmu_leave"])
-_DCACHE_FLUSH = py_format(TRACE_FORMATS["dcache_flush"])
-_DCACHE_FLUSH_USER = py_format(TRACE_FORMATS["dcache_flush_user"])
-_DCACHE_CLEAN = py_format(TRACE_FORMATS["dcache_clean"])
-_DCACHE_FLUSH_KMAP = py_format(TRACE_FORMATS["dcache_flush_kmap"])
-_ICACHE_SYNC = py_format(TRACE_FORMATS["icache_sync"])
-_ICACHE_INVAL = py_format(TRACE_FORMATS["icache_inval"])
-_ICACHE_FLUSH_ALL = py_format(TRACE_FORMATS["icache_flush_all"])
-_ICACHE_FLUSH_LOCAL = py_format(TRACE_FORMATS["icache_flush_local"])
-_ICACHE_INVAL_MM = py_format(TRACE_FORMATS["icache_inval_mm"])
-_FOLIO_TEST = py_format(TRACE_FORMATS["folio_test_arch1"])
-_FOLIO_SET = py_format(TRACE_FORMATS["folio_set_arch1"])
-_FOLIO_CLEAR = py_format(TRACE_FORMATS["folio_clear_arch1"])
-_PAGE_TEST = py_format(TRACE_FORMATS["page_test_arch1"])
-_PAGE_SET = py_format(TRACE_FORMATS["page_set_arch1"])
-_PAGE_CLEAR = py_format(TRACE_FORMATS["page_clear_arch1"])
-_TLB_PRELOAD = py_format(TRACE_FORMATS["tlb_preload"])
-_TLB_FLUSH_PAGE = py_format(TRACE_FORMATS["tlb_flush_page"])
-_HPTE_INSERT = py_format(TRACE_FORMATS["hpte_insert"])
-_TSB_INSERT = py_format(TRACE_FORMATS["tsb_insert"])
-_TLB_BATCH_ADD = py_format(TRACE_FORMATS["tlb_batch_add"])
-_DCACHE_FLUSH_USER_RANGE = py_format(TRACE_FORMATS["dcache_flush_user_range"])
-_DCACHE_FLUSH_USER_MM = py_format(TRACE_FORMATS["dcache_flush_user_mm"])
-_CACHE_FLUSH_ALL = py_format(TRACE_FORMATS["cache_flush_all"])
-_ICACHE_INVAL_USER = py_format(TRACE_FORMATS["icache_inval_user"])
-_COPY_PAGE = py_format(TRACE_FORMATS["copy_page"])
-_CLEAR_PAGE = py_format(TRACE_FORMATS["clear_page"])
-_DCACHE_FLUSH_ALL = py_format(TRACE_FORMATS["dcache_flush_all"])
-_PTE_CLEAR = py_format(TRACE_FORMATS["pte_clear"])
-_SET_PMD = py_format(TRACE_FORMATS["set_pmd"])
-_TLB_FLUSH_ALL = py_format(TRACE_FORMATS["tlb_flush_all"])
-_DCACHE_FLUSH_PHYS = py_format(TRACE_FORMATS["dcache_flush_phys"])
+# Event ids: the position of the event in TRACE_FORMATS (tests/runtime/
+# test_rt_trace.py checks every emitter renders its own format).
+EVENTS: Final[tuple[str, ...]] = tuple(TRACE_FORMATS)
+# the %-format of each event id, and how many fields its record holds
+FORMATS: Final[tuple[str, ...]] = tuple(py_format(TRACE_FORMATS[ev]) for ev in EVENTS)
+NFIELDS: Final[tuple[int, ...]] = tuple(f.replace("%%", "").count("%") for f in FORMATS)
+
+E_SET_PTE: Final = 0
+E_SET_PTE_BUDDY: Final = 1
+E_PGSTE_SET_PTE: Final = 2
+E_PTC_SET: Final = 3
+E_LAZY_MMU_ENTER: Final = 4
+E_LAZY_MMU_LEAVE: Final = 5
+E_DCACHE_FLUSH: Final = 6
+E_DCACHE_FLUSH_USER: Final = 7
+E_DCACHE_CLEAN: Final = 8
+E_DCACHE_FLUSH_KMAP: Final = 9
+E_ICACHE_SYNC: Final = 10
+E_ICACHE_INVAL: Final = 11
+E_ICACHE_FLUSH_ALL: Final = 12
+E_ICACHE_FLUSH_LOCAL: Final = 13
+E_ICACHE_INVAL_MM: Final = 14
+E_FOLIO_TEST_ARCH1: Final = 15
+E_FOLIO_SET_ARCH1: Final = 16
+E_FOLIO_CLEAR_ARCH1: Final = 17
+E_PAGE_TEST_ARCH1: Final = 18
+E_PAGE_SET_ARCH1: Final = 19
+E_PAGE_CLEAR_ARCH1: Final = 20
+E_TLB_PRELOAD: Final = 21
+E_TLB_FLUSH_PAGE: Final = 22
+E_HPTE_INSERT: Final = 23
+E_TSB_INSERT: Final = 24
+E_TLB_BATCH_ADD: Final = 25
+E_DCACHE_FLUSH_USER_RANGE: Final = 26
+E_DCACHE_FLUSH_USER_MM: Final = 27
+E_CACHE_FLUSH_ALL: Final = 28
+E_DCACHE_FLUSH_PHYS: Final = 29
+E_ICACHE_INVAL_USER: Final = 30
+E_COPY_PAGE: Final = 31
+E_CLEAR_PAGE: Final = 32
+E_DCACHE_FLUSH_ALL: Final = 33
+E_PTE_CLEAR: Final = 34
+E_SET_PMD: Final = 35
+E_TLB_FLUSH_ALL: Final = 36
+# records that are no TRACE_FORMATS event of their own
+E_RUN: Final = 250      # set_pte_run: pt, idx; the values are the next ``_runs`` list
+E_RAW: Final = 251      # emit(line): the line is the next ``_raw`` string
+
+# A field word: the value itself when 0 <= v <= SMALL_MAX (mypyc's short
+# int range: compared and stored without boxing), else BIG and the int in
+# the side list ``_big``, in record order.
+SMALL_MAX: Final = 0x3FFF_FFFF_FFFF_FFFF
+BIG: Final = -1
+# A PTE value word outside 0..SMALL_MAX (an i64 pattern with bit 62 or 63
+# set): PAT in the record, the pattern in ``_pat`` (unboxed), rendered
+# unsigned.
+PAT: Final = -2
+
+_SET_PTE: Final = FORMATS[E_SET_PTE]
 
 
 class Trace:
-    """An append-only list of trace lines; ``enabled=False`` drops them."""
+    """An append-only sequence of trace lines; ``enabled=False`` drops them.
 
-    lines: list[str]
+    ``lines`` renders the records made since the last read and returns the
+    one list of rendered lines (a caller may clear it, as before); read it
+    again after more events."""
+
     enabled: bool
+    _text: list[str]            # the lines rendered so far
+    _rec: vec[i64]              # records not rendered yet: event id, fields
+    _big: list[int]             # their fields outside 0..SMALL_MAX, in order
+    _pat: vec[i64]              # their PTE value patterns outside it, in order
+    _runs: list[vec[i64]]       # their set_pte_run value lists, in order
+    _raw: list[str]             # their emit() lines, in order
+    _pending: int               # how many lines the records stand for
 
     def __init__(self, enabled: bool = True) -> None:
-        self.lines = []
         self.enabled = enabled
+        self._text = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._rec = vec[i64]()
+        self._big = []
+        self._pat = vec[i64]()
+        self._runs = []
+        self._raw = []
+        self._pending = 0
+
+    @property
+    def lines(self) -> list[str]:
+        if self._pending:
+            self._render()
+        return self._text
 
     def emit(self, line: str) -> None:
         if self.enabled:
-            self.lines.append(line)
+            self._rec = append(self._rec, E_RAW)
+            self._raw.append(line)
+            self._pending += 1
 
     def mark(self) -> int:
-        """Position to slice from later (``since``)."""
-        return len(self.lines)
+        """Position to slice from later (``since``); renders nothing."""
+        return len(self._text) + self._pending
 
     def since(self, mark: int) -> list[str]:
         return self.lines[mark:]
@@ -87,163 +153,317 @@ class Trace:
         return "".join(line + "\n" for line in self.lines)
 
     def clear(self) -> None:
-        self.lines = []
+        self._text = []
+        self._reset()
+
+    # -- records: an event id and 0..4 fields --------------------------------
+    def _r0(self, ev: i64) -> None:
+        self._rec = append(self._rec, ev)
+        self._pending += 1
+
+    def _r1(self, ev: i64, a: int) -> None:
+        rec = append(self._rec, ev)
+        if 0 <= a <= SMALL_MAX:
+            rec = append(rec, a)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(a)
+        self._rec = rec
+        self._pending += 1
+
+    def _r2(self, ev: i64, a: int, b: int) -> None:
+        rec = append(self._rec, ev)
+        if 0 <= a <= SMALL_MAX:
+            rec = append(rec, a)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(a)
+        if 0 <= b <= SMALL_MAX:
+            rec = append(rec, b)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(b)
+        self._rec = rec
+        self._pending += 1
+
+    def _r3(self, ev: i64, a: int, b: int, c: int) -> None:
+        rec = append(self._rec, ev)
+        if 0 <= a <= SMALL_MAX:
+            rec = append(rec, a)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(a)
+        if 0 <= b <= SMALL_MAX:
+            rec = append(rec, b)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(b)
+        if 0 <= c <= SMALL_MAX:
+            rec = append(rec, c)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(c)
+        self._rec = rec
+        self._pending += 1
+
+    def _r4(self, ev: i64, a: int, b: int, c: int, d: int) -> None:
+        rec = append(self._rec, ev)
+        if 0 <= a <= SMALL_MAX:
+            rec = append(rec, a)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(a)
+        if 0 <= b <= SMALL_MAX:
+            rec = append(rec, b)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(b)
+        if 0 <= c <= SMALL_MAX:
+            rec = append(rec, c)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(c)
+        if 0 <= d <= SMALL_MAX:
+            rec = append(rec, d)
+        else:
+            rec = append(rec, BIG)
+            self._big.append(d)
+        self._rec = rec
+        self._pending += 1
+
+    def _field_word(self, rec: vec[i64], a: int) -> vec[i64]:
+        """``rec`` with field ``a`` appended (an id, index, address, count)."""
+        if 0 <= a <= SMALL_MAX:
+            return append(rec, a)
+        self._big.append(a)
+        return append(rec, BIG)
+
+    def _value_word(self, rec: vec[i64], v: i64) -> vec[i64]:
+        """``rec`` with PTE value ``v`` (an i64 pattern) appended."""
+        if 0 <= v <= SMALL_MAX:
+            return append(rec, v)
+        self._pat = append(self._pat, v)
+        return append(rec, PAT)
+
+    def _rv(self, ev: i64, a: int, b: int, v: i64) -> None:
+        """A record of two fields and a PTE value."""
+        rec = self._field_word(append(self._rec, ev), a)
+        self._rec = self._value_word(self._field_word(rec, b), v)
+        self._pending += 1
+
+    def _render(self) -> None:
+        """Append the lines of the pending records to ``_text`` (each with
+        its event's %-format and the fields it was given), then drop them."""
+        rec = self._rec
+        big = iter(self._big)
+        pat = iter(self._pat)
+        runs = iter(self._runs)
+        raw = iter(self._raw)
+        out = self._text
+        n = len(rec)
+        i: i64 = 0
+        while i < n:
+            ev = rec[i]
+            i += 1
+            if ev == E_RUN:
+                pt = _field(rec[i], big, pat)
+                idx = _field(rec[i + 1], big, pat)
+                i += 2
+                vals = next(runs)
+                for j in range(len(vals)):
+                    out.append(_SET_PTE % (pt, idx + j, u64(vals[j])))
+                continue
+            if ev == E_RAW:
+                out.append(next(raw))
+                continue
+            fmt = FORMATS[ev]
+            nf = NFIELDS[ev]
+            if nf == 0:
+                out.append(fmt)
+            elif nf == 1:
+                out.append(fmt % (_field(rec[i], big, pat),))
+            elif nf == 2:
+                a = _field(rec[i], big, pat)
+                out.append(fmt % (a, _field(rec[i + 1], big, pat)))
+            elif nf == 3:
+                a = _field(rec[i], big, pat)
+                b = _field(rec[i + 1], big, pat)
+                out.append(fmt % (a, b, _field(rec[i + 2], big, pat)))
+            else:
+                args = [_field(rec[i + k], big, pat) for k in range(nf)]
+                out.append(fmt % tuple(args))
+            i += nf
+        self._reset()
 
     # -- one emitter per event kind (runtime.primitives.TRACE_FORMATS) ----
     def set_pte(self, pt: int, idx: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_SET_PTE % (pt, idx, u64(val)))
+            self._rv(E_SET_PTE, pt, idx, val)
 
     def set_pte_run(self, pt: int, idx: int, vals: vec[i64]) -> None:
-        """set_pte(pt, idx + i, vals[i]) for every i, in order."""
-        if self.enabled:
-            lines = self.lines
-            for i in range(len(vals)):
-                lines.append(_SET_PTE % (pt, idx + i, u64(vals[i])))
+        """set_pte(pt, idx + i, vals[i]) for every i, in order (one record;
+        the trace keeps a copy of ``vals``)."""
+        if self.enabled and vals:
+            self._r2(E_RUN, pt, idx)
+            self._runs.append(vals[0:len(vals)])
+            self._pending += len(vals) - 1
 
     def set_pte_buddy(self, pt: int, idx: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_SET_PTE_BUDDY % (pt, idx, u64(val)))
+            self._rv(E_SET_PTE_BUDDY, pt, idx, val)
 
     def pgste_set_pte(self, pt: int, idx: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_PGSTE_SET_PTE % (pt, idx, u64(val)))
+            self._rv(E_PGSTE_SET_PTE, pt, idx, val)
 
     def ptc_set(self, pt: int, idx: int, val: i64, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_PTC_SET % (pt, idx, u64(val), nr))
+            rec = self._field_word(append(self._rec, E_PTC_SET), pt)
+            rec = self._value_word(self._field_word(rec, idx), val)
+            self._rec = self._field_word(rec, nr)
+            self._pending += 1
 
     def lazy_mmu_enter(self) -> None:
         if self.enabled:
-            self.lines.append(_LAZY_ENTER)
+            self._r0(E_LAZY_MMU_ENTER)
 
     def lazy_mmu_leave(self) -> None:
         if self.enabled:
-            self.lines.append(_LAZY_LEAVE)
+            self._r0(E_LAZY_MMU_LEAVE)
 
     def dcache_flush(self, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH % (pfn, nr))
+            self._r2(E_DCACHE_FLUSH, pfn, nr)
 
     def dcache_flush_user(self, mm: int, addr: int, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH_USER % (mm, addr, pfn, nr))
+            self._r4(E_DCACHE_FLUSH_USER, mm, addr, pfn, nr)
 
     def dcache_clean(self, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_CLEAN % (pfn, nr))
+            self._r2(E_DCACHE_CLEAN, pfn, nr)
 
     def dcache_flush_kmap(self, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH_KMAP % (pfn, nr))
+            self._r2(E_DCACHE_FLUSH_KMAP, pfn, nr)
 
     def icache_sync(self, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_ICACHE_SYNC % (pfn, nr))
+            self._r2(E_ICACHE_SYNC, pfn, nr)
 
     def icache_inval(self, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_ICACHE_INVAL % (pfn, nr))
+            self._r2(E_ICACHE_INVAL, pfn, nr)
 
     def icache_flush_all(self) -> None:
         if self.enabled:
-            self.lines.append(_ICACHE_FLUSH_ALL)
+            self._r0(E_ICACHE_FLUSH_ALL)
 
     def icache_flush_local(self) -> None:
         if self.enabled:
-            self.lines.append(_ICACHE_FLUSH_LOCAL)
+            self._r0(E_ICACHE_FLUSH_LOCAL)
 
     def icache_inval_mm(self, mm: int) -> None:
         if self.enabled:
-            self.lines.append(_ICACHE_INVAL_MM % (mm,))
+            self._r1(E_ICACHE_INVAL_MM, mm)
 
     def folio_test_arch1(self, pfn: int, bit: bool) -> None:
         if self.enabled:
-            self.lines.append(_FOLIO_TEST % (pfn, int(bit)))
+            self._r2(E_FOLIO_TEST_ARCH1, pfn, 1 if bit else 0)
 
     def folio_set_arch1(self, pfn: int) -> None:
         if self.enabled:
-            self.lines.append(_FOLIO_SET % pfn)
+            self._r1(E_FOLIO_SET_ARCH1, pfn)
 
     def folio_clear_arch1(self, pfn: int) -> None:
         if self.enabled:
-            self.lines.append(_FOLIO_CLEAR % pfn)
+            self._r1(E_FOLIO_CLEAR_ARCH1, pfn)
 
     def page_test_arch1(self, pfn: int, bit: bool) -> None:
         if self.enabled:
-            self.lines.append(_PAGE_TEST % (pfn, int(bit)))
+            self._r2(E_PAGE_TEST_ARCH1, pfn, 1 if bit else 0)
 
     def page_set_arch1(self, pfn: int) -> None:
         if self.enabled:
-            self.lines.append(_PAGE_SET % pfn)
+            self._r1(E_PAGE_SET_ARCH1, pfn)
 
     def page_clear_arch1(self, pfn: int) -> None:
         if self.enabled:
-            self.lines.append(_PAGE_CLEAR % pfn)
+            self._r1(E_PAGE_CLEAR_ARCH1, pfn)
 
     def tlb_preload(self, mm: int, addr: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_TLB_PRELOAD % (mm, addr, u64(val)))
+            self._rv(E_TLB_PRELOAD, mm, addr, val)
 
     def tlb_flush_page(self, mm: int, addr: int) -> None:
         if self.enabled:
-            self.lines.append(_TLB_FLUSH_PAGE % (mm, addr))
+            self._r2(E_TLB_FLUSH_PAGE, mm, addr)
 
     def hpte_insert(self, mm: int, addr: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_HPTE_INSERT % (mm, addr, u64(val)))
+            self._rv(E_HPTE_INSERT, mm, addr, val)
 
     def tsb_insert(self, mm: int, addr: int, val: i64) -> None:
         if self.enabled:
-            self.lines.append(_TSB_INSERT % (mm, addr, u64(val)))
+            self._rv(E_TSB_INSERT, mm, addr, val)
 
     def tlb_batch_add(self, mm: int, addr: int) -> None:
         if self.enabled:
-            self.lines.append(_TLB_BATCH_ADD % (mm, addr))
+            self._r2(E_TLB_BATCH_ADD, mm, addr)
 
     def dcache_flush_user_range(self, mm: int, addr: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH_USER_RANGE % (mm, addr, nr))
+            self._r3(E_DCACHE_FLUSH_USER_RANGE, mm, addr, nr)
 
     def dcache_flush_user_mm(self, mm: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH_USER_MM % (mm,))
+            self._r1(E_DCACHE_FLUSH_USER_MM, mm)
 
     def cache_flush_all(self) -> None:
         if self.enabled:
-            self.lines.append(_CACHE_FLUSH_ALL)
+            self._r0(E_CACHE_FLUSH_ALL)
 
     def icache_inval_user(self, mm: int, addr: int, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_ICACHE_INVAL_USER % (mm, addr, pfn, nr))
+            self._r4(E_ICACHE_INVAL_USER, mm, addr, pfn, nr)
 
     def copy_page(self, src: int, to: int, addr: int, mode: int) -> None:
         if self.enabled:
-            self.lines.append(_COPY_PAGE % (src, to, addr, mode))
+            self._r4(E_COPY_PAGE, src, to, addr, mode)
 
     def clear_page(self, pfn: int, addr: int, mode: int) -> None:
         if self.enabled:
-            self.lines.append(_CLEAR_PAGE % (pfn, addr, mode))
+            self._r3(E_CLEAR_PAGE, pfn, addr, mode)
 
     def dcache_flush_all(self) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH_ALL)
+            self._r0(E_DCACHE_FLUSH_ALL)
 
     def pte_clear(self, pt: int, idx: int) -> None:
         if self.enabled:
-            self.lines.append(_PTE_CLEAR % (pt, idx))
+            self._r2(E_PTE_CLEAR, pt, idx)
 
     def tlb_flush_all(self) -> None:
         if self.enabled:
-            self.lines.append(_TLB_FLUSH_ALL)
+            self._r0(E_TLB_FLUSH_ALL)
 
     def set_pmd(self, mm: int, addr: int, pfn: int) -> None:
         if self.enabled:
-            self.lines.append(_SET_PMD % (mm, addr, pfn))
+            self._r3(E_SET_PMD, mm, addr, pfn)
 
     def dcache_flush_phys(self, pfn: int, nr: int) -> None:
         if self.enabled:
-            self.lines.append(_DCACHE_FLUSH_PHYS % (pfn, nr))
+            self._r2(E_DCACHE_FLUSH_PHYS, pfn, nr)
+
+
+def _field(w: i64, big: Iterator[int], pat: Iterator[i64]) -> int:
+    """A record's field: the word itself, (BIG) the next side-list int, or
+    (PAT) the next PTE value pattern, unsigned."""
+    if w >= 0:
+        return w
+    if w == BIG:
+        return next(big)
+    return u64(next(pat))
 
 
 # -- work counts (issue 10 item 7) -------------------------------------------
