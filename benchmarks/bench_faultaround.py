@@ -75,12 +75,20 @@ def measure_once(trace: bool) -> dict[str, float | int | str | bool]:
     assert ptes == GIB >> 12, ptes
     assert k.faults == GIB // FOLIO, k.faults
     assert not k.violations, k.violations[:3]
+    # the trace keeps compact records and renders text when read
+    # (runtime/trace.py): render it here, timed apart, so the figures can
+    # be given with and without the text, and peak RSS includes the text
+    r0 = time.perf_counter()
+    lines = len(k.trace.lines)
+    render = time.perf_counter() - r0
+    assert (lines > 0) == trace, lines
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"file": str(runtime.kernel.__file__), "arch_file": str(x86mod.__file__),
             "ptes": ptes, "seconds": dt,
             "ptes_per_sec": ptes / dt, "cpu_ptes_per_sec": ptes / cpu,
+            "render_seconds": render, "rendered_ptes_per_sec": ptes / (dt + render),
             "faults": k.faults, "trace": trace,
-            "trace_lines": len(k.trace.lines), "rss_mb": rss_kb / 1024}
+            "trace_lines": lines, "rss_mb": rss_kb / 1024}
 
 
 def interpreted_tree(tmp: str) -> None:
@@ -145,12 +153,19 @@ def main() -> None:
                  max(float(x["rss_mb"]) for x in runs[k]), int(r["trace_lines"])))
     r_off = float(b["compiled/off"]["ptes_per_sec"]) / float(b["interpreted/off"]["ptes_per_sec"])
     r_on = float(b["compiled/on"]["ptes_per_sec"]) / float(b["interpreted/on"]["ptes_per_sec"])
+    # trace on with the text rendered (recording + rendering), best of each
+    ren_c = max(float(x["rendered_ptes_per_sec"]) for x in runs["compiled/on"])
+    ren_i = max(float(x["rendered_ptes_per_sec"]) for x in runs["interpreted/on"])
+    r_ren = ren_c / ren_i
     rss = max(float(x["rss_mb"]) for v in runs.values() for x in v)
     print("targets:")
     print("  compiled/interpreted, trace off  %5.2fx  (>= %.0fx)  %s"
           % (r_off, T_RATIO, verdict(r_off >= T_RATIO)))
-    print("  compiled/interpreted, trace on   %5.2fx  (>= %.0fx)  %s"
-          % (r_on, T_RATIO, verdict(r_on >= T_RATIO)))
+    print("  compiled/interpreted, trace on   %5.2fx  (>= %.0fx)  %s  (records; text rendered"
+          " after the loop)" % (r_on, T_RATIO, verdict(r_on >= T_RATIO)))
+    print("  compiled/interpreted, trace on, text rendered  %5.2fx  (>= %.0fx)  %s"
+          "  (%.0f vs %.0f PTE/s, the render timed in)"
+          % (r_ren, T_RATIO, verdict(r_ren >= T_RATIO), ren_c, ren_i))
     c_off = float(b["compiled/off"]["ptes_per_sec"])
     print("  compiled, trace off  %9.0f PTE/s  (>= %d)  %s"
           % (c_off, T_PTES, verdict(c_off >= T_PTES)))
