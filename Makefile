@@ -37,8 +37,9 @@ STAMP  := $(VENV)/.ptdl-installed
 
 all: setup generate build summary
 
-# A fresh clone spends its first ~10 s here, on one core (figures in
-# CPU s, measured with /usr/bin/time: venv + install 15.6 before, 7.3 now):
+# A fresh clone spends its first seconds here, on one core (venv + install,
+# CPU s by /usr/bin/time, two runs each at load ~10: 15.6-15.7 with
+# ensurepip and byte-compiling, 7.2-7.9 as below):
 # - the venv is made without ensurepip (3 s: pip's and setuptools' own
 #   wheels, byte-compiled) when $(PYTHON)'s pip can install into another
 #   interpreter (--python, pip >= 22.3); that pip then installs ptdl, its
