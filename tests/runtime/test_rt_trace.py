@@ -5,7 +5,8 @@ records integers and the text is rendered when read; these tests hold the
 rendered lines to the text an eager emitter produced, built independently
 here from ``TRACE_FORMATS`` with a regular expression (``{x:dec}`` ->
 ``str``, ``{x:hex}`` -> ``hex``), for every event, for u64 values with bit
-63 (and values no u64 holds), across renders (``mark``/``since``/``lines``
+63 (and values no u64 holds; a PTE value, hole ``val``, arrives as its
+i64 bit pattern and renders as the unsigned word), across renders (``mark``/``since``/``lines``
 read between events, ``clear``, a caller clearing ``lines``), and with
 ``enabled=False``.  The fixed sequence is also run against mutants of
 runtime/trace.py (a broken renderer, a lost side-list value, a miscounted
@@ -21,6 +22,8 @@ from typing import Any, Callable, Union
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from librt.vecs import vec
+from mypy_extensions import i64
 
 import runtime.trace as T
 from rt_mode import ROOT
@@ -29,6 +32,8 @@ from runtime.primitives import TRACE_FORMATS, py_format
 HOLE = re.compile(r"\{(\w+):(dec|hex)\}")
 # events whose field named ``bit`` takes a bool (the emitters' signature)
 BOOL_HOLES = ("bit",)
+# the hole of a PTE value: the emitters take its i64 bit pattern
+VAL_HOLES = ("val",)
 
 
 def holes(ev: str) -> list[tuple[str, str]]:
@@ -41,6 +46,8 @@ def expected_line(ev: str, args: tuple[int, ...]) -> str:
 
     def sub(m: re.Match[str]) -> str:
         v = int(next(it))
+        if m.group(1) in VAL_HOLES:
+            v %= 2**64          # the pattern's unsigned word
         return str(v) if m.group(2) == "dec" else hex(v)
     return HOLE.sub(sub, TRACE_FORMATS[ev])
 
@@ -48,7 +55,9 @@ def expected_line(ev: str, args: tuple[int, ...]) -> str:
 def eager_line(ev: str, args: tuple[int, ...]) -> str:
     """What the eager emitters appended: the %-format applied at once."""
     fmt = py_format(TRACE_FORMATS[ev])
-    return fmt % tuple(int(a) for a in args) if args else fmt
+    vals = tuple(int(a) % 2**64 if name in VAL_HOLES else int(a)
+                 for (name, _), a in zip(holes(ev), args))
+    return fmt % vals if args else fmt
 
 
 # -- operations on a trace and the lines they must give -----------------------
@@ -90,7 +99,7 @@ def run_ops(t: Any, ops: list[Op], enabled: bool, exp: list[str], marks: list[in
             getattr(t, ev)(*args)
             want(expected_line(ev, args))
         elif kind == "run":
-            pt, idx, vals = op[1], op[2], list(op[3])
+            pt, idx, vals = op[1], op[2], vec[i64](op[3])
             t.set_pte_run(pt, idx, vals)
             for i, v in enumerate(vals):
                 want(expected_line("set_pte", (pt, idx + i, v)))
@@ -133,6 +142,10 @@ def run_ops(t: Any, ops: list[Op], enabled: bool, exp: list[str], marks: list[in
 # 2**62 - 1, i64 at 2**63 - 1, u64 at 2**64 - 1) and past them
 EDGES: tuple[int, ...] = (0, 1, 0x1067, 2**62 - 1, 2**62, 2**63 - 1, 2**63,
                           0x8000000000001067, 2**64 - 1, 2**64, -1, -(2**63))
+# PTE value patterns at the edges: short ints end at 2**62 - 1; bit 63 set
+# reads negative
+VAL_EDGES: tuple[int, ...] = (0, 1, 0x1067, 2**62 - 1, 2**62, 2**63 - 1, -(2**63),
+                              0x8000000000001067 - 2**64, -1, -2, -(2**62) - 1)
 
 
 def fixed_args(ev: str, k: int) -> tuple[int, ...]:
@@ -140,6 +153,8 @@ def fixed_args(ev: str, k: int) -> tuple[int, ...]:
     for j, (name, kind) in enumerate(holes(ev)):
         if name in BOOL_HOLES:
             out.append(bool((k + j) & 1))
+        elif name in VAL_HOLES:
+            out.append(VAL_EDGES[(k + 3 * j) % len(VAL_EDGES)])
         elif kind == "hex":
             out.append(EDGES[(k + 3 * j) % len(EDGES)])
         else:
@@ -159,17 +174,17 @@ def fixed_ops() -> list[Op]:
             ops.append(("lines",))
         if k % 11 == 4:
             ops.append(("since", k))
-    ops += [("run", 1, 0, [0x8000000001000025 + (i << 12) for i in range(16)]),
+    ops += [("run", 1, 0, [0x8000000001000025 - 2**64 + (i << 12) for i in range(16)]),
             ("mark",), ("raw", "a raw line 100%"), ("since", 0), ("since", -1),
-            ("run", 7, 500, [1, 2**62, 2**64 - 1, 3]), ("run", 2, 9, []),
+            ("run", 7, 500, [1, 2**62, -1, 3]), ("run", 2, 9, []),
             ("lines",), ("mark",)]
     for k, ev in enumerate(TRACE_FORMATS):      # after a render: fresh side lists
         ops.append(("ev", ev, fixed_args(ev, k + 1)))
     ops += [("since", 2), ("text",), ("lines_clear",), ("mark",),
-            ("ev", "tsb_insert", (3, 2**63 + 5, 2**64 - 2)), ("since", 0),
-            ("ev", "set_pte", (1, 2, 2**63)), ("clear",),
-            ("ev", "ptc_set", (1, 16, 0x8000000001010025, 16)), ("mark",),
-            ("run", 1, 16, [0x8000000001010025]), ("since", 0), ("text",)]
+            ("ev", "tsb_insert", (3, 2**63 + 5, -2)), ("since", 0),
+            ("ev", "set_pte", (1, 2, -(2**63))), ("clear",),
+            ("ev", "ptc_set", (1, 16, 0x8000000001010025 - 2**64, 16)), ("mark",),
+            ("run", 1, 16, [0x8000000001010025 - 2**64]), ("since", 0), ("text",)]
     return ops
 
 
@@ -189,7 +204,7 @@ def test_the_oracle_is_the_eager_formatting() -> None:
         for d in range(4):
             args = fixed_args(ev, k + d)
             assert expected_line(ev, args) == eager_line(ev, args)
-    assert expected_line("set_pte", (1, 5, 2**63)) == "set_pte pt=1 idx=5 val=0x8000000000000000"
+    assert expected_line("set_pte", (1, 5, -(2**63))) == "set_pte pt=1 idx=5 val=0x8000000000000000"
 
 
 def test_fixed_sequence() -> None:
@@ -200,7 +215,7 @@ def test_disabled_records_nothing() -> None:
     assert mismatches(T.Trace, fixed_ops(), enabled=False) == []
     t = T.Trace(False)
     t.set_pte(1, 2, 3)
-    t.set_pte_run(1, 2, [3, 4])
+    t.set_pte_run(1, 2, vec[i64]([3, 4]))
     t.emit("x")
     assert t.mark() == 0 and t.lines == [] and t.text() == ""
 
@@ -217,6 +232,7 @@ def test_a_caller_clearing_lines_clears_the_trace() -> None:
 # -- property: random sequences -----------------------------------------------
 value = st.one_of(st.sampled_from(EDGES), st.integers(0, 2**64 - 1),
                   st.integers(-(2**70), 2**70))
+pattern = st.one_of(st.sampled_from(VAL_EDGES), st.integers(-(2**63), 2**63 - 1))
 
 
 @st.composite
@@ -226,6 +242,8 @@ def event_op(draw: st.DrawFn) -> Op:
     for name, kind in holes(ev):
         if name in BOOL_HOLES:
             args.append(draw(st.booleans()))
+        elif name in VAL_HOLES:
+            args.append(draw(pattern))
         elif kind == "hex":
             args.append(draw(value))
         else:
@@ -236,7 +254,7 @@ def event_op(draw: st.DrawFn) -> Op:
 op = st.one_of(
     event_op(), event_op(), event_op(),
     st.tuples(st.just("run"), st.integers(0, 1 << 16), st.integers(0, 511),
-              st.lists(value, max_size=20)),
+              st.lists(pattern, max_size=20)),
     st.tuples(st.just("raw"), st.text(max_size=12)),
     st.just(("mark",)), st.tuples(st.just("since"), st.integers(0, 50)),
     st.just(("lines",)), st.just(("text",)), st.just(("clear",)),
@@ -254,13 +272,16 @@ SOURCE = os.path.join(ROOT, "runtime", "trace.py")
 
 # (what is broken, text in runtime/trace.py, its broken replacement)
 MUTANTS: tuple[tuple[str, str, str], ...] = (
-    ("side-list values ignored", "return w if w != BIG else next(big)", "return w"),
+    ("side-list values ignored", "        return next(big)\n", "        return w\n"),
     ("a big value dropped", "            rec = append(rec, BIG)\n            self._big.append(c)\n",
      "            rec = append(rec, BIG)\n"),
-    ("u64 values as i64 patterns", "return w if w != BIG else next(big)",
-     "return w if w != BIG else (next(big) + 2**63) % 2**64 - 2**63"),
+    ("u64 values as i64 patterns", "return u64(next(pat))", "return next(pat)"),
+    ("a pattern value dropped", "        self._pat = append(self._pat, v)\n", ""),
+    ("run values rendered as patterns", "u64(vals[j])", "vals[j]"),
+    ("short range check lost", "        if 0 <= v <= SMALL_MAX:\n            return append(rec, v)\n",
+     "        if v <= SMALL_MAX:\n            return append(rec, v)\n"),
     ("run counted one line", "self._pending += len(vals) - 1", "pass"),
-    ("run values aliased", "self._runs.append(vals[:])", "self._runs.append(vals)"),
+    ("run values aliased", "self._runs.append(vals[0:len(vals)])", "self._runs.append(vals)"),
     ("run ignores enabled", "if self.enabled and vals:", "if vals:"),
     ("side list kept across renders", "        self._reset()\n\n    # -- one emitter",
      "        self._rec = vec[i64]()\n        self._runs = []\n        self._raw = []\n"
@@ -269,8 +290,8 @@ MUTANTS: tuple[tuple[str, str, str], ...] = (
      "        if self._pending and not self._text:\n            self._render()"),
     ("render forgets pending records", "        self._reset()\n\n    # -- one emitter",
      "        self._rec = vec[i64]()\n\n    # -- one emitter"),
-    ("two fields swapped", "out.append(fmt % (a, b, _field(rec[i + 2], big)))",
-     "out.append(fmt % (b, a, _field(rec[i + 2], big)))"),
+    ("two fields swapped", "out.append(fmt % (a, b, _field(rec[i + 2], big, pat)))",
+     "out.append(fmt % (b, a, _field(rec[i + 2], big, pat)))"),
     ("wrong event id", "E_TSB_INSERT: Final = 24", "E_TSB_INSERT: Final = 23"),
     ("bool recorded inverted", "self._r2(E_FOLIO_TEST_ARCH1, pfn, 1 if bit else 0)",
      "self._r2(E_FOLIO_TEST_ARCH1, pfn, 0 if bit else 1)"),
