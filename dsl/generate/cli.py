@@ -1,8 +1,9 @@
 """CLI command of the generators: `ptdl generate`.
 
 Place in the flow: registered in dsl/cli.py's COMMANDS (as `GENERATE`).
-`generate` loads and checks the whole project, renders everything in
-memory, and writes (or with `--check`, compares).  (`ptdl test` is
+`generate` loads and checks the whole project and the scenario files,
+renders everything in memory, and writes (or with `--check`,
+compares).  (`ptdl test` is
 dsl/testcmd.py.)
 """
 
@@ -44,8 +45,17 @@ def _generate(args: argparse.Namespace, root: Path, t0: float) -> int:
     if args.arch is not None and args.arch not in p.archs:
         sys.stderr.write(f"ptdl: error: no arch '{args.arch}' (known: {', '.join(sorted(p.archs))})\n")
         return 2
+    from . import scenarios
     try:
-        outs = writer.render_all(p.archs, p.decl_files, args.arch, jobs=args.jobs)
+        # One reading of the scenario files, checked before anything is
+        # rendered, serves every backend and arch.
+        with scenarios.frozen():
+            scenarios.check()
+            outs = writer.render_all(p.archs, p.decl_files, args.arch, jobs=args.jobs)
+    except scenarios.ScenarioError as e:
+        sys.stderr.write(e.render())
+        sys.stderr.write("ptdl generate: errors in the scenario files; generated/ left as it was\n")
+        return 1
     except writer.BackendError as e:
         sys.stderr.write(f"ptdl generate: error: {e}\n")
         sys.stderr.write("ptdl generate: nothing written or checked\n")
