@@ -2,8 +2,8 @@
 
 Place in the flow: registered in dsl/cli.py's COMMANDS (as `GENERATE`).
 `generate` loads and checks the whole project and the scenario files,
-renders everything in memory, and writes (or with `--check`,
-compares).  (`ptdl test` is
+renders everything in memory, and writes all or nothing (or with
+`--check`, compares).  (`ptdl test` is
 dsl/testcmd.py.)
 """
 
@@ -70,7 +70,13 @@ def _generate(args: argparse.Namespace, root: Path, t0: float) -> int:
         if not args.quiet:
             print(f"ptdl generate --check: {len(outs)} files up to date")
         return 0
-    changed = [o.path for o in outs if writer.write_atomic(root, o)]
+    try:
+        changed = writer.write_all(root, outs)
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        sys.stderr.write(f"ptdl generate: error: cannot write{where}: {e.strerror or e}\n")
+        sys.stderr.write("ptdl generate: nothing written; generated/ left as it was\n")
+        return 1
     removed = writer.remove_stale(root, p.archs) if args.arch is None else []
     if not args.quiet:
         for path in changed:
