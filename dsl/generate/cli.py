@@ -51,7 +51,8 @@ def _generate(args: argparse.Namespace, root: Path, t0: float) -> int:
         # rendered, serves every backend and arch.
         with scenarios.frozen():
             scenarios.check()
-            outs = writer.render_all(p.archs, p.decl_files, args.arch, jobs=args.jobs)
+            outs = writer.render_all(p.archs, p.decl_files, args.arch,
+                                     jobs=args.jobs if args.jobs is not None else default_jobs())
     except scenarios.ScenarioError as e:
         sys.stderr.write(e.render())
         sys.stderr.write("ptdl generate: errors in the scenario files; generated/ left as it was\n")
@@ -89,12 +90,29 @@ def _generate(args: argparse.Namespace, root: Path, t0: float) -> int:
     return 0
 
 
+def default_jobs() -> int:
+    """2 render processes when a core is idle, else 1.  The second process
+    (a fork rendering every other arch) shortens the run only if it gets a
+    core of its own; on a busy machine it adds the fork and the pickled
+    result (about 8 % more CPU) and no speed (at a load of 11 on 2 cores:
+    -j2 1.32 s, -j1 1.23 s median wall)."""
+    cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:          # no load average on this system: assume idle
+        return 2
+    return 2 if load <= cpus - 1 else 1
+
+
 def _configure(g: argparse.ArgumentParser) -> None:
     g.add_argument("--arch", help="only this arch")
     g.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if generated/ is stale or edited by hand")
-    g.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                   help="processes rendering at once (the output is the same)")
+    g.add_argument("-j", "--jobs", type=int, default=None,
+                   help="processes rendering at once (the output is the same; default 2 "
+                        "when a core is idle, else 1)")
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
