@@ -149,8 +149,8 @@ def check_files(paths: list[Path]) -> None:
 
 
 def _load(paths: list[Path]) -> tuple[tuple[tuple[str, object], ...], ScenarioSet]:
-    texts = [(p.name, p.read_text(encoding="utf-8")) for p in paths]
     shown = {p.name: _shown(p) for p in paths}
+    texts = [(p.name, _read(p, shown[p.name])) for p in paths]
     docs = _parse_yaml(texts, shown)
     families = runtime_literal("scenarios", "FAMILIES")
     if not isinstance(families, tuple):
@@ -160,6 +160,23 @@ def _load(paths: list[Path]) -> tuple[tuple[tuple[str, object], ...], ScenarioSe
     if diags:
         raise ScenarioError(diags, _sources({shown[n]: t for n, t in texts}))
     return docs, checked
+
+
+def _read(p: Path, shown: str) -> str:
+    """The text of scenario file p, or ScenarioError (unreadable, not UTF-8)."""
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise ScenarioError([Diagnostic(Loc(shown, 1, 1), f"cannot read: {e.strerror or e}")],
+                            SourceCache()) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ScenarioError([Diagnostic(Loc(shown, line, col), f"invalid UTF-8 (byte "
+                                        f"0x{data[e.start]:02x}); scenario files are UTF-8 text")],
+                            SourceCache()) from None
 
 
 def _shown(p: Path) -> str:

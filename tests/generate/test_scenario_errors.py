@@ -30,6 +30,7 @@ UPDATE = os.environ.get("PTDL_UPDATE_GOLDEN") == "1"
 
 # The message each fixture exists for (a regenerated golden must keep it).
 MESSAGE = {
+    "not_utf8": "4:21: error: invalid UTF-8 (byte 0xe9); scenario files are UTF-8 text",
     "not_yaml": "6:27: error: not valid YAML: did not find expected ',' or ']'",
     "not_a_mapping": "2:1: error: a scenario file is a mapping with `family` and `scenarios`",
     "no_family": "2:1: error: no `family`",
@@ -78,6 +79,13 @@ def test_every_fixture_has_its_expectation_and_message() -> None:
 
 def test_shipped_scenarios_are_well_formed() -> None:
     scenarios.check_files(sorted(scenarios.SCENARIO_DIR.glob("*.yaml")))
+
+
+def test_an_unreadable_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(scenarios.ScenarioError) as ei:
+        scenarios.check_files([tmp_path / "gone.yaml"])
+    assert ei.value.render() == f"{tmp_path / 'gone.yaml'}:1:1: error: cannot read: " \
+        "No such file or directory\n"
 
 
 def test_errors_are_not_cached(tmp_path: Path) -> None:
