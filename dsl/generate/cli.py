@@ -78,7 +78,12 @@ def _generate(args: argparse.Namespace, root: Path, t0: float) -> int:
         sys.stderr.write(f"ptdl generate: error: cannot write{where}: {e.strerror or e}\n")
         sys.stderr.write("ptdl generate: nothing written; generated/ left as it was\n")
         return 1
-    removed = writer.remove_stale(root, p.archs) if args.arch is None else []
+    try:
+        removed = writer.remove_stale(root, p.archs) if args.arch is None else []
+    except OSError as e:
+        sys.stderr.write(f"ptdl generate: error: cannot remove stale {e.filename}: "
+                         f"{e.strerror or e}\n")
+        return 1
     if not args.quiet:
         for path in changed:
             print(f"  wrote {path}")

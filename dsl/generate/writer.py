@@ -196,8 +196,8 @@ def write_all(root: Path, outs: list[Output]) -> list[str]:
     try:
         for out in outs:
             dest = root / out.path
-            if dest.exists() and dest.read_text(encoding="utf-8") == out.text:
-                continue
+            if dest.is_file() and dest.read_bytes() == out.text.encode("utf-8"):
+                continue           # (bytes: a damaged, non-UTF-8 file is just different)
             missing = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
             dest.parent.mkdir(parents=True, exist_ok=True)
             made += reversed(missing)

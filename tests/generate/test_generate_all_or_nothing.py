@@ -107,3 +107,13 @@ def test_directories_made_for_a_failed_write_are_removed(tmp_path: Path,
     assert writer.write_all(tmp_path, outs) == ["generated/a/one.py", "generated/b/c/two.py"]
     assert writer.write_all(tmp_path, outs) == []
     assert (tmp_path / "generated/b/c/two.py").read_text() == "2\n"
+
+
+def test_a_damaged_non_utf8_generated_file_is_rewritten(tmp_path: Path) -> None:
+    from dsl.generate import writer
+    dest = tmp_path / "generated" / "x.py"
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"x = 1\n\xff\n")
+    assert writer.write_all(tmp_path, [writer.Output("generated/x.py", "x = 1\n")]) == \
+        ["generated/x.py"]
+    assert dest.read_bytes() == b"x = 1\n"
