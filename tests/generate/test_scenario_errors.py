@@ -143,3 +143,22 @@ def test_generate_with_a_malformed_scenario_writes_nothing(
         "ptdl generate: errors in the scenario files; generated/ left as it was\n"
     assert "Traceback" not in err.getvalue() and out.getvalue() == ""
     assert _tree(proj) == before
+
+
+def test_ptdl_test_regeneration_reports_a_malformed_scenario(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ptdl test` / `ptdl build` regenerate through dsl/uptodate.py: the
+    same located error, nothing written, no build."""
+    from dsl import uptodate
+    proj = tmp_path / "proj"
+    shutil.copytree(ROOT / "archdefs", proj / "archdefs")
+    sc = tmp_path / "scenarios"
+    shutil.copytree(scenarios.SCENARIO_DIR, sc)
+    shutil.copy(FIXTURES / "finding_bad_cpu.yaml", sc / "zz_bad.yaml")
+    monkeypatch.setattr(scenarios, "SCENARIO_DIR", sc)
+    out = io.StringIO()
+    rep = uptodate.ensure_up_to_date(proj, ["x86"], out=out)
+    assert not rep.ok
+    assert f"{sc / 'zz_bad.yaml'}:9:16: error: scenario 't': `cpu` of a finding" in rep.error
+    assert rep.error.endswith("ptdl: errors in the scenario files; generated/ left as it was\n")
+    assert not (proj / "generated").exists() and out.getvalue() == ""
