@@ -17,7 +17,9 @@ are written through a temp file and renamed (parallel processes never read
 half an entry); a damaged or unreadable entry is a miss; any OS error
 (read-only or missing cache directory) turns the cache off for that call,
 never into a failure.  `PTDL_NO_CACHE=1` turns it off entirely.  Each kind
-keeps at most MAX_ENTRIES entries (oldest dropped first).
+keeps at most MAX_ENTRIES entries, the least recently used dropped first (a
+hit marks its entry used, at most once an hour), so checkouts sharing the
+cache do not evict each other's live entries.
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-MAX_ENTRIES = 400
+# Per kind: a generate run of 39 archdefs stores 39 parses; several
+# checkouts (worktrees, branches) share the cache, each with its own code
+# fingerprint, so the bound leaves room for a dozen of them.
+MAX_ENTRIES = 1000
+REFRESH_S = 3600.0
 _MAGIC = b"ptdl-cache-1\n"
 _FINGERPRINTS: dict[tuple[str, ...], str] = {}
 
@@ -82,7 +89,9 @@ def get(kind: str, key: str) -> bytes | None:
     if not enabled():
         return None
     try:
-        data = _path(kind, key).read_bytes()
+        with open(_path(kind, key), "rb") as fh:
+            data = fh.read()
+            _refresh(fh.fileno())
     except OSError:
         return None
     # An entry holds its own key: a truncated or foreign file is a miss.
@@ -93,6 +102,19 @@ def get(kind: str, key: str) -> bytes | None:
     if len(body) < 32 or hashlib.sha256(body[32:]).digest() != body[:32]:
         return None
     return body[32:]
+
+
+def _refresh(fd: int) -> None:
+    """Mark an entry used (its mtime: what _evict sorts by) if it was last
+    marked over REFRESH_S ago, so eviction drops the least recently used
+    entries, not the ones written first (one utime per entry per hour)."""
+    try:
+        st = os.fstat(fd)
+        now = time.time()
+        if now - st.st_mtime > REFRESH_S:
+            os.utime(fd, (now, now))
+    except OSError:
+        pass
 
 
 def put(kind: str, key: str, data: bytes) -> None:

@@ -4,7 +4,9 @@ Place in the flow: first stage.  Bytes are decoded and screened (binary,
 non-UTF-8, nesting depth, size), Lark parses with dsl/grammar.lark (LALR,
 positions propagated), and a typed Lark Transformer (`_Build`, one method
 per grammar rule, bottom-up and non-recursive) turns each `arch` subtree
-into an ArchDecl record whose every element carries its Loc.  Nothing here knows the vocabulary: that is
+into an ArchDecl record (dsl/decls.py) whose every element carries its Loc.
+The cached reading of a file (``parse_file``, re-exported) is dsl/decls.py's:
+it calls ``parse_text`` here only when the ptdl cache cannot answer.  Nothing here knows the vocabulary: that is
 dsl/resolve.py's and dsl/check.py's job.  Bad input yields Diagnostics,
 never an exception.
 
@@ -14,8 +16,6 @@ grammar rule on one class, so the whole grammar's walker stays together.)
 
 from __future__ import annotations
 
-import pickle
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Union
 
@@ -28,10 +28,14 @@ from .model import (AnyOf, BoolOp, Call, Choice, Cite, Compare, Derived, Each,
                     EffectStmt, Expr, Field, FlagOp, KConfig, KernelDiff, Kind,
                     Mutator, NameList, Not, Num, Primitive, ProtEntry, ProtItem, ProtWhen, Ref,
                     Setting, Stmt, Transform, When)
-from . import catalog, diskcache
+from . import catalog
+# Re-exported: the declarations and the cached reading live in dsl/decls.py
+# (no Lark there: a cache hit never imports it).
+from .decls import MAX_FILE_BYTES as MAX_FILE_BYTES, ArchDecl as ArchDecl
+from .decls import _code_fingerprint as _code_fingerprint, decode as decode
+from .decls import parse_file as parse_file
 from .source import Diagnostic, Loc
 
-MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 64
 # Syntax-tree depth allowed after parsing.  Braces and parentheses (at most
 # MAX_DEPTH, checked on the text) add at most two tree levels each; chains
@@ -39,45 +43,6 @@ MAX_DEPTH = 64
 # the recursive walker (and later recursive passes) meet them.
 MAX_TREE_DEPTH = 4 * MAX_DEPTH
 MAX_INT_BITS = 128
-
-
-@dataclass
-class ArchDecl:
-    """One `arch NAME [extends P] { ... }` as written, before resolution."""
-
-    name: str
-    loc: Loc
-    parent: str | None = None
-    parent_loc: Loc | None = None
-    settings: list[tuple[str, Setting]] = field(default_factory=list)
-    fields: list[Field] = field(default_factory=list)
-    derived: list[Derived] = field(default_factory=list)
-    mutators: list[Mutator] = field(default_factory=list)
-    transforms: list[Transform] = field(default_factory=list)
-    drops: list[tuple[str, Loc]] = field(default_factory=list)
-    prot: list[ProtItem] = field(default_factory=list)
-    prot_entries: list[ProtEntry] = field(default_factory=list)
-    prot_when: list[ProtWhen] = field(default_factory=list)
-    none_ignores: list[NameList] = field(default_factory=list)
-    pfn_pte_applies: list[NameList] = field(default_factory=list)
-    pfn_nones: list[Transform] = field(default_factory=list)
-    cache: list[tuple[str, Choice]] = field(default_factory=list)
-    tlb: list[Kind] = field(default_factory=list)
-    lazy_mmu: list[Kind] = field(default_factory=list)
-    advance: list[tuple[str, Loc]] = field(default_factory=list)
-    pg_arch_1: list[tuple[str, str | None, Loc]] = field(default_factory=list)
-    cpu: list[tuple[str, Loc]] = field(default_factory=list)
-    cpu_drops: list[tuple[str, Loc]] = field(default_factory=list)
-    prefault: list[tuple[Expr | None, Loc]] = field(default_factory=list)
-    primitives: list[Primitive] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-    cites: list[Cite] = field(default_factory=list)
-    empty: list[ProtItem] = field(default_factory=list)
-    sw_mkyoung: list[Loc] = field(default_factory=list)
-    highmem: list[tuple[str, Loc]] = field(default_factory=list)
-    configs: list[KConfig] = field(default_factory=list)
-    kernel_diffs: list[KernelDiff] = field(default_factory=list)
-    kernel_diff_drops: list[tuple[str, Loc]] = field(default_factory=list)
 
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
@@ -100,28 +65,6 @@ class _Bail(Exception):
     def __init__(self, diag: Diagnostic) -> None:
         super().__init__(diag.message)
         self.diag = diag
-
-
-def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
-    """Bytes to text, or a located diagnostic saying why not."""
-    if len(data) > MAX_FILE_BYTES:
-        return None, [Diagnostic(Loc(path, 1, 1),
-                                 f"file is {len(data)} bytes; archdefs are limited to {MAX_FILE_BYTES}")]
-    nul = data.find(b"\0")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        col = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
-        return None, [Diagnostic(Loc(path, line, col), "binary data (NUL byte) in an archdef")]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        return None, [Diagnostic(Loc(path, line, col),
-                                 f"invalid UTF-8 (byte 0x{data[e.start]:02x}); archdefs are UTF-8 text")]
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text, []
 
 
 def _depth_check(path: str, text: str) -> Diagnostic | None:
@@ -230,42 +173,6 @@ def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
         except _Bail as b:      # from __default__ (not wrapped in VisitError)
             return decls, build.diags + [b.diag]
     return decls, []
-
-
-def parse_file(path: str, shown: str | None = None) -> tuple[list[ArchDecl], list[Diagnostic], str | None]:
-    """Read and parse one file; locations use `shown` (default: path)."""
-    name = shown if shown is not None else path
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        return [], [Diagnostic(Loc(name, 1, 1), f"cannot read: {e.strerror}")], None
-    text, diags = decode(name, data)
-    if text is None:
-        return [], diags, None
-    key = diskcache.key_of(_code_fingerprint(), name, text)
-    hit = diskcache.get("parse", key)
-    if hit is not None:
-        try:
-            cached = pickle.loads(hit)
-        except Exception:     # a damaged entry is a miss, never a failure
-            cached = None
-        if isinstance(cached, list) and all(isinstance(d, ArchDecl) for d in cached):
-            return cached, [], text
-    decls, pdiags = parse_text(name, text)
-    if not pdiags:
-        # Only clean parses are stored: diagnostics are always made afresh.
-        diskcache.put("parse", key, pickle.dumps(decls, protocol=pickle.HIGHEST_PROTOCOL))
-    return decls, pdiags, text
-
-
-def _code_fingerprint() -> str:
-    """What the declarations parse_file caches are derived from: the grammar,
-    this module and the modules its records come from, and Lark (its
-    package's __init__, which carries the version)."""
-    here = Path(__file__).resolve().parent
-    files = tuple(str(here / n) for n in
-                  ("grammar.lark", "parse.py", "model.py", "catalog.py", "source.py"))
-    return diskcache.fingerprint(files + (str(lark.__file__),))
 
 
 # ---------------------------------------------------------------------------

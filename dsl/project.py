@@ -20,7 +20,7 @@ from .source import Diagnostic, SourceCache, unique_sorted
 
 if TYPE_CHECKING:
     from .model import Arch
-    from .parse import ArchDecl
+    from .decls import ArchDecl
 
 
 @dataclass
@@ -68,7 +68,7 @@ def load(root: Path, files: list[str] | None = None) -> Project:
     # The front end is imported on first use: `ptdl --help` and the commands
     # that never load archdefs do not pay for Lark and the checker.
     from .check import check
-    from .parse import parse_file
+    from .decls import parse_file
     from .resolve import resolve
     shipped = archdef_files(root)
     wanted = shipped if files is None else list(files)

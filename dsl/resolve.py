@@ -20,7 +20,7 @@ from .model import (Arch, BoolOp, Call, Choice, Cite, Derived, Expr, Field, KCon
                     KernelDiff, Kind, Mutator, NameList, Num, Primitive, ProtEntry, ProtItem,
                     ProtWhen, Setting,
                     Transform)
-from .parse import ArchDecl
+from .decls import ArchDecl
 from .source import Diagnostic, Loc, Note
 from .suggest import did_you_mean
 

@@ -77,9 +77,15 @@ def ensure_up_to_date(root: Path, archs: list[str] | None = None,
             rep.error = (f"{prefix}: error: no arch '{a}'{did_you_mean(a, p.archs)} "
                          f"(known: {', '.join(sorted(p.archs))})\n")
             return rep
+    from .generate.scenarios import ScenarioError
     outs = []
-    for a in wanted:
-        outs += writer.render_all(p.archs, p.decl_files, a)
+    try:
+        for a in wanted:
+            outs += writer.render_all(p.archs, p.decl_files, a)
+    except ScenarioError as e:      # a malformed scenario file: located, nothing written
+        rep.ok = False
+        rep.error = e.render() + f"{prefix}: errors in the scenario files; generated/ left as it was\n"
+        return rep
     seen: set[str] = set()
     for o in outs:
         if o.path in seen:

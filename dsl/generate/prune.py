@@ -178,13 +178,28 @@ def inputs_key(root: Path, arch: str) -> str:
     return got
 
 
+_LOADED: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def load(root: Path) -> dict[str, Any]:
+    """The ``archs`` entry of root's pruning data ({} if there is none).
+    Read once per process (`ptdl generate` asks once per arch) and kept
+    under the file's path, size and mtime, so an edited file is read
+    again; callers get a shallow copy and must not mutate the entries."""
     p = root / PRUNING_FILE
-    if not p.exists():
+    try:
+        st = p.stat()
+    except FileNotFoundError:
         return {}
-    data: Any = json.loads(p.read_text(encoding="utf-8"))
-    archs = data.get("archs", {}) if isinstance(data, dict) else {}
-    return archs if isinstance(archs, dict) else {}
+    k = (str(p), st.st_size, st.st_mtime_ns)
+    got = _LOADED.get(k)
+    if got is None:
+        data: Any = json.loads(p.read_text(encoding="utf-8"))
+        archs = data.get("archs", {}) if isinstance(data, dict) else {}
+        got = archs if isinstance(archs, dict) else {}
+        _LOADED.clear()
+        _LOADED[k] = got
+    return dict(got)
 
 
 def compute(root: Path, arch_name: str) -> dict[str, Any]:

@@ -4,20 +4,24 @@ and the runtime constants their geometry uses.
 
 Place in the flow: used by dsl/generate/ctests.py (the scenario list and
 findings it spells out) and dsl/generate/expect.py (the direct
-scenarios).  Constants are read from runtime/'s sources, never imported:
+scenarios); `ptdl generate` calls ``check`` first.  The files are checked
+by dsl/generate/scenario_check.py: anything malformed raises
+ScenarioError with located diagnostics (file:line:col).  Constants are read from runtime/'s sources, never imported:
 generation must not load the mypyc-compiled runtime.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
     import ast
 
-from .layout import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
+from ..source import Diagnostic, Loc, SourceCache
+from .scenario_check import ScenarioSet, validate, vm_flags
 
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
 
@@ -26,15 +30,32 @@ def runtime_constant(module: str, name: str) -> int:
     """The integer constant `name` as runtime/<module>.py defines it, read
     from its source (generation must not import the mypyc-compiled runtime:
     its shared library lives at the project root, off the CLI's path)."""
+    value = runtime_literal(module, name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise LookupError(f"{RUNTIME_DIR / (module + '.py')}: no integer constant {name}")
+    return value
+
+
+def runtime_literal(module: str, name: str) -> int | tuple[str, ...]:
+    """The constant `name` (an integer or a tuple of strings) as
+    runtime/<module>.py assigns it, read from its source."""
+    import json
     from .. import diskcache
     path = RUNTIME_DIR / f"{module}.py"
     text = path.read_text(encoding="utf-8")
-    # Kept in the ptdl cache, keyed by the source's text and this module.
+    # Kept in the ptdl cache (as JSON), keyed by the source's text and this module.
     key = diskcache.key_of(diskcache.fingerprint((str(Path(__file__).resolve()),)),
                            str(path), name, text)
     hit = diskcache.get("constants", key)
-    if hit is not None and hit.lstrip(b"-").isdigit():
-        return int(hit)
+    if hit is not None:
+        try:
+            got = json.loads(hit)
+        except ValueError:        # a damaged entry is a miss
+            got = None
+        if isinstance(got, int) and not isinstance(got, bool):
+            return got
+        if isinstance(got, list) and all(isinstance(x, str) for x in got):
+            return tuple(got)
     import ast
     tree = _SOURCES.get(path)
     if tree is None:           # each source parsed once per process
@@ -45,10 +66,13 @@ def runtime_constant(module: str, name: str) -> int:
             if any(isinstance(t, ast.Name) and t.id == name for t in targets) \
                     and node.value is not None:
                 value = ast.literal_eval(node.value)
-                if isinstance(value, int):
-                    diskcache.put("constants", key, str(value).encode())
+                if isinstance(value, int) and not isinstance(value, bool):
+                    diskcache.put("constants", key, json.dumps(value).encode())
                     return value
-    raise LookupError(f"{path}: no integer constant {name}")
+                if isinstance(value, tuple) and all(isinstance(x, str) for x in value):
+                    diskcache.put("constants", key, json.dumps(list(value)).encode())
+                    return value
+    raise LookupError(f"{path}: no integer or string-tuple constant {name}")
 
 
 _SOURCES: dict[Path, "ast.Module"] = {}
@@ -58,24 +82,124 @@ KERNEL_BASE_32 = runtime_constant("arch", "KERNEL_BASE_32")
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "runtime" / "scenarios"
 
 
+class ScenarioError(Exception):
+    """Malformed scenario files: located diagnostics (with the texts that
+    quote them), printed by `ptdl generate`, which then writes nothing."""
+
+    def __init__(self, diags: list[Diagnostic], sources: SourceCache) -> None:
+        super().__init__(f"{len(diags)} error(s) in the scenario files")
+        self.diags = diags
+        self.sources = sources
+
+    def render(self) -> str:
+        from ..source import render
+        return render(self.diags, self.sources)
+
+
 def _read_docs(d: Path) -> tuple[tuple[str, object], ...]:
     """(file name, parsed YAML) of every scenario file in d, in name order:
     parsed once per process (with libyaml's loader where PyYAML has it) and
     keyed by the files' names, sizes and mtimes, so an edited file is read
     again.  Callers must not mutate the documents.  Across processes the
     parsed documents are kept in the ptdl cache (dsl/diskcache.py), keyed
-    by the files' names and text, this module and PyYAML."""
+    by the files' names and text, this module and PyYAML.  A file that is
+    not YAML raises ScenarioError (file:line:col)."""
+    return _checked(d)[0]
+
+
+def _checked(d: Path) -> tuple[tuple[tuple[str, object], ...], ScenarioSet]:
+    """The parsed documents of d and what the generators read from them,
+    checked (ScenarioError if anything is malformed); once per process
+    per state of the files (``_stamp``)."""
+    if _FROZEN is not None:
+        got = _FROZEN.get(str(d))
+        if got is not None:
+            return got
     stamp = _stamp(d)
     key = (str(d), stamp)
     hit = _DOCS.get(key)
     if hit is None:
-        texts = [(name, (d / name).read_text(encoding="utf-8")) for name, _, _ in stamp]
-        hit = _parse_yaml(texts)
-        _DOCS[key] = hit
+        hit = _DOCS[key] = _load([d / name for name, _, _ in stamp])
+    if _FROZEN is not None:
+        _FROZEN[str(d)] = hit
     return hit
 
 
-def _parse_yaml(texts: list[tuple[str, str]]) -> tuple[tuple[str, object], ...]:
+_FROZEN: dict[str, tuple[tuple[tuple[str, object], ...], ScenarioSet]] | None = None
+
+
+@contextlib.contextmanager
+def frozen() -> Iterator[None]:
+    """Within this block each directory's files are read and checked once
+    and not looked at again (`ptdl generate` renders from one reading;
+    without it every call stats the files to see edits)."""
+    global _FROZEN
+    outer = _FROZEN
+    _FROZEN = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _FROZEN = outer
+
+
+def check_files(paths: list[Path]) -> None:
+    """Raise ScenarioError if any of these scenario files is malformed
+    (the check of `ptdl generate` on files of one's choosing)."""
+    _load(paths)
+
+
+def _load(paths: list[Path]) -> tuple[tuple[tuple[str, object], ...], ScenarioSet]:
+    shown = {p.name: _shown(p) for p in paths}
+    texts = [(p.name, _read(p, shown[p.name])) for p in paths]
+    docs = _parse_yaml(texts, shown)
+    families = runtime_literal("scenarios", "FAMILIES")
+    if not isinstance(families, tuple):
+        raise LookupError(f"{RUNTIME_DIR / 'scenarios.py'}: FAMILIES is not a tuple of names")
+    checked, diags = validate([(shown[n], doc) for n, doc in docs], families,
+                              {shown[n]: t for n, t in texts})
+    if diags:
+        raise ScenarioError(diags, _sources({shown[n]: t for n, t in texts}))
+    return docs, checked
+
+
+def _read(p: Path, shown: str) -> str:
+    """The text of scenario file p, or ScenarioError (unreadable, not UTF-8)."""
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise ScenarioError([Diagnostic(Loc(shown, 1, 1), f"cannot read: {e.strerror or e}")],
+                            SourceCache()) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ScenarioError([Diagnostic(Loc(shown, line, col), f"invalid UTF-8 (byte "
+                                        f"0x{data[e.start]:02x}); scenario files are UTF-8 text")],
+                            SourceCache()) from None
+
+
+def _shown(p: Path) -> str:
+    """A scenario file's name in diagnostics: relative to the project root
+    when it is inside it."""
+    root = RUNTIME_DIR.parent
+    try:
+        return str(p.resolve().relative_to(root))
+    except ValueError:
+        return str(p)
+
+
+def _sources(texts: dict[str, str]) -> SourceCache:
+    cache = SourceCache()
+    for name, text in texts.items():
+        cache.add(name, text)
+    return cache
+
+
+def _parse_yaml(texts: list[tuple[str, str]],
+                shown: dict[str, str] | None = None) -> tuple[tuple[str, object], ...]:
+    """(name, document) of each (name, text); `shown` names the files in
+    a syntax error's diagnostic."""
     import importlib.util
     import pickle
     from .. import diskcache
@@ -93,9 +217,28 @@ def _parse_yaml(texts: list[tuple[str, str]]) -> tuple[tuple[str, object], ...]:
             return got
     import yaml
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    docs = tuple((name, yaml.load(text, Loader=loader)) for name, text in texts)
-    diskcache.put("scenarios", key, pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL))
-    return docs
+    docs: list[tuple[str, object]] = []
+    for name, text in texts:
+        try:
+            docs.append((name, yaml.load(text, Loader=loader)))
+        except yaml.YAMLError as e:    # never cached: errors are made afresh
+            where = (shown or {}).get(name, name)
+            raise ScenarioError([_yaml_diagnostic(where, e)], _sources({where: text})) from None
+    out = tuple(docs)
+    diskcache.put("scenarios", key, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
+
+
+def _yaml_diagnostic(shown: str, e: Exception) -> Diagnostic:
+    """A YAML syntax error at its position (libyaml and PyYAML both give
+    ``problem_mark``; ``context_mark`` when there is no problem mark)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context = getattr(e, "context", None)
+    msg = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is None:
+        return Diagnostic(Loc(shown, 1, 1), msg)
+    return Diagnostic(Loc(shown, mark.line + 1, mark.column + 1), msg)
 
 
 def _stamp(d: Path) -> tuple[tuple[str, int, int], ...]:
@@ -108,37 +251,33 @@ def _stamp(d: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted((n, st.st_size, st.st_mtime_ns) for n, st in entries))
 
 
-_DOCS: dict[tuple[str, tuple[tuple[str, int, int], ...]], tuple[tuple[str, object], ...]] = {}
+_DOCS: dict[tuple[str, tuple[tuple[str, int, int], ...]],
+            tuple[tuple[tuple[str, object], ...], ScenarioSet]] = {}
 
 
-def _docs(directory: Path | None) -> list[dict[str, Any]]:
-    return [doc for _, doc in _read_docs(directory or SCENARIO_DIR) if isinstance(doc, dict)]
+def check(directory: Path | None = None) -> None:
+    """Raise ScenarioError if any scenario file is malformed (`ptdl
+    generate` calls this before rendering anything)."""
+    _checked(directory or SCENARIO_DIR)
+
+
+def _set(directory: Path | None) -> ScenarioSet:
+    return _checked(directory or SCENARIO_DIR)[1]
 
 
 def parse_vm_flags(text: str | int) -> int:
-    if isinstance(text, int):
-        return text
-    if text == "none":
-        return 0
-    bits = {"r": VM_READ, "w": VM_WRITE, "x": VM_EXEC, "s": VM_SHARED}
-    return sum(bits[ch] for ch in text if ch in bits)
+    """VM flags from ``rwxs`` letters (``-``, ``p`` ignored), ``none`` or an
+    integer (ValueError if malformed)."""
+    got = vm_flags(text)
+    if got is None:
+        raise ValueError(f"bad VM flags {text!r} (letters r w x s, or none)")
+    return got
 
 
 def load_direct_scenarios(directory: Path | None = None) -> list[tuple[str, int, int, int]]:
     """(name, order, colour offset, vm_flags) of every ``path: direct``
-    scenario in the scenario files."""
-    out: list[tuple[str, int, int, int]] = []
-    for doc in _docs(directory):
-        for e in doc.get("scenarios", []):
-            params = e.get("params") or {}
-            if params.get("path") != "direct":
-                continue
-            orders = params.get("orders", [0])
-            offs = params.get("colour_offsets", [0])
-            default = "rx" if doc.get("family") == "exec_after_kernel_write" else "rs"
-            out.append((e["name"], int(orders[0]) if orders[0] != "max" else -1,
-                        int(offs[0]), parse_vm_flags(params.get("vm_flags", default))))
-    return out
+    scenario in the scenario files (order -1: max)."""
+    return list(_set(directory).direct)
 
 
 def load_findings(arch: str, directory: Path | None = None
@@ -149,7 +288,7 @@ def load_findings(arch: str, directory: Path | None = None
     violation that we believe the kernel really has (not a model gap); the
     generated test asserts that exactly that check fires, so the finding
     stays reproduced and visible instead of silently skipped."""
-    return _documented(arch, "findings", directory)
+    return list(_set(directory).documented["findings"].get(arch, ()))
 
 
 def load_model_gaps(arch: str, directory: Path | None = None
@@ -159,26 +298,9 @@ def load_model_gaps(arch: str, directory: Path | None = None
     violation that comes from what runtime/ does not model (not a kernel
     finding); the generated test asserts exactly that check fires and
     reports the run as an expected failure, "model gap: <why>"."""
-    return _documented(arch, "model_gaps", directory)
-
-
-def _documented(arch: str, kind: str, directory: Path | None
-                ) -> list[tuple[str, tuple[str, ...], str, str]]:
-    out: list[tuple[str, tuple[str, ...], str, str]] = []
-    for doc in _docs(directory):
-        for e in doc.get("scenarios", []):
-            for f in (e.get("params") or {}).get(kind, []) or []:
-                if f.get("arch") == arch:
-                    out.append((str(e["name"]), tuple(sorted(f.get("cpu", []))),
-                                str(f["check"]), " ".join(str(f["why"]).split())))
-    return out
+    return list(_set(directory).documented["model_gaps"].get(arch, ()))
 
 
 def load_scenario_names(directory: Path | None = None) -> list[tuple[str, str, str]]:
     """(family, name, description) of every scenario, file then entry order."""
-    out: list[tuple[str, str, str]] = []
-    for doc in _docs(directory):
-        for e in doc.get("scenarios", []):
-            out.append((str(doc.get("family")), str(e["name"]),
-                        " ".join(str(e.get("description", "")).split())))
-    return out
+    return list(_set(directory).names)

@@ -1,10 +1,12 @@
 """`ptdl generate`: render every artefact in memory, then write atomically.
 
 Place in the flow: after a clean check of the whole project.  Everything is
-rendered first; if any archdef has errors nothing is written (exit 1 with
-the located diagnostics).  Files are written through a temp file in the
-same directory and renamed, so an interrupted run never leaves a
-half-written file.  `--check` compares instead of writing: it fails when a
+rendered first; if any archdef or scenario file has errors, or a backend
+fails, nothing is written (exit 1 with the located diagnostics).
+``write_all`` writes every changed file to a temp file beside it first
+and renames them into place only when all are written, so a failed or
+interrupted write leaves generated/ as it was and never a half-written
+file.  `--check` compares instead of writing: it fails when a
 file differs from what the archdefs produce, when a header's checksum line
 does not match its body (a hand edit), or when generated/ holds files of an
 arch that no longer exists (stale).
@@ -30,7 +32,7 @@ KERNEL_HEADER = "generated/kernel/arch/{arch}/include/asm/pgtable-range.h"
 RUNTIME_MODULE = "generated/runtime/{arch}.py"
 CONFORMANCE = "generated/tests/test_{arch}_conformance.py"
 __all__ = ["BackendError", "Output", "render_arch", "render_all", "check_tree",
-           "write_atomic", "remove_stale"]
+           "write_atomic", "write_all", "remove_stale"]
 PACKAGE_INITS = {
     "generated/__init__.py": '"""Output of `ptdl generate`: committed, never edited by hand."""\n',
     "generated/runtime/__init__.py": '"""Generated arch modules (mypyc-compiled by `ptdl build`)."""\n',
@@ -47,15 +49,29 @@ class Output:
 
 def render_arch(a: Arch, source: str) -> list[Output]:
     """Every registered backend's file for arch a (BackendError if one
-    cannot be loaded: no backend is ever skipped)."""
+    cannot be loaded or fails: no backend is ever skipped)."""
     from . import common     # (Jinja, through templating: not for write_atomic's users)
     outs: list[Output] = []
+    from .scenarios import ScenarioError
     for b, render in load_all():
-        text = render(a, source)
+        try:
+            text = render(a, source)
+        except (BackendError, ScenarioError):
+            raise
+        except Exception as e:     # a backend's bug: named, placed, and nothing written
+            raise BackendError(f"backend '{b.name}' ({b.module}) failed on arch '{a.name}'"
+                               f"{_where(e)}: {type(e).__name__}: {e}") from e
         if b.checksummed:
             text = common.with_checksum(text)
         outs.append(Output(b.output_path(a.name), text, b.checksummed))
     return outs
+
+
+def _where(e: BaseException) -> str:
+    """' at FILE:LINE' of the frame that raised e (for a backend's bug)."""
+    import traceback
+    frames = traceback.extract_tb(e.__traceback__)
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
 
 
 def render_all(archs: dict[str, Arch], sources: dict[str, str],
@@ -164,6 +180,55 @@ def write_atomic(root: Path, out: Output) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def write_all(root: Path, outs: list[Output]) -> list[str]:
+    """Write every output that changed, all or nothing; the changed paths.
+
+    Each changed file is first written to a temp file beside it (creating
+    its directory if need be); only when every one is written are they
+    renamed into place, each rename atomic.  If writing any of them fails
+    (a full disk, a read-only directory, an interrupt) the temp files and
+    the directories made for them are removed and the error raised:
+    generated/ is left exactly as it was."""
+    staged: list[tuple[str, str, Path]] = []      # (path, temp file, destination)
+    made: list[Path] = []
+    try:
+        for out in outs:
+            dest = root / out.path
+            if dest.is_file() and dest.read_bytes() == out.text.encode("utf-8"):
+                continue           # (bytes: a damaged, non-UTF-8 file is just different)
+            missing = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made += reversed(missing)
+            staged.append((out.path, _stage(dest, out.text), dest))
+    except BaseException:
+        for _, tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        for d in reversed(made):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise
+    for _, tmp, dest in staged:
+        os.replace(tmp, dest)
+    return [path for path, _, _ in staged]
+
+
+def _stage(dest: Path, text: str) -> str:
+    """`text` in a new temp file beside dest (mode per the umask); its path."""
+    fd, tmp = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; honour the umask
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return tmp
 
 
 def check_tree(root: Path, outs: list[Output], archs: dict[str, Arch],

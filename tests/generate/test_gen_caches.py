@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from dsl import diskcache, parse
+from dsl import decls, diskcache, parse
 from dsl.generate import scenarios, templating
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +143,8 @@ def test_parse_cache_code_fingerprint_is_part_of_the_key(
     f.write_text(ARCH_TEXT, encoding="utf-8")
     parse.parse_file(str(f), "x.arch")
     seen = _count_parses(monkeypatch)
-    monkeypatch.setattr(parse, "_code_fingerprint", lambda: "a changed parser")
+    # (parse_file and its fingerprint live in dsl/decls.py; parse re-exports them)
+    monkeypatch.setattr(decls, "_code_fingerprint", lambda: "a changed parser")
     parse.parse_file(str(f), "x.arch")
     assert len(seen) == 1, "a changed parser must parse again"
 
@@ -156,6 +157,31 @@ def test_parse_cache_covers_the_grammar_and_the_parser() -> None:
     assert {"grammar.lark", "parse.py", "model.py", "catalog.py", "source.py",
             "__init__.py"} <= files
     assert (here / "grammar.lark").is_file()
+
+
+HIT_SCRIPT = r"""
+import sys
+from dsl import decls
+got = decls.parse_file(sys.argv[1], "archdefs/x86.arch")
+assert got[0] and not got[1], got[1]
+print(" ".join(sorted(m for m in sys.modules if m == "lark" or m.startswith("lark.")
+                      or m == "dsl.parse")))
+print("ok")
+"""
+
+
+def test_a_parse_cache_hit_imports_no_lark(tmp_path: Path) -> None:
+    """The first process parses (Lark) and stores; the second is answered
+    from the cache and never imports Lark or dsl/parse.py."""
+    f = tmp_path / "x86.arch"
+    f.write_text(ARCH_TEXT, encoding="utf-8")
+    runs = [subprocess.run([sys.executable, "-c", HIT_SCRIPT, str(f)], capture_output=True,
+                           text=True, timeout=300, cwd=ROOT, env=dict(os.environ))
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0 and r.stdout.endswith("ok\n"), r.stderr
+    assert "lark" in runs[0].stdout.split() and "dsl.parse" in runs[0].stdout.split()
+    assert runs[1].stdout == "\nok\n", runs[1].stdout
 
 
 def test_errors_are_never_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
