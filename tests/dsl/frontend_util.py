@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 from tests.ptdl_runner import (PTDL, ROOT, TIMEOUT, no_traceback, ptdl_argv, run_ptdl,
                                run_ptdl_process)
@@ -34,14 +34,26 @@ __all__ = ["FIXTURES", "PTDL", "ROOT", "TIMEOUT", "memo_changed", "no_traceback"
            "run_ptdl", "run_ptdl_process", "shipped_parse_memo"]
 
 FIXTURES = ROOT / "tests" / "fixtures" / "check"
+T = TypeVar("T")
 assert ROOT == Path(__file__).resolve().parents[2]
 
 
 # -- the shipped-archdef parse memo ------------------------------------------------
 SHIPPED_TEXTS: frozenset[str] = frozenset(
     p.read_text(encoding="utf-8") for p in (ROOT / "archdefs").glob("*.arch"))
-# (path, text) -> (the pickled result as parsed, the result handed out)
-_MEMO: dict[tuple[str, str], tuple[bytes, "tuple[list[ArchDecl], list[Diagnostic]]"]] = {}
+SHIPPED_BYTES: frozenset[bytes] = frozenset(
+    p.read_bytes() for p in (ROOT / "archdefs").glob("*.arch"))
+# key -> (the pickled result as parsed, the result handed out); keys:
+# ("text", path, text) for parse_text, ("file", shown name, bytes) for parse_file
+_MEMO: dict[tuple[str, str, str | bytes], tuple[bytes, object]] = {}
+
+
+def _memo(key: tuple[str, str, str | bytes], make: Callable[[], T]) -> T:
+    hit = _MEMO.get(key)
+    if hit is None:
+        result = make()
+        hit = _MEMO[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), result)
+    return hit[1]  # type: ignore[return-value]
 
 
 @contextlib.contextmanager
@@ -49,9 +61,13 @@ def shipped_parse_memo() -> Iterator[None]:
     """While active, a shipped archdef's text is parsed once per process and
     every later parse of it returns the same objects (load() and what runs
     after it only read them: memo_unchanged() checks that at the end of the
-    session)."""
+    session).  Both entry points: parse_text, and parse_file, which
+    project.load calls and which would otherwise unpickle each shipped
+    archdef from the disk cache (dsl/diskcache.py) on every load, ~60 ms of
+    CPU per CLI run; a file is the same when its name and bytes are."""
     import dsl.parse
     real = dsl.parse.parse_text
+    real_file = dsl.parse.parse_file
     if getattr(real, "_ptdl_memo", False):          # already active (nested)
         yield
         return
@@ -59,23 +75,33 @@ def shipped_parse_memo() -> Iterator[None]:
     def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
         if text not in SHIPPED_TEXTS:
             return real(path, text)
-        key = (path, text)
-        hit = _MEMO.get(key)
-        if hit is None:
-            result = real(path, text)
-            hit = _MEMO[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), result)
-        return hit[1]
+        return _memo(("text", path, text), lambda: real(path, text))
+
+    def parse_file(path: str, shown: str | None = None
+                   ) -> tuple[list[ArchDecl], list[Diagnostic], str | None]:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return real_file(path, shown)
+        if data not in SHIPPED_BYTES:
+            return real_file(path, shown)
+        name = shown if shown is not None else path
+        return _memo(("file", name, data), lambda: real_file(path, shown))
 
     parse_text._ptdl_memo = True  # type: ignore[attr-defined]
     dsl.parse.parse_text = parse_text
+    dsl.parse.parse_file = parse_file
     try:
         yield
     finally:
         dsl.parse.parse_text = real
+        dsl.parse.parse_file = real_file
 
 
 def memo_changed() -> list[str]:
     """The memo entries whose shared result was changed after parsing (by
-    anything that used it): each must be empty for the session to count."""
-    return [path for (path, _), (blob, result) in _MEMO.items()
-            if pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) != blob]
+    anything that used it): each must be empty for the session to count.
+    Each path once (a file entry parsed on a disk-cache miss shares its
+    objects with the text entry its parse_text call made)."""
+    return sorted({path for (_, path, _), (blob, result) in _MEMO.items()
+                   if pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) != blob})
