@@ -1,20 +1,11 @@
 """Shared helpers for the front-end tests (tests/dsl): the project root,
-two runners for `ptdl` and the shipped-archdef parse memo.  (A uniquely
+the two `ptdl` runners and the shipped-archdef parse memo.  (A uniquely
 named module, not conftest, so that other test directories' conftest.py
 files cannot shadow it.)
 
-- `run_ptdl` runs the CLI in this process through `dsl.cli.main(argv)`,
-  from another directory (chdir) with -C ROOT, and returns what the real
-  console script would have: exit status, stdout and stderr as text
-  (UTF-8 with this interpreter's error handlers, universal newlines), an
-  uncaught exception as its traceback on stderr with status 1, an
-  argparse `SystemExit` as its status.  A hang guard (SIGALRM) fails the
-  run instead of waiting for ever.  It saves a Python start-up and the
-  imports per call (~0.5-1 s each).
-- `run_ptdl_process` runs the installed console script in a subprocess:
-  kept for what only a process shows (the entry point, the interpreter's
-  own traceback and exit status) and checked against `run_ptdl` by
-  tests/dsl/test_cli.py::test_in_process_runner_matches_the_console_script.
+- `run_ptdl` (in-process) and `run_ptdl_process` (the console script in a
+  subprocess) are tests/ptdl_runner.py's, the one runner every test
+  directory uses; re-exported here for the tests of this directory.
 - `shipped_parse_memo()`: while active, `dsl.parse.parse_text` on the text
   of a shipped archdef (archdefs/*.arch as it is on disk) parses it once
   per process and hands out that result again; any other text (fixtures,
@@ -28,139 +19,41 @@ files cannot shadow it.)
 from __future__ import annotations
 
 import contextlib
-import io
-import os
 import pickle
-import signal
-import subprocess
-import sys
-import threading
-import traceback
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
+
+from tests.ptdl_runner import (PTDL, ROOT, TIMEOUT, no_traceback, ptdl_argv, run_ptdl,
+                               run_ptdl_process)
 
 if TYPE_CHECKING:
     from dsl.parse import ArchDecl
     from dsl.source import Diagnostic
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["FIXTURES", "PTDL", "ROOT", "TIMEOUT", "memo_changed", "no_traceback", "ptdl_argv",
+           "run_ptdl", "run_ptdl_process", "shipped_parse_memo"]
+
 FIXTURES = ROOT / "tests" / "fixtures" / "check"
-PTDL = ROOT / ".venv" / "bin" / "ptdl"
-TIMEOUT = 120   # a hang guard, not a timing check (a loaded 2-core machine took >20 s)
-
-
-def ptdl_argv() -> list[str]:
-    """The installed console script if present, else `python -m dsl.cli`."""
-    if PTDL.exists():
-        return [str(PTDL)]
-    return [sys.executable, "-m", "dsl.cli"]
-
-
-def _argv(args: tuple[str, ...], root: Path | str | None) -> list[str]:
-    pre = ["-C", str(root)] if root is not None else []
-    return pre + list(args)
-
-
-def run_ptdl_process(*args: str, cwd: Path | str, root: Path | str | None = ROOT
-                     ) -> subprocess.CompletedProcess[str]:
-    """Run the real console script `ptdl [-C root] args...` in cwd."""
-    env = dict(os.environ)
-    env.pop("PTDL_UPDATE_GOLDEN", None)
-    return subprocess.run(ptdl_argv() + _argv(args, root), cwd=cwd, capture_output=True,
-                          text=True, timeout=TIMEOUT, env=env)
-
-
-class Hang(BaseException):
-    """Raised by the hang guard (a BaseException: `except Exception` in the
-    code under test must not swallow it)."""
-
-
-def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise Hang(f"ptdl did not finish within {TIMEOUT} s")
-
-
-@contextlib.contextmanager
-def _hang_guard() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def _stream(errors: str) -> io.TextIOWrapper:
-    """A captured stream like the subprocess's pipe: UTF-8 bytes, not a tty."""
-    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors=errors,
-                            newline="\n", write_through=True)
-
-
-def _text(s: io.TextIOWrapper) -> str:
-    s.flush()
-    buf = s.buffer
-    assert isinstance(buf, io.BytesIO)
-    # what subprocess.run(text=True) reads: decoded, universal newlines
-    raw = buf.getvalue().decode("utf-8", errors="strict")
-    return raw.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def run_ptdl(*args: str, cwd: Path | str, root: Path | str | None = ROOT,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`ptdl [-C root] args...` run in cwd, in this process (see the module
-    docstring), with `env` added to the environment for the run; the result
-    has the shape of subprocess.run's."""
-    from dsl import cli, command
-    argv = _argv(args, root)
-    real = sys.__stdout__
-    out = _stream(real.errors if real is not None and real.errors else "strict")
-    err = _stream("backslashreplace")
-    env_before = dict(os.environ)
-    os.environ.pop("PTDL_UPDATE_GOLDEN", None)
-    os.environ.update(env or {})
-    if "COLUMNS" not in os.environ:          # a pipe: argparse wraps at 80 columns
-        os.environ["COLUMNS"] = "80"
-    old_cwd = os.getcwd()
-    old_out, old_err = sys.stdout, sys.stderr
-    # use_color's default stream is the process's stdout, bound at import
-    old_defaults = command.use_color.__defaults__
-    command.use_color.__defaults__ = (out,)
-    rc: int
-    try:
-        os.chdir(cwd)
-        sys.stdout, sys.stderr = out, err
-        with _hang_guard():
-            try:
-                rc = cli.main(argv)
-            except SystemExit as e:
-                if e.code is None:
-                    rc = 0
-                elif isinstance(e.code, int):
-                    rc = e.code
-                else:
-                    err.write(f"{e.code}\n")
-                    rc = 1
-            except Exception:  # noqa: BLE001 - what the interpreter prints, exit 1
-                err.write(traceback.format_exc())
-                rc = 1
-    finally:
-        sys.stdout, sys.stderr = old_out, old_err
-        command.use_color.__defaults__ = old_defaults
-        os.chdir(old_cwd)
-        os.environ.clear()
-        os.environ.update(env_before)
-    return subprocess.CompletedProcess(["ptdl", *argv], rc, _text(out), _text(err))
+T = TypeVar("T")
+assert ROOT == Path(__file__).resolve().parents[2]
 
 
 # -- the shipped-archdef parse memo ------------------------------------------------
 SHIPPED_TEXTS: frozenset[str] = frozenset(
     p.read_text(encoding="utf-8") for p in (ROOT / "archdefs").glob("*.arch"))
-# (path, text) -> (the pickled result as parsed, the result handed out)
-_MEMO: dict[tuple[str, str], tuple[bytes, "tuple[list[ArchDecl], list[Diagnostic]]"]] = {}
+SHIPPED_BYTES: frozenset[bytes] = frozenset(
+    p.read_bytes() for p in (ROOT / "archdefs").glob("*.arch"))
+# key -> (the pickled result as parsed, the result handed out); keys:
+# ("text", path, text) for parse_text, ("file", shown name, bytes) for parse_file
+_MEMO: dict[tuple[str, str, str | bytes], tuple[bytes, object]] = {}
+
+
+def _memo(key: tuple[str, str, str | bytes], make: Callable[[], T]) -> T:
+    hit = _MEMO.get(key)
+    if hit is None:
+        result = make()
+        hit = _MEMO[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), result)
+    return hit[1]  # type: ignore[return-value]
 
 
 @contextlib.contextmanager
@@ -168,9 +61,13 @@ def shipped_parse_memo() -> Iterator[None]:
     """While active, a shipped archdef's text is parsed once per process and
     every later parse of it returns the same objects (load() and what runs
     after it only read them: memo_unchanged() checks that at the end of the
-    session)."""
+    session).  Both entry points: parse_text, and parse_file, which
+    project.load calls and which would otherwise unpickle each shipped
+    archdef from the disk cache (dsl/diskcache.py) on every load, ~60 ms of
+    CPU per CLI run; a file is the same when its name and bytes are."""
     import dsl.parse
     real = dsl.parse.parse_text
+    real_file = dsl.parse.parse_file
     if getattr(real, "_ptdl_memo", False):          # already active (nested)
         yield
         return
@@ -178,23 +75,33 @@ def shipped_parse_memo() -> Iterator[None]:
     def parse_text(path: str, text: str) -> tuple[list[ArchDecl], list[Diagnostic]]:
         if text not in SHIPPED_TEXTS:
             return real(path, text)
-        key = (path, text)
-        hit = _MEMO.get(key)
-        if hit is None:
-            result = real(path, text)
-            hit = _MEMO[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), result)
-        return hit[1]
+        return _memo(("text", path, text), lambda: real(path, text))
+
+    def parse_file(path: str, shown: str | None = None
+                   ) -> tuple[list[ArchDecl], list[Diagnostic], str | None]:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return real_file(path, shown)
+        if data not in SHIPPED_BYTES:
+            return real_file(path, shown)
+        name = shown if shown is not None else path
+        return _memo(("file", name, data), lambda: real_file(path, shown))
 
     parse_text._ptdl_memo = True  # type: ignore[attr-defined]
     dsl.parse.parse_text = parse_text
+    dsl.parse.parse_file = parse_file
     try:
         yield
     finally:
         dsl.parse.parse_text = real
+        dsl.parse.parse_file = real_file
 
 
 def memo_changed() -> list[str]:
     """The memo entries whose shared result was changed after parsing (by
-    anything that used it): each must be empty for the session to count."""
-    return [path for (path, _), (blob, result) in _MEMO.items()
-            if pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) != blob]
+    anything that used it): each must be empty for the session to count.
+    Each path once (a file entry parsed on a disk-cache miss shares its
+    objects with the text entry its parse_text call made)."""
+    return sorted({path for (_, path, _), (blob, result) in _MEMO.items()
+                   if pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) != blob})

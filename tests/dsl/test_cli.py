@@ -1,9 +1,9 @@
 """The `ptdl` command line, run from a directory other than the project
 (with -C ROOT): exit codes (0 clean, 1 diagnostics, 2 usage), the export
 schema, `show`, and never a traceback.  The tests run the CLI in this
-process (frontend_util.run_ptdl); the real console script in a subprocess
-is checked to give the same status, stdout and stderr for each kind of
-exit (test_in_process_runner_matches_the_console_script)."""
+process (tests/ptdl_runner.py's run_ptdl, through frontend_util); the real
+console script in a subprocess is checked to give the same status, stdout
+and stderr for each kind of exit in tests/dsl/test_ptdl_runner.py."""
 
 from __future__ import annotations
 
@@ -15,45 +15,13 @@ from typing import Callable
 import pytest
 import yaml
 
-from frontend_util import FIXTURES, ROOT, run_ptdl, run_ptdl_process
+from frontend_util import FIXTURES, ROOT, no_traceback, run_ptdl
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _no_traceback(r: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
-
-
-@pytest.mark.parametrize("args", [
-    ["check"],                                                  # 0
-    ["check", "tests/fixtures/check/overlap.arch"],             # 1: diagnostics
-    ["frobnicate"],                                             # 2: usage
-])
-def test_in_process_runner_matches_the_console_script(tmp_path: Path, args: list[str]) -> None:
-    """The installed entry point in its own process and run_ptdl agree."""
-    real = run_ptdl_process(*args, cwd=tmp_path)
-    _no_traceback(real)
-    here = run_ptdl(*args, cwd=tmp_path)
-    assert (here.returncode, here.stdout, here.stderr) == \
-        (real.returncode, real.stdout, real.stderr)
-
-
-def test_in_process_runner_reports_a_traceback(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """An exception escaping main() is what the interpreter prints: exit 1
-    and a traceback on stderr, so `_no_traceback` can fail in-process too."""
-    import dsl.describe
-
-    def boom(arch: object) -> str:
-        raise KeyError("boom")
-
-    monkeypatch.setattr(dsl.describe, "one_line", boom)
-    r = run_ptdl("list", cwd=tmp_path)
-    assert r.returncode == 1 and r.stdout == ""
-    assert r.stderr.startswith("Traceback (most recent call last):\n")
-    assert r.stderr.endswith("KeyError: 'boom'\n")
-    with pytest.raises(AssertionError):
-        _no_traceback(r)
+    no_traceback(r)
 
 
 def test_check_clean(ptdl: Run) -> None:

@@ -6,6 +6,7 @@ layouts, with its exact messages."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -283,4 +284,27 @@ def test_parse_memo_notices_a_changed_result() -> None:
         assert memo_changed() == [rel]
     finally:
         decls[0].name = name
+    assert memo_changed() == []
+
+
+def test_parse_file_memo_hands_out_one_result_and_notices_a_change(tmp_path: Path) -> None:
+    """project.load's entry point is memoized too (a shipped file by its
+    name and bytes: the same objects again, no disk-cache unpickling);
+    another file is parsed afresh, and a changed result is noticed."""
+    import dsl.parse
+    from frontend_util import memo_changed
+    rel = archdef_files(ROOT)[0]
+    first = dsl.parse.parse_file(str(ROOT / rel), rel)
+    assert dsl.parse.parse_file(str(ROOT / rel), rel)[0] is first[0]
+    copy = tmp_path / "copy.arch"
+    copy.write_text((ROOT / rel).read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    a, b = dsl.parse.parse_file(str(copy)), dsl.parse.parse_file(str(copy))
+    assert a[0] is not b[0] and a[0][0].name == first[0][0].name
+    decl = first[0][0]
+    name = decl.name
+    decl.name = name + "_changed"
+    try:
+        assert memo_changed() == [rel]
+    finally:
+        decl.name = name
     assert memo_changed() == []

@@ -25,6 +25,7 @@ from dsl.explore.search import Explorer, run_steps
 from dsl.explore.shrink import Shrinker
 from dsl.explore.world import Step
 from runtime.conformance import cpu_combinations
+from tests.ptdl_runner import run_ptdl_checked
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "tests" / "fixtures" / "broken"
@@ -163,15 +164,10 @@ def _ptdl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env=e, timeout=600, cwd=str(root))
 
 
-def _ptdl_in(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str, str]:
-    """`ptdl -C root ARGS` through dsl.cli.main in this process: status, stdout, stderr."""
-    from dsl.cli import main
-    capsys.readouterr()
-    # --color never: colour is not under test, and `auto` would ask the
-    # stream dsl.command bound at import time (pytest's, maybe closed)
-    rc = main(["-C", str(root), "--color", "never", *args])
-    out, err = capsys.readouterr()
-    return rc, out, err
+def _ptdl_in(root: Path, *args: str) -> tuple[int, str, str]:
+    """`ptdl -C root ARGS` in this process by the shared runner
+    (tests/ptdl_runner.py: no colour, no traceback): status, stdout, stderr."""
+    return run_ptdl_checked(*args, cwd=root, root=root)
 
 
 def _load(root: Path, arch: str) -> Any:
@@ -208,14 +204,13 @@ def test_finds_broken_fixture(project: Path, tmp_path: Path, broken: str, check:
     assert not ok.violations, ok.violations
 
 
-def test_cli_search_and_replay(project: Path, tmp_path: Path,
-                               capsys: pytest.CaptureFixture[str]) -> None:
-    """End to end in the project copy (dsl.cli.main in this process):
+def test_cli_search_and_replay(project: Path, tmp_path: Path) -> None:
+    """End to end in the project copy (the shared in-process runner):
     progress on stderr, a report and a summary, exit 1 on a broken arch,
     0 on its parent; --replay reruns the written scenario (exit 1) and the
     C header replays the same calls."""
     out = tmp_path / "out"
-    rc, stdout, stderr = _ptdl_in(capsys, project, "explore", "--arch", "x86_mkdirty_no_dirty",
+    rc, stdout, stderr = _ptdl_in(project, "explore", "--arch", "x86_mkdirty_no_dirty",
                                   "--runs", "10", "--out", str(out))
     assert rc == 1, stdout + stderr
     assert "explore x86_mkdirty_no_dirty:" in stderr and "coverage" in stderr
@@ -223,12 +218,12 @@ def test_cli_search_and_replay(project: Path, tmp_path: Path,
     summary = json.loads((out / "explore-summary.json").read_text())
     (f,) = [x for x in summary["findings"] if x["check"] == "pte_property"]
     assert f["c_replay"].startswith("C trace equal") or f["c_replay"].startswith("skipped")
-    rc, stdout, stderr = _ptdl_in(capsys, project, "explore", "--replay",
+    rc, stdout, stderr = _ptdl_in(project, "explore", "--replay",
                                   str(project / f["scenario"])
                                   if not os.path.isabs(f["scenario"]) else f["scenario"])
     assert rc == 1, stdout + stderr
     assert "VIOLATION pte_property" in stdout
-    rc, stdout, stderr = _ptdl_in(capsys, project, "explore", "--arch", "x86", "--runs", "10",
+    rc, stdout, stderr = _ptdl_in(project, "explore", "--arch", "x86", "--runs", "10",
                                   "--out", str(out))
     assert rc == 0, stdout + stderr
 
@@ -240,13 +235,10 @@ USAGE_ERRORS = [
 
 
 @pytest.mark.parametrize("args", USAGE_ERRORS)
-def test_cli_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Exit 2 with a message, no traceback (an exception escaping main()
-    fails the test too)."""
-    try:
-        rc, stdout, stderr = _ptdl_in(capsys, ROOT, "explore", *args)
-    except SystemExit as e:                  # argparse's usage errors
-        rc, (stdout, stderr) = int(str(e.code)), capsys.readouterr()
+def test_cli_usage_errors(args: list[str]) -> None:
+    """Exit 2 with a message, no traceback (the shared runner turns an
+    argparse exit into its status and fails on a traceback)."""
+    rc, stdout, stderr = _ptdl_in(ROOT, "explore", *args)
     assert rc == 2, stdout + stderr
     assert "error" in stderr and "Traceback" not in stderr
 

@@ -1,7 +1,7 @@
 """`ptdl generate`: up to date, deterministic, atomic, and hand edits caught.
 
-These run the CLI (dsl.cli.main, in this process) on the project and on
-throw-away copies of it; the real `ptdl` process, its exit statuses and
+These run the CLI in this process (tests/ptdl_runner.py, no traceback
+allowed) on the project and on throw-away copies of it; the real `ptdl` process, its exit statuses and
 `generate --check`, are tested in tests/dsl/test_cli.py and
 test_never_stale.py.  The hand edits and the removed arch share one copy
 and one `generate --check`: each must be reported on its own line, and
@@ -10,8 +10,6 @@ nothing else.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 from dataclasses import dataclass
@@ -19,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from dsl.cli import main
 from dsl.generate import common
 from gen_util import project, rendered
+from tests.ptdl_runner import run_ptdl_checked
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,28 +39,26 @@ def tree(root: Path) -> dict[str, bytes]:
             if p.is_file() and p.suffix in (".py", ".h")}
 
 
-def ptdl_in(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """`ptdl ARGS` run in this process (dsl.cli.main): exit status, stdout, stderr."""
-    capsys.readouterr()
-    rc = main(["--color", "never", *args])     # colour is not under test
-    out, err = capsys.readouterr()
-    return rc, out, err
+def ptdl_in(*args: str) -> tuple[int, str, str]:
+    """`ptdl ARGS` (with -C in ARGS) run in this process by the shared runner
+    (tests/ptdl_runner.py: no colour, no traceback): status, stdout, stderr."""
+    return run_ptdl_checked(*args, cwd=ROOT, root=None)
 
 
-def test_committed_generated_tree_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = ptdl_in(capsys, "-C", str(ROOT), "generate", "--check")
+def test_committed_generated_tree_is_up_to_date() -> None:
+    rc, out, err = ptdl_in("-C", str(ROOT), "generate", "--check")
     assert rc == 0, err
     assert "up to date" in out
 
 
-def test_generation_is_deterministic(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generation_is_deterministic(copy: Path) -> None:
     """Twice in one process (no state carried from one run to the next),
     and equal to the committed tree, which another process wrote (another
     hash seed)."""
     before = tree(copy)
-    assert ptdl_in(capsys, "-C", str(copy), "generate", "-q")[0] == 0
+    assert ptdl_in("-C", str(copy), "generate", "-q")[0] == 0
     first = tree(copy)
-    assert ptdl_in(capsys, "-C", str(copy), "generate", "-q")[0] == 0
+    assert ptdl_in("-C", str(copy), "generate", "-q")[0] == 0
     assert tree(copy) == first
     assert first == before  # the committed tree is what the archdefs produce
 
@@ -112,21 +108,9 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
     h.write_text(text.replace("static inline", "static  inline", 1))
     victims["layout"] = headers[0]
     (root / "archdefs" / f"{STALE_ARCH}.arch").unlink()
-    cap = _Capture()
-    check = cap.run("-C", str(root), "generate", "--check")
-    write = cap.run("-C", str(root), "generate")
+    check = ptdl_in("-C", str(root), "generate", "--check")
+    write = ptdl_in("-C", str(root), "generate")
     return Edited(root, victims, check, write)
-
-
-class _Capture:
-    """main() with its stdout and stderr captured (a module-scoped fixture
-    cannot use capsys)."""
-
-    def run(self, *args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["--color", "never", *args])
-        return rc, out.getvalue(), err.getvalue()
 
 
 KINDS = ["runtime", "kernel", "tests"]
@@ -167,12 +151,11 @@ def test_header_checksum_detects_edit_that_keeps_layout(edited: Edited) -> None:
     assert _problems(err)[edited.victims["layout"]].startswith("checksum does not match"), err
 
 
-def test_failing_archdef_leaves_generated_untouched(copy: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_failing_archdef_leaves_generated_untouched(copy: Path) -> None:
     before = tree(copy)
     (copy / "archdefs" / "x86.arch").write_text(
         (copy / "archdefs" / "x86.arch").read_text().replace("pfn  12..51 : pfn", "pfn 52..12 : pfn"))
-    rc, _, err = ptdl_in(capsys, "-C", str(copy), "generate")
+    rc, _, err = ptdl_in("-C", str(copy), "generate")
     assert rc == 1
     assert "archdefs/x86.arch:" in err and "is reversed" in err
     assert "generated/ left as it was" in err

@@ -65,6 +65,14 @@ def test_kernel_has_every_member() -> None:
     assert missing_members(object(), P.PRIMITIVE_NAMES) == list(P.PRIMITIVE_NAMES)
 
 
+# `make test`'s options (tests/dsl/test_typing.py): with another per-module
+# option (--follow-imports=silent was one) mypy re-checks and rewrites the
+# cache entries of every runtime module these files import, and the next
+# whole-tree run re-checks them again.
+_MYPY = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(ROOT / ".mypy_cache"),
+         "--no-error-summary"]
+
+
 def test_mypy_proves_kernel_is_primitives(tmp_path: Path) -> None:
     """The structural check is mypy's; a class missing one primitive is
     refused, Kernel is accepted."""
@@ -78,8 +86,7 @@ def test_mypy_proves_kernel_is_primitives(tmp_path: Path) -> None:
                    "    def cpu_has(self, feature: str) -> bool:\n        return False\n"
                    "def f(k: Half) -> Primitives:\n    return k\n")
     env = dict(os.environ, MYPYPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
-           "--cache-dir", str(ROOT / ".mypy_cache"), "--no-error-summary"]
+    cmd = _MYPY
     ok = subprocess.run(cmd + [str(good)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     ko = subprocess.run(cmd + [str(bad)], capture_output=True, text=True, cwd=ROOT, env=env)
@@ -103,8 +110,7 @@ def test_generated_modules_type_check_against_primitives(tmp_path: Path) -> None
         assert "from runtime.kernel import Kernel" not in text, f
         (pkg / ("gen_" + f.name)).write_text(text)
     env = dict(os.environ, MYPYPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
-           "--cache-dir", str(ROOT / ".mypy_cache"), "--no-error-summary"]
+    cmd = _MYPY
     r = subprocess.run(cmd + sorted(str(p) for p in pkg.iterdir()), capture_output=True,
                        text=True, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
