@@ -160,11 +160,11 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 {
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
-		if (!__ptdl_pte_present(ptep_get(ptep)) ||
-			!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
-			if (__ptdl_pte_p(pte) &&
-				__ptdl_pte_user(pte) &&
-				__ptdl_pte_exec(pte)) {
+		if (__ptdl_pte_p(pte) &&
+			__ptdl_pte_user(pte) &&
+			__ptdl_pte_exec(pte)) {
+			if (!__ptdl_pte_present(ptep_get(ptep)) ||
+				!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
 				struct folio *folio = page_folio(pte_page(pte));
 
 				if (!test_bit(PG_arch_1, &folio->flags)) {
@@ -210,4 +210,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:67529a56221477edc255d221c5800e95f5a17c09071b9a94ffa707082f4cd339
+// ptdl-checksum: sha256:9e35b91edc1ef45ccf0d899004c2d4e3cca4fd38d45d4a32abbfa0f79e15ce69
