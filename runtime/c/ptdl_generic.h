@@ -30,7 +30,7 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 
 	arch_enter_lazy_mmu_mode();
 #ifdef PTDL_SET_PTE_RUNS
-	if (ptdl.lazy) {
+	if (ptdl_lazy) {
 		/*
 		 * The shim's deferring lazy MMU mode (x86's Xen PV reading): the
 		 * set_pte() calls of the loop below as one deferred run, logged

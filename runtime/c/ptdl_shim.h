@@ -178,7 +178,6 @@ struct ptdl_state {
 	struct mm_struct *active_mm;	/* current->active_mm (the model's current task) */
 	int **i_mmap;			/* by file id: VMA ids, -1 terminated */
 	int nr_i_mmap;
-	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct folio *last_folio;	/* ptdl_folio_at's last hit */
 	bool folios_overlap;		/* a folio was made over another's pages: no last hit */
@@ -204,6 +203,13 @@ struct ptdl_state {
 
 static struct mm_struct init_mm __attribute__((unused)) = { .id = 0, .pgste = false };
 static struct ptdl_state ptdl __attribute__((unused));
+/*
+ * lazy MMU mode on (ptdl_prim_lazy_mmu_enter) and deferring stores: a
+ * variable of its own whose address is never taken, so gcc knows no
+ * store through a pointer changes it and hoists its test out of a store
+ * loop
+ */
+static bool ptdl_lazy __attribute__((unused));
 
 static inline void *ptdl_grow(void *arr, int *nr, int want, size_t size)
 {
@@ -645,7 +651,7 @@ static inline void ptdl_store(pte_t *ptep, pte_t pte)
 	*ptep = pte;
 	return;
 #endif
-	if (__builtin_expect(!ptdl.lazy, 1)) {
+	if (__builtin_expect(!ptdl_lazy, 1)) {
 		*ptep = pte;
 		return;
 	}
@@ -756,7 +762,7 @@ static inline void ptdl_prim_lazy_mmu_enter(void)
 {
 	ptdl_trace("lazy_mmu enter\n");
 #ifndef PTDL_LAZY_STORES_AT_ONCE	/* lazy_mmu none | batch: nothing deferred */
-	ptdl.lazy = true;
+	ptdl_lazy = true;
 #endif
 }
 
@@ -764,7 +770,7 @@ static inline void ptdl_prim_lazy_mmu_enter(void)
 static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 {
 	ptdl_defer_apply(NULL);
-	ptdl.lazy = false;
+	ptdl_lazy = false;
 }
 
 /* leave, next the advance of a stepped run pending (ptdl_defer_apply) */
@@ -772,7 +778,7 @@ static inline __attribute__((always_inline)) void ptdl_lazy_mmu_leave_with(pte_t
 {
 	ptdl_trace("lazy_mmu leave\n");
 	ptdl_defer_apply(next);
-	ptdl.lazy = false;
+	ptdl_lazy = false;
 }
 
 static inline void ptdl_prim_lazy_mmu_leave(void)

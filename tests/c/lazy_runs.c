@@ -40,7 +40,7 @@ int main(void)
 			if (scanf("%d %d %llx %u", &pt, &idx, &val, &nr) != 4)
 				return 2;
 			set_ptes(&drv_mm, 0, &ptdl.tables[pt]->entries[idx], __pte(val), nr);
-			if (ptdl.lazy || ptdl.nr_pend || ptdl.nr_runs)
+			if (ptdl_lazy || ptdl.nr_pend || ptdl.nr_runs)
 				return 3;	/* set_ptes left the mode on or stores pending */
 			break;
 		case 'e':
