@@ -126,18 +126,12 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_exec(pte_t pte)
+static inline bool __ptdl_pte_p_and_user_and_exec(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_IA64_PTE_AR0);
-}
-
-static inline bool __ptdl_pte_p(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_IA64_PTE_P);
+	return !(~val & (PTDL_IA64_PTE_P | PTDL_IA64_PTE_PL0 | PTDL_IA64_PTE_PL1 |
+		PTDL_IA64_PTE_AR0));
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
@@ -147,22 +141,13 @@ static inline bool __ptdl_pte_present(pte_t pte)
 	return (val & PTDL_IA64_PTE_P) || (val & PTDL_IA64_PTE_PN);
 }
 
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_IA64_PTE_PL0) && (val & PTDL_IA64_PTE_PL1);
-}
-
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
-		if (__ptdl_pte_p(pte) &&
-			__ptdl_pte_user(pte) &&
-			__ptdl_pte_exec(pte)) {
+		if (__ptdl_pte_p_and_user_and_exec(pte)) {
 			if (!__ptdl_pte_present(ptep_get(ptep)) ||
 				!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
 				struct folio *folio = page_folio(pte_page(pte));
@@ -210,4 +195,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:9e35b91edc1ef45ccf0d899004c2d4e3cca4fd38d45d4a32abbfa0f79e15ce69
+// ptdl-checksum: sha256:4b0704c13347d19b082bff179f0749504be0332c8259464507241250cbb52bd6
