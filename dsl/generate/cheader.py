@@ -351,9 +351,11 @@ def build_view(a: Arch, source: str) -> HeaderView:
 
 
 def _all_bits_lines(masks: list[str]) -> tuple[str, ...]:
-    """`return !(~val & (A | B ...));` (every bit set), broken after ` |`
-    where wider than MAX_COLS (one tab deeper, as kwrap continues)."""
-    head, tail = "return !(~val & (", "));"
+    """Every bit of masks set: `m = A | B ...; return (val & m) == m;`,
+    the mask broken after ` |` where wider than MAX_COLS (one tab deeper,
+    as kwrap continues).  (gcc lays the loop out best for this form: the
+    entry that fails the test stores without a taken branch.)"""
+    head, tail = "__ptdl_pteval_t m = ", ";"
     lines: list[str] = []
     cur = head
     for k, m in enumerate(masks):
@@ -362,8 +364,7 @@ def _all_bits_lines(masks: list[str]) -> tuple[str, ...]:
             lines.append(cur)
             cur = "\t"
         cur += piece if cur in (head, "\t") else " " + piece
-    lines.append(cur)
-    return tuple(lines)
+    return (*lines, cur, "", "return (val & m) == m;")
 
 
 def _copy_flushes_source(a: Arch) -> bool:

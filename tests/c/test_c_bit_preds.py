@@ -27,7 +27,7 @@ from dsl.generate.encode import pte_test
 
 GCC = os.environ.get("CC", "gcc")
 _PRED = re.compile(r"static inline bool __ptdl_pte_(\w+_and_\w+)\(pte_t pte\)\n\{\n"
-                   r"[^}]*?return !\(~val & \(([^;]*)\)\);", re.S)
+                   r"[^}]*?__ptdl_pteval_t m = ([^;]*);", re.S)
 
 
 def _header(name: str) -> Path:

@@ -121,7 +121,9 @@ static inline bool __ptdl_pte_exec_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_HEXAGON_PTE_EXEC | PTDL_HEXAGON_PTE_USER));
+	__ptdl_pteval_t m = PTDL_HEXAGON_PTE_EXEC | PTDL_HEXAGON_PTE_USER;
+
+	return (val & m) == m;
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
@@ -166,4 +168,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_HEXAGON_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:3e62ffd3bbadc22185ecfc01cd3554b39798efa8e0988b8ca8d2116b177d88f7
+// ptdl-checksum: sha256:65253b709f7590ada31078257c43fbd50bf1825d65b7ff2ce4f2ecbdbd6066a3

@@ -130,8 +130,10 @@ static inline bool __ptdl_pte_p_and_user_and_exec(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_IA64_PTE_P | PTDL_IA64_PTE_PL0 | PTDL_IA64_PTE_PL1 |
-		PTDL_IA64_PTE_AR0));
+	__ptdl_pteval_t m = PTDL_IA64_PTE_P | PTDL_IA64_PTE_PL0 | PTDL_IA64_PTE_PL1 |
+		PTDL_IA64_PTE_AR0;
+
+	return (val & m) == m;
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
@@ -195,4 +197,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:4b0704c13347d19b082bff179f0749504be0332c8259464507241250cbb52bd6
+// ptdl-checksum: sha256:ed756d2d0777ba314830d44bd62f835124318436bc47dc6f821770c066791f5e

@@ -131,7 +131,9 @@ static inline bool __ptdl_pte_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_PARISC_PTE_PRESENT | PTDL_PARISC_PTE_USER));
+	__ptdl_pteval_t m = PTDL_PARISC_PTE_PRESENT | PTDL_PARISC_PTE_USER;
+
+	return (val & m) == m;
 }
 
 /* kunmap_coherent(): sh takes the address, mips none */
@@ -338,4 +340,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:12ef1777a055124df217a2950625176a838d3f2fe3606f5647ab54bac630579f
+// ptdl-checksum: sha256:7007fbd2b6cb10b0fff5241ff8492b5fb0f820f92378ce3d7c68b7eab28acb6e

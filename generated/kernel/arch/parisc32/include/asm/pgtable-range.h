@@ -132,7 +132,9 @@ static inline bool __ptdl_pte_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_PARISC32_PTE_PRESENT | PTDL_PARISC32_PTE_USER));
+	__ptdl_pteval_t m = PTDL_PARISC32_PTE_PRESENT | PTDL_PARISC32_PTE_USER;
+
+	return (val & m) == m;
 }
 
 /* kunmap_coherent(): sh takes the address, mips none */
@@ -339,4 +341,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:559fe2ee04f005c716cfbdd0cb1b73894d621d607ac3c479204d1f816ebfecf9
+// ptdl-checksum: sha256:3ed9f95cd5d2a828ec1f01d4d46d51d4d451fa25d718702467829f63aa2fbd8c

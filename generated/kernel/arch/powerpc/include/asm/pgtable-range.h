@@ -167,7 +167,9 @@ static inline bool __ptdl_pte_exec_and_young(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_POWERPC_PTE_EXEC | PTDL_POWERPC_PTE_ACCESSED));
+	__ptdl_pteval_t m = PTDL_POWERPC_PTE_EXEC | PTDL_POWERPC_PTE_ACCESSED;
+
+	return (val & m) == m;
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
@@ -233,4 +235,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5cb21c70d1c0ded5497b62ed2da4da2753cb4cce175d29a3e8bbe9682dd2bb8f
+// ptdl-checksum: sha256:dcc806f17f0e16b946488d03e9f7d7e4281fa77f3b9fa0351dcdbe5deaf09cae

@@ -136,8 +136,10 @@ static inline bool __ptdl_pte_exec_and_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_POWERPC32_603_PTE_EXEC | PTDL_POWERPC32_603_PTE_PRESENT |
-		PTDL_POWERPC32_603_PTE_USER));
+	__ptdl_pteval_t m = PTDL_POWERPC32_603_PTE_EXEC | PTDL_POWERPC32_603_PTE_PRESENT |
+		PTDL_POWERPC32_603_PTE_USER;
+
+	return (val & m) == m;
 }
 
 static inline bool __ptdl_pte_nocache(pte_t pte)
@@ -264,4 +266,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_POWERPC32_603_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:2e3844de983800acdb84bbb9af0bc376787e219a29406f1d78ad05f5f8f5b474
+// ptdl-checksum: sha256:4f1de2264a4afe339a33439a5ca669f516a04d2618f21888a557c3b1bfce3225

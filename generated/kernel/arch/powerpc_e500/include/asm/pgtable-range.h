@@ -170,8 +170,10 @@ static inline bool __ptdl_pte_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return !(~val & (PTDL_POWERPC_E500_PTE_PRESENT | PTDL_POWERPC_E500_PTE_BAP_UR |
-		PTDL_POWERPC_E500_PTE_BAP_SR));
+	__ptdl_pteval_t m = PTDL_POWERPC_E500_PTE_PRESENT | PTDL_POWERPC_E500_PTE_BAP_UR |
+		PTDL_POWERPC_E500_PTE_BAP_SR;
+
+	return (val & m) == m;
 }
 
 static inline bool __ptdl_pte_special(pte_t pte)
@@ -235,4 +237,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_E500_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:180c61e68647839695b2f3aebe7a0904d0ac5d5f87c22c7d25a12f2d3bae9574
+// ptdl-checksum: sha256:3796bde31cacfdb464920fc8ee4ef53f9735dd4fe2627f3df84895023166e382
