@@ -49,10 +49,9 @@ PFN = 0x10000
 # Why an arch's generated set_ptes does more per entry than a store, where
 # the archdef says the kernel does (printed after a MISSED row).
 WHY = {
-    "x86": "archdefs/x86.arch `lazy_mmu defer` (Xen PV): every store in the mode is "
-           "held back and applied at leave; natively the mode is empty (row below)",
-    "ia64": "archdefs/ia64.arch set_ptes reads the old entry twice (present, pfn) "
-            "before testing new.exec, per entry; 6.1 set_pte() tests exec first",
+    "x86": "archdefs/x86.arch `lazy_mmu defer` (Xen PV): the set_ptes range is held "
+           "back (one run, runtime/c/ptdl_shim.h) and stored at leave; natively the "
+           "mode is empty (row below)",
     "mips": "mips set_ptes (6.6 asm/pgtable.h) passes over the old entries and runs "
             "__update_cache (pfn_valid, the folio's PG_arch_1) once per call before "
             "storing: a fixed cost per call, large at nr = 16",

@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 			p = tp;
 	}
 	qsort(ratios, ROUNDS, sizeof(ratios[0]), cmp_double);
-	if (ptdl.lazy || ptdl.nr_pend) {
+	if (ptdl_lazy || ptdl.nr_pend) {
 		fprintf(stderr, "lazy MMU mode still on after set_ptes (%d deferred stores)\n",
 			ptdl.nr_pend);
 		return 1;

@@ -302,6 +302,10 @@ def build_view(a: Arch, source: str) -> HeaderView:
     anys = _any_helpers(w)          # may add predicates
     preds: list[Predicate] = []
     for pname in sorted(w.preds):
+        if pname in w.bit_preds:
+            preds.append(Predicate(ident(pname), _all_bits_lines(
+                [w.fmacro(n) for n in w.bit_preds[pname]])))
+            continue
         d = a.derived_named(pname)
         e: Expr = d.expr if d is not None else Ref((pname,), a.loc)
         preds.append(Predicate(ident(pname), tuple(kwrap(w.layout_expr(e, "val"),
@@ -344,6 +348,23 @@ def build_view(a: Arch, source: str) -> HeaderView:
             (n, m, a.primitive(n, "") if m else "") for n, m in w.user_page_modes)),
         flush_user_page=_copy_flushes_source(a),
     )
+
+
+def _all_bits_lines(masks: list[str]) -> tuple[str, ...]:
+    """Every bit of masks set: `m = A | B ...; return (val & m) == m;`,
+    the mask broken after ` |` where wider than MAX_COLS (one tab deeper,
+    as kwrap continues).  (gcc lays the loop out best for this form: the
+    entry that fails the test stores without a taken branch.)"""
+    head, tail = "__ptdl_pteval_t m = ", ";"
+    lines: list[str] = []
+    cur = head
+    for k, m in enumerate(masks):
+        piece = m + (tail if k == len(masks) - 1 else " |")
+        if cur not in (head, "\t") and len(("\t" + cur + " " + piece).expandtabs(TAB)) > MAX_COLS:
+            lines.append(cur)
+            cur = "\t"
+        cur += piece if cur in (head, "\t") else " " + piece
+    return (*lines, cur, "", "return (val & m) == m;")
 
 
 def _copy_flushes_source(a: Arch) -> bool:

@@ -189,6 +189,9 @@ class CWriter:
         self.a = a
         self.anys: list[tuple[str, Expr]] = []
         self.preds: set[str] = set()
+        # predicates made of a conjunction of one-bit tests on one entry
+        # (name -> the bits, in the conjunction's order): all_bits()
+        self.bit_preds: dict[str, tuple[str, ...]] = {}
         self.advances: set[str] = {a.advance}
         self.used: set[str] = set()     # catalog effects and predicates rendered
         self.user_page_modes: set[tuple[str, int]] = set()   # (copy_page|clear_page, mode)
@@ -232,6 +235,74 @@ class CWriter:
             return _x("bool_op", e.op, [self.layout_expr(x, v) for x in e.args])
         raise ValueError(f"not a pte-block expression: {e!r}")
 
+    def one_bits(self, e: Expr) -> list[str] | None:
+        """The one-bit fields whose all being set is the pte-block
+        expression e (read as layout_expr reads it: a one-bit field, a
+        role of one non-inverted one-bit field, or an `and` of such), or
+        None."""
+        a = self.a
+        if isinstance(e, Ref):
+            n = e.path[0]
+            d = a.derived_named(n)
+            if d is not None:
+                return self.one_bits(d.expr)
+            if n == "nonzero":
+                return None
+            f = a.field(n)
+            if f is not None:
+                return [f.name] if f.width == 1 else None
+            fs = a.role_fields(n)
+            if len(fs) == 1 and fs[0].width == 1 and not fs[0].inverted:
+                return [fs[0].name]
+            return None
+        if isinstance(e, BoolOp) and e.op == "and":
+            out: list[str] = []
+            for x in e.args:
+                b = self.one_bits(x)
+                if b is None:
+                    return None
+                out += [n for n in b if n not in out]
+            return out
+        return None
+
+    def _conj_bits(self, x: Expr) -> tuple[str, list[str]] | None:
+        """(entry, bits) for a conjunct that tests one-bit fields of a PTE
+        object (`pte.p`, `new.user`), else None."""
+        if not isinstance(x, Ref) or x.path[0] not in catalog.PTE_OBJECTS:
+            return None
+        b = self.one_bits(Ref((x.path[1],), x.loc))
+        return None if b is None else (x.path[0], b)
+
+    def all_bits(self, e: BoolOp, ctx: Ctx) -> str:
+        """An `and`: a run of two or more consecutive conjuncts that each
+        test one-bit fields of the same entry is one predicate testing all
+        their bits at once (the kernel's form: ia64 pte_present_exec_user
+        masks _PAGE_P, _PAGE_PL_MASK and _PAGE_AR_RX together); the tests
+        are pure, so merging neighbours keeps the order and the result."""
+        parts: list[str] = []
+        args = e.args
+        i = 0
+        while i < len(args):
+            c = self._conj_bits(args[i])
+            j = i + 1
+            bits: list[str] = list(c[1]) if c else []
+            while c is not None and j < len(args):
+                d = self._conj_bits(args[j])
+                if d is None or d[0] != c[0]:
+                    break
+                bits += [n for n in d[1] if n not in bits]
+                j += 1
+            if c is None or j - i < 2:
+                parts.append(self.expr(args[i], ctx))
+                i += 1
+                continue
+            name = "_and_".join(str(x.path[1]) for x in args[i:j] if isinstance(x, Ref))
+            self.bit_preds[name] = tuple(bits)
+            self.preds.add(name)
+            parts.append(_x("pte_predicate", name, self.pte_val(c[0], ctx)))
+            i = j
+        return parts[0] if len(parts) == 1 else _x("bool_op", "and", parts)
+
     def transform_cond(self, v: str) -> str | None:
         t = self.a.pfn_transform()
         return None if t is None else self.layout_expr(t.cond, v)
@@ -273,6 +344,8 @@ class CWriter:
             self.anys.append((name, e.arg))
             return _x("any_call", name, ctx.get("addr"), ctx.get("ptep"), ctx.get("pte"),
                       ctx.get("nr"))
+        if e.op == "and":
+            return self.all_bits(e, ctx)
         return _x("bool_op", e.op, [self.expr(x, ctx) for x in e.args])
 
     # ------------------------------------------------------------ statements

@@ -174,10 +174,11 @@ class Arch_ia64(Arch):
         k.page_table_check_ptes_set(mm, ptep, pte, nr)
         _i1 = 0
         while True:
-            if (not (self.pte_present(k.read_pte(ptep.offset(_i1)))) or not (self.pte_pfn(k.read_pte(ptep.offset(_i1))) == self.pte_pfn(pte))):
-                if ((pte & 0x1) != 0 and self.pte_user(pte) and self.pte_exec(pte) and not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte))))):
-                    k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
-                    k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
+            if ((pte & 0x1) != 0 and self.pte_user(pte) and self.pte_exec(pte)):
+                if (not (self.pte_present(k.read_pte(ptep.offset(_i1)))) or not (self.pte_pfn(k.read_pte(ptep.offset(_i1))) == self.pte_pfn(pte))):
+                    if not (k.folio_test_arch1(k.pfn_folio(self.pte_pfn(pte)))):
+                        k.icache_sync(k.pfn_folio(self.pte_pfn(pte)).pfn, k.pfn_folio(self.pte_pfn(pte)).nr_pages)
+                        k.folio_set_arch1(k.pfn_folio(self.pte_pfn(pte)))
             k.set_pte(ptep.offset(_i1), pte)
             _i1 += 1
             if _i1 == nr:

@@ -358,7 +358,7 @@ static void rec_call(const struct rec *r)
 		bad("unknown call", r->word);
 	}
 
-	if (ptdl.lazy)		/* as Kernel._end: force the mode off */
+	if (ptdl_lazy)		/* as Kernel._end: force the mode off */
 		ptdl_prim_lazy_mmu_leave_quiet();
 	fflush(stdout);
 }

@@ -29,6 +29,30 @@ static inline void set_ptes(struct mm_struct *mm, unsigned long addr,
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 
 	arch_enter_lazy_mmu_mode();
+#ifdef PTDL_SET_PTE_RUNS
+	if (ptdl_lazy) {
+		/*
+		 * The shim's deferring lazy MMU mode (x86's Xen PV reading): the
+		 * set_pte() calls of the loop below as one deferred run, logged
+		 * once (first entry, first value, nr), as runtime/archcalls.py's
+		 * generic set_ptes does (LazyMmu.defer_run); leave stores it
+		 * stepping with pte_next_pfn() as the loop would: the same trace
+		 * lines, the same values in the same order, stored at leave.
+		 */
+		ptdl_defer(ptep, pte, nr);
+#ifndef PTDL_NO_TRACE
+		for (;;) {
+			ptdl_trace_set_pte(ptep, pte);
+			if (--nr == 0)
+				break;
+			ptep++;
+			pte = pte_next_pfn(pte);
+		}
+#endif
+		ptdl_lazy_mmu_leave_with(pte_next_pfn);
+		return;
+	}
+#endif
 	for (;;) {
 		set_pte(ptep, pte);
 		if (--nr == 0)

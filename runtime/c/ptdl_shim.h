@@ -178,21 +178,38 @@ struct ptdl_state {
 	struct mm_struct *active_mm;	/* current->active_mm (the model's current task) */
 	int **i_mmap;			/* by file id: VMA ids, -1 terminated */
 	int nr_i_mmap;
-	bool lazy;
 	struct ptdl_table *last_table;	/* ptdl_table_of's last hit */
 	struct folio *last_folio;	/* ptdl_folio_at's last hit */
 	bool folios_overlap;		/* a folio was made over another's pages: no last hit */
-	/* lazy MMU mode: the deferred stores, in store order (entry address,
-	 * value; two arrays of distinct types, so a store to one is known not
-	 * to change the counts) */
-	unsigned long *pend_at;
-	pte_t *pend_val;
+	/*
+	 * lazy MMU mode: the deferred stores as runs, in store order.  Run r
+	 * stores at run_at[r] + i for i < run_nr[r]: the values
+	 * pend_val[run_first[r] + i] (set_pte one at a time), or, a stepped
+	 * run (the generic set_ptes' range, logged once), pend_val[run_first[r]]
+	 * and each next one the arch's pte_next_pfn() of the one before, as
+	 * the set_ptes loop computes them.  Arrays of distinct types, so a
+	 * store to one is known not to change the counts.
+	 */
+	pte_t **run_at;
+	unsigned int *run_first;
+	unsigned int *run_nr;
+	bool *run_stepped;
+	int nr_runs;
+	int cap_runs;
+	pte_t *pend_val;	/* nr_pend values */
 	int nr_pend;
 	int cap_pend;
 };
 
 static struct mm_struct init_mm __attribute__((unused)) = { .id = 0, .pgste = false };
 static struct ptdl_state ptdl __attribute__((unused));
+/*
+ * lazy MMU mode on (ptdl_prim_lazy_mmu_enter) and deferring stores: a
+ * variable of its own whose address is never taken, so gcc knows no
+ * store through a pointer changes it and hoists its test out of a store
+ * loop
+ */
+static bool ptdl_lazy __attribute__((unused));
 
 static inline void *ptdl_grow(void *arr, int *nr, int want, size_t size)
 {
@@ -535,34 +552,110 @@ static inline pte_t ptep_get(pte_t *ptep)
 	return *ptep;
 }
 
+/* Room for vals deferred values and runs runs in all (doubling). */
+static __attribute__((noinline)) void ptdl_defer_grow(int vals, int runs)
+{
+	int cap;
+
+	if (vals > ptdl.cap_pend) {
+		cap = ptdl.cap_pend;
+		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap,
+					  vals > cap * 2 + 64 ? vals : cap * 2 + 64,
+					  sizeof(*ptdl.pend_val));
+		ptdl.cap_pend = cap;
+	}
+	if (runs > ptdl.cap_runs) {
+		int want = runs > ptdl.cap_runs * 2 + 16 ? runs : ptdl.cap_runs * 2 + 16;
+
+		cap = ptdl.cap_runs;
+		ptdl.run_at = ptdl_grow(ptdl.run_at, &cap, want, sizeof(*ptdl.run_at));
+		cap = ptdl.cap_runs;
+		ptdl.run_first = ptdl_grow(ptdl.run_first, &cap, want, sizeof(*ptdl.run_first));
+		cap = ptdl.cap_runs;
+		ptdl.run_nr = ptdl_grow(ptdl.run_nr, &cap, want, sizeof(*ptdl.run_nr));
+		cap = ptdl.cap_runs;
+		ptdl.run_stepped = ptdl_grow(ptdl.run_stepped, &cap, want,
+					     sizeof(*ptdl.run_stepped));
+		ptdl.cap_runs = cap;
+	}
+}
+
 /*
- * Store *ptep; in lazy MMU mode defer it: append (ptep, pte) to ptdl.pend_*,
- * which leave applies in store order, so a later store to the same entry
- * wins as it would in memory.  O(1) per store, no lookup: nothing reads
+ * Defer the store of pte at ptep (the last run grows when ptep follows
+ * it), or with nr > 1 a stepped run of nr entries from ptep, pte the
+ * first value: O(1) but for the doubling of the arrays.  Nothing reads
  * the deferred values before leave (a raw read in the mode sees the old
  * entry, as runtime/lazy.py's strict and defer kinds say).
  */
+static inline void ptdl_defer(pte_t *ptep, pte_t pte, unsigned int nr)
+{
+	int n = ptdl.nr_runs, first = ptdl.nr_pend;
+
+	if (__builtin_expect(first == ptdl.cap_pend || n == ptdl.cap_runs, 0))
+		ptdl_defer_grow(first + 1, n + 1);
+	ptdl.pend_val[first] = pte;
+	ptdl.nr_pend = first + 1;
+	if (nr == 1 && n > 0 && !ptdl.run_stepped[n - 1] &&
+	    ptdl.run_at[n - 1] + ptdl.run_nr[n - 1] == ptep) {
+		ptdl.run_nr[n - 1]++;
+		return;
+	}
+	ptdl.run_at[n] = ptep;
+	ptdl.run_first[n] = (unsigned int)first;
+	ptdl.run_nr[n] = nr;
+	ptdl.run_stepped[n] = nr > 1;
+	ptdl.nr_runs = n + 1;
+}
+
+/*
+ * Apply the deferred runs in store order (a later store to an entry wins,
+ * as it would in memory) and forget them.  next is the advance of the
+ * stepped runs (the generic set_ptes' pte_next_pfn: inlined into it, a
+ * constant), NULL where none can be pending.
+ */
+static inline __attribute__((always_inline)) void ptdl_defer_apply(pte_t (*next)(pte_t))
+{
+	int r;
+
+	for (r = 0; r < ptdl.nr_runs; r++) {
+		const pte_t *v = ptdl.pend_val + ptdl.run_first[r];
+		pte_t *at = ptdl.run_at[r];
+		unsigned int n = ptdl.run_nr[r];
+
+		if (ptdl.run_stepped[r]) {
+			pte_t x = *v;
+
+			if (!next)
+				ptdl_die("stepped deferred run left without its advance at",
+					 (unsigned long long)(unsigned long)at);
+			for (;;) {
+				*at = x;
+				if (--n == 0)
+					break;
+				at++;
+				x = next(x);
+			}
+		} else {
+			memcpy(at, v, n * sizeof(*at));
+		}
+	}
+	ptdl.nr_runs = 0;
+	ptdl.nr_pend = 0;
+}
+
+/* Store *ptep; in lazy MMU mode defer it (a run of one, or the last run's
+ * next entry). */
 static inline void ptdl_store(pte_t *ptep, pte_t pte)
 {
 #ifdef PTDL_LAZY_STORES_AT_ONCE	/* the mode is never on (ptdl_prim_lazy_mmu_enter) */
 	*ptep = pte;
 	return;
 #endif
-	if (!ptdl.lazy) {
+	if (__builtin_expect(!ptdl_lazy, 1)) {
 		*ptep = pte;
 		return;
 	}
-	if (__builtin_expect(ptdl.nr_pend == ptdl.cap_pend, 0)) {
-		int cap = ptdl.cap_pend;
-
-		ptdl.pend_at = ptdl_grow(ptdl.pend_at, &cap, cap * 2 + 64, sizeof(*ptdl.pend_at));
-		cap = ptdl.cap_pend;
-		ptdl.pend_val = ptdl_grow(ptdl.pend_val, &cap, cap * 2 + 64,
-					  sizeof(*ptdl.pend_val));
-		ptdl.cap_pend = cap;
-	}
-	ptdl.pend_at[ptdl.nr_pend] = (unsigned long)ptep;
-	ptdl.pend_val[ptdl.nr_pend++] = pte;
+	ptdl_defer(ptep, pte, 1);
 }
 
 /* the other entry of ptep's even/odd pair (mips, loongarch ptep_buddy()) */
@@ -576,7 +669,8 @@ static inline pte_t *ptdl_buddy(pte_t *ptep)
  * lookup, O(1) in a loop: ptdl_table_of); with -DPTDL_NO_TRACE it is the
  * store and the buddy rule alone, as in the kernel.
  */
-static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
+/* set_pte's trace line (the table lookup is compiled out with the trace) */
+static inline void ptdl_trace_set_pte(const pte_t *ptep, pte_t pte)
 {
 #ifndef PTDL_NO_TRACE
 	int idx;
@@ -584,7 +678,15 @@ static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 
 	ptdl_trace("set_pte pt=%d idx=%d val=0x%llx\n", t->pt, idx,
 		   (unsigned long long)pte_val(pte));
+#else
+	(void)ptep;
+	(void)pte;
 #endif
+}
+
+static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
+{
+	ptdl_trace_set_pte(ptep, pte);
 	ptdl_store(ptep, pte);
 #ifdef PTDL_PAIRS_GLOBAL_MASK
 	{
@@ -597,8 +699,11 @@ static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 #else
 		pteval_t gval = g;
 #endif
-		if (global && (pte_val(*b) & ~g) == 0) {
+		if (__builtin_expect(global, 0) && (pte_val(*b) & ~g) == 0) {
 #ifndef PTDL_NO_TRACE
+			int idx;
+			struct ptdl_table *t = ptdl_table_of(ptep, &idx);
+
 			ptdl_trace("set_pte_buddy pt=%d idx=%d val=0x%llx\n", t->pt, idx ^ 1,
 				   (unsigned long long)gval);
 #endif
@@ -657,25 +762,28 @@ static inline void ptdl_prim_lazy_mmu_enter(void)
 {
 	ptdl_trace("lazy_mmu enter\n");
 #ifndef PTDL_LAZY_STORES_AT_ONCE	/* lazy_mmu none | batch: nothing deferred */
-	ptdl.lazy = true;
+	ptdl_lazy = true;
 #endif
 }
 
 /* Apply the deferred stores and leave (no trace line: Kernel._end's repair). */
 static inline void ptdl_prim_lazy_mmu_leave_quiet(void)
 {
-	int i;
+	ptdl_defer_apply(NULL);
+	ptdl_lazy = false;
+}
 
-	for (i = 0; i < ptdl.nr_pend; i++)
-		*(pte_t *)ptdl.pend_at[i] = ptdl.pend_val[i];
-	ptdl.nr_pend = 0;
-	ptdl.lazy = false;
+/* leave, next the advance of a stepped run pending (ptdl_defer_apply) */
+static inline __attribute__((always_inline)) void ptdl_lazy_mmu_leave_with(pte_t (*next)(pte_t))
+{
+	ptdl_trace("lazy_mmu leave\n");
+	ptdl_defer_apply(next);
+	ptdl_lazy = false;
 }
 
 static inline void ptdl_prim_lazy_mmu_leave(void)
 {
-	ptdl_trace("lazy_mmu leave\n");
-	ptdl_prim_lazy_mmu_leave_quiet();
+	ptdl_lazy_mmu_leave_with(NULL);
 }
 
 static inline void ptdl_cache_op(const char *op, unsigned long start, unsigned long end)
@@ -974,6 +1082,7 @@ static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
 /* The catalog's default C names (dsl/catalog.py Effect.c_default). */
 #ifndef set_pte
 #define set_pte ptdl_prim_set_pte
+#define __PTDL_SHIM_SET_PTE 1
 #endif
 #ifndef __set_pte_at
 /* powerpc, sparc64: the arch's own single-entry store (store using=set_pte_at) */
@@ -993,6 +1102,16 @@ static inline void ptdl_prim_flush_user_cache_mm(struct mm_struct *mm)
 #endif
 #ifndef arch_leave_lazy_mmu_mode
 #define arch_leave_lazy_mmu_mode ptdl_prim_lazy_mmu_leave
+#define __PTDL_SHIM_LAZY_LEAVE 1
+#endif
+/*
+ * set_pte is the shim's store alone (no buddy store), the mode may defer
+ * it and leave is the shim's: the generic set_ptes defers its range as one
+ * stepped run (ptdl_generic.h)
+ */
+#if defined(__PTDL_SHIM_SET_PTE) && defined(__PTDL_SHIM_LAZY_LEAVE) && \
+	!defined(PTDL_PAIRS_GLOBAL_MASK) && !defined(PTDL_LAZY_STORES_AT_ONCE)
+#define PTDL_SET_PTE_RUNS 1
 #endif
 #ifndef sync_icache_aliases
 #define sync_icache_aliases ptdl_prim_sync_icache

@@ -27,7 +27,8 @@ def _set_ptes(text: str) -> str:
 
 def test_ia64_tests_the_entry_before_taking_the_folio() -> None:
     body = _set_ptes(header(model("ia64")))
-    exec_test = body.index("__ptdl_pte_exec(pte)")
+    # (p, user and exec: one-bit tests merged into one, cwriter.all_bits)
+    exec_test = body.index("__ptdl_pte_p_and_user_and_exec(pte)")
     folio = body.index("page_folio(pte_page(pte))")
     assert exec_test < folio
     assert body.index("test_bit(PG_arch_1, &folio->flags)") > folio

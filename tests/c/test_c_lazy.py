@@ -1,8 +1,9 @@
 """The shim's deferred stores in lazy MMU mode behave as the Python model's.
 
-runtime/c/ptdl_shim.h keeps deferred stores in an append-only log that
-leave applies in store order (O(1) per store, the last store to an entry
-wins); runtime/lazy.py keeps them by entry.  This
+runtime/c/ptdl_shim.h keeps deferred stores as runs in store order (a
+store that follows the last run's last entry extends it) that leave
+applies in order (O(1) per store, the last store to an entry wins);
+runtime/lazy.py keeps them by entry.  This
 drives both with the same random op sequences (enter, stores -- many to the
 same entries --, leave, dumps of every table outside the mode) and compares
 the C output with what the Python model says: the trace lines and the

@@ -117,18 +117,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_exec(pte_t pte)
+static inline bool __ptdl_pte_exec_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_HEXAGON_PTE_EXEC);
-}
+	__ptdl_pteval_t m = PTDL_HEXAGON_PTE_EXEC | PTDL_HEXAGON_PTE_USER;
 
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_HEXAGON_PTE_USER);
+	return (val & m) == m;
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
@@ -139,7 +134,7 @@ static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long
 
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	arch_enter_lazy_mmu_mode();
-	if (__ptdl_pte_exec(pte) && __ptdl_pte_user(pte)) {
+	if (__ptdl_pte_exec_and_user(pte)) {
 		for (i = 0; i < nr; i++) {
 			struct page *pg = nth_page(pte_page(pte), i);
 
@@ -173,4 +168,4 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 #endif
 
 #endif /* _ASM_HEXAGON_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:0bc5711856958b17bde4631ae50dcf490baefe36aca8fd62022c0f75e3c0054b
+// ptdl-checksum: sha256:65253b709f7590ada31078257c43fbd50bf1825d65b7ff2ce4f2ecbdbd6066a3

@@ -126,18 +126,14 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_exec(pte_t pte)
+static inline bool __ptdl_pte_p_and_user_and_exec(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_IA64_PTE_AR0);
-}
+	__ptdl_pteval_t m = PTDL_IA64_PTE_P | PTDL_IA64_PTE_PL0 | PTDL_IA64_PTE_PL1 |
+		PTDL_IA64_PTE_AR0;
 
-static inline bool __ptdl_pte_p(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_IA64_PTE_P);
+	return (val & m) == m;
 }
 
 static inline bool __ptdl_pte_present(pte_t pte)
@@ -147,24 +143,15 @@ static inline bool __ptdl_pte_present(pte_t pte)
 	return (val & PTDL_IA64_PTE_P) || (val & PTDL_IA64_PTE_PN);
 }
 
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_IA64_PTE_PL0) && (val & PTDL_IA64_PTE_PL1);
-}
-
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	page_table_check_ptes_set(mm, ptep, pte, nr);
 	for (;;) {
-		if (!__ptdl_pte_present(ptep_get(ptep)) ||
-			!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
-			if (__ptdl_pte_p(pte) &&
-				__ptdl_pte_user(pte) &&
-				__ptdl_pte_exec(pte)) {
+		if (__ptdl_pte_p_and_user_and_exec(pte)) {
+			if (!__ptdl_pte_present(ptep_get(ptep)) ||
+				!(__ptdl_pte_pfn(ptep_get(ptep)) == __ptdl_pte_pfn(pte))) {
 				struct folio *folio = page_folio(pte_page(pte));
 
 				if (!test_bit(PG_arch_1, &folio->flags)) {
@@ -210,4 +197,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_IA64_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:67529a56221477edc255d221c5800e95f5a17c09071b9a94ffa707082f4cd339
+// ptdl-checksum: sha256:ed756d2d0777ba314830d44bd62f835124318436bc47dc6f821770c066791f5e

@@ -127,18 +127,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_present(pte_t pte)
+static inline bool __ptdl_pte_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_PARISC_PTE_PRESENT);
-}
+	__ptdl_pteval_t m = PTDL_PARISC_PTE_PRESENT | PTDL_PARISC_PTE_USER;
 
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_PARISC_PTE_USER);
+	return (val & m) == m;
 }
 
 /* kunmap_coherent(): sh takes the address, mips none */
@@ -185,9 +180,7 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	if (__ptdl_pte_present(pte) &&
-		__ptdl_pte_user(pte) &&
-		pfn_valid(__ptdl_pte_pfn(pte))) {
+	if (__ptdl_pte_present_and_user(pte) && pfn_valid(__ptdl_pte_pfn(pte))) {
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if ((folio_flush_mapping(folio) != NULL) &&
@@ -347,4 +340,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_PARISC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:f243cbdabae63e7061f1454920bf64b330dce93c00c349245ad720b422887a09
+// ptdl-checksum: sha256:7007fbd2b6cb10b0fff5241ff8492b5fb0f820f92378ce3d7c68b7eab28acb6e

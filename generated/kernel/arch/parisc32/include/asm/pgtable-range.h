@@ -128,18 +128,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_present(pte_t pte)
+static inline bool __ptdl_pte_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_PARISC32_PTE_PRESENT);
-}
+	__ptdl_pteval_t m = PTDL_PARISC32_PTE_PRESENT | PTDL_PARISC32_PTE_USER;
 
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_PARISC32_PTE_USER);
+	return (val & m) == m;
 }
 
 /* kunmap_coherent(): sh takes the address, mips none */
@@ -186,9 +181,7 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	if (__ptdl_pte_present(pte) &&
-		__ptdl_pte_user(pte) &&
-		pfn_valid(__ptdl_pte_pfn(pte))) {
+	if (__ptdl_pte_present_and_user(pte) && pfn_valid(__ptdl_pte_pfn(pte))) {
 		struct folio *folio = page_folio(pte_page(pte));
 
 		if ((folio_flush_mapping(folio) != NULL) &&
@@ -348,4 +341,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_PARISC32_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:e004d865a5bbe6b7c9515b2c69b257ff7f9336530e906636ef0768323d39af6d
+// ptdl-checksum: sha256:3ed9f95cd5d2a828ec1f01d4d46d51d4d451fa25d718702467829f63aa2fbd8c

@@ -163,18 +163,13 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_exec(pte_t pte)
+static inline bool __ptdl_pte_exec_and_young(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_POWERPC_PTE_EXEC);
-}
+	__ptdl_pteval_t m = PTDL_POWERPC_PTE_EXEC | PTDL_POWERPC_PTE_ACCESSED;
 
-static inline bool __ptdl_pte_young(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_POWERPC_PTE_ACCESSED);
+	return (val & m) == m;
 }
 
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
@@ -211,8 +206,7 @@ static inline void PTDL_RANGE_NAME(update_mmu_cache_range)(struct vm_fault *vmf,
 		for (i = 0; i < nr; i++) {
 			pte_t new = ptep_get(ptep + i);
 
-			if (__ptdl_pte_exec(new) &&
-				__ptdl_pte_young(new) &&
+			if (__ptdl_pte_exec_and_young(new) &&
 				!test_bit(PG_arch_1, &folio->flags)) {
 				flush_icache_range((unsigned long)folio_address(folio),
 					(unsigned long)folio_address(folio) + folio_size(folio));
@@ -241,4 +235,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:a695055d8929dc8ad99d6cbc13406c630ce8aa325e958d9321dee1840ae0894a
+// ptdl-checksum: sha256:dcc806f17f0e16b946488d03e9f7d7e4281fa77f3b9fa0351dcdbe5deaf09cae

@@ -132,11 +132,14 @@ static inline pte_t __ptdl_pte_nth(pte_t pte, unsigned int n)
 	return __pte(pte_val(pte) + ((__ptdl_pteval_t)n << __PTDL_PFN_PTE_SHIFT));
 }
 
-static inline bool __ptdl_pte_exec(pte_t pte)
+static inline bool __ptdl_pte_exec_and_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_POWERPC32_603_PTE_EXEC);
+	__ptdl_pteval_t m = PTDL_POWERPC32_603_PTE_EXEC | PTDL_POWERPC32_603_PTE_PRESENT |
+		PTDL_POWERPC32_603_PTE_USER;
+
+	return (val & m) == m;
 }
 
 static inline bool __ptdl_pte_nocache(pte_t pte)
@@ -146,25 +149,11 @@ static inline bool __ptdl_pte_nocache(pte_t pte)
 	return (val & PTDL_POWERPC32_603_PTE_NOCACHE);
 }
 
-static inline bool __ptdl_pte_present(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_POWERPC32_603_PTE_PRESENT);
-}
-
 static inline bool __ptdl_pte_special(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
 	return (val & PTDL_POWERPC32_603_PTE_SPECIAL);
-}
-
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_POWERPC32_603_PTE_USER);
 }
 
 /* kunmap_coherent(): sh takes the address, mips none */
@@ -205,9 +194,7 @@ static inline void __ptdl_copy_page_m0(struct page *to, struct page *from,
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
-	if (__ptdl_pte_exec(pte) &&
-		__ptdl_pte_present(pte) &&
-		__ptdl_pte_user(pte) &&
+	if (__ptdl_pte_exec_and_present_and_user(pte) &&
 		!__ptdl_pte_special(pte) &&
 		!__ptdl_pte_nocache(pte) &&
 		pfn_valid(__ptdl_pte_pfn(pte))) {
@@ -279,4 +266,4 @@ static inline void PTDL_RANGE_NAME(clear_user_highpage)(struct page *page, unsig
 #endif
 
 #endif /* _ASM_POWERPC32_603_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:5ad6899f6765918485dcc2eed1033ce4d94e4ed8a3cc62ea77eaf7f309647e71
+// ptdl-checksum: sha256:4f1de2264a4afe339a33439a5ca669f516a04d2618f21888a557c3b1bfce3225

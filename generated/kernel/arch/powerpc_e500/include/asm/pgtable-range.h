@@ -166,11 +166,14 @@ static inline bool __ptdl_pte_nocache(pte_t pte)
 	return (val & PTDL_POWERPC_E500_PTE_NOCACHE);
 }
 
-static inline bool __ptdl_pte_present(pte_t pte)
+static inline bool __ptdl_pte_present_and_user(pte_t pte)
 {
 	__ptdl_pteval_t val = pte_val(pte);
 
-	return (val & PTDL_POWERPC_E500_PTE_PRESENT);
+	__ptdl_pteval_t m = PTDL_POWERPC_E500_PTE_PRESENT | PTDL_POWERPC_E500_PTE_BAP_UR |
+		PTDL_POWERPC_E500_PTE_BAP_SR;
+
+	return (val & m) == m;
 }
 
 static inline bool __ptdl_pte_special(pte_t pte)
@@ -180,20 +183,12 @@ static inline bool __ptdl_pte_special(pte_t pte)
 	return (val & PTDL_POWERPC_E500_PTE_SPECIAL);
 }
 
-static inline bool __ptdl_pte_user(pte_t pte)
-{
-	__ptdl_pteval_t val = pte_val(pte);
-
-	return (val & PTDL_POWERPC_E500_PTE_BAP_UR) && (val & PTDL_POWERPC_E500_PTE_BAP_SR);
-}
-
 /* Map nr consecutive pages of one folio at addr (one PMD, one VMA). */
 static inline void PTDL_RANGE_NAME(set_ptes)(struct mm_struct *mm, unsigned long addr,
 		pte_t *ptep, pte_t pte, unsigned int nr)
 {
 	if (__ptdl_pte_exec(pte) &&
-		__ptdl_pte_present(pte) &&
-		__ptdl_pte_user(pte) &&
+		__ptdl_pte_present_and_user(pte) &&
 		!__ptdl_pte_special(pte) &&
 		!__ptdl_pte_nocache(pte) &&
 		pfn_valid(__ptdl_pte_pfn(pte))) {
@@ -242,4 +237,4 @@ static inline void PTDL_RANGE_NAME(flush_dcache_folio)(struct folio *folio)
 #endif
 
 #endif /* _ASM_POWERPC_E500_PGTABLE_RANGE_H */
-// ptdl-checksum: sha256:d647c16d3c2873b662e8ac53c762e0a57bdfa1a1e6bea24b0b5f03879411294c
+// ptdl-checksum: sha256:3796bde31cacfdb464920fc8ee4ef53f9735dd4fe2627f3df84895023166e382

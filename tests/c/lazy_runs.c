@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Drive the generic set_ptes() of runtime/c/ptdl_generic.h over an arch
+ * header in the shim's deferring lazy MMU mode, and the shim's one-entry
+ * deferred stores (tests/c/test_c_lazy_runs.py).  With
+ * -DPTDL_SET_PTE_RUNS the generic set_ptes logs its range as one stepped
+ * run that leave applies; this checks the entries it leaves.  stdin, one
+ * op a line:
+ *   p PT IDX VAL NR  set_ptes(nr) on entry IDX of table PT, first value VAL
+ *   e / l            arch_enter / arch_leave_lazy_mmu_mode
+ *   s PT IDX VAL     set_pte on entry IDX of table PT
+ *   d PT             print every nonzero entry of table PT as "entry PT IDX VAL"
+ * stdout: the shim's trace lines and the dumps.
+ */
+#include "ptdl_shim.h"
+#include PTDL_HEADER
+#include "ptdl_generic.h"
+
+static struct mm_struct drv_mm = { .id = 1, .pgste = false };
+
+int main(void)
+{
+	char op;
+	int pt, idx, i;
+	unsigned int nr;
+	unsigned long long val;
+
+	for (pt = 1; pt <= 2; pt++) {
+		ptdl.tables = ptdl_grow(ptdl.tables, &ptdl.nr_tables, pt + 1,
+					sizeof(*ptdl.tables));
+		ptdl.tables[pt] = calloc(1, sizeof(struct ptdl_table));
+		if (!ptdl.tables[pt])
+			return 2;
+		ptdl.tables[pt]->pt = pt;
+		ptdl.tables[pt]->mm = 1;
+	}
+	while (scanf(" %c", &op) == 1) {
+		switch (op) {
+		case 'p':
+			if (scanf("%d %d %llx %u", &pt, &idx, &val, &nr) != 4)
+				return 2;
+			set_ptes(&drv_mm, 0, &ptdl.tables[pt]->entries[idx], __pte(val), nr);
+			if (ptdl_lazy || ptdl.nr_pend || ptdl.nr_runs)
+				return 3;	/* set_ptes left the mode on or stores pending */
+			break;
+		case 'e':
+			arch_enter_lazy_mmu_mode();
+			break;
+		case 'l':
+			arch_leave_lazy_mmu_mode();
+			break;
+		case 's':
+			if (scanf("%d %d %llx", &pt, &idx, &val) != 3)
+				return 2;
+			set_pte(&ptdl.tables[pt]->entries[idx], __pte(val));
+			break;
+		case 'd':
+			if (scanf("%d", &pt) != 1)
+				return 2;
+			for (i = 0; i < PTDL_PTRS_PER_PTE; i++)
+				if (pte_val(ptdl.tables[pt]->entries[i]))
+					printf("entry %d %d 0x%llx\n", pt, i,
+					       (unsigned long long)pte_val(ptdl.tables[pt]->entries[i]));
+			break;
+		default:
+			return 2;
+		}
+	}
+	return 0;
+}
