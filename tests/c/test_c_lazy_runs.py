@@ -32,6 +32,7 @@ from dsl.generate import charness
 from dsl.project import load
 from runtime.lazy import LazyMmu
 from runtime.pagetable import PteTable
+from runtime.pteval import s64, u64
 
 GCC = os.environ.get("CC", "gcc")
 ARCH = "x86"
@@ -71,7 +72,7 @@ def ops(rng: random.Random, n: int) -> list[str]:
             idx = rng.randrange(N - nr + 1)
             prot = arch.vm_get_page_prot(rng.choice([VM_READ, VM_NONE]))
             pte = arch.pfn_pte(rng.randrange(1, 1 << 28), prot)
-            out.append(f"p {rng.randint(1, 2)} {idx} {pte:x} {nr}")
+            out.append(f"p {rng.randint(1, 2)} {idx} {u64(pte):x} {nr}")
         if rng.random() < 0.3:
             out += ["d 1", "d 2"]
     return out + ["d 1", "d 2"]
@@ -80,14 +81,15 @@ def ops(rng: random.Random, n: int) -> list[str]:
 def model(seq: list[str], defers: bool) -> list[str]:
     """The trace lines and dumps the Python model gives for seq: x86's
     generated pte_advance for the set_ptes values, runtime/lazy.py for
-    the deferral."""
+    the deferral.  The script and the C dump carry unsigned words; the
+    model holds their i64 patterns (runtime/pteval.py)."""
     arch = importlib.import_module(f"generated.runtime.{ARCH}").ARCH
     tables = {pt: PteTable(pt, 1, 0, N, 12) for pt in (1, 2)}
     lazy = LazyMmu("defer")
     out: list[str] = []
 
     def store(pt: int, idx: int, val: int) -> None:
-        out.append(f"set_pte pt={pt} idx={idx} val=0x{val:x}")
+        out.append(f"set_pte pt={pt} idx={idx} val=0x{u64(val):x}")
         if lazy.active and lazy.defers_stores():
             lazy.defer(tables[pt].ref(idx), val)
         else:
@@ -106,8 +108,8 @@ def model(seq: list[str], defers: bool) -> list[str]:
     for op in seq:
         w = op.split()
         if w[0] == "p":
-            pt, idx, pte, nr = int(w[1]), int(w[2]), int(w[3], 16), int(w[4])
-            out.append(f"ptc_set pt={pt} idx={idx} val=0x{pte:x} nr={nr}")
+            pt, idx, pte, nr = int(w[1]), int(w[2]), s64(int(w[3], 16)), int(w[4])
+            out.append(f"ptc_set pt={pt} idx={idx} val=0x{u64(pte):x} nr={nr}")
             enter()
             for i in range(nr):
                 store(pt, idx + i, arch.pte_advance(pte, i))
@@ -117,10 +119,10 @@ def model(seq: list[str], defers: bool) -> list[str]:
         elif w[0] == "l":
             leave()
         elif w[0] == "s":
-            store(int(w[1]), int(w[2]), int(w[3], 16))
+            store(int(w[1]), int(w[2]), s64(int(w[3], 16)))
         else:
             pt = int(w[1])
-            out += [f"entry {pt} {i} 0x{v:x}" for i, v in enumerate(tables[pt].entries) if v]
+            out += [f"entry {pt} {i} 0x{u64(v):x}" for i, v in enumerate(tables[pt].entries) if v]
     return out
 
 
@@ -145,7 +147,7 @@ def test_prot_none_run_steps_down(drivers: dict[str, Path]) -> None:
     arch = importlib.import_module(f"generated.runtime.{ARCH}").ARCH
     pte = arch.pfn_pte(0x10000, arch.vm_get_page_prot(VM_NONE))
     assert arch.pte_advance(pte, 1) < pte
-    seq = [f"p 1 8 {pte:x} 4", "d 1"]
+    seq = [f"p 1 8 {u64(pte):x} 4", "d 1"]
     got = replay(drivers["runs"], seq)
-    assert got[-4:] == [f"entry 1 {8 + i} 0x{arch.pte_advance(pte, i):x}" for i in range(4)]
+    assert got[-4:] == [f"entry 1 {8 + i} 0x{u64(arch.pte_advance(pte, i)):x}" for i in range(4)]
     assert got == model(seq, True)
