@@ -162,73 +162,22 @@ class Trace:
         self._pending += 1
 
     def _r1(self, ev: i64, a: int) -> None:
-        rec = append(self._rec, ev)
-        if 0 <= a <= SMALL_MAX:
-            rec = append(rec, a)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(a)
-        self._rec = rec
+        self._rec = self._field_word(append(self._rec, ev), a)
         self._pending += 1
 
     def _r2(self, ev: i64, a: int, b: int) -> None:
-        rec = append(self._rec, ev)
-        if 0 <= a <= SMALL_MAX:
-            rec = append(rec, a)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(a)
-        if 0 <= b <= SMALL_MAX:
-            rec = append(rec, b)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(b)
-        self._rec = rec
+        rec = self._field_word(append(self._rec, ev), a)
+        self._rec = self._field_word(rec, b)
         self._pending += 1
 
     def _r3(self, ev: i64, a: int, b: int, c: int) -> None:
-        rec = append(self._rec, ev)
-        if 0 <= a <= SMALL_MAX:
-            rec = append(rec, a)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(a)
-        if 0 <= b <= SMALL_MAX:
-            rec = append(rec, b)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(b)
-        if 0 <= c <= SMALL_MAX:
-            rec = append(rec, c)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(c)
-        self._rec = rec
+        rec = self._field_word(append(self._rec, ev), a)
+        self._rec = self._field_word(self._field_word(rec, b), c)
         self._pending += 1
 
     def _r4(self, ev: i64, a: int, b: int, c: int, d: int) -> None:
-        rec = append(self._rec, ev)
-        if 0 <= a <= SMALL_MAX:
-            rec = append(rec, a)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(a)
-        if 0 <= b <= SMALL_MAX:
-            rec = append(rec, b)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(b)
-        if 0 <= c <= SMALL_MAX:
-            rec = append(rec, c)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(c)
-        if 0 <= d <= SMALL_MAX:
-            rec = append(rec, d)
-        else:
-            rec = append(rec, BIG)
-            self._big.append(d)
-        self._rec = rec
+        rec = self._field_word(self._field_word(append(self._rec, ev), a), b)
+        self._rec = self._field_word(self._field_word(rec, c), d)
         self._pending += 1
 
     def _field_word(self, rec: vec[i64], a: int) -> vec[i64]:

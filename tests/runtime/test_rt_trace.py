@@ -273,8 +273,8 @@ SOURCE = os.path.join(ROOT, "runtime", "trace.py")
 # (what is broken, text in runtime/trace.py, its broken replacement)
 MUTANTS: tuple[tuple[str, str, str], ...] = (
     ("side-list values ignored", "        return next(big)\n", "        return w\n"),
-    ("a big value dropped", "            rec = append(rec, BIG)\n            self._big.append(c)\n",
-     "            rec = append(rec, BIG)\n"),
+    ("a big value dropped", "        self._big.append(a)\n        return append(rec, BIG)\n",
+     "        return append(rec, BIG)\n"),
     ("u64 values as i64 patterns", "return u64(next(pat))", "return next(pat)"),
     ("a pattern value dropped", "        self._pat = append(self._pat, v)\n", ""),
     ("run values rendered as patterns", "u64(vals[j])", "vals[j]"),
