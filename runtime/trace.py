@@ -101,6 +101,24 @@ PAT: Final = -2
 _SET_PTE: Final = FORMATS[E_SET_PTE]
 
 
+def _set_pte_parts(fmt: str) -> tuple[str, str, str, str]:
+    """The literal text around set_pte's three holes (``pt``, ``idx``:
+    decimal; ``val``: hex), so the renderer of the most common line
+    concatenates instead of %-formatting; an error at import when the
+    format stops having that shape."""
+    a, sep1, rest = fmt.partition("%d")
+    b, sep2, rest = rest.partition("%d")
+    c, sep3, d = rest.partition("%#x")
+    if not (sep1 and sep2 and sep3) or "%" in a + b + c + d.replace("%%", ""):
+        raise ValueError("set_pte's trace format %r is not 'pt=%%d idx=%%d val=%%#x'" % fmt)
+    return a, b, c, d.replace("%%", "%")
+
+
+# "set_pte pt=", " idx=", " val=", "": str(pt) + ... + hex(val) renders
+# exactly as _SET_PTE % (pt, idx, val) (%d is str() of an int, %#x is hex())
+_SP_A, _SP_B, _SP_C, _SP_D = _set_pte_parts(_SET_PTE)
+
+
 class Trace:
     """An append-only sequence of trace lines; ``enabled=False`` drops them.
 
@@ -219,11 +237,19 @@ class Trace:
                 idx = _field(rec[i + 1], big, pat)
                 i += 2
                 vals = next(runs)
+                head = _SP_A + str(pt) + _SP_B
                 for j in range(len(vals)):
-                    out.append(_SET_PTE % (pt, idx + j, u64(vals[j])))
+                    out.append(head + str(idx + j) + _SP_C + hex(u64(vals[j])) + _SP_D)
                 continue
             if ev == E_RAW:
                 out.append(next(raw))
+                continue
+            if ev == E_SET_PTE:
+                a = _field(rec[i], big, pat)
+                b = _field(rec[i + 1], big, pat)
+                out.append(_SP_A + str(a) + _SP_B + str(b) + _SP_C
+                           + hex(_field(rec[i + 2], big, pat)) + _SP_D)
+                i += 3
                 continue
             fmt = FORMATS[ev]
             nf = NFIELDS[ev]

@@ -295,6 +295,12 @@ MUTANTS: tuple[tuple[str, str, str], ...] = (
     ("wrong event id", "E_TSB_INSERT: Final = 24", "E_TSB_INSERT: Final = 23"),
     ("bool recorded inverted", "self._r2(E_FOLIO_TEST_ARCH1, pfn, 1 if bit else 0)",
      "self._r2(E_FOLIO_TEST_ARCH1, pfn, 0 if bit else 1)"),
+    ("run renderer repeats the first index", "str(idx + j)", "str(idx)"),
+    ("run renderer drops the pt", "head = _SP_A + str(pt) + _SP_B", "head = _SP_A + _SP_B"),
+    ("set_pte renderer swaps pt and idx", "out.append(_SP_A + str(a) + _SP_B + str(b) + _SP_C",
+     "out.append(_SP_A + str(b) + _SP_B + str(a) + _SP_C"),
+    ("set_pte renderer prints val in decimal", "+ hex(_field(rec[i + 2], big, pat)) + _SP_D)",
+     "+ str(_field(rec[i + 2], big, pat)) + _SP_D)"),
     ("mark ignores pending records", "return len(self._text) + self._pending",
      "return len(self._text)"),
 )
@@ -320,3 +326,15 @@ def test_each_broken_trace_fails(what: str, old: str, new: str) -> None:
     broken = mutant(old, new)
     assert (mismatches(broken, fixed_ops()) != []
             or mismatches(broken, fixed_ops(), enabled=False) != []), what
+
+
+@pytest.mark.parametrize("fmt", ["set_pte pt=%d val=%#x", "set_pte pt=%d idx=%d val=%d",
+                                 "set_pte pt=%d idx=%d val=%#x nr=%d",
+                                 "set_pte pt=%s idx=%d val=%#x"])
+def test_set_pte_fast_renderer_refuses_another_format_shape(fmt: str) -> None:
+    # the concatenating renderer of set_pte lines holds only while the
+    # format is `pt=%d idx=%d val=%#x` around literal text
+    with pytest.raises(ValueError, match="not 'pt=%d idx=%d val=%#x'"):
+        T._set_pte_parts(fmt)
+    assert T._set_pte_parts("set_pte pt=%d idx=%d val=%#x 100%%") == (
+        "set_pte pt=", " idx=", " val=", " 100%")
