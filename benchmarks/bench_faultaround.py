@@ -31,6 +31,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runtime.kernel import Kernel
+    from runtime.mm import Mm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -47,23 +52,36 @@ T_PTES = 3_000_000
 T_RSS_MB = 150
 
 
-def measure_once(trace: bool) -> dict[str, float | int | str | bool]:
-    import runtime.kernel
+BASE = 0x7F00_0000_0000
+
+
+def fault_around_machine(size: int, trace: bool) -> tuple[Kernel, Mm]:
+    """The benchmark's machine: the generated x86 module (compiled in the
+    compiled child, its .py in the interpreted one: asm-generic set_ptes,
+    x86's PTE helpers), a file of ``size`` bytes in the page cache in
+    FOLIO folios, mapped VM_READ at BASE.  (tests/build/test_opt_levels.py
+    runs the same loop on it, smaller.)"""
     from generated.runtime.x86 import ARCH
     from runtime.arch import VM_READ
     from runtime.kernel import Kernel
 
-    # the generated x86 module (compiled in the compiled child, its .py in
-    # the interpreted one): asm-generic set_ptes, x86's PTE helpers
-    import generated.runtime.x86 as x86mod
     k = Kernel(ARCH, trace=trace)
     mm = k.new_mm()
     f = k.new_file()
     order = (FOLIO >> 12).bit_length() - 1
-    for idx in range(0, GIB >> 12, 1 << order):
+    for idx in range(0, size >> 12, 1 << order):
         k.add_to_page_cache(f, idx, order, fill=False)
-    base = 0x7F00_0000_0000
-    k.mmap(mm, base, GIB, VM_READ, f)
+    k.mmap(mm, BASE, size, VM_READ, f)
+    return k, mm
+
+
+def measure_once(trace: bool) -> dict[str, float | int | str | bool]:
+    import runtime.kernel
+    import generated.runtime.x86 as x86mod
+    from generated.runtime.x86 import ARCH
+
+    k, mm = fault_around_machine(GIB, trace)
+    base = BASE
     failed = 0
     t0 = time.perf_counter()
     c0 = time.process_time()

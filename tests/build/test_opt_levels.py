@@ -4,7 +4,8 @@ Place in the flow: tests of dsl/build.py's optimisation split.  A cold build
 spends about half its gcc time on runtime modules; the ones the fault-around
 benchmark (benchmarks/bench_faultaround.py) hardly runs compile at the arch
 level (dsl.build.COLD_RUNTIME).  This test measures, from outside the build,
-what each runtime module runs of that benchmark's loop: the same loop (x86,
+what each runtime module runs of that benchmark's loop: the same loop on its
+machine (bench_faultaround.fault_around_machine: x86,
 fault-around of 64 KiB folios, page_table_check and the oracle on) at 4 MiB,
 on a copy of runtime/ without compiled extensions, counting the Python lines
 executed per source file with sys.settrace, trace off and on.  Line counts
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,24 +28,18 @@ from dsl import build as B
 
 ROOT = Path(__file__).resolve().parents[2]
 
+BENCH = ROOT / "benchmarks"
+
 LOOP = r'''
 import collections, json, sys
+sys.path.append(sys.argv[1])
 import runtime.kernel
 import generated.runtime.x86 as x86mod
-from generated.runtime.x86 import ARCH
-from runtime.arch import VM_READ
-from runtime.kernel import Kernel
+from bench_faultaround import BASE, FOLIO, fault_around_machine
 
 def shares(trace: bool) -> dict[str, int]:
-    folio, size = 64 << 10, 4 << 20
-    k = Kernel(ARCH, trace=trace)
-    mm = k.new_mm()
-    f = k.new_file()
-    order = (folio >> 12).bit_length() - 1
-    for idx in range(0, size >> 12, 1 << order):
-        k.add_to_page_cache(f, idx, order, fill=False)
-    base = 0x7F00_0000_0000
-    k.mmap(mm, base, size, VM_READ, f)
+    size = 4 << 20
+    k, mm = fault_around_machine(size, trace)
     counts: collections.Counter[str] = collections.Counter()
 
     def tracer(frame, event, arg):
@@ -54,10 +48,10 @@ def shares(trace: bool) -> dict[str, int]:
         return tracer
 
     sys.settrace(tracer)
-    for a in range(base, base + size, folio):
+    for a in range(BASE, BASE + size, FOLIO):
         assert k.user_read(mm, a) >= 0
     sys.settrace(None)
-    assert k.faults == size // folio and not k.violations
+    assert k.faults == size // FOLIO and not k.violations
     return dict(counts)
 
 print(json.dumps({"files": [runtime.kernel.__file__, x86mod.__file__],
@@ -68,14 +62,15 @@ print(json.dumps({"files": [runtime.kernel.__file__, x86mod.__file__],
 def loop_lines(tmp: Path) -> dict[str, dict[str, int]]:
     """Lines executed per module (path relative to the tree) in the loop,
     trace off and on, on the pure-Python runtime and x86 module."""
-    shutil.copytree(ROOT / "runtime", tmp / "runtime",
-                    ignore=shutil.ignore_patterns("*.so", "__pycache__", "c", "scenarios"))
-    (tmp / "generated" / "runtime").mkdir(parents=True)
-    for rel in ("__init__.py", "runtime/__init__.py", "runtime/x86.py"):
-        shutil.copy(ROOT / "generated" / rel, tmp / "generated" / rel)
+    sys.path.insert(0, str(BENCH))
+    try:
+        from bench_faultaround import interpreted_tree
+    finally:
+        sys.path.remove(str(BENCH))
+    interpreted_tree(str(tmp))
     env = dict(os.environ, PYTHONPATH=str(tmp))
     env.pop("PTDL_INTERPRETED", None)
-    out = subprocess.run([sys.executable, "-c", LOOP], cwd=tmp, env=env,
+    out = subprocess.run([sys.executable, "-c", LOOP, str(BENCH)], cwd=tmp, env=env,
                          capture_output=True, text=True, check=True)
     res = json.loads(out.stdout)
     for f in res["files"]:      # the sources ran, not a compiled copy
