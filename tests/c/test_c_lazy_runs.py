@@ -12,7 +12,7 @@ expected entries come from the arch's generated Python model
 (pte_advance) and runtime/lazy.py, not from the C code: random set_ptes
 ranges (ordinary and PROT_NONE entries, whose PFN is stored inverted and
 steps down), interleaved with regions of one-entry deferred stores that
-touch the same entries.  tests/c/lazy_runs.c is the driver, compiled
+touch the same entries.  tests/c/lazy_store.c (with an arch header) is the driver, compiled
 into this test's tmp_path (parallel-safe), with and without the run path
 (-DPTDL_LAZY_STORES_AT_ONCE: the mode defers nothing) as a control.
 """
@@ -45,7 +45,7 @@ def _build(out: Path, extra: list[str]) -> Path:
     a = load(ROOT).archs[ARCH]
     subprocess.run([GCC, "-std=gnu11", "-Wall", "-Werror", "-O2", *charness.gcc_flags(a),
                     *extra, f'-DPTDL_HEADER="{HEADER}"', f"-I{charness.C_DIR}",
-                    f"-I{charness.STUB_DIR}", str(ROOT / "tests" / "c" / "lazy_runs.c"),
+                    f"-I{charness.STUB_DIR}", str(ROOT / "tests" / "c" / "lazy_store.c"),
                     "-o", str(out)], check=True, capture_output=True, text=True)
     return out
 
