@@ -73,15 +73,11 @@ def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
                                  f"file is {len(data)} bytes; archdefs are limited to {MAX_FILE_BYTES}")]
     nul = data.find(b"\0")
     if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        col = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
-        return None, [Diagnostic(Loc(path, line, col), "binary data (NUL byte) in an archdef")]
+        return None, [Diagnostic(Loc.of_byte(path, data, nul), "binary data (NUL byte) in an archdef")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        return None, [Diagnostic(Loc(path, line, col),
+        return None, [Diagnostic(Loc.of_byte(path, data, e.start),
                                  f"invalid UTF-8 (byte 0x{data[e.start]:02x}); archdefs are UTF-8 text")]
     if text.startswith("\ufeff"):
         text = text[1:]

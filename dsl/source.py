@@ -20,6 +20,12 @@ class Loc:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
 
+    @staticmethod
+    def of_byte(path: str, data: bytes, offset: int) -> Loc:
+        """The line and column (from 1) of byte ``offset`` of ``data``."""
+        line = data.count(b"\n", 0, offset) + 1
+        return Loc(path, line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1)
+
 
 NOWHERE = Loc("<builtin>", 0, 0)
 

@@ -172,9 +172,7 @@ def _read(p: Path, shown: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise ScenarioError([Diagnostic(Loc(shown, line, col), f"invalid UTF-8 (byte "
+        raise ScenarioError([Diagnostic(Loc.of_byte(shown, data, e.start), f"invalid UTF-8 (byte "
                                         f"0x{data[e.start]:02x}); scenario files are UTF-8 text")],
                             SourceCache()) from None
 
