@@ -87,13 +87,14 @@ def ensure_up_to_date(root: Path, archs: list[str] | None = None,
         rep.error = e.render() + f"{prefix}: errors in the scenario files; generated/ left as it was\n"
         return rep
     seen: set[str] = set()
+    unique = []
     for o in outs:
-        if o.path in seen:
-            continue
-        seen.add(o.path)
-        if writer.write_atomic(root, o):
-            rep.regenerated.append(o.path)
-            stream.write(f"{prefix}: regenerated {shown(o.path, root)}\n")
+        if o.path not in seen:
+            seen.add(o.path)
+            unique.append(o)
+    for path in writer.write_all(root, unique):     # all or nothing
+        rep.regenerated.append(path)
+        stream.write(f"{prefix}: regenerated {shown(path, root)}\n")
     if archs is None:
         rep.removed = writer.remove_stale(root, p.archs)
         for r in rep.removed:

@@ -166,20 +166,22 @@ def _umask() -> int:
 def write_atomic(root: Path, out: Output) -> bool:
     """Write out.text to out.path unless identical; True if it changed."""
     dest = root / out.path
-    if dest.exists() and dest.read_text(encoding="utf-8") == out.text:
+    if _unchanged(dest, out.text):
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".tmp", dir=dest.parent)
+    tmp = _stage(dest, out.text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(out.text)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; honour the umask
         os.replace(tmp, dest)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.unlink(tmp)
         raise
     return True
+
+
+def _unchanged(dest: Path, text: str) -> bool:
+    """dest holds exactly text (compared as bytes: a damaged, non-UTF-8
+    file is just different)."""
+    return dest.is_file() and dest.read_bytes() == text.encode("utf-8")
 
 
 def write_all(root: Path, outs: list[Output]) -> list[str]:
@@ -196,8 +198,8 @@ def write_all(root: Path, outs: list[Output]) -> list[str]:
     try:
         for out in outs:
             dest = root / out.path
-            if dest.is_file() and dest.read_bytes() == out.text.encode("utf-8"):
-                continue           # (bytes: a damaged, non-UTF-8 file is just different)
+            if _unchanged(dest, out.text):
+                continue
             missing = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
             dest.parent.mkdir(parents=True, exist_ok=True)
             made += reversed(missing)
