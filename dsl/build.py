@@ -553,18 +553,27 @@ def _setup(spec_path: str) -> None:
                 with out_lock:
                     headers_seen.update(os.path.basename(d) for d in deps)
 
+                digests: dict[str, str] = {}
+
                 def stale(obj: str) -> bool:
-                    """A group's own C file is compiled again only when it or a
-                    header the group includes is newer than its object (mypyc
-                    rewrites only C files whose text changed): one runtime
-                    module changed, one C file compiled.  The shared runtime
-                    files have their own check (in `one`)."""
+                    """A group's own C file is compiled again only when its
+                    text, a header the group includes or the flags differ from
+                    those its object was compiled from (a digest beside the
+                    object, ``.o.src``): one runtime module changed, one C file
+                    compiled.  By content, not file times: mypyc may write a C
+                    file again with the same text.  The shared runtime files
+                    have their own check (in `one`)."""
                     src = todo[obj][0]
-                    if self.force or os.path.abspath(src) in shared_rt \
-                            or not os.path.exists(obj):
+                    if os.path.abspath(src) in shared_rt:
                         return True
-                    t = os.path.getmtime(obj)
-                    return any(os.path.getmtime(p) >= t for p in (src, *deps))
+                    h = hashlib.sha256("\0".join(
+                        [*cc_args, *(extra_postargs or []), *pp_opts]).encode())
+                    for p in (src, *deps):
+                        h.update(b"\0" + Path(p).read_bytes())
+                    digests[obj] = h.hexdigest()
+                    mark = obj + ".src"
+                    return (self.force or not os.path.exists(obj) or not os.path.exists(mark)
+                            or Path(mark).read_text() != digests[obj])
 
                 # largest C file first (the runtime group's range 30-650 KB)
                 mine = sorted((obj for obj in objects if obj in todo and stale(obj)),
@@ -577,6 +586,9 @@ def _setup(spec_path: str) -> None:
                             for obj in mine]
                     for f in futs:
                         f.result()
+                for obj in mine:      # compiled: the digest it was compiled from
+                    if obj in digests:
+                        Path(obj + ".src").write_text(digests[obj])
                 return list(objects)
 
             cc.compile = compile_all
