@@ -36,6 +36,7 @@ here.  Semantics follow Documentation/core-api/cachetlb.rst (v6.6):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from runtime.primitives import (
     ALIASING_DCACHE_KINDS, DCACHE_KINDS, DCACHE_PIPT, DCACHE_VIPT, DCACHE_VIPT_ALIASING,
@@ -43,17 +44,17 @@ from runtime.primitives import (
 )
 
 from runtime.memory import Folio, PhysMem
+from runtime.tlb import VPAGE_BITS, VPAGE_MASK
 
 
 # A D-cache line's key: ``pfn << AID_BITS | aid``, where ``aid`` is the
 # alias itself on the kinds whose aliases are small (0 on pipt/vipt, the
 # colour on vipt_aliasing) and an interned index on vivt (whose aliases are
 # (space, virtual page) numbers).  No tuple per access, no object per line.
-AID_BITS = 20
-AID_MASK = (1 << AID_BITS) - 1
-# I-cache ``asn_tagged`` line keys: ``space << VPAGE_BITS | vpage``
-VPAGE_BITS = 52
-VPAGE_MASK = (1 << VPAGE_BITS) - 1
+AID_BITS: Final = 20
+AID_MASK: Final = (1 << AID_BITS) - 1
+# vivt D-cache aliases and I-cache ``asn_tagged`` line keys:
+# ``space << VPAGE_BITS | vpage``, packed as the TLB's keys (runtime/tlb.py)
 
 
 class DCache:
@@ -96,7 +97,7 @@ class DCache:
         vpage = vaddr >> self.page_shift
         if self.kind == DCACHE_VIPT_ALIASING:
             return vpage % self.colours
-        return (space << 52) | (vpage & ((1 << 52) - 1))
+        return (space << VPAGE_BITS) | (vpage & VPAGE_MASK)
 
     def colour(self, vaddr: int) -> int:
         return (vaddr >> self.page_shift) % self.colours

@@ -73,7 +73,7 @@ class Kernel(MmCallers):
         if (not write and not exec and m != 0
                 and ((pte & m) != 0) == self.read_inverted):
             return False
-        if self.has_user_role and not arch.pte_user(pte):
+        if arch.has_user_role and not arch.pte_user(pte):
             return False
         if write and not arch.pte_write(pte):
             return False

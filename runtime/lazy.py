@@ -62,7 +62,6 @@ from runtime.primitives import (
 # a deferred entry's key: table id above, index below (ptrs_per_pte is at
 # most 1 << 16 on every arch: arm64 64K pages have 8192)
 PENDING_SHIFT: Final = 20
-PENDING_IDX: Final = (1 << PENDING_SHIFT) - 1
 
 
 class LazyRegion:

@@ -22,7 +22,7 @@ from runtime.pagetable import PteRef, PteTable
 from runtime.primitives import DCACHE_VIVT
 from runtime.ptcheck import PageTableCheck
 from runtime.script import ScriptWriter
-from runtime.tlb import Tlb, make_tlb
+from runtime.tlb import VPAGE_BITS, Tlb, make_tlb
 from runtime.trace import Trace
 from runtime.violation import HIGHMEM_KADDR, NO_STRUCT_PAGE, Violation
 
@@ -99,7 +99,6 @@ class Machine:
     valid_inverted: bool
     read_mask: int
     read_inverted: bool
-    has_user_role: bool
 
     def __init__(self, arch: Arch, cpu: frozenset[str] | None = None,
                  trace: bool = True, page_table_check: bool | None = None,
@@ -161,7 +160,6 @@ class Machine:
         self.valid_inverted = lay.role_inverted.get("valid", False)
         self.read_mask = lay.role_mask.get("read", 0)
         self.read_inverted = lay.role_inverted.get("read", False)
-        self.has_user_role = lay.has_role("user")
 
     # ------------------------------------------------------------------
     # Reporting
@@ -348,7 +346,7 @@ class Machine:
         ``space`` (every user space: -1)."""
         dc = self.dcache
         for pfn, alias in dc.lines():
-            sp = alias >> 52
+            sp = alias >> VPAGE_BITS
             if sp == 0 or (space >= 0 and sp != space):
                 continue
             f = self.mem.folio_of(pfn)

@@ -47,42 +47,66 @@ SLOT_CHUNK: Final = 1 << SLOT_SHIFT
 SLOT_MASK: Final = SLOT_CHUNK - 1
 
 
+class FolioSlots:
+    """A sparse array from an index (a file's page index, a pfn) to the
+    folio holding it: chunk number -> one list entry per index (its folio
+    or None), as the kernel's xarray is a radix tree of 64-slot nodes: one
+    small dict lookup and a list index per query, no per-index dict entry."""
+
+    chunks: dict[int, list[Folio | None]]
+
+    def __init__(self) -> None:
+        self.chunks = {}
+
+    def get(self, i: int) -> Folio | None:
+        chunk = self.chunks.get(i >> SLOT_SHIFT)
+        if chunk is None:
+            return None
+        return chunk[i & SLOT_MASK]
+
+    def fill(self, lo: int, n: int, folio: Folio) -> None:
+        """Indices lo .. lo + n - 1 hold ``folio``."""
+        chunks = self.chunks
+        for i in range(lo, lo + n):
+            chunk = chunks.get(i >> SLOT_SHIFT)
+            if chunk is None:
+                chunk = [None] * SLOT_CHUNK
+                chunks[i >> SLOT_SHIFT] = chunk
+            chunk[i & SLOT_MASK] = folio
+
+    def clear(self, lo: int, n: int, folio: Folio) -> None:
+        """Indices lo .. lo + n - 1 that hold ``folio`` hold nothing."""
+        for i in range(lo, lo + n):
+            chunk = self.chunks.get(i >> SLOT_SHIFT)
+            if chunk is not None and chunk[i & SLOT_MASK] is folio:
+                chunk[i & SLOT_MASK] = None
+
+
 class Mapping:
     """A file's address_space (page cache): ``folios`` by the index of
     their first page (for iteration), and the page-index lookup
-    ``folio_at`` through ``slots``, a sparse array of ``SLOT_CHUNK``-page
-    chunks (chunk number -> one list entry per page: its folio or None),
-    as the kernel's xarray is a radix tree of 64-slot nodes: one small
-    dict lookup and a list index per query, no per-page dict entry."""
+    ``folio_at`` through ``slots`` (a FolioSlots by page index)."""
 
     id: int
     name: str
     folios: dict[int, Folio]   # by index of the folio's first page
-    slots: dict[int, list[Folio | None]]
+    slots: FolioSlots
     nr_vmas: int
 
     def __init__(self, id: int, name: str) -> None:
         self.id = id
         self.name = name
         self.folios = {}
-        self.slots = {}
+        self.slots = FolioSlots()
         self.nr_vmas = 0
 
     def folio_at(self, index: int) -> Folio | None:
         """The folio caching page ``index`` of the file, if any."""
-        chunk = self.slots.get(index >> SLOT_SHIFT)
-        if chunk is None:
-            return None
-        return chunk[index & SLOT_MASK]
+        return self.slots.get(index)
 
     def add(self, folio: Folio) -> None:
         self.folios[folio.index] = folio
-        for idx in range(folio.index, folio.index + folio.nr_pages):
-            chunk = self.slots.get(idx >> SLOT_SHIFT)
-            if chunk is None:
-                chunk = [None] * SLOT_CHUNK
-                self.slots[idx >> SLOT_SHIFT] = chunk
-            chunk[idx & SLOT_MASK] = folio
+        self.slots.fill(folio.index, folio.nr_pages, folio)
 
     def remove(self, folio: Folio) -> bool:
         """Take ``folio`` out of the page cache (filemap_remove_folio);
@@ -90,10 +114,7 @@ class Mapping:
         if self.folios.get(folio.index) is not folio:
             return False
         del self.folios[folio.index]
-        for idx in range(folio.index, folio.index + folio.nr_pages):
-            chunk = self.slots.get(idx >> SLOT_SHIFT)
-            if chunk is not None and chunk[idx & SLOT_MASK] is folio:
-                chunk[idx & SLOT_MASK] = None
+        self.slots.clear(folio.index, folio.nr_pages, folio)
         return True
 
 
@@ -199,12 +220,11 @@ class Page:
 
 class PhysMem:
     """All folios, by head pfn (``folios``, for iteration) and by any pfn
-    (``pfn_slots``: SLOT_CHUNK-pfn chunks, each entry the folio holding
-    that pfn or None; ``folio_of``); a bump allocator; the version
-    counter."""
+    (``pfn_slots``, a FolioSlots by pfn; ``folio_of``); a bump allocator;
+    the version counter."""
 
     folios: dict[int, Folio]
-    pfn_slots: dict[int, list[Folio | None]]
+    pfn_slots: FolioSlots
     max_order: int
     next_pfn: int
     version: int
@@ -217,7 +237,7 @@ class PhysMem:
     def __init__(self, max_order: int, first_pfn: int = 0x1000,
                  highmem_start: int = -1) -> None:
         self.folios = {}
-        self.pfn_slots = {}
+        self.pfn_slots = FolioSlots()
         self.max_order = max_order
         self.next_pfn = first_pfn
         self.version = 0
@@ -284,13 +304,7 @@ class PhysMem:
         f = Folio(pfn, order, anon)
         f.highmem = self.is_highmem(pfn)
         self.folios[pfn] = f
-        slots = self.pfn_slots
-        for p in range(pfn, pfn + n):
-            chunk = slots.get(p >> SLOT_SHIFT)
-            if chunk is None:
-                chunk = [None] * SLOT_CHUNK
-                slots[p >> SLOT_SHIFT] = chunk
-            chunk[p & SLOT_MASK] = f
+        self.pfn_slots.fill(pfn, n, f)
         if f.highmem:
             if pfn + n > self.next_high_pfn:
                 self.next_high_pfn = pfn + n
@@ -301,10 +315,7 @@ class PhysMem:
     def free(self, folio: Folio) -> None:
         """Give the pfns back (contents stay, as in real RAM)."""
         del self.folios[folio.pfn]
-        for p in range(folio.pfn, folio.pfn + folio.nr_pages):
-            chunk = self.pfn_slots.get(p >> SLOT_SHIFT)
-            if chunk is not None and chunk[p & SLOT_MASK] is folio:
-                chunk[p & SLOT_MASK] = None
+        self.pfn_slots.clear(folio.pfn, folio.nr_pages, folio)
         if self.last is folio:
             self.last = None
 
@@ -312,10 +323,7 @@ class PhysMem:
         f = self.last
         if f is not None and f.pfn <= pfn and pfn - f.pfn < f.nr_pages:
             return f
-        chunk = self.pfn_slots.get(pfn >> SLOT_SHIFT)
-        if chunk is None:
-            return None
-        f = chunk[pfn & SLOT_MASK]
+        f = self.pfn_slots.get(pfn)
         if f is not None:
             self.last = f
         return f

@@ -11,8 +11,8 @@ Records, not strings (issue 15 item 2): an emitter appends its event id and
 its fields as native integers to a flat ``vec[i64]``; the text is rendered
 only when a reader asks (``lines``, ``since``, ``text``), with the same
 %-format and the same integers as an eager emitter would have used, so the
-lines are byte-identical.  A field outside ``0 <= v < 2**62`` (x86's NX
-bit 63, an ia64 region address, a negative value from a model bug) is kept
+lines are byte-identical.  A field outside ``0 <= v < 2**62`` (an ia64
+region address, a negative value from a model bug) is kept
 as the int object itself in a side list (the record holds ``BIG`` in its
 place), so it renders exactly as it was given.  ``set_pte_run`` keeps a
 copy of its value list.  ``mark()`` counts lines without rendering.

@@ -65,7 +65,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = '444b24831d1c757f'
+PRUNE_KEY = '6c00d82c0cd244e4'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
     'cache_munmap_shared_written': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],

@@ -65,7 +65,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = 'cc9cf1fc07472c28'
+PRUNE_KEY = '7d17d8916375694a'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],
     'cache_munmap_shared_written': [((), ('idc',), ()), (('idc',), ('dic',), ()), (('dic', 'idc'), (), ())],

@@ -71,7 +71,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = '6d46b0821a0474ab'
+PRUNE_KEY = '655ad36df00aed00'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],
     'cache_munmap_shared_written': [((), ('vipt_aliasing',), ()), (('vipt_aliasing',), (), ('vipt_aliasing',))],

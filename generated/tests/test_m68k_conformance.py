@@ -67,7 +67,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = 'ba419932b48d2c2e'
+PRUNE_KEY = '97b55f363b598975'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],
     'cache_munmap_shared_written': [((), ('m040_060',), ()), (('m040_060',), (), ('m040_060',))],

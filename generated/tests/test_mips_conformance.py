@@ -101,7 +101,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = '727e048ea02f8a40'
+PRUNE_KEY = 'd9fbd25159bf4b3b'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],
     'cache_munmap_shared_written': [((), ('dc_aliases', 'ic_fills_f_dc'), ()), (('dc_aliases',), ('ic_fills_f_dc',), ('dc_aliases',)), (('ic_fills_f_dc',), ('dc_aliases',), ('ic_fills_f_dc',)), (('dc_aliases', 'ic_fills_f_dc'), (), ('dc_aliases',))],

@@ -63,7 +63,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = 'dd4a03eb587220c7'
+PRUNE_KEY = '1ac49dc63be0ce40'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],
     'cache_munmap_shared_written': [((), ('coherent_icache',), ()), (('coherent_icache',), (), ('coherent_icache',))],

@@ -74,7 +74,7 @@ MODEL_GAPS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {
 # the leaf's class: leaves with the same outcome) of the decision tree of the
 # features its runs read; one combination runs per class while PRUNE_KEY
 # matches the inputs, else every combination.
-PRUNE_KEY = 'ea97cd78a7d21b66'
+PRUNE_KEY = 'edee99a013e78be6'
 PRUNED: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     'alias_write_mapped_folio': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
     'cache_munmap_shared_written': [((), ('spitfire',), ()), (('spitfire',), (), ('spitfire',))],
