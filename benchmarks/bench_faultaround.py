@@ -163,6 +163,11 @@ def main() -> None:
                 assert str(i["arch_file"]).endswith(".py"), i["arch_file"]
                 runs["interpreted/" + ("on" if trace else "off")].append(i)
     b = {k: best(v) for k, v in runs.items()}
+
+    def top(k: str, key: str) -> float:
+        """The best of configuration k's runs by figure ``key``."""
+        return max(float(x[key]) for x in runs[k])
+
     n = int(b["compiled/off"]["ptes"])
     print("fault-around: 1 GiB file, 64 KiB folios, %d PTEs, %d faults, page_table_check"
           " and oracle on; best of %d, alternating" % (n, int(b["compiled/off"]["faults"]),
@@ -174,15 +179,14 @@ def main() -> None:
         print("  %-16s %10.0f PTE/s  (%.2f s)  per CPU second %10.0f  peak RSS %6.1f MB"
               "  trace lines %d"
               % (k.replace("/", " trace "), float(r["ptes_per_sec"]), float(r["seconds"]),
-                 max(float(x["cpu_ptes_per_sec"]) for x in runs[k]),
-                 max(float(x["rss_mb"]) for x in runs[k]), int(r["trace_lines"])))
+                 top(k, "cpu_ptes_per_sec"), top(k, "rss_mb"), int(r["trace_lines"])))
     r_off = float(b["compiled/off"]["ptes_per_sec"]) / float(b["interpreted/off"]["ptes_per_sec"])
     r_on = float(b["compiled/on"]["ptes_per_sec"]) / float(b["interpreted/on"]["ptes_per_sec"])
     # trace on with the text rendered (recording + rendering), best of each
-    ren_c = max(float(x["rendered_ptes_per_sec"]) for x in runs["compiled/on"])
-    ren_i = max(float(x["rendered_ptes_per_sec"]) for x in runs["interpreted/on"])
+    ren_c = top("compiled/on", "rendered_ptes_per_sec")
+    ren_i = top("interpreted/on", "rendered_ptes_per_sec")
     r_ren = ren_c / ren_i
-    rss = max(float(x["rss_mb"]) for v in runs.values() for x in v)
+    rss = max(top(k, "rss_mb") for k in runs)
     print("targets:")
     print("  compiled/interpreted, trace off  %5.2fx  (>= %.0fx)  %s"
           % (r_off, T_RATIO, verdict(r_off >= T_RATIO)))
@@ -196,10 +200,8 @@ def main() -> None:
           % (c_off, T_PTES, verdict(c_off >= T_PTES)))
     print("  peak RSS             %9.1f MB     (<= %d)  %s"
           % (rss, T_RSS_MB, verdict(rss <= T_RSS_MB)))
-    cr_off = max(float(x["cpu_ptes_per_sec"]) for x in runs["compiled/off"]) / max(
-        float(x["cpu_ptes_per_sec"]) for x in runs["interpreted/off"])
-    cr_on = max(float(x["cpu_ptes_per_sec"]) for x in runs["compiled/on"]) / max(
-        float(x["cpu_ptes_per_sec"]) for x in runs["interpreted/on"])
+    cr_off = top("compiled/off", "cpu_ptes_per_sec") / top("interpreted/off", "cpu_ptes_per_sec")
+    cr_on = top("compiled/on", "cpu_ptes_per_sec") / top("interpreted/on", "cpu_ptes_per_sec")
     print("per CPU second (process time; steadier on a loaded machine): compiled/interpreted"
           " %.2fx trace off, %.2fx trace on" % (cr_off, cr_on))
 

@@ -13,7 +13,7 @@ guard (SIGALRM) fails the run instead of waiting for ever.  It saves a
 Python start-up and the imports per call (~0.5-1 s each).
 `run_ptdl_process` runs the installed console script in a subprocess: kept
 for what only a process shows (the entry point, the interpreter's own
-traceback and exit status); tests/test_ptdl_runner.py checks the two agree
+traceback and exit status); tests/dsl/test_ptdl_runner.py checks the two agree
 for exit statuses 0, 1 and 2 and that `no_traceback` fails on a traceback.
 """
 

@@ -214,8 +214,3 @@ def build_view(a: Arch, source: str) -> TestsView:
 
 def render(a: Arch, source: str) -> str:
     return render_template("tests/conformance.py.j2", v=build_view(a, source))
-
-
-# Support (the run-time half the generated modules import) lives in
-# dsl/generate/suite.py; re-exported here for older imports.
-from .suite import Support, install_interpreted  # noqa: E402,F401

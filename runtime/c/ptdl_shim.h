@@ -187,8 +187,7 @@ struct ptdl_state {
 	 * pend_val[run_first[r] + i] (set_pte one at a time), or, a stepped
 	 * run (the generic set_ptes' range, logged once), pend_val[run_first[r]]
 	 * and each next one the arch's pte_next_pfn() of the one before, as
-	 * the set_ptes loop computes them.  Arrays of distinct types, so a
-	 * store to one is known not to change the counts.
+	 * the set_ptes loop computes them.
 	 */
 	pte_t **run_at;
 	unsigned int *run_first;
@@ -271,7 +270,6 @@ static inline struct folio *ptdl_new_folio(unsigned long pfn, unsigned int order
 	for (k = 0; k < ptdl.nr_folios; k++) {
 		if (ptdl.folios[k] == f && f) {
 			slot = k;
-			ptdl.last_folio = NULL;
 			free(f->pages);
 			free(f);
 			break;
@@ -664,11 +662,6 @@ static inline pte_t *ptdl_buddy(pte_t *ptep)
 	return (pte_t *)((unsigned long)ptep ^ sizeof(pte_t));
 }
 
-/*
- * set_pte(ptep, pte).  Traced, it names the entry by table and index (a
- * lookup, O(1) in a loop: ptdl_table_of); with -DPTDL_NO_TRACE it is the
- * store and the buddy rule alone, as in the kernel.
- */
 /* set_pte's trace line (the table lookup is compiled out with the trace) */
 static inline void ptdl_trace_set_pte(const pte_t *ptep, pte_t pte)
 {
@@ -684,6 +677,11 @@ static inline void ptdl_trace_set_pte(const pte_t *ptep, pte_t pte)
 #endif
 }
 
+/*
+ * set_pte(ptep, pte).  Traced, it names the entry by table and index (a
+ * lookup, O(1) in a loop: ptdl_table_of); with -DPTDL_NO_TRACE it is the
+ * store and the buddy rule alone, as in the kernel.
+ */
 static inline void ptdl_prim_set_pte(pte_t *ptep, pte_t pte)
 {
 	ptdl_trace_set_pte(ptep, pte);

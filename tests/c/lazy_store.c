@@ -3,9 +3,9 @@
  * Drive the shim's store primitive and lazy MMU mode directly
  * (tests/c/test_c_lazy.py) and, built with -DPTDL_HEADER="<arch header>",
  * the generic set_ptes() of runtime/c/ptdl_generic.h over that header in
- * the shim's deferring lazy MMU mode (tests/c/test_c_lazy_runs.py; with
- * -DPTDL_SET_PTE_RUNS the generic set_ptes logs its range as one stepped
- * run that leave applies).  stdin, one op a line:
+ * the shim's deferring lazy MMU mode (tests/c/test_c_lazy_runs.py; where
+ * the shim defines PTDL_SET_PTE_RUNS the generic set_ptes logs its range
+ * as one stepped run that leave applies).  stdin, one op a line:
  *   e                arch_enter_lazy_mmu_mode
  *   l                arch_leave_lazy_mmu_mode
  *   s PT IDX VAL     set_pte on entry IDX of table PT
@@ -18,6 +18,10 @@
 #ifdef PTDL_HEADER
 #include PTDL_HEADER
 #include "ptdl_generic.h"
+
+#if !defined(PTDL_LAZY_STORES_AT_ONCE) && !defined(PTDL_SET_PTE_RUNS)
+#error "set_ptes would not defer its range as one run: nothing to test"
+#endif
 
 static struct mm_struct drv_mm = { .id = 1, .pgste = false };
 #endif

@@ -60,7 +60,7 @@ def _memo(key: tuple[str, str, str | bytes], make: Callable[[], T]) -> T:
 def shipped_parse_memo() -> Iterator[None]:
     """While active, a shipped archdef's text is parsed once per process and
     every later parse of it returns the same objects (load() and what runs
-    after it only read them: memo_unchanged() checks that at the end of the
+    after it only read them: memo_changed() checks that at the end of the
     session).  Both entry points: parse_text, and parse_file, which
     project.load calls and which would otherwise unpickle each shipped
     archdef from the disk cache (dsl/diskcache.py) on every load, ~60 ms of

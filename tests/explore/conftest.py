@@ -11,5 +11,5 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 if os.environ.get("PTDL_INTERPRETED") == "1":
-    from dsl.generate.ctests import install_interpreted
+    from dsl.generate.suite import install_interpreted
     install_interpreted(ROOT)

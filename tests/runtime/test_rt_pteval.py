@@ -159,7 +159,7 @@ def test_generated_wide_constants_are_their_words() -> None:
         mod = importlib.import_module("generated.runtime." + py.stem)
         for h in re.findall(r"^W_([0-9a-f]{16}): Final\[i64\]", text, re.M):
             word = int(h, 16)
-            assert getattr(mod, "W_" + h) == word - (1 << 64) if word >> 63 else word, (py, h)
+            assert getattr(mod, "W_" + h) == (word - (1 << 64) if word >> 63 else word), (py, h)
             assert len(re.findall(r"\bW_%s\b" % h, text)) > 1, (py, h)
             seen += 1
         code = [ln for ln in text.splitlines()
