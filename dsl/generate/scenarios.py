@@ -96,21 +96,15 @@ class ScenarioError(Exception):
         return render(self.diags, self.sources)
 
 
-def _read_docs(d: Path) -> tuple[tuple[str, object], ...]:
-    """(file name, parsed YAML) of every scenario file in d, in name order:
-    parsed once per process (with libyaml's loader where PyYAML has it) and
-    keyed by the files' names, sizes and mtimes, so an edited file is read
-    again.  Callers must not mutate the documents.  Across processes the
-    parsed documents are kept in the ptdl cache (dsl/diskcache.py), keyed
-    by the files' names and text, this module and PyYAML.  A file that is
-    not YAML raises ScenarioError (file:line:col)."""
-    return _checked(d)[0]
-
-
 def _checked(d: Path) -> tuple[tuple[tuple[str, object], ...], ScenarioSet]:
-    """The parsed documents of d and what the generators read from them,
-    checked (ScenarioError if anything is malformed); once per process
-    per state of the files (``_stamp``)."""
+    """(file name, parsed YAML) of every scenario file in d, in name order,
+    and what the generators read from them, checked (ScenarioError,
+    file:line:col, if anything is malformed).  Parsed once per process
+    (with libyaml's loader where PyYAML has it) per state of the files
+    (``_stamp``: their names, sizes and mtimes, so an edited file is read
+    again); callers must not mutate the documents.  Across processes the
+    parsed documents are kept in the ptdl cache (dsl/diskcache.py), keyed
+    by the files' names and text, this module and PyYAML."""
     if _FROZEN is not None:
         got = _FROZEN.get(str(d))
         if got is not None:

@@ -46,10 +46,7 @@ def ident(name: str) -> str:
 
 def c_comment(text: str) -> str:
     """Text safe inside a /* ... */ comment (no terminator, printable)."""
-    text = text.replace("*/", "* /").replace("/*", "/ *")
-    if text.isascii() and text.isprintable():    # printable ASCII: 32..126
-        return text
-    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    return py_comment(text.replace("*/", "* /").replace("/*", "/ *"))
 
 
 def py_comment(text: str) -> str:

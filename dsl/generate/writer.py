@@ -165,17 +165,7 @@ def _umask() -> int:
 
 def write_atomic(root: Path, out: Output) -> bool:
     """Write out.text to out.path unless identical; True if it changed."""
-    dest = root / out.path
-    if _unchanged(dest, out.text):
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _stage(dest, out.text)
-    try:
-        os.replace(tmp, dest)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return True
+    return bool(write_all(root, [out]))
 
 
 def _unchanged(dest: Path, text: str) -> bool:
